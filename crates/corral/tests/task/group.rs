@@ -1,0 +1,287 @@
+//! TaskGroup basics: results, first error cancels, body, spawner, cooperative cancellation.
+
+use std::future::pending;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use corral::task::{BoxError, TaskGroup};
+use tokio::time::{Instant, advance, sleep};
+
+use crate::support::DropFlag;
+
+fn err(msg: &str) -> BoxError {
+    msg.to_string().into()
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_task_returns_its_own_type_and_join_waits_for_all() {
+    let group: TaskGroup = TaskGroup::new();
+    let start = Instant::now();
+    let n = group.spawn(async {
+        sleep(Duration::from_millis(30)).await;
+        Ok(7_u32)
+    });
+    let s = group.spawn(async {
+        sleep(Duration::from_millis(10)).await;
+        Ok("seven")
+    });
+    group.join().await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_millis(30));
+    assert_eq!(n.await.unwrap(), 7);
+    assert_eq!(s.await.unwrap(), "seven");
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_error_cancels_siblings_and_is_returned() {
+    let group: TaskGroup = TaskGroup::new();
+    let sibling = DropFlag::new();
+    let guard = sibling.guard();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let done = finished.clone();
+    let slow = group.spawn(async move {
+        let _guard = guard;
+        sleep(Duration::from_secs(60)).await;
+        done.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
+    group.spawn(async {
+        sleep(Duration::from_millis(5)).await;
+        Err::<(), _>(err("boom"))
+    });
+    let start = Instant::now();
+    let errors = group.join().await.unwrap_err();
+    assert_eq!(start.elapsed(), Duration::from_millis(5), "join returns at the failure");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors.errors()[0].to_string(), "boom");
+    assert!(!errors.is_cancelled());
+    assert!(sibling.is_dropped(), "the sibling was cancelled");
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+    assert!(slow.await.unwrap_err().is_cancelled());
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_error_that_happened_is_kept_in_order() {
+    // With a grace period, siblings see the token and may fail on their way out: all kept.
+    let group: TaskGroup = TaskGroup::builder()
+        .cancel_grace(Duration::from_secs(1))
+        .build();
+    let token = group.token();
+    group.spawn(async move {
+        token.cancelled().await;
+        sleep(Duration::from_millis(10)).await;
+        Err::<(), _>(err("cleanup failed"))
+    });
+    group.spawn(async {
+        sleep(Duration::from_millis(5)).await;
+        Err::<(), _>(err("first"))
+    });
+    let errors = group.join().await.unwrap_err();
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(messages, ["first", "cleanup failed"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_child_cancels_the_bodys_wait() {
+    let group: TaskGroup = TaskGroup::new();
+    let body_dropped = DropFlag::new();
+    let guard = body_dropped.guard();
+    let reached_end = AtomicUsize::new(0);
+    let result = group
+        .run(async {
+            let _guard = guard;
+            group.spawn(async {
+                sleep(Duration::from_millis(1)).await;
+                Err::<(), _>(err("child failed"))
+            });
+            sleep(Duration::from_secs(3600)).await;
+            reached_end.fetch_add(1, Ordering::SeqCst);
+            Ok("body finished")
+        })
+        .await;
+    let errors = result.unwrap_err();
+    assert_eq!(errors.errors()[0].to_string(), "child failed");
+    assert!(body_dropped.is_dropped());
+    assert_eq!(reached_end.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_body_cancels_the_children_and_joins_its_error() {
+    let group: TaskGroup = TaskGroup::new();
+    let child = DropFlag::new();
+    let guard = child.guard();
+    let result: Result<(), _> = group
+        .run(async {
+            group.spawn(async move {
+                let _guard = guard;
+                pending::<Result<(), BoxError>>().await
+            });
+            sleep(Duration::from_millis(1)).await;
+            Err(err("body failed"))
+        })
+        .await;
+    let errors = result.unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors.errors()[0].to_string(), "body failed");
+    assert!(child.is_dropped());
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_returns_the_bodys_value_after_the_children() {
+    let group: TaskGroup = TaskGroup::new();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let value = group
+        .run(async {
+            for _ in 0..3 {
+                let finished = finished.clone();
+                group.spawn(async move {
+                    sleep(Duration::from_millis(10)).await;
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                });
+            }
+            Ok(42)
+        })
+        .await
+        .unwrap();
+    assert_eq!(value, 42);
+    assert_eq!(finished.load(Ordering::SeqCst), 3, "run waited for the children");
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_spawn_siblings_and_join_waits_for_them() {
+    let group: TaskGroup = TaskGroup::new();
+    let spawner = group.spawner();
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    group.spawn(async move {
+        for i in 0..3_u64 {
+            let c = c.clone();
+            spawner.spawn(async move {
+                sleep(Duration::from_millis(10 * (i + 1))).await;
+                c.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+        }
+        Ok(())
+    });
+    group.join().await.unwrap();
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spawner_does_not_keep_its_group_alive() {
+    let group: TaskGroup = TaskGroup::new();
+    let child = DropFlag::new();
+    let guard = child.guard();
+    let spawner = group.spawner();
+    group.spawn(async move {
+        let _keep = spawner; // the child holds a handle to its own group
+        let _guard = guard;
+        pending::<Result<(), BoxError>>().await
+    });
+    tokio::task::yield_now().await;
+    drop(group);
+    tokio::task::yield_now().await;
+    assert!(child.is_dropped(), "dropping the group aborted the child holding a spawner");
+}
+
+#[tokio::test(start_paused = true)]
+async fn aborting_one_task_is_not_a_failure() {
+    let group: TaskGroup = TaskGroup::new();
+    let other = group.spawn(async {
+        sleep(Duration::from_millis(10)).await;
+        Ok(1)
+    });
+    let aborted = group.spawn(pending::<Result<(), BoxError>>());
+    aborted.abort();
+    group.join().await.unwrap();
+    assert_eq!(other.await.unwrap(), 1);
+    assert!(aborted.await.unwrap_err().is_cancelled());
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_gives_children_the_grace_period_then_aborts() {
+    let group: TaskGroup = TaskGroup::new();
+    let token = group.token();
+    let polite = group.spawn(async move {
+        token.cancelled().await;
+        sleep(Duration::from_millis(30)).await; // async cleanup, within the grace
+        Ok("cleaned up")
+    });
+    let stubborn_dropped = DropFlag::new();
+    let guard = stubborn_dropped.guard();
+    let stubborn = group.spawn(async move {
+        let _guard = guard;
+        pending::<Result<(), BoxError>>().await
+    });
+    let start = Instant::now();
+    group.shutdown(Duration::from_millis(100)).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+    assert_eq!(polite.await.unwrap(), "cleaned up");
+    assert!(stubborn.await.unwrap_err().is_cancelled());
+    assert!(stubborn_dropped.is_dropped());
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_returns_as_soon_as_every_child_is_done() {
+    let group: TaskGroup = TaskGroup::new();
+    let token = group.token();
+    group.spawn(async move {
+        token.cancelled().await;
+        Ok(())
+    });
+    let start = Instant::now();
+    group.shutdown(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failure_with_grace_lets_siblings_clean_up_before_abort() {
+    let group: TaskGroup = TaskGroup::builder()
+        .cancel_grace(Duration::from_millis(50))
+        .build();
+    let token = group.token();
+    let cleaned = Arc::new(AtomicUsize::new(0));
+    let c = cleaned.clone();
+    group.spawn(async move {
+        token.cancelled().await;
+        sleep(Duration::from_millis(20)).await;
+        c.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
+    let stubborn = DropFlag::new();
+    let guard = stubborn.guard();
+    group.spawn(async move {
+        let _guard = guard;
+        pending::<Result<(), BoxError>>().await
+    });
+    group.spawn(async { Err::<(), _>(err("fail")) });
+    let start = Instant::now();
+    let errors = group.join().await.unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(cleaned.load(Ordering::SeqCst), 1, "the polite sibling cleaned up");
+    assert!(stubborn.is_dropped());
+    assert_eq!(start.elapsed(), Duration::from_millis(50), "aborted at the end of the grace");
+}
+
+#[tokio::test(start_paused = true)]
+async fn len_counts_live_tasks_only() {
+    let group: TaskGroup = TaskGroup::new();
+    assert!(group.is_empty());
+    let a = group.spawn(async {
+        sleep(Duration::from_millis(10)).await;
+        Ok(())
+    });
+    group.spawn(async {
+        sleep(Duration::from_millis(20)).await;
+        Ok(())
+    });
+    assert_eq!(group.len(), 2);
+    a.await.unwrap();
+    assert_eq!(group.len(), 1);
+    advance(Duration::from_millis(10)).await;
+    tokio::task::yield_now().await;
+    assert_eq!(group.len(), 0);
+    group.join().await.unwrap();
+}

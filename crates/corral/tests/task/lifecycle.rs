@@ -1,0 +1,143 @@
+//! Dropping aborts, reaping, and the spawn policy of a group that is failing or finished.
+
+use std::future::pending;
+use std::time::Duration;
+
+use corral::task::{BoxError, TaskGroup};
+use tokio::task::yield_now;
+use tokio::time::sleep;
+
+use crate::alloc::live_bytes;
+use crate::support::{DropFlag, PollCount};
+
+fn err(msg: &str) -> BoxError {
+    msg.to_string().into()
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_group_aborts_every_child() {
+    let group: TaskGroup = TaskGroup::new();
+    let flags: Vec<DropFlag> = (0..5).map(|_| DropFlag::new()).collect();
+    for flag in &flags {
+        let guard = flag.guard();
+        group.spawn(async move {
+            let _guard = guard;
+            pending::<Result<(), BoxError>>().await
+        });
+    }
+    yield_now().await; // let them start
+    assert!(flags.iter().all(|f| !f.is_dropped()));
+    drop(group);
+    yield_now().await; // aborted tasks are dropped at their next scheduling
+    assert!(flags.iter().all(DropFlag::is_dropped));
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_join_future_aborts_every_child() {
+    let group: TaskGroup = TaskGroup::new();
+    let flag = DropFlag::new();
+    let guard = flag.guard();
+    group.spawn(async move {
+        let _guard = guard;
+        pending::<Result<(), BoxError>>().await
+    });
+    let timed_out = tokio::time::timeout(Duration::from_millis(10), group.join()).await;
+    assert!(timed_out.is_err());
+    yield_now().await;
+    assert!(flag.is_dropped(), "the join future owned the group");
+}
+
+#[tokio::test(start_paused = true)]
+async fn finished_children_are_reaped_at_once() {
+    let group: TaskGroup = TaskGroup::new();
+    for i in 0..100_u64 {
+        group.spawn(async move {
+            sleep(Duration::from_millis(i)).await;
+            Ok(())
+        });
+    }
+    assert_eq!(group.len(), 100);
+    sleep(Duration::from_millis(50)).await;
+    yield_now().await;
+    assert_eq!(group.len(), 49, "the 51 finished tasks left the group on their own");
+    group.join().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_million_sequential_tasks_hold_memory_for_the_live_ones_only() {
+    const TASKS: usize = 1_000_000;
+    let group: TaskGroup = TaskGroup::new();
+    // Warm up: the first tasks size the group's and the runtime's internal buffers.
+    for _ in 0..1_000 {
+        group.spawn(async { Ok(()) }).await.unwrap();
+    }
+    let baseline = live_bytes();
+    let mut worst = 0;
+    for i in 0..TASKS {
+        // Each task's handle is dropped at once: only the group could keep it.
+        let task = group.spawn(async move { Ok(i) });
+        if i % 10_000 == 0 {
+            worst = worst.max(live_bytes() - baseline);
+        }
+        assert_eq!(task.await.unwrap(), i);
+    }
+    let growth = live_bytes() - baseline;
+    assert_eq!(group.len(), 0);
+    // One live task (its future, its Tokio cell) is well under a kilobyte; a group that kept
+    // finished tasks would hold about a hundred megabytes here.
+    assert!(worst < 16 * 1024, "memory grew by {worst} bytes while running");
+    assert!(growth < 16 * 1024, "memory grew by {growth} bytes after {TASKS} tasks");
+    group.join().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn spawning_into_a_failing_group_never_polls_the_future() {
+    let group: TaskGroup = TaskGroup::builder()
+        .cancel_grace(Duration::from_secs(1))
+        .build();
+    let token = group.token();
+    let spawner = group.spawner();
+    let polls = PollCount::new();
+    let p = polls.clone();
+    let late = group.spawn(async move {
+        token.cancelled().await; // the group is failing now
+        let never = spawner.spawn(p.track(async { Ok(()) }));
+        Ok(never.await.unwrap_err().is_cancelled())
+    });
+    group.spawn(async { Err::<bool, _>(err("fail")) });
+    assert!(group.join().await.is_err());
+    assert!(late.await.unwrap(), "the late spawn came back cancelled");
+    assert_eq!(polls.get(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn spawning_into_a_finished_or_dropped_group_never_polls_the_future() {
+    let group: TaskGroup = TaskGroup::new();
+    let spawner = group.spawner();
+    let polls = PollCount::new();
+    group.join().await.unwrap();
+    let after_join = spawner.spawn(polls.track(async { Ok(()) }));
+    assert!(after_join.await.unwrap_err().is_cancelled());
+
+    let group: TaskGroup = TaskGroup::new();
+    let spawner = group.spawner();
+    drop(group);
+    let after_drop = spawner.spawn(polls.track(async { Ok(()) }));
+    assert!(after_drop.await.unwrap_err().is_cancelled());
+    assert!(after_drop_is_finished(&spawner));
+    assert_eq!(polls.get(), 0);
+}
+
+fn after_drop_is_finished(spawner: &corral::task::Spawner) -> bool {
+    spawner.spawn(async { Ok(()) }).is_finished()
+}
+
+#[tokio::test(start_paused = true)]
+async fn spawning_after_run_returned_is_refused() {
+    let group: TaskGroup = TaskGroup::new();
+    group.run(async { Ok(()) }).await.unwrap();
+    let polls = PollCount::new();
+    let late = group.spawn(polls.track(async { Ok(()) }));
+    assert!(late.await.unwrap_err().is_cancelled());
+    assert_eq!(polls.get(), 0);
+}

@@ -1,0 +1,161 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+use tokio::time::Instant;
+
+use super::elapsed::Elapsed;
+use super::scope::{Timer, poll_scope};
+
+/// Runs `future` with a time limit of `duration`: asyncio's `timeout` / `wait_for`.
+///
+/// Returns the future's output, or [`Elapsed`] if `duration` passes first, in which case the
+/// future is dropped (cancelled). The duration counts from the first poll, not from the call,
+/// so a timeout built ahead of time does not start early.
+///
+/// Differences from `tokio::time::timeout`, which this otherwise matches in cost:
+/// - nested deadlines: when this and an enclosing [`timeout`] or [`Deadline`] expire
+///   together, the outermost reports and the code between them does not run;
+/// - a zero duration fires at the first await: a future that completes without waiting still
+///   completes, one that waits gets `Elapsed` at once;
+/// - dropping the future is cancellation, never reported as a timeout.
+///
+/// [`Deadline`]: crate::time::Deadline
+///
+/// # Cancel safety
+///
+/// Only cancel safe if `future` is: dropping the `Timeout` drops `future`.
+///
+/// # Panics
+///
+/// Polling panics outside a Tokio runtime with the time driver enabled.
+///
+/// # Examples
+///
+/// The guides' `fetch_with_timeout`:
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::time::timeout;
+///
+/// async fn fetch_data(url: &str) -> String {
+///     tokio::time::sleep(Duration::from_secs(2)).await; // a slow server
+///     format!("body of {url}")
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::time::pause();
+/// let body = match timeout(Duration::from_secs(1), fetch_data("https://example.com")).await {
+///     Ok(body) => body,
+///     Err(_elapsed) => "error: timeout".to_string(),
+/// };
+/// assert_eq!(body, "error: timeout");
+/// # Ok(())
+/// # }
+/// ```
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        timer: Timer::After { duration },
+        deferred: false,
+    }
+}
+
+/// Runs `future` until `deadline`: like [`timeout`], with an instant instead of a duration.
+///
+/// A deadline in the past fires at the first await.
+///
+/// # Cancel safety
+///
+/// Only cancel safe if `future` is: dropping the `Timeout` drops `future`.
+///
+/// # Panics
+///
+/// Polling panics outside a Tokio runtime with the time driver enabled.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tokio::time::Instant;
+/// use corral::time::timeout_at;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::time::pause();
+/// let deadline = Instant::now() + Duration::from_millis(500);
+/// let quick = timeout_at(deadline, async { 1 }).await?;
+/// let slow = timeout_at(deadline, tokio::time::sleep(Duration::from_secs(1))).await;
+/// assert_eq!(quick, 1);
+/// assert!(slow.is_err());
+/// # Ok(())
+/// # }
+/// ```
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        timer: Timer::At { deadline },
+        deferred: false,
+    }
+}
+
+pin_project! {
+    /// The future returned by [`timeout`] and [`timeout_at`].
+    #[must_use = "futures do nothing unless you .await or poll them"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        #[pin]
+        timer: Timer,
+        deferred: bool,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// The wrapped future.
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// The wrapped future, mutably.
+    pub fn get_mut(&mut self) -> &mut F {
+        &mut self.future
+    }
+
+    /// Takes the wrapped future out, dropping the time limit.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+
+    /// The deadline, once known: at once for [`timeout_at`], from the first poll for
+    /// [`timeout`].
+    pub fn deadline(&self) -> Option<Instant> {
+        self.timer.deadline()
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let sleep = this.timer.armed();
+        let deadline = sleep.deadline();
+        let mut future = this.future;
+        poll_scope(sleep, this.deferred, cx, |cx| future.as_mut().poll(cx))
+            .map(|result| result.map_err(|()| Elapsed::new(deadline, 0)))
+    }
+}
+
+impl<F: fmt::Debug> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("future", &self.future)
+            .field("deadline", &self.timer.deadline())
+            .finish()
+    }
+}

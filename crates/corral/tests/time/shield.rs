@@ -1,0 +1,74 @@
+//! shield: the work goes on when the awaiting side is dropped; errors are never lost.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use corral::time::{shield, timeout};
+use tokio::time::sleep;
+
+use crate::support::{Captured, paused_runtime};
+
+const MS: Duration = Duration::from_millis(1);
+
+#[tokio::test(start_paused = true)]
+async fn the_work_continues_when_the_awaiting_side_is_cancelled() {
+    let saved = Arc::new(AtomicUsize::new(0));
+    let s = saved.clone();
+    let shielded = shield(async move {
+        sleep(100 * MS).await;
+        s.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, String>("saved")
+    });
+    assert!(timeout(10 * MS, shielded).await.is_err(), "the caller gave up");
+    sleep(200 * MS).await;
+    assert_eq!(saved.load(Ordering::SeqCst), 1, "the work still finished");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_result_can_be_awaited_later() {
+    let mut shielded = shield(async {
+        sleep(100 * MS).await;
+        Ok::<_, String>(42)
+    });
+    assert!(timeout(10 * MS, &mut shielded).await.is_err());
+    assert_eq!(shielded.await, Ok(42));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_resumes_in_the_awaiter() {
+    let shielded = shield(async {
+        if true {
+            panic!("shielded work exploded");
+        }
+        Ok::<(), String>(())
+    });
+    let outcome = tokio::spawn(shielded).await.unwrap_err();
+    assert!(outcome.is_panic());
+}
+
+#[test]
+fn an_error_nobody_received_is_reported_whether_it_came_before_or_after_the_drop() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            // Fails after the handle is dropped: the work reports it.
+            drop(shield(async {
+                sleep(10 * MS).await;
+                Err::<(), _>("late failure")
+            }));
+            // Fails before the handle is dropped: the handle reports it.
+            let early = shield(async { Err::<(), _>("early failure") });
+            sleep(MS).await;
+            drop(early);
+            sleep(20 * MS).await;
+            // Succeeds unobserved: nothing to report.
+            drop(shield(async { Ok::<_, String>(1) }));
+            sleep(MS).await;
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events[0].contains("early failure"), "{events:?}");
+    assert!(events[1].contains("late failure"), "{events:?}");
+}

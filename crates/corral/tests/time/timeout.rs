@@ -1,0 +1,103 @@
+//! timeout and timeout_at.
+
+use std::future::pending;
+use std::time::Duration;
+
+use corral::time::{timeout, timeout_at};
+use tokio::time::{Instant, advance, sleep};
+use tokio_test::{assert_pending, assert_ready, task};
+
+use crate::support::DropFlag;
+
+const MS: Duration = Duration::from_millis(1);
+
+#[tokio::test(start_paused = true)]
+async fn a_fast_future_completes() {
+    let value = timeout(100 * MS, async {
+        sleep(10 * MS).await;
+        7
+    })
+    .await;
+    assert_eq!(value, Ok(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_future_is_cancelled_and_reports_its_deadline() {
+    let flag = DropFlag::new();
+    let guard = flag.guard();
+    let start = Instant::now();
+    let result = timeout(100 * MS, async move {
+        let _guard = guard;
+        sleep(Duration::from_secs(10)).await;
+    })
+    .await;
+    let elapsed = result.unwrap_err();
+    assert_eq!(start.elapsed(), 100 * MS);
+    assert_eq!(elapsed.deadline(), start + 100 * MS);
+    assert!(flag.is_dropped(), "the slow future was dropped");
+}
+
+#[tokio::test(start_paused = true)]
+async fn zero_fires_at_the_first_await_but_a_ready_future_completes() {
+    assert_eq!(timeout(Duration::ZERO, async { 1 }).await, Ok(1));
+    let mut waits = task::spawn(timeout(Duration::ZERO, pending::<()>()));
+    assert!(assert_ready!(waits.poll()).is_err(), "fires at the first poll, no timer tick needed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_past_deadline_fires_at_the_first_await() {
+    let past = Instant::now();
+    advance(5 * MS).await;
+    assert_eq!(timeout_at(past, async { 2 }).await, Ok(2));
+    let mut waits = task::spawn(timeout_at(past, sleep(MS)));
+    let elapsed = assert_ready!(waits.poll()).unwrap_err();
+    assert_eq!(elapsed.deadline(), past);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_relative_timeout_counts_from_its_first_poll() {
+    let limited = timeout(100 * MS, async { sleep(60 * MS).await });
+    advance(80 * MS).await; // built, but not yet running
+    assert!(limited.deadline().is_none());
+    let start = Instant::now();
+    assert_eq!(limited.await, Ok(()), "60 ms of work fits in a 100 ms limit");
+    assert_eq!(start.elapsed(), 60 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_at_uses_its_instant_as_given() {
+    let deadline = Instant::now() + 100 * MS;
+    let limited = timeout_at(deadline, async { sleep(60 * MS).await });
+    advance(80 * MS).await;
+    assert!(limited.await.is_err(), "only 20 ms were left when it started");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_from_outside_is_not_a_timeout() {
+    let mut limited = task::spawn(timeout(100 * MS, pending::<()>()));
+    assert_pending!(limited.poll());
+    drop(limited); // cancelled: nothing to report, nothing fires later
+    advance(200 * MS).await;
+
+    // In select!, the other branch winning drops the timeout without an Elapsed.
+    let outcome = tokio::select! {
+        r = timeout(100 * MS, pending::<()>()) => format!("timeout branch: {r:?}"),
+        () = sleep(10 * MS) => "other branch".to_string(),
+    };
+    assert_eq!(outcome, "other branch");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_wrapped_future_is_reachable() {
+    let mut limited = timeout(MS, async { 3 });
+    let _: &_ = limited.get_ref();
+    let _: &mut _ = limited.get_mut();
+    assert_eq!(limited.into_inner().await, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn elapsed_converts_into_io_timed_out() {
+    let elapsed = timeout(MS, pending::<()>()).await.unwrap_err();
+    let io: std::io::Error = elapsed.into();
+    assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+}

@@ -2,10 +2,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::task::AtomicWaker;
 use pin_project_lite::pin_project;
 use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
@@ -64,7 +65,11 @@ struct Inner {
     base: Instant,
     /// Nanoseconds after `base`; before `base` is stored as 0 (already passed).
     at: AtomicU64,
-    /// Notified when the deadline moves earlier, so running operations re-arm their timers.
+    /// Woken when the deadline moves earlier, so running operations re-arm their timers. The
+    /// common case, one operation at a time, takes this slot (lock-free); operations running
+    /// while the slot is taken listen on `moved` instead.
+    waker: AtomicWaker,
+    waker_taken: AtomicBool,
     moved: Notify,
 }
 
@@ -116,6 +121,8 @@ impl Deadline {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             base,
             at: AtomicU64::new(0),
+            waker: AtomicWaker::new(),
+            waker_taken: AtomicBool::new(false),
             moved: Notify::new(),
         };
         inner.at.store(inner.offset(instant), Ordering::Release);
@@ -157,11 +164,9 @@ impl Deadline {
         Run {
             deadline: self,
             future,
-            timer: Timer::At {
-                deadline: self.instant(),
-            },
-            moved: self.inner.moved.notified(),
-            listening: false,
+            timer: Timer::Unarmed,
+            armed: None,
+            listen: Listen::Not,
             deferred: false,
         }
     }
@@ -204,6 +209,7 @@ impl Deadline {
         let at = self.inner.offset(instant);
         let before = self.inner.at.swap(at, Ordering::AcqRel);
         if at < before {
+            self.inner.waker.wake();
             self.inner.moved.notify_waiters();
         }
     }
@@ -285,8 +291,11 @@ impl Inner {
     }
 
     fn instant(&self) -> Instant {
-        let nanos = self.at.load(Ordering::Acquire);
-        far_deadline(self.base, Duration::from_nanos(nanos))
+        self.instant_at(self.at.load(Ordering::Acquire))
+    }
+
+    fn instant_at(&self, at: u64) -> Instant {
+        far_deadline(self.base, Duration::from_nanos(at))
     }
 }
 
@@ -307,40 +316,83 @@ pin_project! {
         future: F,
         #[pin]
         timer: Timer,
-        #[pin]
-        moved: Notified<'a>,
-        listening: bool,
+        // The raw deadline the timer is armed for, to notice moves without converting.
+        armed: Option<u64>,
+        listen: Listen<'a>,
         deferred: bool,
     }
+
+    impl<F> PinnedDrop for Run<'_, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Listen::Slot = this.listen {
+                this.deadline.inner.waker_taken.store(false, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// How a running operation hears that its deadline moved earlier.
+enum Listen<'a> {
+    Not,
+    /// Through the deadline's single waker slot (lock-free; the common case).
+    Slot,
+    /// Through the deadline's `Notify`, because another operation holds the slot. Boxed so the
+    /// common case does not carry it.
+    Notify(Pin<Box<Notified<'a>>>),
 }
 
 impl<F: Future> Future for Run<'_, F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         let inner = &*this.deadline.inner;
-        // Listen for the deadline moving earlier before reading it, so no move is missed.
-        loop {
-            if !*this.listening {
-                this.moved.set(inner.moved.notified());
-                *this.listening = true;
-            }
-            match this.moved.as_mut().poll(cx) {
-                Poll::Ready(()) => *this.listening = false,
-                Poll::Pending => break,
-            }
-        }
-        let deadline = inner.instant();
-        let mut sleep = this.timer.armed();
-        if sleep.deadline() != deadline {
-            sleep.as_mut().reset(deadline);
+        let at = inner.at.load(Ordering::Acquire);
+        let sleep = if *this.armed == Some(at) {
+            this.timer.armed()
+        } else {
+            *this.armed = Some(at);
             *this.deferred = false;
-        }
+            this.timer.armed_at(inner.instant_at(at))
+        };
         let mut future = this.future;
-        let id = inner.id;
-        poll_scope(sleep, this.deferred, cx, |cx| future.as_mut().poll(cx))
-            .map(|result| result.map_err(|()| Elapsed::new(deadline, id)))
+        let poll = poll_scope(sleep, this.deferred, cx, |cx| future.as_mut().poll(cx));
+        match poll {
+            Poll::Ready(Ok(output)) => Poll::Ready(Ok(output)),
+            Poll::Ready(Err(())) => Poll::Ready(Err(Elapsed::new(inner.instant_at(at), inner.id))),
+            Poll::Pending => {
+                // Listen for the deadline moving earlier, then check it did not move meanwhile.
+                listen(this.listen, inner, cx);
+                if inner.at.load(Ordering::Acquire) != at {
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+fn listen<'a>(listen: &mut Listen<'a>, inner: &'a Inner, cx: &mut Context<'_>) {
+    if let Listen::Not = listen {
+        *listen = if inner
+            .waker_taken
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            Listen::Slot
+        } else {
+            Listen::Notify(Box::pin(inner.moved.notified()))
+        };
+    }
+    match listen {
+        Listen::Slot => inner.waker.register(cx.waker()),
+        Listen::Notify(notified) => {
+            while notified.as_mut().poll(cx).is_ready() {
+                notified.set(inner.moved.notified());
+            }
+        }
+        Listen::Not => {}
     }
 }
 

@@ -85,6 +85,7 @@ pin_project! {
     #[project = TimerProj]
     #[derive(Debug)]
     pub(crate) enum Timer {
+        Unarmed,
         After { duration: std::time::Duration },
         At { deadline: Instant },
         Armed { #[pin] sleep: Sleep },
@@ -97,6 +98,8 @@ impl Timer {
         let deadline = match *self {
             Timer::After { duration } => Some(far_deadline(Instant::now(), duration)),
             Timer::At { deadline } => Some(deadline),
+            // An unarmed timer is armed through `armed_at`.
+            Timer::Unarmed => Some(far_deadline(Instant::now(), std::time::Duration::MAX)),
             Timer::Armed { .. } => None,
         };
         if let Some(deadline) = deadline {
@@ -110,10 +113,24 @@ impl Timer {
         }
     }
 
+    /// Arms the timer at `deadline` (or moves it there), and returns it.
+    pub(crate) fn armed_at(mut self: Pin<&mut Self>, deadline: Instant) -> Pin<&mut Sleep> {
+        if let TimerProj::Armed { sleep } = self.as_mut().project() {
+            if sleep.deadline() != deadline {
+                sleep.reset(deadline);
+            }
+            return self.armed();
+        }
+        self.set(Timer::Armed {
+            sleep: sleep_until(deadline),
+        });
+        self.armed()
+    }
+
     /// The deadline, if it is already known.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match self {
-            Timer::After { .. } => None,
+            Timer::Unarmed | Timer::After { .. } => None,
             Timer::At { deadline } => Some(*deadline),
             Timer::Armed { sleep } => Some(sleep.deadline()),
         }

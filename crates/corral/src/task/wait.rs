@@ -237,7 +237,9 @@ impl<T, E> Future for Pending<T, E> {
             Ok(result) => result,
             Err(err) => match err.try_into_panic() {
                 Ok(payload) => resume_unwind(payload),
-                Err(_) => panic!("corral::task::wait: a task was cancelled by its runtime shutting down"),
+                Err(_) => {
+                    panic!("corral::task::wait: a task was cancelled by its runtime shutting down")
+                }
             },
         })
     }

@@ -101,7 +101,9 @@ impl<T, E> Future for Shielded<T, E> {
         match ready!(Pin::new(&mut self.receiver).poll(cx)) {
             Ok(Ok(result)) => Poll::Ready(result),
             Ok(Err(payload)) => resume_unwind(payload),
-            Err(_) => panic!("corral::time::shield: the runtime shut down before the work finished"),
+            Err(_) => {
+                panic!("corral::time::shield: the runtime shut down before the work finished")
+            }
         }
     }
 }

@@ -196,7 +196,11 @@ mod tests {
             let t = list.push(&w);
             assert!(list.remove(t));
         }
-        assert!(list.order.len() <= 17, "stale tickets: {}", list.order.len());
+        assert!(
+            list.order.len() <= 17,
+            "stale tickets: {}",
+            list.order.len()
+        );
     }
 
     #[test]

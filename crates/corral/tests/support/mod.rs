@@ -46,7 +46,10 @@ impl PollCount {
     }
 
     /// Wraps `fut` so every poll is counted.
-    pub fn track<F: std::future::Future>(&self, fut: F) -> impl std::future::Future<Output = F::Output> + use<F> {
+    pub fn track<F: std::future::Future>(
+        &self,
+        fut: F,
+    ) -> impl std::future::Future<Output = F::Output> + use<F> {
         let count = self.0.clone();
         let mut fut = Box::pin(fut);
         std::future::poll_fn(move |cx| {

@@ -37,10 +37,17 @@ async fn every_error_and_panic_reaches_the_hook_and_nothing_else_fails() {
         #[allow(unreachable_code)]
         Ok(())
     });
-    assert_eq!(ok.await.unwrap(), "fine", "a failing sibling cancels nothing");
+    assert_eq!(
+        ok.await.unwrap(),
+        "fine",
+        "a failing sibling cancels nothing"
+    );
     assert_eq!(
         *reports.lock().unwrap(),
-        ["task failed: refresh failed", "task panicked: worker crashed"]
+        [
+            "task failed: refresh failed",
+            "task panicked: worker crashed"
+        ]
     );
 }
 
@@ -85,7 +92,10 @@ async fn shutdown_cancels_waits_for_the_grace_then_aborts() {
     assert!(stuck.is_dropped());
     assert_eq!(polite.await.unwrap(), "flushed");
     assert!(stubborn.await.unwrap_err().is_cancelled());
-    assert!(reports.lock().unwrap().is_empty(), "cancellation is not a failure");
+    assert!(
+        reports.lock().unwrap().is_empty(),
+        "cancellation is not a failure"
+    );
 
     let polls = PollCount::new();
     let refused = tasks.spawn(polls.track(async { Ok(()) }));
@@ -120,5 +130,8 @@ fn the_default_hook_logs_failures_as_tracing_errors() {
     });
     let events = captured.events();
     assert_eq!(events.len(), 1);
-    assert!(events[0].contains("lost?") && events[0].starts_with("ERROR"), "{events:?}");
+    assert!(
+        events[0].contains("lost?") && events[0].starts_with("ERROR"),
+        "{events:?}"
+    );
 }

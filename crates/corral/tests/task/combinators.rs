@@ -9,6 +9,8 @@ use tokio::time::{Instant, sleep};
 
 use crate::support::DropFlag;
 
+type Boxed<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+
 async fn after(ms: u64, value: u64) -> Result<u64, String> {
     sleep(Duration::from_millis(ms)).await;
     Ok(value)
@@ -26,14 +28,16 @@ async fn fail_after(ms: u64, msg: &str) -> Result<u64, String> {
 #[tokio::test(start_paused = true)]
 async fn gather_keeps_input_order_and_runs_concurrently() {
     let start = Instant::now();
-    let values = gather([after(30, 1), after(10, 2), after(20, 3)]).await.unwrap();
+    let values = gather([after(30, 1), after(10, 2), after(20, 3)])
+        .await
+        .unwrap();
     assert_eq!(values, [1, 2, 3]);
     assert_eq!(start.elapsed(), Duration::from_millis(30));
 }
 
 #[tokio::test(start_paused = true)]
 async fn gather_accepts_borrowing_futures() {
-    let names = vec!["ada".to_string(), "grace".to_string()];
+    let names = ["ada".to_string(), "grace".to_string()];
     let lengths = gather(names.iter().map(|name| async move {
         sleep(Duration::from_millis(1)).await;
         Ok::<_, String>(name.len()) // borrows `names`: no 'static needed
@@ -49,7 +53,7 @@ async fn gather_first_error_cancels_the_rest() {
     let slow = DropFlag::new();
     let guard = slow.guard();
     let start = Instant::now();
-    let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, String>>>>> = vec![
+    let futures: Vec<Boxed<Result<u64, String>>> = vec![
         Box::pin(async move {
             let _guard = guard;
             after(1_000, 1).await
@@ -82,7 +86,8 @@ async fn gather_handles_a_hundred_thousand_futures() {
 
 #[tokio::test(start_paused = true)]
 async fn gather_settled_keeps_every_outcome_in_order() {
-    let results = gather_settled([outcome(20, Ok(1)), outcome(5, Err("x")), outcome(10, Ok(3))]).await;
+    let results =
+        gather_settled([outcome(20, Ok(1)), outcome(5, Err("x")), outcome(10, Ok(3))]).await;
     assert_eq!(results, [Ok(1), Err("x".to_string()), Ok(3)]);
     let empty: Vec<std::future::Ready<u8>> = Vec::new();
     assert!(gather_settled(empty).await.is_empty());
@@ -119,14 +124,18 @@ async fn as_completed_next_is_cancel_safe() {
     assert_eq!(got.unwrap(), Some(Ok(1)));
     sleep(Duration::from_millis(100)).await; // the others finish while nobody polls
     let rest: Vec<_> = stream.collect().await;
-    assert_eq!(rest, [Ok(2), Ok(3)], "no output was lost to the dropped next()");
+    assert_eq!(
+        rest,
+        [Ok(2), Ok(3)],
+        "no output was lost to the dropped next()"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn race_returns_the_first_and_cancels_the_rest() {
     let loser = DropFlag::new();
     let guard = loser.guard();
-    let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = u64>>>> = vec![
+    let futures: Vec<Boxed<u64>> = vec![
         Box::pin(async move {
             let _guard = guard;
             sleep(Duration::from_millis(50)).await;
@@ -148,16 +157,25 @@ async fn race_returns_the_first_and_cancels_the_rest() {
 #[tokio::test(start_paused = true)]
 async fn first_ok_skips_failures_and_cancels_the_rest() {
     let start = Instant::now();
-    let winner = first_ok([outcome(30, Ok(1)), outcome(5, Err("down")), outcome(20, Ok(2))]).await;
+    let winner = first_ok([
+        outcome(30, Ok(1)),
+        outcome(5, Err("down")),
+        outcome(20, Ok(2)),
+    ])
+    .await;
     assert_eq!(winner.ok(), Some(2));
     assert_eq!(start.elapsed(), Duration::from_millis(20));
 }
 
 #[tokio::test(start_paused = true)]
 async fn first_ok_returns_every_error_in_input_order() {
-    let errors = first_ok([fail_after(30, "a"), fail_after(10, "b"), fail_after(20, "c")])
-        .await
-        .unwrap_err();
+    let errors = first_ok([
+        fail_after(30, "a"),
+        fail_after(10, "b"),
+        fail_after(20, "c"),
+    ])
+    .await
+    .unwrap_err();
     assert_eq!(errors.errors(), ["a", "b", "c"]);
     let none: Vec<std::future::Pending<Result<u8, String>>> = Vec::new();
     let empty = first_ok(none).await.unwrap_err();
@@ -166,7 +184,7 @@ async fn first_ok_returns_every_error_in_input_order() {
 
 #[tokio::test(start_paused = true)]
 async fn first_ok_with_pending_losers_returns_at_the_first_success() {
-    let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Result<u8, String>>>>> =
+    let futures: Vec<Boxed<Result<u8, String>>> =
         vec![Box::pin(pending()), Box::pin(async { Ok(9) })];
     assert_eq!(first_ok(futures).await.ok(), Some(9));
 }

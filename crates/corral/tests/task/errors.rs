@@ -60,7 +60,10 @@ async fn three_levels_keep_their_shape() {
         .downcast_ref::<ErrorGroup<BoxError>>()
         .unwrap();
     assert_eq!(inner.errors()[0].to_string(), "deep");
-    assert_eq!(errors.to_string(), "1 task failed: 1 task failed: 1 task failed: deep");
+    assert_eq!(
+        errors.to_string(),
+        "1 task failed: 1 task failed: 1 task failed: deep"
+    );
 }
 
 #[tokio::test(start_paused = true)]

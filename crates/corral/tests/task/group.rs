@@ -51,7 +51,11 @@ async fn first_error_cancels_siblings_and_is_returned() {
     });
     let start = Instant::now();
     let errors = group.join().await.unwrap_err();
-    assert_eq!(start.elapsed(), Duration::from_millis(5), "join returns at the failure");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(5),
+        "join returns at the failure"
+    );
     assert_eq!(errors.len(), 1);
     assert_eq!(errors.errors()[0].to_string(), "boom");
     assert!(!errors.is_cancelled());
@@ -145,7 +149,11 @@ async fn run_returns_the_bodys_value_after_the_children() {
         .await
         .unwrap();
     assert_eq!(value, 42);
-    assert_eq!(finished.load(Ordering::SeqCst), 3, "run waited for the children");
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        3,
+        "run waited for the children"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -183,7 +191,10 @@ async fn a_spawner_does_not_keep_its_group_alive() {
     tokio::task::yield_now().await;
     drop(group);
     tokio::task::yield_now().await;
-    assert!(child.is_dropped(), "dropping the group aborted the child holding a spawner");
+    assert!(
+        child.is_dropped(),
+        "dropping the group aborted the child holding a spawner"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -260,9 +271,17 @@ async fn failure_with_grace_lets_siblings_clean_up_before_abort() {
     let start = Instant::now();
     let errors = group.join().await.unwrap_err();
     assert_eq!(errors.len(), 1);
-    assert_eq!(cleaned.load(Ordering::SeqCst), 1, "the polite sibling cleaned up");
+    assert_eq!(
+        cleaned.load(Ordering::SeqCst),
+        1,
+        "the polite sibling cleaned up"
+    );
     assert!(stubborn.is_dropped());
-    assert_eq!(start.elapsed(), Duration::from_millis(50), "aborted at the end of the grace");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(50),
+        "aborted at the end of the grace"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -59,7 +59,11 @@ async fn finished_children_are_reaped_at_once() {
     assert_eq!(group.len(), 100);
     sleep(Duration::from_millis(50)).await;
     yield_now().await;
-    assert_eq!(group.len(), 49, "the 51 finished tasks left the group on their own");
+    assert_eq!(
+        group.len(),
+        49,
+        "the 51 finished tasks left the group on their own"
+    );
     group.join().await.unwrap();
 }
 
@@ -85,8 +89,14 @@ async fn a_million_sequential_tasks_hold_memory_for_the_live_ones_only() {
     assert_eq!(group.len(), 0);
     // One live task (its future, its Tokio cell) is well under a kilobyte; a group that kept
     // finished tasks would hold about a hundred megabytes here.
-    assert!(worst < 16 * 1024, "memory grew by {worst} bytes while running");
-    assert!(growth < 16 * 1024, "memory grew by {growth} bytes after {TASKS} tasks");
+    assert!(
+        worst < 16 * 1024,
+        "memory grew by {worst} bytes while running"
+    );
+    assert!(
+        growth < 16 * 1024,
+        "memory grew by {growth} bytes after {TASKS} tasks"
+    );
     group.join().await.unwrap();
 }
 

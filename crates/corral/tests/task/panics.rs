@@ -31,7 +31,9 @@ fn recording_group(grace: Duration) -> (TaskGroup, Reports) {
     let sink = reports.clone();
     let group = TaskGroup::builder()
         .cancel_grace(grace)
-        .on_failure(move |failure: Failure<BoxError>| sink.lock().unwrap().push(failure.to_string()))
+        .on_failure(move |failure: Failure<BoxError>| {
+            sink.lock().unwrap().push(failure.to_string())
+        })
         .build();
     (group, reports)
 }
@@ -55,7 +57,10 @@ async fn a_child_panic_cancels_and_joins_siblings_then_resumes() {
     let outcome = AssertUnwindSafe(group.join()).catch_unwind().await;
     let payload = outcome.expect_err("join resumes the panic");
     assert_eq!(message(payload.as_ref()), "child exploded");
-    assert!(sibling.is_dropped(), "the sibling was gone before the panic resumed");
+    assert!(
+        sibling.is_dropped(),
+        "the sibling was gone before the panic resumed"
+    );
     assert!(panicked.await.unwrap_err().is_panic());
     assert!(reports.lock().unwrap().is_empty());
 }
@@ -79,7 +84,10 @@ async fn errors_collected_while_panicking_go_to_the_hook() {
         .await
         .unwrap_err();
     assert_eq!(message(payload.as_ref()), "first panic");
-    assert_eq!(*reports.lock().unwrap(), ["task failed: failed during cleanup"]);
+    assert_eq!(
+        *reports.lock().unwrap(),
+        ["task failed: failed during cleanup"]
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -25,9 +25,20 @@ type Job = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, String
 #[tokio::test(start_paused = true)]
 async fn first_completed_returns_the_first_and_the_rest_keep_running() {
     let start = Instant::now();
-    let (done, pending) = wait([after(30, 1), after(10, 2), after(20, 3)], WaitFor::FirstCompleted, None).await;
+    let (done, pending) = wait(
+        [after(30, 1), after(10, 2), after(20, 3)],
+        WaitFor::FirstCompleted,
+        None,
+    )
+    .await;
     assert_eq!(start.elapsed(), Duration::from_millis(10));
-    assert_eq!(done, [Done { index: 1, result: Ok(2) }]);
+    assert_eq!(
+        done,
+        [Done {
+            index: 1,
+            result: Ok(2)
+        }]
+    );
     let indices: Vec<usize> = pending.iter().map(|p| p.index()).collect();
     assert_eq!(indices, [0, 2]);
     // They kept running while we were not looking.
@@ -42,7 +53,12 @@ async fn first_completed_returns_the_first_and_the_rest_keep_running() {
 
 #[tokio::test(start_paused = true)]
 async fn first_completed_collects_everything_that_finished_together() {
-    let (done, pending) = wait([after(10, 1), after(10, 2), after(50, 3)], WaitFor::FirstCompleted, None).await;
+    let (done, pending) = wait(
+        [after(10, 1), after(10, 2), after(50, 3)],
+        WaitFor::FirstCompleted,
+        None,
+    )
+    .await;
     let mut values: Vec<u64> = done.into_iter().map(|d| d.result.unwrap()).collect();
     values.sort_unstable();
     assert_eq!(values, [1, 2]);
@@ -51,10 +67,20 @@ async fn first_completed_collects_everything_that_finished_together() {
 
 #[tokio::test(start_paused = true)]
 async fn first_error_returns_at_the_first_failure() {
-    let jobs: Vec<Job> = vec![Box::pin(after(5, 1)), Box::pin(fail_after(10)), Box::pin(after(30, 3))];
+    let jobs: Vec<Job> = vec![
+        Box::pin(after(5, 1)),
+        Box::pin(fail_after(10)),
+        Box::pin(after(30, 3)),
+    ];
     let (done, pending) = wait(jobs, WaitFor::FirstError, None).await;
     assert_eq!(done.len(), 2);
-    assert_eq!(done[1], Done { index: 1, result: Err("failed at 10".to_string()) });
+    assert_eq!(
+        done[1],
+        Done {
+            index: 1,
+            result: Err("failed at 10".to_string())
+        }
+    );
     assert_eq!(pending.len(), 1);
 }
 
@@ -77,7 +103,13 @@ async fn all_completed_with_a_timeout_returns_what_it_has() {
     )
     .await;
     assert_eq!(start.elapsed(), Duration::from_millis(100));
-    assert_eq!(done, [Done { index: 0, result: Ok(1) }]);
+    assert_eq!(
+        done,
+        [Done {
+            index: 0,
+            result: Ok(1)
+        }]
+    );
     assert_eq!(pending.len(), 1);
     assert_eq!(pending.into_iter().next().unwrap().await, Ok(2));
 }
@@ -97,7 +129,10 @@ async fn dropping_pending_tasks_aborts_them() {
     assert!(!flag.is_dropped());
     drop(still_running);
     tokio::task::yield_now().await;
-    assert!(flag.is_dropped(), "nothing wait spawned outlives its handle");
+    assert!(
+        flag.is_dropped(),
+        "nothing wait spawned outlives its handle"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -108,7 +143,11 @@ async fn dropping_the_wait_future_aborts_its_tasks() {
         let _guard = guard;
         pending::<Result<(), String>>().await
     };
-    let _ = tokio::time::timeout(Duration::from_millis(5), wait([job], WaitFor::AllCompleted, None)).await;
+    let _ = tokio::time::timeout(
+        Duration::from_millis(5),
+        wait([job], WaitFor::AllCompleted, None),
+    )
+    .await;
     tokio::task::yield_now().await;
     assert!(flag.is_dropped());
 }

@@ -59,7 +59,11 @@ async fn rescheduling_earlier_from_another_task_wakes_a_waiting_operation() {
     });
     let start = Instant::now();
     let err = deadline.run(pending::<()>()).await.unwrap_err();
-    assert_eq!(start.elapsed(), 15 * MS, "fired at the new, earlier deadline");
+    assert_eq!(
+        start.elapsed(),
+        15 * MS,
+        "fired at the new, earlier deadline"
+    );
     assert_eq!(err.deadline(), start + 15 * MS);
 }
 

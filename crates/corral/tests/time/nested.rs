@@ -61,17 +61,18 @@ async fn an_earlier_outer_deadline_cuts_the_inner_scope_short() {
     let outer = Deadline::after(10 * MS);
     let inner = Deadline::after(100 * MS);
     let start = Instant::now();
-    let err = outer
-        .run(inner.run(pending::<()>()))
-        .await
-        .unwrap_err();
+    let err = outer.run(inner.run(pending::<()>())).await.unwrap_err();
     assert!(err.is_from(&outer));
     assert_eq!(start.elapsed(), 10 * MS);
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_outermost_of_three_expired_scopes_reports() {
-    let (a, b, c) = (Deadline::after(20 * MS), Deadline::after(20 * MS), Deadline::after(20 * MS));
+    let (a, b, c) = (
+        Deadline::after(20 * MS),
+        Deadline::after(20 * MS),
+        Deadline::after(20 * MS),
+    );
     let reached = AtomicBool::new(false);
     let err = a
         .run(async {
@@ -91,10 +92,7 @@ async fn an_expired_scope_outside_an_unexpired_one_still_reports() {
     let a = Deadline::after(20 * MS);
     let b = Deadline::after(Duration::from_secs(60));
     let c = Deadline::after(20 * MS);
-    let err = a
-        .run(b.run(c.run(pending::<()>())))
-        .await
-        .unwrap_err();
+    let err = a.run(b.run(c.run(pending::<()>()))).await.unwrap_err();
     assert!(err.is_from(&a));
 }
 

@@ -20,7 +20,10 @@ async fn the_work_continues_when_the_awaiting_side_is_cancelled() {
         s.fetch_add(1, Ordering::SeqCst);
         Ok::<_, String>("saved")
     });
-    assert!(timeout(10 * MS, shielded).await.is_err(), "the caller gave up");
+    assert!(
+        timeout(10 * MS, shielded).await.is_err(),
+        "the caller gave up"
+    );
     sleep(200 * MS).await;
     assert_eq!(saved.load(Ordering::SeqCst), 1, "the work still finished");
 }

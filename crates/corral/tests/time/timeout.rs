@@ -41,7 +41,10 @@ async fn a_slow_future_is_cancelled_and_reports_its_deadline() {
 async fn zero_fires_at_the_first_await_but_a_ready_future_completes() {
     assert_eq!(timeout(Duration::ZERO, async { 1 }).await, Ok(1));
     let mut waits = task::spawn(timeout(Duration::ZERO, pending::<()>()));
-    assert!(assert_ready!(waits.poll()).is_err(), "fires at the first poll, no timer tick needed");
+    assert!(
+        assert_ready!(waits.poll()).is_err(),
+        "fires at the first poll, no timer tick needed"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -60,7 +63,11 @@ async fn a_relative_timeout_counts_from_its_first_poll() {
     advance(80 * MS).await; // built, but not yet running
     assert!(limited.deadline().is_none());
     let start = Instant::now();
-    assert_eq!(limited.await, Ok(()), "60 ms of work fits in a 100 ms limit");
+    assert_eq!(
+        limited.await,
+        Ok(()),
+        "60 ms of work fits in a 100 ms limit"
+    );
     assert_eq!(start.elapsed(), 60 * MS);
 }
 
@@ -69,7 +76,10 @@ async fn timeout_at_uses_its_instant_as_given() {
     let deadline = Instant::now() + 100 * MS;
     let limited = timeout_at(deadline, async { sleep(60 * MS).await });
     advance(80 * MS).await;
-    assert!(limited.await.is_err(), "only 20 ms were left when it started");
+    assert!(
+        limited.await.is_err(),
+        "only 20 ms were left when it started"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,0 +1,60 @@
+//! The guides' `first_response`: `asyncio.wait(tasks, return_when=FIRST_COMPLETED)`, then
+//! cancel the rest. corral has `wait` for the general case, `race` for "first to finish" and
+//! `first_ok` for "first to succeed".
+//!
+//! Run: `cargo run --example first_response`
+
+use std::time::{Duration, Instant};
+
+use corral::task::{BoxError, WaitFor, first_ok, race, wait};
+
+/// Simulates a mirror that answers after `ms`, or fails if `up` is false.
+async fn fetch(mirror: &'static str, ms: u64, up: bool) -> Result<&'static str, BoxError> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    if up {
+        Ok(mirror)
+    } else {
+        Err(format!("{mirror} is down").into())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let start = Instant::now();
+    let requests = [
+        fetch("eu", 120, true),
+        fetch("us", 40, true),
+        fetch("ap", 200, true),
+    ];
+    let (done, pending) = wait(requests, WaitFor::FirstCompleted, None).await;
+    let first = done.into_iter().next().ok_or("no request finished")?;
+    println!(
+        "wait(FirstCompleted): {} answered first after {} ms; {} still running",
+        first.result?,
+        start.elapsed().as_millis(),
+        pending.len()
+    );
+    drop(pending); // for task in pending: task.cancel()
+
+    let start = Instant::now();
+    let winner = race([fetch("eu", 120, true), fetch("us", 40, false)]).await;
+    println!(
+        "race: the first to finish wins even if it failed: {:?} after {} ms",
+        winner.map(|r| r.map_err(|e| e.to_string())),
+        start.elapsed().as_millis()
+    );
+
+    let start = Instant::now();
+    let body = first_ok([
+        fetch("eu", 120, true),
+        fetch("us", 40, false),
+        fetch("ap", 200, true),
+    ])
+    .await;
+    println!(
+        "first_ok: skips the failed mirror and takes {} after {} ms",
+        body.map_err(|e| e.to_string())?,
+        start.elapsed().as_millis()
+    );
+    Ok(())
+}

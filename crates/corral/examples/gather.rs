@@ -1,0 +1,56 @@
+//! The guides' gather patterns: `fetch_all_users` (gather), `safe_fetch_all`
+//! (`return_exceptions=True`) and `process_as_completed`, all polled in place.
+//!
+//! Run: `cargo run --example gather`
+
+use std::time::{Duration, Instant};
+
+use corral::task::{BoxError, as_completed, gather, gather_settled};
+
+#[derive(Debug)]
+struct User {
+    id: u32,
+    name: String,
+}
+
+/// Simulates a database call whose latency depends on the id; id 13 does not exist.
+async fn fetch_user(id: u32) -> Result<User, BoxError> {
+    tokio::time::sleep(Duration::from_millis(20 * u64::from(6 - id % 6))).await;
+    if id == 13 {
+        return Err(format!("user {id} not found").into());
+    }
+    Ok(User {
+        id,
+        name: format!("user-{id}"),
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    // await asyncio.gather(*[fetch_user(id) for id in ids])
+    let start = Instant::now();
+    let users = gather([1, 2, 3, 4, 5].map(fetch_user)).await?;
+    let ids: Vec<u32> = users.iter().map(|u| u.id).collect();
+    println!(
+        "gather: {} users in input order {ids:?} in {} ms",
+        users.len(),
+        start.elapsed().as_millis()
+    );
+
+    // gather(*tasks, return_exceptions=True)
+    let results = gather_settled([11, 12, 13, 14].map(fetch_user)).await;
+    let names: Vec<Option<String>> = results
+        .into_iter()
+        .map(|r| r.ok().map(|u| u.name))
+        .collect();
+    println!("gather_settled: {names:?} (the missing user is None, the others are kept)");
+
+    // for coro in asyncio.as_completed(tasks): process(await coro)
+    let mut arriving = as_completed([1, 2, 3, 4, 5].map(fetch_user));
+    let mut order = Vec::new();
+    while let Some(user) = arriving.next().await {
+        order.push(user?.id);
+    }
+    println!("as_completed: processed as they arrived: {order:?}");
+    Ok(())
+}

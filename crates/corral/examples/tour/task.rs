@@ -1,0 +1,112 @@
+//! Tour of `corral::task`.
+
+use std::time::{Duration, Instant};
+
+use corral::task::{
+    BackgroundTasks, Failure, TaskGroup, WaitFor, as_completed, first_ok, gather, gather_settled,
+    race, wait,
+};
+
+use super::BoxError;
+
+/// A simulated call that answers `outcome` after `ms`.
+async fn call(ms: u64, outcome: Result<u64, &str>) -> Result<u64, BoxError> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    outcome.map_err(|what| format!("{what} failed").into())
+}
+
+async fn io(ms: u64, value: u64) -> Result<u64, BoxError> {
+    call(ms, Ok(value)).await
+}
+
+async fn failing(ms: u64, what: &str) -> Result<u64, BoxError> {
+    call(ms, Err(what)).await
+}
+
+pub(crate) async fn run() -> Result<(), BoxError> {
+    let start = Instant::now();
+    let group = TaskGroup::new();
+    let tasks: Vec<_> = (1..=5).map(|i| group.spawn(io(100, i))).collect();
+    group.join().await?;
+    let mut sum = 0;
+    for task in tasks {
+        sum += task.await?;
+    }
+    println!(
+        "TaskGroup: 5 tasks joined in {} ms (sum of results {sum})",
+        start.elapsed().as_millis()
+    );
+
+    let start = Instant::now();
+    let group: TaskGroup = TaskGroup::new();
+    group.spawn(io(1_000, 0));
+    group.spawn(failing(50, "request 2"));
+    let errors = group.join().await.err().ok_or("the group should fail")?;
+    println!(
+        "TaskGroup: first error cancelled the sibling at {} ms: {errors}",
+        start.elapsed().as_millis()
+    );
+
+    let start = Instant::now();
+    let values = gather([io(30, 1), io(10, 2), io(20, 3)]).await?;
+    println!(
+        "gather: {} results in input order {values:?} in {} ms",
+        values.len(),
+        start.elapsed().as_millis()
+    );
+
+    let settled = gather_settled([call(10, Ok(1)), call(5, Err("item 2")), call(5, Ok(3))]).await;
+    let oks = settled.iter().filter(|r| r.is_ok()).count();
+    println!(
+        "gather_settled: {oks} ok and {} error kept in place",
+        settled.len() - oks
+    );
+
+    let mut stream = as_completed([io(30, 30), io(10, 10), io(20, 20)]);
+    let mut order = Vec::new();
+    while let Some(value) = stream.next().await {
+        order.push(value?);
+    }
+    println!("as_completed: results in completion order {order:?}");
+
+    let start = Instant::now();
+    let winner = race([io(80, 80), io(20, 20)]).await.ok_or("no input")??;
+    println!(
+        "race: {winner} ms request won at {} ms, the other was cancelled",
+        start.elapsed().as_millis()
+    );
+
+    let ok = first_ok([call(5, Err("mirror 1")), call(25, Ok(2)), call(60, Ok(3))]).await;
+    println!(
+        "first_ok: mirror {} answered after mirror 1 failed",
+        ok.map_err(|e| e.to_string())?
+    );
+
+    let (done, pending) = wait(
+        [io(10, 1), io(200, 2), io(300, 3)],
+        WaitFor::FirstCompleted,
+        None,
+    )
+    .await;
+    println!(
+        "wait(FirstCompleted): {} done, {} still running (dropped: aborted)",
+        done.len(),
+        pending.len()
+    );
+    drop(pending);
+
+    let background = BackgroundTasks::<BoxError>::with_hook(|failure: Failure<BoxError>| {
+        println!("BackgroundTasks: hook reported \"{failure}\"");
+    });
+    background.spawn(failing(5, "cache refresh"));
+    background.spawn(io(10_000, 0));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let start = Instant::now();
+    background.shutdown(Duration::from_millis(30)).await;
+    println!(
+        "BackgroundTasks: shutdown aborted the stuck task after the {} ms grace; {} left",
+        start.elapsed().as_millis(),
+        background.len()
+    );
+    Ok(())
+}

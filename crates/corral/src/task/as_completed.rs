@@ -73,7 +73,7 @@ impl<F: Future> AsCompleted<F> {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let mut outputs = as_completed([async { 1 }, async { 2 }]);
+    /// let mut outputs = as_completed([1, 2].map(|n| async move { n }));
     /// let mut sum = 0;
     /// while let Some(n) = outputs.next().await {
     ///     sum += n;
@@ -93,7 +93,7 @@ impl<F: Future> AsCompleted<F> {
     /// ```
     /// use corral::task::as_completed;
     ///
-    /// let outputs = as_completed([async { 1 }, async { 2 }]);
+    /// let outputs = as_completed([1, 2].map(|n| async move { n }));
     /// assert_eq!(outputs.len(), 2);
     /// ```
     pub fn len(&self) -> usize {

@@ -14,6 +14,10 @@ pub type PanicPayload = Box<dyn Any + Send + 'static>;
 
 /// Every error of a group of tasks, in the order they happened: asyncio's `ExceptionGroup`.
 ///
+/// [`TaskGroup::join`]: crate::task::TaskGroup::join
+/// [`TaskGroup::run`]: crate::task::TaskGroup::run
+/// [`first_ok`]: crate::task::first_ok
+///
 /// Returned by [`TaskGroup::join`], [`TaskGroup::run`] and [`first_ok`]. An `ErrorGroup` is
 /// never empty of meaning: it holds at least one error, or it says the group was
 /// [cancelled](ErrorGroup::is_cancelled) from outside with no real error, or (only from
@@ -61,7 +65,8 @@ impl<E> ErrorGroup<E> {
         }
     }
 
-    /// The errors, in the order they happened (for [`first_ok`], in input order).
+    /// The errors, in the order they happened (for [`first_ok`](crate::task::first_ok), in
+    /// input order).
     pub fn errors(&self) -> &[E] {
         &self.errors
     }
@@ -81,7 +86,8 @@ impl<E> ErrorGroup<E> {
         self.errors.len()
     }
 
-    /// Whether there are no errors (the group was cancelled, or [`first_ok`] had no input).
+    /// Whether there are no errors (the group was cancelled, or
+    /// [`first_ok`](crate::task::first_ok) had no input).
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

@@ -220,7 +220,6 @@ impl Deadline {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tokio::time::Instant;
     /// use corral::time::Deadline;
     ///
     /// # #[tokio::main(flavor = "current_thread")]

@@ -1,0 +1,134 @@
+//! Pins down `Send`, `Sync` and `Unpin` of every public type and every future the public API
+//! returns, so that a change to any of them is a deliberate, visible change (the approach of
+//! Tokio's `tests/async_send_sync.rs`). Everything here is checked at compile time.
+#![allow(dead_code, clippy::type_complexity)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use corral::task::{self, BoxError};
+use corral::time;
+
+/// Compiles only if `T` does *not* implement the trait: with the trait, the call is ambiguous.
+macro_rules! negative_assertion {
+    ($trait_name:ident, $marker:path) => {
+        trait $trait_name<A> {
+            fn some_item(&self) {}
+        }
+        impl<T: ?Sized> $trait_name<()> for T {}
+        impl<T: ?Sized + $marker> $trait_name<u8> for T {}
+    };
+}
+negative_assertion!(AmbiguousIfSend, Send);
+negative_assertion!(AmbiguousIfSync, Sync);
+negative_assertion!(AmbiguousIfUnpin, Unpin);
+
+fn require_send<T: Send>(_: &T) {}
+fn require_sync<T: Sync>(_: &T) {}
+fn require_unpin<T: Unpin>(_: &T) {}
+
+macro_rules! check {
+    ($value:expr, Send) => {
+        require_send(&$value)
+    };
+    ($value:expr, !Send) => {
+        AmbiguousIfSend::some_item(&$value)
+    };
+    ($value:expr, Sync) => {
+        require_sync(&$value)
+    };
+    ($value:expr, !Sync) => {
+        AmbiguousIfSync::some_item(&$value)
+    };
+    ($value:expr, Unpin) => {
+        require_unpin(&$value)
+    };
+    ($value:expr, !Unpin) => {
+        AmbiguousIfUnpin::some_item(&$value)
+    };
+}
+
+/// Runs `check!` for each of `Send & !Sync & Unpin`.
+macro_rules! checks {
+    ($value:expr;) => {};
+    ($value:expr; ! $marker:ident $(& $($rest:tt)*)?) => {
+        check!($value, !$marker);
+        checks!($value; $($($rest)*)?);
+    };
+    ($value:expr; $marker:ident $(& $($rest:tt)*)?) => {
+        check!($value, $marker);
+        checks!($value; $($($rest)*)?);
+    };
+}
+
+/// `assert_value!(Type: Send & Sync & !Unpin)`: checks a type.
+macro_rules! assert_value {
+    ($type:ty: $($markers:tt)*) => {
+        #[allow(unreachable_code, unused_variables)]
+        const _: fn() = || {
+            let value: $type = todo!();
+            checks!(value; $($markers)*);
+        };
+    };
+}
+
+/// `assert_future!(name, expr => Send & !Unpin)`: checks the future an expression returns.
+macro_rules! assert_future {
+    ($name:ident, $make:expr => $($markers:tt)*) => {
+        #[allow(unreachable_code, unused_variables, clippy::diverging_sub_expression)]
+        fn $name() {
+            let value = $make;
+            checks!(value; $($markers)*);
+        }
+    };
+}
+
+type Fut = std::future::Ready<Result<u8, BoxError>>;
+type Infallible = std::future::Ready<u8>;
+type BoxFut = Pin<Box<dyn Future<Output = Result<u8, BoxError>> + Send>>;
+
+// ---- task: types
+assert_value!(task::TaskGroup<BoxError>: Send & Sync & Unpin);
+assert_value!(task::Spawner<BoxError>: Send & Sync & Unpin);
+assert_value!(task::Builder<BoxError>: Send & Sync & Unpin);
+assert_value!(task::Task<u8>: Send & Sync & Unpin);
+assert_value!(task::Task<std::cell::Cell<u8>>: Send & Sync & Unpin);
+assert_value!(task::ErrorGroup<BoxError>: Send & Sync & Unpin);
+assert_value!(task::TaskError: Send & Sync & Unpin);
+assert_value!(task::Failure<BoxError>: Send & !Sync & Unpin);
+assert_value!(task::BackgroundTasks<BoxError>: Send & Sync & Unpin);
+assert_value!(task::WaitFor: Send & Sync & Unpin);
+assert_value!(task::Done<u8, BoxError>: Send & Sync & Unpin);
+assert_value!(task::Pending<u8, BoxError>: Send & Sync & Unpin);
+assert_value!(task::Gather<Fut, u8>: Send & Sync & Unpin);
+assert_value!(task::Gather<BoxFut, u8>: Send & !Sync & Unpin);
+assert_value!(task::GatherSettled<Fut>: Send & Sync & Unpin);
+assert_value!(task::AsCompleted<Infallible>: Send & Sync & Unpin);
+assert_value!(task::Race<Infallible>: Send & Sync & Unpin);
+assert_value!(task::FirstOk<Fut, BoxError>: Send & Sync & Unpin);
+
+// ---- task: futures returned by async fns
+assert_future!(task_group_join, task::TaskGroup::<BoxError>::new().join() => Send & !Unpin);
+assert_future!(task_group_run, {
+    let group: &'static task::TaskGroup<BoxError> = todo!();
+    group.run(async { Ok::<_, BoxError>(1) })
+} => Send & !Unpin);
+assert_future!(task_group_shutdown, task::TaskGroup::<BoxError>::new().shutdown(Duration::ZERO) => Send & !Unpin);
+assert_future!(background_shutdown, {
+    let tasks: &'static task::BackgroundTasks<BoxError> = todo!();
+    tasks.shutdown(Duration::ZERO)
+} => Send & !Unpin);
+assert_future!(as_completed_next, {
+    let stream: &'static mut task::AsCompleted<Infallible> = todo!();
+    stream.next()
+} => Send & !Unpin);
+assert_future!(wait_future, task::wait(Vec::<Fut>::new(), task::WaitFor::AllCompleted, None) => Send & !Unpin);
+
+// ---- time
+assert_value!(time::Timeout<Infallible>: Send & Sync & !Unpin);
+assert_value!(time::Deadline: Send & Sync & Unpin);
+assert_value!(time::Run<'static, Infallible>: Send & Sync & !Unpin);
+assert_value!(time::Elapsed: Send & Sync & Unpin);
+assert_value!(time::Shielded<u8, BoxError>: Send & Sync & Unpin);
+assert_value!(time::Shielded<u8, std::rc::Rc<u8>>: !Send & !Sync & Unpin);

@@ -52,6 +52,22 @@ where
 /// The stream returned by [`as_completed`]: outputs in completion order.
 ///
 /// Dropping it drops (cancels) the futures that have not finished.
+///
+/// # Examples
+///
+/// Named, it can be stored and driven by something else, here a `Stream` combinator:
+///
+/// ```
+/// use corral::task::{AsCompleted, as_completed};
+/// use futures_util::StreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let stream: AsCompleted<_> = as_completed([3, 1, 2].map(|n| async move { n * 10 }));
+/// let total: i32 = stream.fold(0, |sum, n| async move { sum + n }).await;
+/// assert_eq!(total, 60);
+/// # }
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<F> {
     inner: FuturesUnordered<F>,

@@ -7,9 +7,31 @@ use std::fmt;
 ///
 /// [`TaskGroup`]: crate::task::TaskGroup
 /// [`BackgroundTasks`]: crate::task::BackgroundTasks
+///
+/// # Examples
+///
+/// ```
+/// use corral::task::BoxError;
+///
+/// fn parse(port: &str) -> Result<u16, BoxError> {
+///     Ok(port.parse()?) // any error type converts with `?`
+/// }
+/// assert!(parse("80").is_ok());
+/// assert!(parse("eighty").is_err());
+/// ```
 pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
 /// The payload of a caught panic, as [`std::panic::catch_unwind`] returns it.
+///
+/// # Examples
+///
+/// ```
+/// use corral::task::{Failure, PanicPayload};
+///
+/// let payload: PanicPayload = Box::new(String::from("worker crashed"));
+/// let failure: Failure<std::io::Error> = Failure::Panic(payload);
+/// assert_eq!(failure.panic_message(), Some("worker crashed"));
+/// ```
 pub type PanicPayload = Box<dyn Any + Send + 'static>;
 
 /// Every error of a group of tasks, in the order they happened: asyncio's `ExceptionGroup`.
@@ -67,27 +89,83 @@ impl<E> ErrorGroup<E> {
 
     /// The errors, in the order they happened (for [`first_ok`](crate::task::first_ok), in
     /// input order).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let errors = corral::task::first_ok(["a", "b"].map(|e| async move { Err::<(), _>(e) }))
+    ///     .await
+    ///     .expect_err("both fail");
+    /// assert_eq!(errors.errors(), ["a", "b"]);
+    /// # }
+    /// ```
     pub fn errors(&self) -> &[E] {
         &self.errors
     }
 
     /// Takes the errors out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let errors = corral::task::first_ok([async { Err::<(), _>("a") }]).await.expect_err("fails");
+    /// let owned: Vec<&str> = errors.into_errors();
+    /// assert_eq!(owned, ["a"]);
+    /// # }
+    /// ```
     pub fn into_errors(self) -> Vec<E> {
         self.errors
     }
 
     /// An iterator over the errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let errors = corral::task::first_ok([1, 2].map(|e| async move { Err::<(), _>(e) }))
+    ///     .await
+    ///     .expect_err("both fail");
+    /// assert_eq!(errors.iter().sum::<i32>(), 3);
+    /// # }
+    /// ```
     pub fn iter(&self) -> std::slice::Iter<'_, E> {
         self.errors.iter()
     }
 
     /// How many errors there are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let errors = corral::task::first_ok([async { Err::<(), _>("a") }]).await.expect_err("fails");
+    /// assert_eq!(errors.len(), 1);
+    /// # }
+    /// ```
     pub fn len(&self) -> usize {
         self.errors.len()
     }
 
     /// Whether there are no errors (the group was cancelled, or
     /// [`first_ok`](crate::task::first_ok) had no input).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let none: Vec<std::future::Ready<Result<(), &str>>> = Vec::new();
+    /// let errors = corral::task::first_ok(none).await.expect_err("nothing succeeded");
+    /// assert!(errors.is_empty() && !errors.is_cancelled());
+    /// # }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }
@@ -95,6 +173,21 @@ impl<E> ErrorGroup<E> {
     /// Whether the group was cancelled from outside (its token was cancelled by someone else)
     /// while no task had failed. Such a group reports one plain cancellation, never one
     /// error per cancelled child; a real error always wins over cancellation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BoxError, TaskGroup};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let group: TaskGroup<BoxError> = TaskGroup::new();
+    /// group.spawn(std::future::pending::<Result<(), BoxError>>());
+    /// group.token().cancel(); // from outside
+    /// let errors = group.join().await.expect_err("cancelled");
+    /// assert!(errors.is_cancelled());
+    /// # }
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.cancelled
     }
@@ -189,16 +282,65 @@ impl TaskError {
 
     /// The task was cancelled before it finished: aborted, cancelled by a failing sibling or a
     /// shutdown, or never started because its group was no longer accepting tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BoxError, TaskGroup};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let group: TaskGroup<BoxError> = TaskGroup::new();
+    /// let spawner = group.spawner();
+    /// group.join().await?;
+    /// let late = spawner.spawn(async { Ok(()) }); // the group has finished
+    /// assert!(late.await.expect_err("never started").is_cancelled());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.kind == TaskErrorKind::Cancelled
     }
 
     /// The task returned an error; the error went to its group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BoxError, TaskGroup};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let group: TaskGroup<BoxError> = TaskGroup::new();
+    /// let task = group.spawn(async { Err::<(), BoxError>("no".into()) });
+    /// let errors = group.join().await.expect_err("the task failed");
+    /// assert!(task.await.expect_err("failed").is_failed());
+    /// assert_eq!(errors.errors()[0].to_string(), "no"); // the error itself is here
+    /// # }
+    /// ```
     pub fn is_failed(&self) -> bool {
         self.kind == TaskErrorKind::Failed
     }
 
     /// The task panicked; the panic went to its group, which resumes it in `join`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BackgroundTasks, BoxError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let tasks = BackgroundTasks::<BoxError>::with_hook(|_failure| {});
+    /// let task = tasks.spawn(async {
+    ///     if true {
+    ///         panic!("bug");
+    ///     }
+    ///     Ok(())
+    /// });
+    /// assert!(task.await.expect_err("panicked").is_panic());
+    /// # }
+    /// ```
     pub fn is_panic(&self) -> bool {
         self.kind == TaskErrorKind::Panicked
     }
@@ -240,6 +382,17 @@ pub enum Failure<E> {
 
 impl<E> Failure<E> {
     /// The panic message, when this is a panic whose payload is a string (as `panic!` makes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::Failure;
+    ///
+    /// let error: Failure<&str> = Failure::Error("timeout");
+    /// assert_eq!(error.panic_message(), None);
+    /// let panic: Failure<&str> = Failure::Panic(Box::new("index out of bounds"));
+    /// assert_eq!(panic.panic_message(), Some("index out of bounds"));
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             Failure::Error(_) => None,

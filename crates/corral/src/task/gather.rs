@@ -117,6 +117,19 @@ where
 }
 
 /// The future returned by [`gather`].
+///
+/// # Examples
+///
+/// ```
+/// use corral::task::{Gather, gather};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pending: Gather<_, u32> = gather([1, 2].map(|n| async move { Ok::<_, std::io::Error>(n) }));
+/// assert_eq!(pending.await?, [1, 2]);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Gather<F, T> {
     inner: FuturesUnordered<Indexed<F>>,
@@ -161,6 +174,18 @@ impl<F, T> fmt::Debug for Gather<F, T> {
 }
 
 /// The future returned by [`gather_settled`].
+///
+/// # Examples
+///
+/// ```
+/// use corral::task::{GatherSettled, gather_settled};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let pending: GatherSettled<_> = gather_settled([1, 2].map(|n| async move { n }));
+/// assert_eq!(pending.await, [1, 2]);
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct GatherSettled<F: Future> {
     inner: FuturesUnordered<Indexed<F>>,

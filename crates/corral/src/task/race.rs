@@ -54,6 +54,18 @@ where
 }
 
 /// The future returned by [`race`].
+///
+/// # Examples
+///
+/// ```
+/// use corral::task::{Race, race};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let first: Race<_> = race([7].map(|n| async move { n }));
+/// assert_eq!(first.await, Some(7));
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Race<F> {
     inner: FuturesUnordered<F>,
@@ -134,6 +146,18 @@ where
 }
 
 /// The future returned by [`first_ok`].
+///
+/// # Examples
+///
+/// ```
+/// use corral::task::{FirstOk, first_ok};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let first: FirstOk<_, &str> = first_ok([Ok(1), Err("down")].map(|r| async move { r }));
+/// assert_eq!(first.await.ok(), Some(1));
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct FirstOk<F, E> {
     inner: FuturesUnordered<Indexed<F>>,

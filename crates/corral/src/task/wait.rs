@@ -31,6 +31,20 @@ pub enum WaitFor {
 }
 
 /// A task that [`wait`] returned as done: its position in the input and its result.
+///
+/// # Examples
+///
+/// ```
+/// use corral::task::{Done, WaitFor, wait};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (done, _) = wait([async { Ok::<_, String>(5) }], WaitFor::AllCompleted, None).await;
+/// for Done { index, result } in done {
+///     assert_eq!((index, result), (0, Ok(5)));
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Done<T, E> {
     /// The task's position in the input of [`wait`].
@@ -44,6 +58,28 @@ pub struct Done<T, E> {
 ///
 /// Awaiting a `Pending` gives the task's `Result<T, E>`. If the task panicked, the panic
 /// resumes in the task that awaits.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::task::{WaitFor, wait};
+///
+/// async fn job(ms: u64) -> Result<u64, std::io::Error> {
+///     tokio::time::sleep(Duration::from_millis(ms)).await;
+///     Ok(ms)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::time::pause();
+/// let (_, pending) = wait([job(10), job(50)], WaitFor::FirstCompleted, None).await;
+/// for task in pending {
+///     assert_eq!(task.await?, 50); // it kept running meanwhile
+/// }
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Cancel safety
 ///

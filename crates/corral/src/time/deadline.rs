@@ -308,6 +308,21 @@ impl fmt::Debug for Deadline {
 
 pin_project! {
     /// The future returned by [`Deadline::run`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::time::{Deadline, Run};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let deadline = Deadline::after(Duration::from_secs(1));
+    /// let run: Run<'_, _> = deadline.run(async { 1 });
+    /// assert_eq!(run.await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use = "futures do nothing unless you .await or poll them"]
     pub struct Run<'a, F> {
         deadline: &'a Deadline,

@@ -44,6 +44,22 @@ impl Elapsed {
     }
 
     /// The instant the deadline that fired was set for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokio::time::Instant;
+    /// use corral::time::timeout_at;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # tokio::time::pause();
+    /// let at = Instant::now() + Duration::from_millis(10);
+    /// let err = timeout_at(at, std::future::pending::<()>()).await.expect_err("fires");
+    /// assert_eq!(err.deadline(), at);
+    /// # }
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }

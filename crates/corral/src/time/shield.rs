@@ -79,6 +79,19 @@ where
 /// The handle returned by [`shield`]: await it (or `&mut` it) for the work's result.
 ///
 /// Dropping it lets the work finish on its own; a failure nobody received is logged.
+///
+/// # Examples
+///
+/// ```
+/// use corral::time::{Shielded, shield};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let saving: Shielded<u32, std::io::Error> = shield(async { Ok(1) });
+/// assert_eq!(saving.await?, 1);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "dropping a Shielded lets the work finish unobserved; await it for the result"]
 pub struct Shielded<T, E> {
     receiver: oneshot::Receiver<Outcome<T, E>>,

@@ -105,6 +105,20 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 
 pin_project! {
     /// The future returned by [`timeout`] and [`timeout_at`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::time::{Timeout, timeout};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let limited: Timeout<_> = timeout(Duration::from_secs(1), async { 5 });
+    /// assert_eq!(limited.await?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use = "futures do nothing unless you .await or poll them"]
     pub struct Timeout<F> {
         #[pin]
@@ -117,22 +131,70 @@ pin_project! {
 
 impl<F> Timeout<F> {
     /// The wrapped future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::time::timeout;
+    ///
+    /// let limited = timeout(Duration::from_secs(1), std::future::ready(5));
+    /// let _inner: &std::future::Ready<i32> = limited.get_ref();
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.future
     }
 
     /// The wrapped future, mutably.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::time::timeout;
+    ///
+    /// let mut limited = timeout(Duration::from_secs(1), std::future::ready(5));
+    /// let _inner: &mut std::future::Ready<i32> = limited.get_mut();
+    /// ```
     pub fn get_mut(&mut self) -> &mut F {
         &mut self.future
     }
 
     /// Takes the wrapped future out, dropping the time limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::time::timeout;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let limited = timeout(Duration::from_secs(1), async { 5 });
+    /// assert_eq!(limited.into_inner().await, 5);
+    /// # }
+    /// ```
     pub fn into_inner(self) -> F {
         self.future
     }
 
     /// The deadline, once known: at once for [`timeout_at`], from the first poll for
     /// [`timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokio::time::Instant;
+    /// use corral::time::{timeout, timeout_at};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let at = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(timeout_at(at, async {}).deadline(), Some(at));
+    /// assert_eq!(timeout(Duration::from_secs(1), async {}).deadline(), None); // not yet polled
+    /// # }
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.timer.deadline()
     }

@@ -1,14 +1,14 @@
 //! Pins down `Send`, `Sync` and `Unpin` of every public type and every future the public API
 //! returns, so that a change to any of them is a deliberate, visible change (the approach of
 //! Tokio's `tests/async_send_sync.rs`). Everything here is checked at compile time.
-#![allow(dead_code, clippy::type_complexity)]
+#![allow(dead_code, clippy::type_complexity, clippy::diverging_sub_expression)]
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 use corral::task::{self, BoxError};
-use corral::time;
+use corral::{queue, time};
 
 /// Compiles only if `T` does *not* implement the trait: with the trait, the call is ambiguous.
 macro_rules! negative_assertion {
@@ -132,3 +132,33 @@ assert_value!(time::Run<'static, Infallible>: Send & Sync & !Unpin);
 assert_value!(time::Elapsed: Send & Sync & Unpin);
 assert_value!(time::Shielded<u8, BoxError>: Send & Sync & Unpin);
 assert_value!(time::Shielded<u8, std::rc::Rc<u8>>: !Send & !Sync & Unpin);
+
+// ---- queue (the three kinds share one core; `Cell` shows the bounds are `T: Send` only)
+type NotSync = std::cell::Cell<u8>;
+type NotSend = std::rc::Rc<u8>;
+assert_value!(queue::Queue<u8>: Send & Sync & Unpin);
+assert_value!(queue::Queue<NotSync>: Send & Sync & Unpin);
+assert_value!(queue::Queue<NotSend>: !Send & !Sync & Unpin);
+assert_value!(queue::LifoQueue<NotSync>: Send & Sync & Unpin);
+assert_value!(queue::PriorityQueue<u8>: Send & Sync & Unpin);
+assert_value!(queue::QueueStream<NotSync>: Send & Sync & Unpin);
+assert_value!(queue::LifoQueueStream<u8>: Send & Sync & Unpin);
+assert_value!(queue::PriorityQueueStream<u8>: Send & Sync & Unpin);
+assert_value!(queue::PutError<u8>: Send & Sync & Unpin);
+assert_value!(queue::TryPutError<NotSync>: Send & !Sync & Unpin);
+assert_value!(queue::GetError: Send & Sync & Unpin);
+assert_value!(queue::TryGetError: Send & Sync & Unpin);
+assert_value!(queue::TaskDoneError: Send & Sync & Unpin);
+assert_value!(queue::ZeroCapacityError: Send & Sync & Unpin);
+assert_future!(queue_put, {
+    let q: &'static queue::Queue<NotSync> = todo!();
+    q.put(std::cell::Cell::new(1))
+} => Send & !Sync & !Unpin);
+assert_future!(queue_get, {
+    let q: &'static queue::Queue<NotSync> = todo!();
+    q.get()
+} => Send & Sync & !Unpin);
+assert_future!(queue_join, {
+    let q: &'static queue::PriorityQueue<u8> = todo!();
+    q.join()
+} => Send & Sync & !Unpin);

@@ -5,17 +5,32 @@
 //! are real elapsed times.
 
 use std::error::Error;
+use std::future::Future;
+use std::time::Duration;
 
+mod queue;
 mod task;
 mod time;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
+/// Runs one section under a watchdog: a section that stalls fails the tour with its name
+/// instead of hanging it.
+async fn section(
+    name: &str,
+    run: impl Future<Output = Result<(), BoxError>>,
+) -> Result<(), BoxError> {
+    println!("\n-- {name}");
+    corral::time::timeout(Duration::from_secs(30), run)
+        .await
+        .map_err(|_| format!("tour section `{name}` did not finish within 30 s"))?
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    println!("corral tour\n\n-- task: structured concurrency");
-    task::run().await?;
-    println!("\n-- time: timeouts, deadlines, shield");
-    time::run().await?;
+    println!("corral tour");
+    section("task: structured concurrency", task::run()).await?;
+    section("time: timeouts, deadlines, shield", time::run()).await?;
+    section("queue: producer/consumer with backpressure", queue::run()).await?;
     Ok(())
 }

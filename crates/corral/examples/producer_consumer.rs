@@ -1,0 +1,71 @@
+//! Producer/consumer with backpressure, the queue pattern of the asyncio guides.
+//!
+//! One producer feeds a bounded queue of 10; three workers take items, "process" them, and
+//! mark each one done. The producer waits with `join` until every item is processed, then
+//! shuts the queue down: the workers' next `get` fails and they stop. No `None` sentinel per
+//! worker, and no way to forget one.
+//!
+//! Run it with `cargo run --example producer_consumer`.
+
+use std::time::{Duration, Instant};
+
+use corral::queue::Queue;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const ITEMS: u32 = 30;
+const WORKERS: usize = 3;
+
+async fn producer(queue: Queue<u32>) -> Result<(), BoxError> {
+    for item in 0..ITEMS {
+        let started = Instant::now();
+        // Waits while 10 items are queued: the workers set the pace.
+        queue.put(item).await?;
+        let waited = started.elapsed();
+        if waited >= Duration::from_millis(1) {
+            println!("producer: queue full, waited {waited:.0?} to put item {item}");
+        }
+    }
+    println!("producer: all {ITEMS} items queued");
+    Ok(())
+}
+
+async fn worker(name: String, queue: Queue<u32>) -> Result<usize, BoxError> {
+    let mut handled = 0;
+    // `get` fails once the queue is shut down and empty: that is the stop signal.
+    while let Ok(item) = queue.get().await {
+        tokio::time::sleep(Duration::from_millis(10)).await; // the "work"
+        handled += 1;
+        queue.task_done()?;
+        if item % 10 == 9 {
+            println!("{name}: processed item {item}");
+        }
+    }
+    println!("{name}: queue shut down, stopping after {handled} items");
+    Ok(handled)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let started = Instant::now();
+    let queue = Queue::bounded(10);
+
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|i| tokio::spawn(worker(format!("worker-{i}"), queue.clone())))
+        .collect();
+
+    producer(queue.clone()).await?;
+    queue.join().await;
+    println!("main: join returned, every item is processed; shutting the queue down");
+    queue.shutdown();
+
+    let mut total = 0;
+    for handle in workers {
+        total += handle.await??;
+    }
+    println!(
+        "main: {total} items processed by {WORKERS} workers in {:.0?}",
+        started.elapsed()
+    );
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! Integration tests of `corral::queue`: `Queue`, `PriorityQueue` and `LifoQueue`.
+//!
+//! Behaviours shared by the three kinds are written once (`for_each_kind!`) and run for each.
+//! Poll-level tests drive futures by hand with `tokio_test::task::spawn`, so "woken, then
+//! dropped before it ran" is a precise point, not a race.
+
+mod support;
+
+mod basics;
+mod cancel;
+mod fairness;
+mod join;
+mod order;
+mod props;
+mod shutdown;
+mod stream;
+mod stress;

@@ -1,0 +1,115 @@
+//! The order each kind hands out its items in.
+
+use std::cmp::Reverse;
+
+use corral::queue::{LifoQueue, PriorityQueue, Queue};
+
+use crate::support::Item;
+
+#[test]
+fn queue_is_first_in_first_out() {
+    let q = Queue::unbounded();
+    for n in 0..10 {
+        q.try_put(n).unwrap();
+    }
+    let got: Vec<_> = std::iter::from_fn(|| q.try_get().ok()).collect();
+    assert_eq!(got, (0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn lifo_queue_is_last_in_first_out() {
+    let q = LifoQueue::unbounded();
+    for n in 0..10 {
+        q.try_put(n).unwrap();
+    }
+    let got: Vec<_> = std::iter::from_fn(|| q.try_get().ok()).collect();
+    assert_eq!(got, (0..10).rev().collect::<Vec<_>>());
+}
+
+#[test]
+fn priority_queue_gives_the_smallest_first() {
+    let q = PriorityQueue::unbounded();
+    for n in [5, 1, 4, 2, 3, 0] {
+        q.try_put(n).unwrap();
+    }
+    let got: Vec<_> = std::iter::from_fn(|| q.try_get().ok()).collect();
+    assert_eq!(got, [0, 1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn priority_queue_gives_equal_items_in_the_order_they_were_put() {
+    let q = PriorityQueue::unbounded();
+    let keys = [2, 1, 2, 0, 1, 2, 0];
+    for (id, key) in (0..).zip(keys) {
+        q.try_put(Item { key, id }).unwrap();
+    }
+    let got: Vec<_> = std::iter::from_fn(|| q.try_get().ok())
+        .map(|item| (item.key, item.id))
+        .collect();
+    assert_eq!(
+        got,
+        [(0, 3), (0, 6), (1, 1), (1, 4), (2, 0), (2, 2), (2, 5)]
+    );
+}
+
+#[test]
+fn priority_queue_with_reverse_gives_the_largest_first() {
+    let q = PriorityQueue::unbounded();
+    for n in [3, 9, 1] {
+        q.try_put(Reverse(n)).unwrap();
+    }
+    assert_eq!(q.try_get(), Ok(Reverse(9)));
+}
+
+#[test]
+fn an_item_put_later_does_not_overtake_one_already_taken() {
+    // "Priority order for items present at the same time": 5 is taken before 1 arrives.
+    let q = PriorityQueue::unbounded();
+    q.try_put(5).unwrap();
+    assert_eq!(q.try_get(), Ok(5));
+    q.try_put(1).unwrap();
+    q.try_put(3).unwrap();
+    assert_eq!(q.try_get(), Ok(1));
+}
+
+#[test]
+fn shutdown_immediate_returns_the_items_in_get_order() {
+    let fifo = Queue::unbounded();
+    let lifo = LifoQueue::unbounded();
+    let prio = PriorityQueue::unbounded();
+    for n in [2, 0, 3, 1] {
+        fifo.try_put(n).unwrap();
+        lifo.try_put(n).unwrap();
+        prio.try_put(n).unwrap();
+    }
+    assert_eq!(fifo.shutdown_immediate(), [2, 0, 3, 1]);
+    assert_eq!(lifo.shutdown_immediate(), [1, 3, 0, 2]);
+    assert_eq!(prio.shutdown_immediate(), [0, 1, 2, 3]);
+
+    let ties = PriorityQueue::unbounded();
+    for (id, key) in (0..).zip([1, 0, 1, 0]) {
+        ties.try_put(Item { key, id }).unwrap();
+    }
+    let ids: Vec<_> = ties
+        .shutdown_immediate()
+        .iter()
+        .map(|item| item.id)
+        .collect();
+    assert_eq!(ids, [1, 3, 0, 2]);
+}
+
+#[test]
+fn order_holds_across_wrap_around_of_a_bounded_queue() {
+    let q = Queue::bounded(3);
+    let mut next = 0;
+    let mut expected = 0;
+    for _ in 0..20 {
+        while q.try_put(next).is_ok() {
+            next += 1;
+        }
+        for _ in 0..2 {
+            assert_eq!(q.try_get(), Ok(expected));
+            expected += 1;
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! Property tests: a random mix of `put`, `get`, `try_*`, `task_done`, `join`, drops of waiting
+//! futures (parked or woken) and shutdowns, from several tasks, checked step by step against a
+//! model.
+//!
+//! The futures are driven by hand on mock tasks, so every step is deterministic and the model
+//! can be exact. After each step the test checks:
+//!
+//! - each item is delivered at most once, and the one a `get` receives is the one the model of
+//!   the queue's order (FIFO, LIFO, or smallest-first with ties first come, first served) says;
+//! - `try_get`/`try_put` and a fresh `get`/`put` succeed exactly when an item/slot is free that
+//!   no woken waiter has been promised: no jumping the line;
+//! - the woken waiters are always the ones that have waited longest (first come, first served);
+//! - `task_done` succeeds exactly when a taken item is not yet done, and `join` is ready (and was
+//!   woken) exactly when every item put has been marked done or removed by
+//!   `shutdown_immediate`.
+//!
+//! At the end, with every woken task run, no waiter is left parked while it could proceed, and
+//! after a shutdown and a drain every item accepted was delivered or returned by
+//! `shutdown_immediate`, exactly once.
+
+use std::collections::HashSet;
+use std::task::Poll;
+
+use corral::queue::{
+    GetError, LifoQueue, PriorityQueue, PutError, Queue, TryGetError, TryPutError,
+};
+use futures::future::BoxFuture;
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+use tokio_test::task::{self, Spawn};
+
+use crate::support::{Item, Kind};
+
+const ACTORS: usize = 4;
+
+#[derive(Clone, Debug)]
+enum Op {
+    StartPut { actor: usize, key: u8 },
+    StartGet { actor: usize },
+    Poll { actor: usize },
+    Drop { actor: usize },
+    TryPut { key: u8 },
+    TryGet,
+    TaskDone,
+    Join,
+    Shutdown,
+    ShutdownImmediate,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let actor = 0..ACTORS;
+    prop_oneof![
+        6 => (actor.clone(), 0..3u8).prop_map(|(actor, key)| Op::StartPut { actor, key }),
+        6 => actor.clone().prop_map(|actor| Op::StartGet { actor }),
+        8 => actor.clone().prop_map(|actor| Op::Poll { actor }),
+        3 => actor.prop_map(|actor| Op::Drop { actor }),
+        3 => (0..3u8).prop_map(|key| Op::TryPut { key }),
+        3 => Just(Op::TryGet),
+        4 => Just(Op::TaskDone),
+        2 => Just(Op::Join),
+        1 => Just(Op::Shutdown),
+        1 => Just(Op::ShutdownImmediate),
+    ]
+}
+
+enum Outcome {
+    Put(Item, Result<(), PutError<Item>>),
+    Got(Result<Item, GetError>),
+}
+
+enum Actor<'q> {
+    Idle,
+    Putting {
+        fut: Spawn<BoxFuture<'q, Result<(), PutError<Item>>>>,
+        item: Item,
+        /// When it last joined the back of the line; `None` before its first poll.
+        parked: Option<u64>,
+    },
+    Getting {
+        fut: Spawn<BoxFuture<'q, Result<Item, GetError>>>,
+        parked: Option<u64>,
+    },
+}
+
+impl Actor<'_> {
+    fn is_woken(&self) -> bool {
+        match self {
+            Actor::Idle => false,
+            Actor::Putting { fut, .. } => fut.is_woken(),
+            Actor::Getting { fut, .. } => fut.is_woken(),
+        }
+    }
+}
+
+struct Harness<'q, Q> {
+    q: &'q Q,
+    capacity: Option<usize>,
+    actors: Vec<Actor<'q>>,
+    join: Option<Spawn<BoxFuture<'q, ()>>>,
+    /// The items in the queue, in arrival order.
+    model: Vec<Item>,
+    accepted: HashSet<u32>,
+    delivered: HashSet<u32>,
+    removed: HashSet<u32>,
+    taken_not_done: usize,
+    shutdown: bool,
+    next_id: u32,
+    clock: u64,
+}
+
+impl<'q, Q: Kind<Item>> Harness<'q, Q> {
+    fn new(q: &'q Q, capacity: Option<usize>) -> Self {
+        Self {
+            q,
+            capacity,
+            actors: (0..ACTORS).map(|_| Actor::Idle).collect(),
+            join: None,
+            model: Vec::new(),
+            accepted: HashSet::new(),
+            delivered: HashSet::new(),
+            removed: HashSet::new(),
+            taken_not_done: 0,
+            shutdown: false,
+            next_id: 0,
+            clock: 0,
+        }
+    }
+
+    fn unfinished(&self) -> usize {
+        self.model.len() + self.taken_not_done
+    }
+
+    fn woken_getters(&self) -> usize {
+        let woken = |a: &&Actor<'_>| {
+            matches!(
+                a,
+                Actor::Getting {
+                    parked: Some(_),
+                    ..
+                }
+            ) && a.is_woken()
+        };
+        self.actors.iter().filter(woken).count()
+    }
+
+    fn woken_putters(&self) -> usize {
+        let woken = |a: &&Actor<'_>| {
+            matches!(
+                a,
+                Actor::Putting {
+                    parked: Some(_),
+                    ..
+                }
+            ) && a.is_woken()
+        };
+        self.actors.iter().filter(woken).count()
+    }
+
+    /// Items a task that has not waited may take now.
+    fn free_items(&self) -> usize {
+        self.model.len().saturating_sub(self.woken_getters())
+    }
+
+    /// Slots a task that has not waited may fill now.
+    fn free_slots(&self) -> usize {
+        match self.capacity {
+            None => usize::MAX,
+            Some(cap) => cap
+                .saturating_sub(self.model.len())
+                .saturating_sub(self.woken_putters()),
+        }
+    }
+
+    fn item(&mut self, key: u8) -> Item {
+        self.next_id += 1;
+        Item {
+            key,
+            id: self.next_id,
+        }
+    }
+
+    fn accept(&mut self, item: Item) {
+        assert!(!self.shutdown, "an item went in after shutdown");
+        assert!(
+            self.accepted.insert(item.id),
+            "item {} accepted twice",
+            item.id
+        );
+        self.model.push(item);
+        if let Some(cap) = self.capacity {
+            assert!(self.model.len() <= cap, "over capacity");
+        }
+    }
+
+    fn deliver(&mut self, item: Item) {
+        let expected = Q::model_pop(&mut self.model).expect("delivered from an empty queue");
+        assert_eq!(item.id, expected.id, "{} delivered out of order", Q::NAME);
+        assert!(
+            self.delivered.insert(item.id),
+            "item {} delivered twice",
+            item.id
+        );
+        self.taken_not_done += 1;
+    }
+
+    fn step(&mut self, op: Op) {
+        match op {
+            Op::StartPut { actor, key } => {
+                if matches!(self.actors[actor], Actor::Idle) {
+                    let item = self.item(key);
+                    self.actors[actor] = Actor::Putting {
+                        fut: task::spawn(Box::pin(self.q.put(item))),
+                        item,
+                        parked: None,
+                    };
+                    self.poll(actor);
+                }
+            }
+            Op::StartGet { actor } => {
+                if matches!(self.actors[actor], Actor::Idle) {
+                    self.actors[actor] = Actor::Getting {
+                        fut: task::spawn(Box::pin(self.q.get())),
+                        parked: None,
+                    };
+                    self.poll(actor);
+                }
+            }
+            Op::Poll { actor } => self.poll(actor),
+            Op::Drop { actor } => self.actors[actor] = Actor::Idle,
+            Op::TryPut { key } => {
+                let item = self.item(key);
+                let free = self.free_slots();
+                match self.q.try_put(item) {
+                    Ok(()) => {
+                        assert!(free > 0, "try_put took a slot promised to a woken putter");
+                        self.accept(item);
+                    }
+                    Err(TryPutError::Full(back)) => {
+                        assert_eq!(back.id, item.id);
+                        assert!(!self.shutdown && free == 0, "try_put refused a free slot");
+                    }
+                    Err(TryPutError::Shutdown(back)) => {
+                        assert_eq!(back.id, item.id);
+                        assert!(self.shutdown);
+                    }
+                }
+            }
+            Op::TryGet => {
+                let free = self.free_items();
+                match self.q.try_get() {
+                    Ok(item) => {
+                        assert!(free > 0, "try_get took an item promised to a woken getter");
+                        self.deliver(item);
+                    }
+                    Err(TryGetError::Empty) => {
+                        assert_eq!(free, 0, "try_get missed a free item");
+                        assert!(!(self.shutdown && self.model.is_empty()));
+                    }
+                    Err(TryGetError::Shutdown) => {
+                        assert!(self.shutdown && self.model.is_empty());
+                    }
+                }
+            }
+            Op::TaskDone => {
+                let ok = self.q.task_done().is_ok();
+                assert_eq!(
+                    ok,
+                    self.taken_not_done > 0,
+                    "task_done against the items taken"
+                );
+                if ok {
+                    self.taken_not_done -= 1;
+                }
+            }
+            Op::Join => {
+                if self.join.is_none() {
+                    let mut join = task::spawn(Box::pin(self.q.join()) as BoxFuture<'q, ()>);
+                    if join.poll().is_pending() {
+                        assert_ne!(self.unfinished(), 0, "join waits with nothing unfinished");
+                        self.join = Some(join);
+                    } else {
+                        assert_eq!(self.unfinished(), 0, "join returned early");
+                    }
+                }
+            }
+            Op::Shutdown => {
+                self.q.shutdown();
+                self.shutdown = true;
+            }
+            Op::ShutdownImmediate => {
+                let removed = self.q.shutdown_immediate();
+                self.shutdown = true;
+                let mut expected = Vec::new();
+                while let Some(item) = Q::model_pop(&mut self.model) {
+                    expected.push(item.id);
+                }
+                let removed: Vec<u32> = removed.iter().map(|item| item.id).collect();
+                assert_eq!(
+                    removed, expected,
+                    "shutdown_immediate returns the items in get order"
+                );
+                self.removed.extend(removed);
+            }
+        }
+        self.check();
+    }
+
+    fn poll(&mut self, actor: usize) {
+        let was_woken = self.actors[actor].is_woken();
+        let free_items = self.free_items();
+        let free_slots = self.free_slots();
+        let drained = self.shutdown && self.model.is_empty();
+        self.clock += 1;
+        let clock = self.clock;
+        let (fresh, outcome) = match &mut self.actors[actor] {
+            Actor::Idle => return,
+            Actor::Putting { fut, item, parked } => {
+                let fresh = parked.is_none();
+                match fut.poll() {
+                    Poll::Pending => {
+                        if fresh || was_woken {
+                            *parked = Some(clock);
+                        }
+                        (fresh, None)
+                    }
+                    Poll::Ready(result) => (fresh, Some(Outcome::Put(*item, result))),
+                }
+            }
+            Actor::Getting { fut, parked } => {
+                let fresh = parked.is_none();
+                match fut.poll() {
+                    Poll::Pending => {
+                        if fresh || was_woken {
+                            *parked = Some(clock);
+                        }
+                        (fresh, None)
+                    }
+                    Poll::Ready(result) => (fresh, Some(Outcome::Got(result))),
+                }
+            }
+        };
+        let Some(outcome) = outcome else {
+            if fresh {
+                match self.actors[actor] {
+                    Actor::Putting { .. } => assert!(
+                        free_slots == 0 && !self.shutdown,
+                        "a fresh put waited though a slot was free"
+                    ),
+                    _ => assert!(
+                        free_items == 0 && !drained,
+                        "a fresh get waited though an item was free"
+                    ),
+                }
+            }
+            return;
+        };
+        self.actors[actor] = Actor::Idle;
+        match outcome {
+            Outcome::Put(item, result) => {
+                if fresh {
+                    assert!(
+                        free_slots > 0 || self.shutdown,
+                        "a fresh put overtook a woken putter"
+                    );
+                } else {
+                    assert!(was_woken, "a put completed without being woken");
+                }
+                match result {
+                    Ok(()) => self.accept(item),
+                    Err(err) => {
+                        assert!(self.shutdown, "put failed before shutdown");
+                        assert_eq!(err.into_inner().id, item.id, "put gave back another item");
+                    }
+                }
+            }
+            Outcome::Got(result) => {
+                if fresh {
+                    assert!(
+                        free_items > 0 || drained,
+                        "a fresh get overtook a woken getter"
+                    );
+                } else {
+                    assert!(was_woken, "a get completed without being woken");
+                }
+                match result {
+                    Ok(item) => self.deliver(item),
+                    Err(_) => assert!(drained, "get failed while items were left"),
+                }
+            }
+        }
+    }
+
+    /// Invariants that hold between any two steps.
+    fn check(&mut self) {
+        assert_eq!(self.q.len(), self.model.len(), "len");
+        // First come, first served: the woken waiters are the ones that waited longest.
+        for getters in [true, false] {
+            let mut waiting: Vec<(u64, bool)> = self
+                .actors
+                .iter()
+                .filter_map(|a| match a {
+                    Actor::Getting {
+                        parked: Some(at), ..
+                    } if getters => Some((*at, a.is_woken())),
+                    Actor::Putting {
+                        parked: Some(at), ..
+                    } if !getters => Some((*at, a.is_woken())),
+                    _ => None,
+                })
+                .collect();
+            waiting.sort_unstable();
+            let first_unwoken = waiting.iter().position(|(_, woken)| !woken);
+            if let Some(first) = first_unwoken {
+                assert!(
+                    waiting[first..].iter().all(|(_, woken)| !woken),
+                    "a later {} was woken before an earlier one",
+                    if getters { "getter" } else { "putter" }
+                );
+            }
+        }
+        // Nobody waits unwoken while they could proceed.
+        let parked = |a: &Actor<'_>, getter: bool| match a {
+            Actor::Getting {
+                parked: Some(_), ..
+            } => getter && !a.is_woken(),
+            Actor::Putting {
+                parked: Some(_), ..
+            } => !getter && !a.is_woken(),
+            _ => false,
+        };
+        if self.actors.iter().any(|a| parked(a, true)) {
+            assert_eq!(
+                self.free_items(),
+                0,
+                "a getter is parked while an item is free"
+            );
+            assert!(
+                !(self.shutdown && self.model.is_empty()),
+                "a getter is parked after the drain"
+            );
+        }
+        if self.actors.iter().any(|a| parked(a, false)) {
+            assert_eq!(
+                self.free_slots(),
+                0,
+                "a putter is parked while a slot is free"
+            );
+            assert!(!self.shutdown, "a putter is parked after shutdown");
+        }
+        // `join` is ready exactly when nothing is unfinished, and was woken for it.
+        let unfinished = self.unfinished();
+        if let Some(join) = &mut self.join {
+            if unfinished == 0 {
+                assert!(
+                    join.is_woken(),
+                    "join was not woken when the last item was done"
+                );
+                assert!(join.poll().is_ready());
+                self.join = None;
+            } else {
+                assert!(join.poll().is_pending(), "join returned early");
+            }
+        }
+    }
+
+    /// Runs every woken task until none is woken.
+    fn settle(&mut self) {
+        loop {
+            let woken: Vec<usize> = (0..ACTORS).filter(|&a| self.actors[a].is_woken()).collect();
+            if woken.is_empty() {
+                break;
+            }
+            for actor in woken {
+                self.poll(actor);
+                self.check();
+            }
+        }
+    }
+
+    fn finish(mut self) {
+        // Nobody is parked while they could proceed.
+        self.settle();
+        for actor in &self.actors {
+            match actor {
+                Actor::Getting { .. } => {
+                    assert!(
+                        self.model.is_empty() && !self.shutdown,
+                        "a getter was left parked"
+                    )
+                }
+                Actor::Putting { .. } => {
+                    assert!(!self.shutdown, "a putter was left parked after shutdown");
+                    assert_eq!(
+                        Some(self.model.len()),
+                        self.capacity,
+                        "a putter was left parked"
+                    );
+                }
+                Actor::Idle => {}
+            }
+        }
+        // Shut down, let everyone finish, drain what is left.
+        self.step(Op::Shutdown);
+        self.settle();
+        assert!(self.actors.iter().all(|a| matches!(a, Actor::Idle)));
+        while !self.model.is_empty() {
+            self.step(Op::TryGet);
+        }
+        self.step(Op::TryGet);
+        // Exactly once: every accepted item was delivered or removed, never both.
+        assert!(self.delivered.is_disjoint(&self.removed));
+        let out: HashSet<u32> = self.delivered.union(&self.removed).copied().collect();
+        assert_eq!(out, self.accepted, "items lost or invented");
+        // Marking every taken item done releases join.
+        self.step(Op::Join);
+        while self.taken_not_done > 0 {
+            self.step(Op::TaskDone);
+        }
+        assert!(self.join.is_none());
+        self.step(Op::TaskDone);
+    }
+}
+
+fn run<Q: Kind<Item>>(capacity: Option<usize>, ops: Vec<Op>) {
+    let q = match capacity {
+        Some(cap) => Q::bounded(cap),
+        None => Q::unbounded(),
+    };
+    let mut harness = Harness::new(&q, capacity);
+    for op in ops {
+        harness.step(op);
+    }
+    harness.finish();
+}
+
+fn capacity() -> impl Strategy<Value = Option<usize>> {
+    prop_oneof![3 => (1..4usize).prop_map(Some), 1 => Just(None)]
+}
+
+proptest! {
+    // Failures are saved beside this file (`props.regressions`), not in a folder shared with
+    // the other test binaries.
+    #![proptest_config(ProptestConfig {
+        cases: 200,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn queue_keeps_its_invariants(
+        capacity in capacity(),
+        ops in prop::collection::vec(op(), 1..80),
+    ) {
+        run::<Queue<Item>>(capacity, ops);
+    }
+
+    #[test]
+    fn lifo_queue_keeps_its_invariants(
+        capacity in capacity(),
+        ops in prop::collection::vec(op(), 1..80),
+    ) {
+        run::<LifoQueue<Item>>(capacity, ops);
+    }
+
+    #[test]
+    fn priority_queue_keeps_its_invariants(
+        capacity in capacity(),
+        ops in prop::collection::vec(op(), 1..80),
+    ) {
+        run::<PriorityQueue<Item>>(capacity, ops);
+    }
+}

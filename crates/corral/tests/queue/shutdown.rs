@@ -1,0 +1,211 @@
+//! `shutdown` (put fails, get drains then fails) and `shutdown_immediate` (Python 3.13's
+//! `shutdown(immediate=True)`).
+
+use corral::queue::{Queue, TryGetError};
+use tokio_test::{assert_pending, assert_ready, assert_ready_err, assert_ready_ok, task};
+
+use crate::for_each_kind;
+
+for_each_kind! {
+    fn after_shutdown_put_fails_and_gives_the_item_back<Q>() {
+        let q = Q::unbounded();
+        q.shutdown();
+        assert_eq!(q.try_put(1).unwrap_err().into_inner(), 1);
+        let mut put = task::spawn(q.put(2));
+        assert_eq!(assert_ready_err!(put.poll()).into_inner(), 2);
+        assert!(q.is_empty());
+    }
+}
+
+for_each_kind! {
+    fn after_shutdown_get_drains_what_is_left_then_fails<Q>() {
+        let q = Q::unbounded();
+        q.try_put(1).unwrap();
+        q.try_put(2).unwrap();
+        q.shutdown();
+        let mut got = [q.try_get().unwrap(), 0];
+        let mut get = task::spawn(q.get());
+        got[1] = assert_ready_ok!(get.poll());
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        assert_eq!(q.try_get(), Err(TryGetError::Shutdown));
+        let mut get = task::spawn(q.get());
+        assert_ready_err!(get.poll());
+    }
+}
+
+for_each_kind! {
+    fn shutdown_fails_waiting_putters_with_their_items<Q>() {
+        let q = Q::bounded(1);
+        q.try_put(1).unwrap();
+        let mut a = task::spawn(q.put(2));
+        let mut b = task::spawn(q.put(3));
+        assert_pending!(a.poll());
+        assert_pending!(b.poll());
+        q.shutdown();
+        assert!(a.is_woken() && b.is_woken());
+        assert_eq!(assert_ready_err!(a.poll()).into_inner(), 2);
+        assert_eq!(assert_ready_err!(b.poll()).into_inner(), 3);
+        assert_eq!(q.try_get(), Ok(1), "what was queued is still delivered");
+    }
+}
+
+for_each_kind! {
+    fn shutdown_fails_getters_waiting_on_an_empty_queue<Q>() {
+        let q = Q::unbounded();
+        let mut a = task::spawn(q.get());
+        let mut b = task::spawn(q.get());
+        assert_pending!(a.poll());
+        assert_pending!(b.poll());
+        q.shutdown();
+        assert!(a.is_woken() && b.is_woken());
+        assert_ready_err!(a.poll());
+        assert_ready_err!(b.poll());
+    }
+}
+
+for_each_kind! {
+    fn a_woken_getter_still_gets_its_item_after_shutdown<Q>() {
+        let q = Q::unbounded();
+        let mut woken = task::spawn(q.get());
+        assert_pending!(woken.poll());
+        q.try_put(1).unwrap();
+        q.shutdown();
+        assert_eq!(q.try_get(), Err(TryGetError::Empty), "the item is set aside, not gone");
+        assert_eq!(assert_ready_ok!(woken.poll()), 1);
+        assert_eq!(q.try_get(), Err(TryGetError::Shutdown));
+    }
+}
+
+for_each_kind! {
+    fn after_shutdown_a_getter_waits_for_an_item_that_may_be_passed_on<Q>() {
+        let q = Q::unbounded();
+        let mut woken = task::spawn(q.get());
+        assert_pending!(woken.poll());
+        q.try_put(1).unwrap();
+        q.shutdown();
+
+        let mut later = task::spawn(q.get());
+        assert_pending!(later.poll(), "an item is left, set aside for a getter that may drop it");
+        drop(woken);
+        assert!(later.is_woken());
+        assert_eq!(assert_ready_ok!(later.poll()), 1);
+    }
+}
+
+for_each_kind! {
+    fn after_shutdown_the_last_item_taken_fails_the_getters_left<Q>() {
+        let q = Q::unbounded();
+        let mut woken = task::spawn(q.get());
+        assert_pending!(woken.poll());
+        q.try_put(1).unwrap();
+        q.shutdown();
+
+        let mut later = task::spawn(q.get());
+        assert_pending!(later.poll());
+        assert_eq!(assert_ready_ok!(woken.poll()), 1);
+        assert!(later.is_woken(), "nothing is left for it");
+        assert_ready_err!(later.poll());
+    }
+}
+
+for_each_kind! {
+    fn shutdown_twice_is_harmless<Q>() {
+        let q = Q::unbounded();
+        q.try_put(1).unwrap();
+        q.shutdown();
+        q.shutdown();
+        assert_eq!(q.try_get(), Ok(1));
+        assert_eq!(q.try_get(), Err(TryGetError::Shutdown));
+    }
+}
+
+for_each_kind! {
+    fn shutdown_immediate_removes_every_item_and_fails_everyone<Q>() {
+        let q = Q::bounded(2);
+        q.try_put(1).unwrap();
+        q.try_put(2).unwrap();
+        let mut putter = task::spawn(q.put(3));
+        assert_pending!(putter.poll());
+
+        let mut removed = q.shutdown_immediate();
+        removed.sort_unstable();
+        assert_eq!(removed, [1, 2]);
+        assert!(q.is_empty());
+        assert!(putter.is_woken());
+        assert_eq!(assert_ready_err!(putter.poll()).into_inner(), 3);
+        assert_eq!(q.try_get(), Err(TryGetError::Shutdown));
+        assert!(q.shutdown_immediate().is_empty(), "a second call finds nothing");
+    }
+}
+
+for_each_kind! {
+    fn shutdown_immediate_fails_waiting_getters<Q>() {
+        let q = Q::unbounded();
+        let mut waiting = task::spawn(q.get());
+        assert_pending!(waiting.poll());
+        assert!(q.shutdown_immediate().is_empty());
+        assert!(waiting.is_woken());
+        assert_ready_err!(waiting.poll());
+    }
+}
+
+for_each_kind! {
+    fn shutdown_immediate_takes_the_item_of_a_woken_getter<Q>() {
+        let q = Q::unbounded();
+        let mut woken = task::spawn(q.get());
+        assert_pending!(woken.poll());
+        q.try_put(1).unwrap();
+        assert_eq!(q.shutdown_immediate(), [1]);
+        assert_ready_err!(woken.poll());
+    }
+}
+
+for_each_kind! {
+    fn shutdown_immediate_after_shutdown_removes_the_rest<Q>() {
+        let q = Q::unbounded();
+        q.try_put(1).unwrap();
+        q.shutdown();
+        assert_eq!(q.shutdown_immediate(), [1]);
+        assert_eq!(q.try_get(), Err(TryGetError::Shutdown));
+    }
+}
+
+for_each_kind! {
+    fn shutdown_immediate_counts_removed_items_as_done<Q>() {
+        let q = Q::unbounded();
+        for n in 0..3 {
+            q.try_put(n).unwrap();
+        }
+        q.try_get().unwrap(); // taken, not yet done
+        let mut join = task::spawn(q.join());
+        assert_pending!(join.poll());
+        assert_eq!(q.shutdown_immediate().len(), 2);
+        assert_pending!(join.poll(), "the item taken is not done yet");
+        q.task_done().unwrap();
+        assert!(join.is_woken());
+        assert_ready!(join.poll());
+        assert!(q.task_done().is_err(), "removed items cannot be marked done");
+    }
+}
+
+#[test]
+fn is_shutdown_says_whether_either_shutdown_was_called() {
+    let a = Queue::<u8>::unbounded();
+    let b = Queue::<u8>::unbounded();
+    assert!(!a.is_shutdown());
+    a.shutdown();
+    b.shutdown_immediate();
+    assert!(a.is_shutdown() && b.is_shutdown());
+}
+
+#[test]
+fn shutdown_immediate_releases_join_when_only_queued_items_were_unfinished() {
+    let q = Queue::unbounded();
+    q.try_put(1).unwrap();
+    let mut join = task::spawn(q.join());
+    assert_pending!(join.poll());
+    q.shutdown_immediate();
+    assert!(join.is_woken());
+    assert_ready!(join.poll());
+}

@@ -1,0 +1,86 @@
+//! The queues as `Stream`s of their items.
+
+use corral::queue::{LifoQueue, PriorityQueue, Queue};
+use futures::StreamExt;
+use futures::stream::FusedStream;
+use tokio_test::{assert_pending, assert_ready_eq, assert_ready_ok, task};
+
+#[tokio::test]
+async fn a_stream_yields_the_items_and_ends_after_shutdown() {
+    let q = Queue::unbounded();
+    for n in 0..5 {
+        q.put(n).await.unwrap();
+    }
+    q.shutdown();
+    let mut items = q.clone().into_stream();
+    let mut got = Vec::new();
+    while let Some(n) = items.next().await {
+        got.push(n);
+        q.task_done().unwrap();
+    }
+    assert_eq!(got, [0, 1, 2, 3, 4]);
+    assert!(items.is_terminated());
+    assert_eq!(items.next().await, None, "fused");
+    q.join().await;
+}
+
+#[tokio::test]
+async fn lifo_and_priority_streams_keep_their_order() {
+    let lifo = LifoQueue::unbounded();
+    let prio = PriorityQueue::unbounded();
+    for n in [2, 0, 1] {
+        lifo.put(n).await.unwrap();
+        prio.put(n).await.unwrap();
+    }
+    lifo.shutdown();
+    prio.shutdown();
+    assert_eq!(lifo.into_stream().collect::<Vec<_>>().await, [1, 0, 2]);
+    assert_eq!(prio.into_stream().collect::<Vec<_>>().await, [0, 1, 2]);
+}
+
+#[test]
+fn a_stream_waits_for_items_like_get() {
+    let q = Queue::unbounded();
+    let mut items = task::spawn(q.clone().into_stream());
+    assert_pending!(items.poll_next());
+    q.try_put(1).unwrap();
+    assert!(items.is_woken());
+    assert_ready_eq!(items.poll_next(), Some(1));
+    assert_pending!(items.poll_next());
+    q.shutdown();
+    assert!(items.is_woken());
+    assert_ready_eq!(items.poll_next(), None);
+}
+
+#[test]
+fn a_stream_dropped_after_it_was_woken_passes_the_item_on() {
+    let q = Queue::unbounded();
+    let mut items = task::spawn(q.clone().into_stream());
+    let mut next = task::spawn(q.get());
+    assert_pending!(items.poll_next());
+    assert_pending!(next.poll());
+    q.try_put(1).unwrap();
+    assert!(items.is_woken());
+    drop(items);
+    assert!(next.is_woken());
+    assert_eq!(assert_ready_ok!(next.poll()), 1);
+}
+
+#[test]
+fn a_stream_dropped_while_waiting_takes_nothing() {
+    let q = LifoQueue::unbounded();
+    let mut items = task::spawn(q.clone().into_stream());
+    assert_pending!(items.poll_next());
+    drop(items);
+    q.try_put(1).unwrap();
+    assert_eq!(q.try_get(), Ok(1));
+}
+
+#[test]
+fn a_priority_stream_ends_at_once_after_shutdown_immediate() {
+    let q = PriorityQueue::unbounded();
+    q.try_put(1).unwrap();
+    let mut items = task::spawn(q.clone().into_stream());
+    assert_eq!(q.shutdown_immediate(), [1]);
+    assert_ready_eq!(items.poll_next(), None);
+}

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use corral::task::{self, BoxError};
-use corral::{queue, time};
+use corral::{queue, sync, time};
 
 /// Compiles only if `T` does *not* implement the trait: with the trait, the call is ambiguous.
 macro_rules! negative_assertion {
@@ -161,4 +161,29 @@ assert_future!(queue_get, {
 assert_future!(queue_join, {
     let q: &'static queue::PriorityQueue<u8> = todo!();
     q.join()
+} => Send & Sync & !Unpin);
+
+// ---- sync
+assert_value!(sync::Event: Send & Sync & Unpin);
+assert_value!(sync::EventWait<'static>: Send & Sync & !Unpin);
+assert_value!(sync::Condition<NotSync>: Send & Sync & Unpin);
+assert_value!(sync::Condition<NotSend>: !Send & !Sync & Unpin);
+assert_value!(sync::ConditionGuard<'static, NotSync>: Send & !Sync & Unpin);
+assert_value!(sync::ConditionGuard<'static, u8>: Send & Sync & Unpin);
+assert_value!(sync::Barrier: Send & Sync & Unpin);
+assert_value!(sync::BarrierWait<'static>: Send & Sync & Unpin);
+assert_value!(sync::BarrierWaitResult: Send & Sync & Unpin);
+assert_value!(sync::BrokenBarrier: Send & Sync & Unpin);
+assert_value!(sync::ZeroPartiesError: Send & Sync & Unpin);
+assert_future!(condition_lock, {
+    let c: &'static sync::Condition<NotSync> = todo!();
+    c.lock()
+} => Send & Sync & !Unpin);
+assert_future!(condition_wait, {
+    let g: sync::ConditionGuard<'static, u8> = todo!();
+    g.wait()
+} => Send & Sync & !Unpin);
+assert_future!(condition_wait_for, {
+    let g: sync::ConditionGuard<'static, u8> = todo!();
+    g.wait_for(|v| *v > 0)
 } => Send & Sync & !Unpin);

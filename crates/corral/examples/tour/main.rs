@@ -9,6 +9,7 @@ use std::future::Future;
 use std::time::Duration;
 
 mod queue;
+mod sync;
 mod task;
 mod time;
 
@@ -31,6 +32,7 @@ async fn main() -> Result<(), BoxError> {
     println!("corral tour");
     section("task: structured concurrency", task::run()).await?;
     section("time: timeouts, deadlines, shield", time::run()).await?;
+    section("sync: event, condition, barrier", sync::run()).await?;
     section("queue: producer/consumer with backpressure", queue::run()).await?;
     Ok(())
 }

@@ -64,22 +64,21 @@ struct State {
     closed: bool,
 }
 
-impl<E> BackgroundTasks<E>
-where
-    E: fmt::Debug + Send + 'static,
-{
-    /// A new manager whose failures are logged as `tracing` error events.
+impl BackgroundTasks<BoxError> {
+    /// A new manager for tasks that fail with a [`BoxError`], whose failures are logged as
+    /// `tracing` error events. For another error type, use [`BackgroundTasks::default`] or
+    /// [`BackgroundTasks::with_hook`].
     ///
     /// # Examples
     ///
     /// ```
-    /// use corral::task::{BackgroundTasks, BoxError};
+    /// use corral::task::BackgroundTasks;
     ///
-    /// let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
+    /// let background = BackgroundTasks::new();
     /// assert!(background.is_empty());
     /// ```
     pub fn new() -> Self {
-        Self::from_hook(log_failure("BackgroundTasks"))
+        Self::default()
     }
 }
 
@@ -87,8 +86,9 @@ impl<E> Default for BackgroundTasks<E>
 where
     E: fmt::Debug + Send + 'static,
 {
+    /// A new manager for any error type, logging failures as `tracing` error events.
     fn default() -> Self {
-        Self::new()
+        Self::from_hook(log_failure("BackgroundTasks"))
     }
 }
 

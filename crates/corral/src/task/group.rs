@@ -206,32 +206,43 @@ enum BodyEnd<T, E> {
     Cancelled,
 }
 
-impl<E> TaskGroup<E>
-where
-    E: fmt::Debug + Send + 'static,
-{
-    /// A new, empty group: no grace period, its own token, failures it cannot return logged as
-    /// `tracing` error events.
+impl TaskGroup<BoxError> {
+    /// A new, empty group whose tasks fail with a [`BoxError`]: no grace period, its own
+    /// token, failures it cannot return logged as `tracing` error events.
+    ///
+    /// Like `HashMap::new`, which exists only for the default hasher, `new` exists only for
+    /// the default error type, so `TaskGroup::new()` needs no annotation. For another error
+    /// type, use [`TaskGroup::default`] or [`TaskGroup::builder`].
     ///
     /// Creating a group needs no runtime; spawning does.
     ///
     /// # Examples
     ///
     /// ```
-    /// use corral::task::{BoxError, TaskGroup};
+    /// use corral::task::TaskGroup;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let group: TaskGroup<BoxError> = TaskGroup::new();
+    /// let group = TaskGroup::new();
     /// group.spawn(async { Ok(()) });
     /// group.join().await?;
+    ///
+    /// // Another error type:
+    /// let io_group: TaskGroup<std::io::Error> = TaskGroup::default();
+    /// io_group.spawn(async { Ok(()) });
+    /// io_group.join().await?; // an ErrorGroup<io::Error> is an error too
     /// # Ok(())
     /// # }
     /// ```
     pub fn new() -> Self {
         Self::builder().build()
     }
+}
 
+impl<E> TaskGroup<E>
+where
+    E: fmt::Debug + Send + 'static,
+{
     /// A [`Builder`] to configure the group.
     ///
     /// # Examples
@@ -258,8 +269,9 @@ impl<E> Default for TaskGroup<E>
 where
     E: fmt::Debug + Send + 'static,
 {
+    /// A new, empty group for any error type; see [`TaskGroup::new`].
     fn default() -> Self {
-        Self::new()
+        Self::builder().build()
     }
 }
 

@@ -1,0 +1,117 @@
+//! Tour step: `corral::sync` — an event, a bounded buffer on a condition, and a barrier.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use corral::sync::{Barrier, Condition, Event};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub(crate) async fn run() -> Result<(), BoxError> {
+    event().await?;
+    condition_buffer().await?;
+    barrier().await?;
+    Ok(())
+}
+
+/// Three waits are released by one `set`, even though a `clear` follows at once.
+async fn event() -> Result<(), BoxError> {
+    let ready = Event::new();
+    let start = Instant::now();
+    // Each `wait` watches for `set` from the moment it is created, so all three are
+    // released; a `wait` begun after the `clear` would wait for the next `set`.
+    tokio::join!(ready.wait(), ready.wait(), ready.wait(), async {
+        ready.set();
+        ready.clear();
+    });
+    println!(
+        "event: 3 waiters released by one set (cleared at once) in {} ms",
+        start.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// One producer, two consumers, a buffer of two slots guarded by a `Condition`.
+async fn condition_buffer() -> Result<(), BoxError> {
+    const ITEMS: u32 = 10;
+    const SLOTS: usize = 2;
+    // (queue, producer finished)
+    let buffer = Arc::new(Condition::new((VecDeque::new(), false)));
+
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let buffer = Arc::clone(&buffer);
+            tokio::spawn(async move {
+                let mut taken = 0_u32;
+                loop {
+                    let mut guard = buffer
+                        .lock()
+                        .await
+                        .wait_for(|(queue, done)| !queue.is_empty() || *done)
+                        .await;
+                    let item = guard.0.pop_front();
+                    drop(guard);
+                    buffer.notify_all();
+                    match item {
+                        Some(_) => taken += 1,
+                        None => return taken,
+                    }
+                }
+            })
+        })
+        .collect();
+
+    for item in 0..ITEMS {
+        let mut guard = buffer
+            .lock()
+            .await
+            .wait_for(|(queue, _)| queue.len() < SLOTS)
+            .await;
+        guard.0.push_back(item);
+        drop(guard);
+        buffer.notify_all();
+    }
+    buffer.lock().await.1 = true;
+    buffer.notify_all();
+
+    let mut counts = Vec::new();
+    for consumer in consumers {
+        counts.push(consumer.await?);
+    }
+    let total: u32 = counts.iter().sum();
+    println!(
+        "condition: {ITEMS} items through a {SLOTS}-slot buffer to 2 consumers ({} + {}), {} lost",
+        counts[0],
+        counts[1],
+        ITEMS - total
+    );
+    Ok(())
+}
+
+/// Three workers go through three phases in step; each phase has exactly one leader.
+async fn barrier() -> Result<(), BoxError> {
+    const PHASES: usize = 3;
+    let barrier = Arc::new(Barrier::new(3));
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                let mut led = 0;
+                for _ in 0..PHASES {
+                    tokio::task::yield_now().await; // this phase's work
+                    if barrier.wait().await?.is_leader() {
+                        led += 1;
+                    }
+                }
+                Ok::<_, corral::sync::BrokenBarrier>(led)
+            })
+        })
+        .collect();
+    let mut leaders = 0;
+    for worker in workers {
+        leaders += worker.await??;
+    }
+    println!("barrier: 3 workers x {PHASES} phases in step, {leaders} leaders (one per phase)");
+    Ok(())
+}

@@ -1,0 +1,591 @@
+//! [`Condition`]: a condition variable that owns the data it guards, asyncio's
+//! `asyncio.Condition`.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
+use std::task::{Poll, Waker};
+
+use tokio::sync::{Mutex, MutexGuard, TryLockError};
+
+use crate::util::{Ticket, WaitList};
+
+/// A condition variable that owns its data: asyncio's `Condition`, with the lock and the
+/// state it protects in one value.
+///
+/// A task [`lock`](Condition::lock)s the condition, looks at the data through the returned
+/// [`ConditionGuard`], and if it has to wait for another task to change it, calls
+/// [`ConditionGuard::wait`] (or, better, [`ConditionGuard::wait_for`] with the predicate it
+/// waits for). Waiting releases the lock and takes it again before returning. Another task
+/// changes the data under the lock and then calls [`notify_one`](Condition::notify_one),
+/// [`notify(n)`](Condition::notify) or [`notify_all`](Condition::notify_all).
+///
+/// # Notifications
+///
+/// - A notification reaches only tasks that are waiting when it is sent: `notify(n)` wakes
+///   exactly `min(n, waiting)` waiters, and nothing is stored for a task that waits later
+///   (unlike [`Notify::notify_one`](tokio::sync::Notify::notify_one), which keeps a permit).
+/// - Waiters are woken first come, first served.
+/// - A task is registered as a waiter *before* `wait` releases the lock. So a notifier that
+///   changes the data under the lock, unlocks, and then notifies cannot miss a waiter that
+///   checked the data under the lock: that waiter was already registered when the notifier
+///   got the lock.
+/// - A woken waiter that is dropped before it has the lock again passes its notification to
+///   the next waiter, so a cancelled waiter never swallows a wake-up meant for someone.
+/// - `wait` never returns without a notification (no spurious wake-ups); all the same, the
+///   data may have changed again by the time the waiter has the lock, so check the state in
+///   a loop, which is what [`wait_for`](ConditionGuard::wait_for) does.
+///
+/// Where corral chooses differently from asyncio: `notify*` take `&self` and may be called
+/// with or without the lock held (asyncio raises `RuntimeError` without it), and the data
+/// lives inside the condition, so it cannot be touched without the lock.
+///
+/// Fairness of the lock itself is that of Tokio's [`Mutex`]: first come, first served.
+///
+/// # Examples
+///
+/// A task waits until a counter reaches 3:
+///
+/// ```
+/// use std::sync::Arc;
+/// use corral::sync::Condition;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let count = Arc::new(Condition::new(0_u32));
+///
+/// let watcher = tokio::spawn({
+///     let count = Arc::clone(&count);
+///     async move {
+///         let guard = count.lock().await;
+///         let guard = guard.wait_for(|n| *n >= 3).await;
+///         *guard
+///     }
+/// });
+///
+/// for _ in 0..3 {
+///     *count.lock().await += 1;
+///     count.notify_all();
+///     tokio::task::yield_now().await;
+/// }
+/// assert_eq!(watcher.await?, 3);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Condition<T: ?Sized> {
+    waiters: StdMutex<WaitList>,
+    data: Mutex<T>,
+}
+
+impl<T> Condition<T> {
+    /// Creates a condition that guards `value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Condition;
+    ///
+    /// let condition = Condition::new(Vec::<u32>::new());
+    /// assert!(condition.into_inner().is_empty());
+    /// ```
+    pub fn new(value: T) -> Self {
+        Self::const_new(value)
+    }
+
+    /// Creates a condition that guards `value`, in a `const` context (for a `static`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Condition;
+    ///
+    /// static JOBS: Condition<u32> = Condition::const_new(0);
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// *JOBS.lock().await += 1;
+    /// assert_eq!(*JOBS.lock().await, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub const fn const_new(value: T) -> Self {
+        Self {
+            waiters: StdMutex::new(WaitList::new()),
+            data: Mutex::const_new(value),
+        }
+    }
+
+    /// Consumes the condition and returns the data.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Condition;
+    ///
+    /// let condition = Condition::new(7);
+    /// assert_eq!(condition.into_inner(), 7);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> Condition<T> {
+    /// Locks the condition, waiting until the lock is free.
+    ///
+    /// The lock is released when the returned guard is dropped; the guard is also how a task
+    /// waits for a notification ([`ConditionGuard::wait`]).
+    ///
+    /// # Cancel safety
+    ///
+    /// This method uses a queue for fairness (it is Tokio's [`Mutex::lock`]): cancelling loses
+    /// your place in the queue, and nothing else.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Condition;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let condition = Condition::new(String::from("hello"));
+    /// condition.lock().await.push_str(", world");
+    /// assert_eq!(*condition.lock().await, "hello, world");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn lock(&self) -> ConditionGuard<'_, T> {
+        ConditionGuard {
+            condition: self,
+            guard: self.data.lock().await,
+        }
+    }
+
+    /// Locks the condition if the lock is free, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`TryLockError`] if the lock is held, which includes the moment after it was
+    /// released to a task queued in [`lock`](Condition::lock): a `try_lock` does not jump
+    /// ahead of tasks already waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Condition;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let condition = Condition::new(0);
+    /// let guard = condition.try_lock()?;
+    /// assert!(condition.try_lock().is_err());
+    /// drop(guard);
+    /// assert!(condition.try_lock().is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn try_lock(&self) -> Result<ConditionGuard<'_, T>, TryLockError> {
+        Ok(ConditionGuard {
+            condition: self,
+            guard: self.data.try_lock()?,
+        })
+    }
+
+    /// Returns a mutable reference to the data; no lock is needed, since the borrow is
+    /// exclusive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Condition;
+    ///
+    /// let mut condition = Condition::new(1);
+    /// *condition.get_mut() += 1;
+    /// assert_eq!(condition.into_inner(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    /// Wakes up to `n` of the tasks waiting on this condition, longest waiting first, and
+    /// returns how many it woke.
+    ///
+    /// Exactly `min(n, waiting)` waiters are woken. If fewer than `n` tasks are waiting the
+    /// rest of the notification is dropped: nothing is stored for a task that waits later.
+    /// A woken task gets the lock back before its `wait` returns, so it sees every change
+    /// made under the lock before the notification.
+    ///
+    /// The lock need not be held (asyncio requires it); see the type's docs for why no waiter
+    /// can be missed either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use corral::sync::Condition;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let condition = Arc::new(Condition::new(()));
+    /// let mut waiters = Vec::new();
+    /// for _ in 0..3 {
+    ///     let condition = Arc::clone(&condition);
+    ///     waiters.push(tokio::spawn(async move {
+    ///         drop(condition.lock().await.wait().await);
+    ///     }));
+    /// }
+    /// // Let the three tasks start waiting.
+    /// tokio::task::yield_now().await;
+    ///
+    /// assert_eq!(condition.notify(2), 2);
+    /// assert_eq!(condition.notify(5), 1); // only one task was still waiting
+    /// assert_eq!(condition.notify(1), 0); // and nothing is kept for later
+    /// for waiter in waiters {
+    ///     waiter.await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn notify(&self, n: usize) -> usize {
+        if n == 0 {
+            return 0;
+        }
+        let mut wakers = Vec::new();
+        {
+            let mut waiters = lock_waiters(&self.waiters);
+            while wakers.len() < n {
+                match waiters.notify_one() {
+                    Some(waker) => wakers.push(waker),
+                    None => break,
+                }
+            }
+        }
+        let woken = wakers.len();
+        wakers.into_iter().for_each(Waker::wake);
+        woken
+    }
+
+    /// Wakes the task that has waited longest, if any; returns whether there was one.
+    ///
+    /// The same as [`notify(1)`](Condition::notify): with nobody waiting, the notification is
+    /// dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use corral::sync::Condition;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let queue = Arc::new(Condition::new(Vec::new()));
+    ///
+    /// let consumer = tokio::spawn({
+    ///     let queue = Arc::clone(&queue);
+    ///     async move {
+    ///         let mut items = queue.lock().await.wait_for(|items| !items.is_empty()).await;
+    ///         items.pop()
+    ///     }
+    /// });
+    /// tokio::task::yield_now().await;
+    ///
+    /// queue.lock().await.push("job");
+    /// assert!(queue.notify_one());
+    /// assert_eq!(consumer.await?, Some("job"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn notify_one(&self) -> bool {
+        let waker = lock_waiters(&self.waiters).notify_one();
+        waker.map(Waker::wake).is_some()
+    }
+
+    /// Wakes every task that is waiting now; returns how many it woke.
+    ///
+    /// Tasks that start waiting after the call are not woken by it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use corral::sync::Condition;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let open = Arc::new(Condition::new(false));
+    /// let mut visitors = Vec::new();
+    /// for _ in 0..4 {
+    ///     let open = Arc::clone(&open);
+    ///     visitors.push(tokio::spawn(async move {
+    ///         drop(open.lock().await.wait_for(|open| *open).await);
+    ///     }));
+    /// }
+    /// tokio::task::yield_now().await;
+    ///
+    /// *open.lock().await = true;
+    /// assert_eq!(open.notify_all(), 4);
+    /// for visitor in visitors {
+    ///     visitor.await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn notify_all(&self) -> usize {
+        let mut wakers = Vec::new();
+        lock_waiters(&self.waiters).notify_all(&mut wakers);
+        let woken = wakers.len();
+        wakers.into_iter().for_each(Waker::wake);
+        woken
+    }
+
+    /// Parks the current task as a waiter. Called while the data lock is held.
+    fn register(&self, waker: &Waker) -> Registration<'_> {
+        let ticket = lock_waiters(&self.waiters).push(waker);
+        Registration {
+            waiters: &self.waiters,
+            ticket,
+            owes_notification: true,
+        }
+    }
+}
+
+impl<T: Default> Default for Condition<T> {
+    /// Creates a condition that guards `T::default()`.
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<T> From<T> for Condition<T> {
+    /// Creates a condition that guards `value`, like [`Condition::new`].
+    fn from(value: T) -> Self {
+        Self::new(value)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Condition<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Condition");
+        match self.data.try_lock() {
+            Ok(data) => d.field("data", &&*data),
+            Err(_) => d.field("data", &format_args!("<locked>")),
+        };
+        d.field("waiting", &lock_waiters(&self.waiters).len())
+            .finish()
+    }
+}
+
+/// The lock on a [`Condition`], giving access to its data; also the way to
+/// [`wait`](ConditionGuard::wait) for a notification.
+///
+/// Dropping the guard releases the lock.
+///
+/// # Examples
+///
+/// ```
+/// use corral::sync::{Condition, ConditionGuard};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let condition = Condition::new(vec![1, 2]);
+/// let mut guard: ConditionGuard<'_, Vec<i32>> = condition.lock().await;
+/// guard.push(3);
+/// assert_eq!(guard.len(), 3);
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "if unused the lock is released at once"]
+pub struct ConditionGuard<'a, T: ?Sized> {
+    condition: &'a Condition<T>,
+    guard: MutexGuard<'a, T>,
+}
+
+impl<'a, T: ?Sized> ConditionGuard<'a, T> {
+    /// Releases the lock, waits for a notification, and takes the lock again.
+    ///
+    /// The task is registered as a waiter before the lock is released, so a notification
+    /// sent by a task that takes the lock after this one lets go of it cannot be missed.
+    /// `wait` returns only after a notification; but another task may have changed the data
+    /// between the notification and this task getting the lock, so check the state again:
+    /// prefer [`wait_for`](ConditionGuard::wait_for), which does that.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method uses a queue for fairness: cancelling loses your place in the queue of
+    /// waiters, and the guard that was passed in (the lock was released when the wait began;
+    /// it is not taken again). No notification is lost: if this waiter had been notified
+    /// and is dropped before it had the lock again, its notification passes to the next
+    /// waiter in line.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use corral::sync::Condition;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let inbox = Arc::new(Condition::new(None::<String>));
+    ///
+    /// let reader = tokio::spawn({
+    ///     let inbox = Arc::clone(&inbox);
+    ///     async move {
+    ///         let mut guard = inbox.lock().await;
+    ///         while guard.is_none() {
+    ///             guard = guard.wait().await;
+    ///         }
+    ///         guard.take()
+    ///     }
+    /// });
+    /// tokio::task::yield_now().await;
+    ///
+    /// *inbox.lock().await = Some("hi".to_string());
+    /// inbox.notify_one();
+    /// assert_eq!(reader.await?.as_deref(), Some("hi"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait(self) -> ConditionGuard<'a, T> {
+        let ConditionGuard { condition, guard } = self;
+        // Register while the lock is still held, then let go of it.
+        let mut registration = poll_fn(|cx| Poll::Ready(condition.register(cx.waker()))).await;
+        drop(guard);
+        poll_fn(|cx| registration.poll_notified(cx.waker())).await;
+        // Notified. If this future is dropped while it waits for the lock, `registration`
+        // passes the notification on.
+        let guard = condition.data.lock().await;
+        registration.owes_notification = false;
+        ConditionGuard { condition, guard }
+    }
+
+    /// Waits until `predicate` returns `true` for the data, and returns the lock.
+    ///
+    /// The predicate is called under the lock: once at the start (if it holds, `wait_for`
+    /// returns at once without waiting) and again each time the task is notified and has
+    /// the lock back. It is asyncio's `wait_for`.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method uses a queue for fairness: cancelling loses your place, and the guard that
+    /// was passed in. No notification is lost: one that this waiter received and had not yet
+    /// acted on passes to the next waiter. See [`wait`](ConditionGuard::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use corral::sync::Condition;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let progress = Arc::new(Condition::new(0_u8));
+    ///
+    /// let waiter = tokio::spawn({
+    ///     let progress = Arc::clone(&progress);
+    ///     async move { *progress.lock().await.wait_for(|p| *p >= 100).await }
+    /// });
+    ///
+    /// for step in [30, 60, 100] {
+    ///     *progress.lock().await = step;
+    ///     progress.notify_all();
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// assert_eq!(waiter.await?, 100);
+    ///
+    /// // Already true: returns without waiting.
+    /// let guard = progress.lock().await.wait_for(|p| *p == 100).await;
+    /// assert_eq!(*guard, 100);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_for<F>(self, mut predicate: F) -> ConditionGuard<'a, T>
+    where
+        F: FnMut(&T) -> bool,
+    {
+        let mut guard = self;
+        while !predicate(&guard) {
+            guard = guard.wait().await;
+        }
+        guard
+    }
+}
+
+impl<T: ?Sized> Deref for ConditionGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T: ?Sized> DerefMut for ConditionGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for ConditionGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.guard, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for ConditionGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.guard, f)
+    }
+}
+
+/// One waiter's place in the condition's wait list, from the moment it registers until its
+/// `wait` returns with the lock.
+///
+/// Whether a waiter was notified is decided under the wait-list lock: `notify*` take its
+/// ticket off the list, and a waiter that gives up tries to take the ticket off itself. So
+/// "notified" and "dropped" cannot both win: either the waiter leaves unnoticed, or it finds
+/// it was notified and hands the notification to the next waiter.
+struct Registration<'a> {
+    waiters: &'a StdMutex<WaitList>,
+    ticket: Ticket,
+    /// Cleared once the waiter has the lock again: from then on, the notification is spent.
+    owes_notification: bool,
+}
+
+impl Registration<'_> {
+    fn poll_notified(&mut self, waker: &Waker) -> Poll<()> {
+        let mut waiters = lock_waiters(self.waiters);
+        if waiters.contains(self.ticket) {
+            waiters.update(self.ticket, waker);
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        if !self.owes_notification {
+            return;
+        }
+        let next = {
+            let mut waiters = lock_waiters(self.waiters);
+            if waiters.remove(self.ticket) {
+                // Never notified: leave quietly.
+                None
+            } else {
+                // Notified, but gone before acting on it: pass it on.
+                waiters.notify_one()
+            }
+        };
+        if let Some(waker) = next {
+            waker.wake();
+        }
+    }
+}
+
+/// Locks the wait list. Nothing panics while it is held in a way that leaves it
+/// inconsistent, so a poisoned lock is used as is.
+fn lock_waiters(waiters: &StdMutex<WaitList>) -> StdMutexGuard<'_, WaitList> {
+    waiters.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,270 @@
+//! [`Event`]: a flag that tasks wait on, asyncio's `asyncio.Event`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
+
+/// A flag that tasks can wait on: asyncio's `Event`.
+///
+/// An `Event` is either set or clear; it starts clear. [`wait`](Event::wait) returns at once
+/// while the event is set, and otherwise waits until [`set`](Event::set) is called.
+/// [`clear`](Event::clear) makes later calls to `wait` wait again; it never takes back a
+/// wake-up: a task that was waiting when `set` was called returns even if the event was
+/// cleared again before that task ran (so `set(); clear();` releases every waiter, as in
+/// asyncio). A task that only starts waiting after the `clear` waits for the next `set`:
+/// "waiting" begins when [`wait`](Event::wait) is called, not when a task is spawned.
+///
+/// Unlike a [`Notify`] permit, setting an event is not consumed by the task it wakes: every
+/// waiter returns, and so does every `wait` that starts while the event stays set.
+///
+/// Share an `Event` between tasks with an [`Arc`](std::sync::Arc), or borrow it from a scope
+/// that outlives them.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use corral::sync::Event;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let ready = Arc::new(Event::new());
+///
+/// let waiter = tokio::spawn({
+///     let ready = Arc::clone(&ready);
+///     async move {
+///         ready.wait().await;
+///         "went ahead"
+///     }
+/// });
+///
+/// ready.set();
+/// assert_eq!(waiter.await?, "went ahead");
+/// assert!(ready.is_set());
+/// # Ok(())
+/// # }
+/// ```
+pub struct Event {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+impl Event {
+    /// Creates an event that is not set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Event;
+    ///
+    /// let event = Event::new();
+    /// assert!(!event.is_set());
+    /// ```
+    pub fn new() -> Self {
+        Self::const_new()
+    }
+
+    /// Creates an event that is not set, in a `const` context (for a `static`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Event;
+    ///
+    /// static SHUTDOWN: Event = Event::const_new();
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// SHUTDOWN.set();
+    /// SHUTDOWN.wait().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub const fn const_new() -> Self {
+        Self {
+            flag: AtomicBool::new(false),
+            notify: Notify::const_new(),
+        }
+    }
+
+    /// Sets the event, waking every task that is waiting for it.
+    ///
+    /// Calls to [`wait`](Event::wait) return at once until [`clear`](Event::clear) is called.
+    /// Setting an event that is already set does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Event;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let event = Event::new();
+    /// event.set();
+    /// assert!(event.is_set());
+    /// event.wait().await; // returns at once
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set(&self) {
+        // Only the call that turns the flag on wakes anyone: while it is on, no `wait` that
+        // began after that call can be parked (it sees the flag), and every `wait` that began
+        // before it is woken by that call's `notify_waiters`.
+        if !self.flag.swap(true, Ordering::AcqRel) {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Clears the event, so that later calls to [`wait`](Event::wait) wait for the next
+    /// [`set`](Event::set).
+    ///
+    /// Tasks already woken by an earlier `set` still return from their `wait`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Event;
+    ///
+    /// let event = Event::new();
+    /// event.set();
+    /// event.clear();
+    /// assert!(!event.is_set());
+    /// ```
+    pub fn clear(&self) {
+        self.flag.store(false, Ordering::Release);
+    }
+
+    /// Whether the event is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::Event;
+    ///
+    /// let event = Event::new();
+    /// assert!(!event.is_set());
+    /// event.set();
+    /// assert!(event.is_set());
+    /// ```
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+
+    /// Waits until the event is set.
+    ///
+    /// Returns at once if the event is set. Otherwise the returned future completes after the
+    /// next [`set`](Event::set), even if [`clear`](Event::clear) is called before it is polled
+    /// again.
+    ///
+    /// The future watches for `set` from the moment `wait` is called, before it is first
+    /// polled: a `set` (even one followed by a `clear`) between the call and the first poll
+    /// is not missed.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: an event is not a permit, so a `wait` that is dropped
+    /// before it completes takes nothing from other waiters, and the event stays as it was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::sync::Event;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::time::pause();
+    /// let event = Event::new();
+    ///
+    /// // Not set yet: the wait times out, and gives up nothing.
+    /// let early = tokio::time::timeout(Duration::from_secs(1), event.wait()).await;
+    /// assert!(early.is_err());
+    ///
+    /// event.set();
+    /// tokio::time::timeout(Duration::from_secs(1), event.wait()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait(&self) -> EventWait<'_> {
+        EventWait {
+            event: self,
+            // Creating the `Notified` is the registration step: Tokio guarantees it observes
+            // every `notify_waiters` made after this point, polled or not.
+            notified: self.notify.notified(),
+        }
+    }
+}
+
+impl Default for Event {
+    /// Creates an event that is not set, like [`Event::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("is_set", &self.is_set())
+            .finish()
+    }
+}
+
+pin_project! {
+    /// The future returned by [`Event::wait`].
+    ///
+    /// It completes when the event is set; see [`Event::wait`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::sync::{Event, EventWait};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let event = Event::new();
+    /// let wait: EventWait<'_> = event.wait();
+    /// event.set();
+    /// wait.await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use = "futures do nothing unless you .await or poll them"]
+    pub struct EventWait<'a> {
+        event: &'a Event,
+        #[pin]
+        notified: Notified<'a>,
+    }
+}
+
+impl fmt::Debug for EventWait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventWait")
+            .field("event", self.event)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Future for EventWait<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        // Check. The `Notified` was created (registered) before this load, so a `set` that
+        // this load misses is seen by the `Notified` below: that `set` either raised the flag
+        // after the `Notified` was created, and so calls `notify_waiters` after it too, or its
+        // `notify_waiters` happened before, and then the acquire in `Notify::notified` makes
+        // this load see the flag.
+        if this.event.is_set() {
+            return Poll::Ready(());
+        }
+        // Wait. A waiter that was notified returns even if the event was cleared since.
+        this.notified.poll(cx)
+    }
+}

@@ -1,0 +1,345 @@
+//! `Condition<T>`: lock, wait, wait_for, notify(n) semantics, FIFO order, and what happens
+//! to a notification when its waiter is dropped.
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use corral::sync::{Condition, ConditionGuard};
+use tokio_test::task::{self, Spawn};
+use tokio_test::{assert_pending, assert_ready, assert_ready_eq};
+
+/// A waiter that locks `condition` and waits once, returning the value it then sees.
+fn waiter(condition: &Condition<u32>) -> Spawn<impl Future<Output = u32> + '_> {
+    task::spawn(async move { *condition.lock().await.wait().await })
+}
+
+/// Polls every waiter once and says which are pending (in order).
+fn pending<F: Future>(waiters: &mut [Spawn<F>]) -> Vec<bool> {
+    waiters.iter_mut().map(|w| w.poll().is_pending()).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn lock_is_exclusive_and_released_on_drop() {
+    let condition = Condition::new(0_u32);
+    let mut guard = condition.lock().await;
+    *guard += 1;
+    assert!(condition.try_lock().is_err());
+
+    let mut second = task::spawn(condition.lock());
+    assert_pending!(second.poll());
+    drop(guard);
+    assert!(second.is_woken());
+    let guard = assert_ready!(second.poll());
+    assert_eq!(*guard, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_lock_future_gives_up_its_place_only() {
+    let condition = Condition::new(0_u32);
+    let guard = condition.lock().await;
+    let mut queued = task::spawn(condition.lock());
+    assert_pending!(queued.poll());
+    drop(queued);
+    drop(guard);
+    assert!(condition.try_lock().is_ok(), "nobody holds the lock");
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_releases_the_lock_and_takes_it_back_before_returning() {
+    let condition = Condition::new(0_u32);
+    let mut w = waiter(&condition);
+    assert_pending!(w.poll());
+
+    // The waiter let go of the lock.
+    let mut guard = condition.try_lock().expect("released while waiting");
+    *guard = 5;
+    assert!(condition.notify_one());
+    assert!(w.is_woken());
+    // Notified, but the lock is still ours.
+    assert_pending!(w.poll());
+    drop(guard);
+    assert!(w.is_woken());
+    assert_ready_eq!(w.poll(), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_returns_at_once_when_the_predicate_already_holds() {
+    let condition = Condition::new(3_u32);
+    let calls = Cell::new(0);
+    let mut w = task::spawn(async {
+        let guard = condition
+            .lock()
+            .await
+            .wait_for(|v| {
+                calls.set(calls.get() + 1);
+                *v == 3
+            })
+            .await;
+        *guard
+    });
+    assert_ready_eq!(w.poll(), 3);
+    assert_eq!(calls.get(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_rechecks_the_predicate_under_the_lock_on_every_wake() {
+    let condition = Condition::new(0_u32);
+    let calls = Cell::new(0);
+    let mut w = task::spawn(async {
+        let guard = condition
+            .lock()
+            .await
+            .wait_for(|v| {
+                calls.set(calls.get() + 1);
+                *v >= 2
+            })
+            .await;
+        *guard
+    });
+    assert_pending!(w.poll());
+    assert_eq!(calls.get(), 1);
+
+    for value in 1..=2 {
+        *condition.lock().await = value;
+        assert_eq!(condition.notify_all(), 1);
+        assert!(w.is_woken());
+        if value < 2 {
+            assert_pending!(w.poll(), "predicate still false: waits again");
+        } else {
+            assert_ready_eq!(w.poll(), 2);
+        }
+        assert_eq!(calls.get(), 1 + value);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn notify_n_wakes_exactly_min_n_waiting_first_come_first_served() {
+    let condition = Condition::new(0_u32);
+    let mut waiters: Vec<_> = (0..5).map(|_| waiter(&condition)).collect();
+    assert_eq!(pending(&mut waiters), [true; 5]);
+
+    assert_eq!(condition.notify(0), 0);
+    assert_eq!(condition.notify(2), 2);
+    let woken: Vec<bool> = waiters.iter().map(Spawn::is_woken).collect();
+    assert_eq!(woken, [true, true, false, false, false]);
+    assert_eq!(pending(&mut waiters[..2]), [false, false]);
+    assert_eq!(pending(&mut waiters[2..]), [true, true, true]);
+
+    assert_eq!(condition.notify(10), 3, "only three were still waiting");
+    assert_eq!(pending(&mut waiters[2..]), [false, false, false]);
+    assert_eq!(condition.notify(10), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn notify_one_serves_waiters_in_arrival_order() {
+    let condition = Condition::new(0_u32);
+    let mut waiters: Vec<_> = (0..3).map(|_| waiter(&condition)).collect();
+    assert_eq!(pending(&mut waiters), [true; 3]);
+    for next in 0..3 {
+        assert!(condition.notify_one());
+        for (i, w) in waiters.iter().enumerate() {
+            assert_eq!(
+                w.is_woken(),
+                i == next,
+                "notification {next} went to waiter {i}"
+            );
+        }
+        assert_ready!(waiters[next].poll());
+    }
+    assert!(!condition.notify_one());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notify_with_nobody_waiting_wakes_no_later_waiter() {
+    let condition = Condition::new(0_u32);
+    assert!(!condition.notify_one());
+    assert_eq!(condition.notify(3), 0);
+    assert_eq!(condition.notify_all(), 0);
+
+    let mut late = waiter(&condition);
+    assert_pending!(late.poll());
+    assert!(!late.is_woken());
+    assert_pending!(late.poll());
+    assert!(condition.notify_one(), "the late waiter is waiting now");
+    assert_ready!(late.poll());
+}
+
+#[tokio::test(start_paused = true)]
+async fn notify_all_wakes_only_those_waiting_at_the_call() {
+    let condition = Condition::new(0_u32);
+    let mut early: Vec<_> = (0..3).map(|_| waiter(&condition)).collect();
+    assert_eq!(pending(&mut early), [true; 3]);
+    assert_eq!(condition.notify_all(), 3);
+    let mut late = waiter(&condition);
+    assert_pending!(late.poll());
+    assert_eq!(pending(&mut early), [false; 3]);
+    assert!(!late.is_woken());
+    assert_pending!(late.poll());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notify_after_unlocking_reaches_a_waiter_that_checked_under_the_lock() {
+    let condition = Condition::new(false);
+    // The waiter takes the lock and holds it across a yield...
+    let mut w = task::spawn(async {
+        let mut guard = condition.lock().await;
+        tokio::task::yield_now().await;
+        while !*guard {
+            guard = guard.wait().await;
+        }
+    });
+    assert_pending!(w.poll());
+    // ...so the notifier queues for the lock.
+    let mut notifier = task::spawn(async {
+        let mut guard = condition.lock().await;
+        *guard = true;
+        drop(guard);
+        // Unlocked, then notifies.
+        condition.notify_one()
+    });
+    assert_pending!(notifier.poll());
+    // The waiter sees `false` under the lock, registers, and only then unlocks.
+    assert_pending!(w.poll());
+    assert!(notifier.is_woken());
+    assert_ready_eq!(notifier.poll(), true, "the notification found the waiter");
+    assert!(w.is_woken());
+    assert_ready!(w.poll());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notified_waiter_dropped_before_it_runs_passes_the_notification_on() {
+    let condition = Condition::new(0_u32);
+    let mut first = waiter(&condition);
+    let mut second = waiter(&condition);
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+
+    assert!(condition.notify_one());
+    assert!(first.is_woken());
+    assert!(!second.is_woken());
+    drop(first);
+    assert!(second.is_woken(), "the notification passed on");
+    assert_ready!(second.poll());
+    assert!(!condition.notify_one(), "and nobody is left waiting");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notified_waiter_dropped_while_taking_the_lock_back_passes_the_notification_on() {
+    let condition = Condition::new(0_u32);
+    let mut first = waiter(&condition);
+    let mut second = waiter(&condition);
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+
+    let guard = condition.lock().await;
+    assert!(condition.notify_one());
+    assert_pending!(first.poll(), "notified, queued for the lock");
+    drop(first);
+    assert!(second.is_woken());
+    drop(guard);
+    assert_ready!(second.poll());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiter_that_was_not_notified_takes_nothing_when_dropped() {
+    let condition = Condition::new(0_u32);
+    let mut first = waiter(&condition);
+    let mut second = waiter(&condition);
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+    drop(first);
+    assert!(!second.is_woken(), "no spurious wake-up");
+    assert_eq!(condition.notify(2), 1, "only the second is still waiting");
+    assert_ready!(second.poll());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_notified_waiter_with_nobody_behind_stores_nothing() {
+    let condition = Condition::new(0_u32);
+    let mut first = waiter(&condition);
+    assert_pending!(first.poll());
+    assert!(condition.notify_one());
+    drop(first);
+
+    let mut late = waiter(&condition);
+    assert_pending!(late.poll());
+    assert!(!late.is_woken());
+    assert_pending!(late.poll());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiter_that_got_the_lock_back_has_spent_its_notification() {
+    let condition = Condition::new(0_u32);
+    let mut first = task::spawn(async { condition.lock().await.wait().await });
+    let mut second = waiter(&condition);
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+    assert!(condition.notify_one());
+    let guard: ConditionGuard<'_, u32> = assert_ready!(first.poll());
+    drop(guard);
+    drop(first);
+    assert!(!second.is_woken());
+    assert_pending!(second.poll());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_for_cancelled_by_a_timeout_leaves_no_waiter_behind() {
+    let condition = Condition::new(0_u32);
+    let result = tokio::time::timeout(Duration::from_secs(1), async {
+        drop(condition.lock().await.wait_for(|v| *v > 0).await);
+    })
+    .await;
+    assert!(result.is_err());
+    assert_eq!(
+        condition.notify_all(),
+        0,
+        "the cancelled waiter left the list"
+    );
+    assert!(condition.try_lock().is_ok(), "and does not hold the lock");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_future_dropped_before_its_first_poll_releases_the_lock() {
+    let condition = Condition::new(0_u32);
+    let guard = condition.lock().await;
+    let wait = guard.wait();
+    assert!(
+        condition.try_lock().is_err(),
+        "the unpolled future holds the lock"
+    );
+    drop(wait);
+    assert!(condition.try_lock().is_ok());
+    assert_eq!(condition.notify_all(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn data_accessors() {
+    static STATIC: Condition<u32> = Condition::const_new(1);
+    *STATIC.lock().await += 1;
+    assert_eq!(*STATIC.lock().await, 2);
+
+    let mut condition = Condition::from(vec![1]);
+    condition.get_mut().push(2);
+    condition.lock().await.push(3);
+    assert_eq!(condition.into_inner(), [1, 2, 3]);
+
+    let condition: Condition<String> = Condition::default();
+    assert_eq!(
+        format!("{condition:?}"),
+        r#"Condition { data: "", waiting: 0 }"#
+    );
+    let guard = condition.lock().await;
+    assert_eq!(format!("{guard:?}"), r#""""#);
+    assert_eq!(
+        format!("{condition:?}"),
+        "Condition { data: <locked>, waiting: 0 }"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn unsized_data() {
+    let condition: Box<Condition<[u32]>> = Box::new(Condition::new([1, 2, 3]));
+    condition.lock().await[0] = 9;
+    let guard = condition.lock().await.wait_for(|s| s.len() == 3).await;
+    assert_eq!(&*guard, &[9, 2, 3]);
+}

@@ -1,0 +1,12 @@
+//! Integration tests for `corral::sync`: `Event`, `Condition`, `Barrier`, and the re-exports.
+//!
+//! Deterministic tests run on the paused clock and check ordering poll by poll with
+//! `tokio_test`; `stress.rs` runs each primitive on two worker threads with random
+//! cancellation.
+
+mod barrier;
+mod condition;
+mod event;
+mod reexports;
+mod stress;
+mod support;

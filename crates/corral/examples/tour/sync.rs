@@ -1,8 +1,9 @@
-//! Tour step: `corral::sync` — an event, a bounded buffer on a condition, and a barrier.
+//! Tour step: `corral::sync` — an event, the guides' coordinator on events, a bounded buffer on a
+//! condition, and a barrier.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use corral::sync::{Barrier, Condition, Event};
 
@@ -10,6 +11,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub(crate) async fn run() -> Result<(), BoxError> {
     event().await?;
+    coordinator().await?;
     condition_buffer().await?;
     barrier().await?;
     Ok(())
@@ -28,6 +30,46 @@ async fn event() -> Result<(), BoxError> {
     println!(
         "event: 3 waiters released by one set (cleared at once) in {} ms",
         start.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// The guides' `Coordinator`: a worker signals `ready` after initialising, watchers wait for it,
+/// and a `shutdown` event stops the worker's loop.
+async fn coordinator() -> Result<(), BoxError> {
+    let ready = Arc::new(Event::new());
+    let shutdown = Arc::new(Event::new());
+    let start = Instant::now();
+    let worker = tokio::spawn({
+        let (ready, shutdown) = (Arc::clone(&ready), Arc::clone(&shutdown));
+        async move {
+            tokio::time::sleep(Duration::from_millis(20)).await; // initialise
+            ready.set();
+            let mut ticks = 0_u32;
+            let mut tick = tokio::time::interval(Duration::from_millis(5));
+            loop {
+                tokio::select! {
+                    () = shutdown.wait() => return ticks,
+                    _ = tick.tick() => ticks += 1,
+                }
+            }
+        }
+    });
+    let watchers: Vec<_> = (0..3)
+        .map(|_| {
+            let ready = Arc::clone(&ready);
+            tokio::spawn(async move { ready.wait().await })
+        })
+        .collect();
+    for watcher in watchers {
+        watcher.await?;
+    }
+    let ready_after = start.elapsed().as_millis();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    shutdown.set();
+    let ticks = worker.await?;
+    println!(
+        "coordinator: 3 watchers saw `ready` at {ready_after} ms; `shutdown` stopped the worker after {ticks} ticks"
     );
     Ok(())
 }

@@ -141,6 +141,7 @@
 //! waiter) allocates per wait; the reservation count needs no allocation once the waiter lists
 //! have grown.
 
+mod api;
 mod buffer;
 mod core;
 mod error;

@@ -1,497 +1,73 @@
 //! [`PriorityQueue`]: smallest first.
 
-use std::fmt;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
-
-use futures_core::Stream;
-use futures_core::stream::FusedStream;
-
+use super::api::queue_api;
 use super::buffer::Heap;
-use super::core::Core;
-use super::error::{
-    GetError, PutError, TaskDoneError, TryGetError, TryPutError, ZeroCapacityError,
-};
-use crate::util::Ticket;
 
-/// A queue that gives its smallest item first, for many producers and many consumers, with
-/// asyncio's `task_done`/`join` and `shutdown`: the port of `asyncio.PriorityQueue`.
-///
-/// It has the API and the guarantees of [`Queue`](super::Queue) (a cheap `Clone` handle,
-/// backpressure when bounded, first come, first served for the tasks that wait, cancel-safe
-/// `get` and `put`, `task_done`/`join`, `shutdown`); only the order differs: `get` takes the
-/// smallest item by `Ord`, as Python's `heapq` does. Put `(priority, job)` tuples to order jobs
-/// by priority, and wrap the priority in [`Reverse`](std::cmp::Reverse) for largest first.
-///
-/// Equal items come out in the order they were put. asyncio's `PriorityQueue` makes no such
-/// promise (`heapq` is not stable), which is why Python code adds a counter to its tuples;
-/// here that is not needed.
-///
-/// The order is that of the items present at the same time: an item put after a larger one
-/// was taken does not overtake it. If `T`'s `Ord` panics, the panic reaches the caller of
-/// `put` or `get`; the queue stays usable, but the item that was being moved may be lost and
-/// then [`join`](PriorityQueue::join) waits for it forever.
-///
-/// # Examples
-///
-/// ```
-/// use std::cmp::Reverse;
-///
-/// use corral::queue::PriorityQueue;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let jobs = PriorityQueue::bounded(16);
-/// jobs.put((2, "send newsletter")).await?;
-/// jobs.put((0, "page on-call")).await?;
-/// jobs.put((1, "rotate logs")).await?;
-///
-/// let worker = tokio::spawn({
-///     let jobs = jobs.clone();
-///     async move {
-///         let mut done = Vec::new();
-///         while let Ok((_, job)) = jobs.get().await {
-///             done.push(job);
-///             jobs.task_done()?;
-///         }
-///         Ok::<_, corral::queue::TaskDoneError>(done)
-///     }
-/// });
-/// jobs.join().await;
-/// jobs.shutdown();
-/// let done = worker.await??;
-/// assert_eq!(done, ["page on-call", "rotate logs", "send newsletter"]);
-///
-/// // Largest first: wrap the key in `Reverse`.
-/// let scores = PriorityQueue::unbounded();
-/// for score in [70, 95, 80] {
-///     scores.try_put(Reverse(score))?;
-/// }
-/// assert_eq!(scores.try_get()?, Reverse(95));
-/// # Ok(())
-/// # }
-/// ```
-pub struct PriorityQueue<T> {
-    core: Arc<Core<Heap<T>>>,
-}
-
-impl<T: Ord> PriorityQueue<T> {
-    /// Creates a queue that holds at most `maxsize` items; [`put`](PriorityQueue::put) waits for
-    /// room beyond that.
+queue_api! {
+    /// A queue that gives its smallest item first, for many producers and many consumers, with
+    /// asyncio's `task_done`/`join` and `shutdown`: the port of `asyncio.PriorityQueue`.
     ///
-    /// Room for up to 1024 items is reserved at once; past that the buffer grows as items
-    /// arrive and keeps its size, so a queue in steady use does not allocate.
+    /// It has the API and the guarantees of [`Queue`](super::Queue) (a cheap `Clone` handle,
+    /// backpressure when bounded, first come, first served for the tasks that wait, cancel-safe
+    /// `get` and `put`, `task_done`/`join`, `shutdown`); only the order differs: `get` takes the
+    /// smallest item by `Ord`, as Python's `heapq` does. Put `(priority, job)` tuples to order jobs
+    /// by priority, and wrap the priority in [`Reverse`](std::cmp::Reverse) for largest first.
     ///
-    /// # Panics
+    /// Equal items come out in the order they were put. asyncio's `PriorityQueue` makes no such
+    /// promise (`heapq` is not stable), which is why Python code adds a counter to its tuples;
+    /// here that is not needed.
     ///
-    /// Panics if `maxsize` is zero. asyncio reads a `maxsize` of zero as "unbounded"; corral
-    /// refuses it, so a computed capacity that comes out as zero does not silently lift the
-    /// bound. Use [`unbounded`](PriorityQueue::unbounded) for no bound, or
-    /// [`try_bounded`](PriorityQueue::try_bounded) to get an error instead of a panic.
+    /// The order is that of the items present at the same time: an item put after a larger one
+    /// was taken does not overtake it. If `T`'s `Ord` panics, the panic reaches the caller of
+    /// `put` or `get`; the queue stays usable, but the item that was being moved may be lost and
+    /// then [`join`](PriorityQueue::join) waits for it forever.
     ///
     /// # Examples
     ///
     /// ```
-    /// use corral::queue::PriorityQueue;
+    /// use std::cmp::Reverse;
     ///
-    /// let queue = PriorityQueue::<String>::bounded(100);
-    /// assert_eq!(queue.capacity(), Some(100));
-    /// ```
-    #[track_caller]
-    pub fn bounded(maxsize: usize) -> Self {
-        match Self::try_bounded(maxsize) {
-            Ok(queue) => queue,
-            Err(err) => panic!("{err}"),
-        }
-    }
-
-    /// Creates a queue that holds at most `maxsize` items, or an error if `maxsize` is zero.
-    ///
-    /// # Errors
-    ///
-    /// [`ZeroCapacityError`] if `maxsize` is zero.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::<u32>::try_bounded(8)?;
-    /// assert_eq!(queue.capacity(), Some(8));
-    /// assert!(PriorityQueue::<u32>::try_bounded(0).is_err());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn try_bounded(maxsize: usize) -> Result<Self, ZeroCapacityError> {
-        if maxsize == 0 {
-            return Err(ZeroCapacityError::new());
-        }
-        Ok(Self {
-            core: Arc::new(Core::new(Some(maxsize))),
-        })
-    }
-
-    /// Creates a queue without a bound: [`put`](PriorityQueue::put) never waits.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::unbounded();
-    /// for n in 0..10_000 {
-    ///     queue.try_put(n)?;
-    /// }
-    /// assert_eq!(queue.capacity(), None);
-    /// assert!(!queue.is_full());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn unbounded() -> Self {
-        Self {
-            core: Arc::new(Core::new(None)),
-        }
-    }
-
-    /// Puts an item into the queue, waiting for room while the queue is full.
-    ///
-    /// Putters that wait are served first come, first served.
-    ///
-    /// # Cancel safety
-    ///
-    /// This method is cancel safe: if it is used in `select!` and another branch completes
-    /// first, the item was not inserted (it is dropped with the future). It uses a queue for
-    /// fairness: cancelling loses your place. A `put` that was handed a free slot and is dropped
-    /// before it runs passes the slot on to the next waiting putter.
-    ///
-    /// # Errors
-    ///
-    /// [`PutError`], which gives the item back, if the queue is shut down, including while
-    /// this `put` waits.
-    ///
-    /// # Examples
-    ///
-    /// ```
     /// use corral::queue::PriorityQueue;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::bounded(1);
-    /// queue.put("first").await?;
-    /// // The queue is full: this `put` waits until a `get` makes room.
-    /// let (put, got) = tokio::join!(queue.put("second"), queue.get());
-    /// put?;
-    /// assert_eq!(got?, "first");
-    /// assert_eq!(queue.try_get()?, "second");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn put(&self, item: T) -> Result<(), PutError<T>> {
-        self.core.put(item).await
-    }
-
-    /// Puts an item into the queue if there is room now.
+    /// let jobs = PriorityQueue::bounded(16);
+    /// jobs.put((2, "send newsletter")).await?;
+    /// jobs.put((0, "page on-call")).await?;
+    /// jobs.put((1, "rotate logs")).await?;
     ///
-    /// It never takes a slot that was freed for a `put` already waiting.
-    ///
-    /// # Errors
-    ///
-    /// [`TryPutError::Full`] if there is no free slot, [`TryPutError::Shutdown`] if the queue is
-    /// shut down; both give the item back.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::{PriorityQueue, TryPutError};
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::bounded(2);
-    /// queue.try_put(1)?;
-    /// queue.try_put(2)?;
-    /// assert!(matches!(queue.try_put(3), Err(TryPutError::Full(3))));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
-        self.core.try_put(item)
-    }
-
-    /// Takes the smallest item, waiting while the queue is empty.
-    ///
-    /// After [`shutdown`](PriorityQueue::shutdown), `get` still returns the items left in the
-    /// queue, then fails. Getters that wait are served first come, first served.
-    ///
-    /// # Cancel safety
-    ///
-    /// This method is cancel safe: if it is used in `select!` and another branch completes
-    /// first, no item was taken. It uses a queue for fairness: cancelling loses your place. A
-    /// `get` that was woken for an item and is dropped before it runs passes the item on to
-    /// the next waiting getter.
-    ///
-    /// # Errors
-    ///
-    /// [`GetError`] once the queue is shut down and empty.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::unbounded();
-    /// queue.put((2, "write report")).await?;
-    /// queue.put((1, "fix outage")).await?;
-    /// assert_eq!(queue.get().await?, (1, "fix outage"));
-    /// assert_eq!(queue.get().await?, (2, "write report"));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn get(&self) -> Result<T, GetError> {
-        self.core.get().await
-    }
-
-    /// Takes the smallest item if one is free now.
-    ///
-    /// It never takes an item that was set aside for a `get` already woken.
-    ///
-    /// # Errors
-    ///
-    /// [`TryGetError::Empty`] if no item is free, [`TryGetError::Shutdown`] if the queue is
-    /// shut down and empty.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::{PriorityQueue, TryGetError};
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::unbounded();
-    /// queue.try_put(7)?;
-    /// assert_eq!(queue.try_get()?, 7);
-    /// assert_eq!(queue.try_get(), Err(TryGetError::Empty));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn try_get(&self) -> Result<T, TryGetError> {
-        self.core.try_get()
-    }
-
-    /// Marks one taken item as processed.
-    ///
-    /// Call it once for every item you took, when you are done with it;
-    /// [`join`](PriorityQueue::join) returns once every item put has been marked done.
-    ///
-    /// # Errors
-    ///
-    /// [`TaskDoneError`] if it is called more times than items were taken.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::unbounded();
-    /// queue.put("job").await?;
-    /// let job = queue.get().await?;
-    /// println!("processing {job}");
-    /// queue.task_done()?;
-    /// assert!(queue.task_done().is_err(), "only one item was taken");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn task_done(&self) -> Result<(), TaskDoneError> {
-        self.core.task_done()
-    }
-
-    /// Waits until every item put into the queue has been taken and marked done with
-    /// [`task_done`](PriorityQueue::task_done).
-    ///
-    /// It returns at once if nothing is unfinished. Items dropped by
-    /// [`shutdown_immediate`](PriorityQueue::shutdown_immediate) count as done. Items put while
-    /// `join` waits are waited for too.
-    ///
-    /// # Cancel safety
-    ///
-    /// This method is cancel safe: it takes nothing, and a `join` dropped while it waits
-    /// leaves no trace.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    /// let queue = PriorityQueue::unbounded();
-    /// queue.put(1).await?;
     /// let worker = tokio::spawn({
-    ///     let queue = queue.clone();
+    ///     let jobs = jobs.clone();
     ///     async move {
-    ///         let item = queue.get().await?;
-    ///         queue.task_done()?;
-    ///         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(item)
+    ///         let mut done = Vec::new();
+    ///         while let Ok((_, job)) = jobs.get().await {
+    ///             done.push(job);
+    ///             jobs.task_done()?;
+    ///         }
+    ///         Ok::<_, corral::queue::TaskDoneError>(done)
     ///     }
     /// });
-    /// queue.join().await;
-    /// assert_eq!(worker.await??, 1);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn join(&self) {
-        self.core.join().await;
-    }
-
-    /// Shuts the queue down: from now on [`put`](PriorityQueue::put) fails, and
-    /// [`get`](PriorityQueue::get) returns what is left, then fails.
+    /// jobs.join().await;
+    /// jobs.shutdown();
+    /// let done = worker.await??;
+    /// assert_eq!(done, ["page on-call", "rotate logs", "send newsletter"]);
     ///
-    /// Putters that were waiting fail at once and get their item back; getters that were
-    /// waiting fail once nothing is left for them. Calling it again does nothing. Python 3.13's
-    /// `PriorityQueue.shutdown()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::unbounded();
-    /// queue.put(1).await?;
-    /// queue.shutdown();
-    /// assert!(queue.put(2).await.is_err());
-    /// assert_eq!(queue.get().await?, 1);
-    /// assert!(queue.get().await.is_err());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn shutdown(&self) {
-        self.core.shutdown();
-    }
-
-    /// Shuts the queue down and removes every item still in it, counting each as done.
-    ///
-    /// Every waiting `put` and `get` fails at once, and [`join`](PriorityQueue::join) waits only
-    /// for the items already taken. Python 3.13's `PriorityQueue.shutdown(immediate=True)`, except
-    /// that the removed items are returned, in the order `get` would have taken them, rather than
-    /// dropped: drop the `Vec` to discard them as asyncio does.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::unbounded();
-    /// for n in [3, 1, 2] {
-    ///     queue.put(n).await?;
+    /// // Largest first: wrap the key in `Reverse`.
+    /// let scores = PriorityQueue::unbounded();
+    /// for score in [70, 95, 80] {
+    ///     scores.try_put(Reverse(score))?;
     /// }
-    /// let taken = queue.get().await?; // 1, the smallest
-    /// assert_eq!(queue.shutdown_immediate(), [2, 3]);
-    /// assert!(queue.get().await.is_err());
-    /// queue.task_done()?; // for `taken`; 2 and 3 already count as done
-    /// queue.join().await;
-    /// # let _ = taken;
+    /// assert_eq!(scores.try_get()?, Reverse(95));
     /// # Ok(())
     /// # }
     /// ```
-    pub fn shutdown_immediate(&self) -> Vec<T> {
-        self.core.shutdown_immediate()
-    }
+    pub struct PriorityQueue;
 
-    /// The number of items in the queue, including those set aside for a woken `get`.
+    /// A [`Stream`](futures_core::Stream) of a [`PriorityQueue`]'s items, made by [`PriorityQueue::into_stream`].
     ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::unbounded();
-    /// queue.try_put(())?;
-    /// assert_eq!(queue.len(), 1);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn len(&self) -> usize {
-        self.core.len()
-    }
-
-    /// Whether the queue holds no item.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// let queue = PriorityQueue::<u8>::bounded(4);
-    /// assert!(queue.is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether the queue holds `capacity` items; never true for an unbounded queue.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::bounded(1);
-    /// queue.try_put(1)?;
-    /// assert!(queue.is_full());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn is_full(&self) -> bool {
-        self.core.is_full()
-    }
-
-    /// The most items the queue holds, or `None` if it is unbounded.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// assert_eq!(PriorityQueue::<u8>::bounded(3).capacity(), Some(3));
-    /// assert_eq!(PriorityQueue::<u8>::unbounded().capacity(), None);
-    /// ```
-    pub fn capacity(&self) -> Option<usize> {
-        self.core.capacity()
-    }
-
-    /// Whether [`shutdown`](PriorityQueue::shutdown) or
-    /// [`shutdown_immediate`](PriorityQueue::shutdown_immediate) was called.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::queue::PriorityQueue;
-    ///
-    /// let queue = PriorityQueue::<u8>::unbounded();
-    /// assert!(!queue.is_shutdown());
-    /// queue.shutdown();
-    /// assert!(queue.is_shutdown());
-    /// ```
-    pub fn is_shutdown(&self) -> bool {
-        self.core.is_shutdown()
-    }
-
-    /// Turns this handle into a [`Stream`] of the queue's items that ends once the queue is
-    /// shut down and empty.
-    ///
-    /// Each item the stream yields is taken as by [`get`](PriorityQueue::get), so mark it with
-    /// [`task_done`](PriorityQueue::task_done) if anyone `join`s. Clone the handle first to keep
-    /// one.
+    /// It yields items as [`PriorityQueue::get`] returns them and ends once the queue is shut down and
+    /// empty. Dropping it while it waits for an item loses nothing: an item already set aside for
+    /// it goes to the next waiting getter.
     ///
     /// # Examples
     ///
@@ -501,116 +77,72 @@ impl<T: Ord> PriorityQueue<T> {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let queue = PriorityQueue::unbounded();
-    /// for word in ["to", "be", "or"] {
-    ///     queue.put(word).await?;
-    /// }
+    /// let queue = PriorityQueue::bounded(4);
+    /// let mut items = queue.clone().into_stream();
+    /// queue.put(1).await?;
+    /// assert_eq!(items.next().await, Some(1));
     /// queue.shutdown();
-    /// let words: Vec<_> = queue.into_stream().collect().await;
-    /// assert_eq!(words, ["be", "or", "to"]);
+    /// assert_eq!(items.next().await, None);
     /// # Ok(())
     /// # }
     /// ```
-    pub fn into_stream(self) -> PriorityQueueStream<T> {
-        PriorityQueueStream {
-            queue: self,
-            ticket: None,
-            done: false,
-        }
-    }
-}
+    pub struct PriorityQueueStream;
 
-impl<T> Clone for PriorityQueue<T> {
-    /// Another handle to the same queue.
-    fn clone(&self) -> Self {
-        Self {
-            core: Arc::clone(&self.core),
-        }
-    }
-}
-
-impl<T: Ord> Default for PriorityQueue<T> {
-    /// An [`unbounded`](PriorityQueue::unbounded) queue, as `asyncio.PriorityQueue()`.
-    fn default() -> Self {
-        Self::unbounded()
-    }
-}
-
-impl<T> fmt::Debug for PriorityQueue<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.core.fmt_debug("PriorityQueue", f)
-    }
-}
-
-/// A [`Stream`] of a [`PriorityQueue`]'s items, made by [`PriorityQueue::into_stream`].
-///
-/// It yields items as [`PriorityQueue::get`] returns them and ends once the queue is shut down and
-/// empty. Dropping it while it waits for an item loses nothing: an item already set aside for
-/// it goes to the next waiting getter.
-///
-/// # Examples
-///
-/// ```
-/// use corral::queue::PriorityQueue;
-/// use futures::StreamExt;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let queue = PriorityQueue::bounded(4);
-/// let mut items = queue.clone().into_stream();
-/// queue.put(1).await?;
-/// assert_eq!(items.next().await, Some(1));
-/// queue.shutdown();
-/// assert_eq!(items.next().await, None);
-/// # Ok(())
-/// # }
-/// ```
-#[must_use = "streams do nothing unless polled"]
-pub struct PriorityQueueStream<T> {
-    queue: PriorityQueue<T>,
-    ticket: Option<Ticket>,
-    done: bool,
-}
-
-impl<T: Ord> Stream for PriorityQueueStream<T> {
-    type Item = T;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(None);
-        }
-        this.queue
-            .core
-            .poll_get(cx, &mut this.ticket)
-            .map(|result| match result {
-                Ok(item) => Some(item),
-                Err(_) => {
-                    this.done = true;
-                    None
-                }
-            })
-    }
-}
-
-impl<T: Ord> FusedStream for PriorityQueueStream<T> {
-    fn is_terminated(&self) -> bool {
-        self.done
-    }
-}
-
-impl<T> Drop for PriorityQueueStream<T> {
-    fn drop(&mut self) {
-        self.queue.core.cancel_get(&mut self.ticket);
-    }
-}
-
-impl<T> fmt::Debug for PriorityQueueStream<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PriorityQueueStream")
-            .field("queue", &self.queue)
-            .field("waiting", &self.ticket.is_some())
-            .field("done", &self.done)
-            .finish()
-    }
+    buffer: Heap,
+    bounds: [T: Ord],
+    put_where: "into the queue",
+    get_what: "the smallest item",
+    get_example: {
+        /// ```
+        /// use corral::queue::PriorityQueue;
+        ///
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+        /// let queue = PriorityQueue::unbounded();
+        /// queue.put((2, "write report")).await?;
+        /// queue.put((1, "fix outage")).await?;
+        /// assert_eq!(queue.get().await?, (1, "fix outage"));
+        /// assert_eq!(queue.get().await?, (2, "write report"));
+        /// # Ok(())
+        /// # }
+        /// ```
+    },
+    shutdown_immediate_example: {
+        /// ```
+        /// use corral::queue::PriorityQueue;
+        ///
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+        /// let queue = PriorityQueue::unbounded();
+        /// for n in [3, 1, 2] {
+        ///     queue.put(n).await?;
+        /// }
+        /// let taken = queue.get().await?; // 1, the smallest
+        /// assert_eq!(queue.shutdown_immediate(), [2, 3]);
+        /// assert!(queue.get().await.is_err());
+        /// queue.task_done()?; // for `taken`; 2 and 3 already count as done
+        /// queue.join().await;
+        /// # let _ = taken;
+        /// # Ok(())
+        /// # }
+        /// ```
+    },
+    into_stream_example: {
+        /// ```
+        /// use corral::queue::PriorityQueue;
+        /// use futures::StreamExt;
+        ///
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+        /// let queue = PriorityQueue::unbounded();
+        /// for word in ["to", "be", "or"] {
+        ///     queue.put(word).await?;
+        /// }
+        /// queue.shutdown();
+        /// let words: Vec<_> = queue.into_stream().collect().await;
+        /// assert_eq!(words, ["be", "or", "to"]);
+        /// # Ok(())
+        /// # }
+        /// ```
+    },
 }

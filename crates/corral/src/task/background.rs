@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::core::{ChildId, Children, Supervisor, abort_all, spawn_child};
+use super::core::{Children, Supervisor, abort_all, spawn_child};
 use super::error::{BoxError, Failure, Hook, log_failure};
 use super::handle::Task;
 
@@ -183,7 +183,7 @@ impl<E: Send + 'static> BackgroundTasks<E> {
     /// # }
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.children.lock().live()
+        self.shared.children.live()
     }
 
     /// Whether no task is running.
@@ -257,7 +257,7 @@ impl<E: Send + 'static> BackgroundTasks<E> {
         loop {
             let mut notified = pin!(self.shared.children.idle().notified());
             notified.as_mut().enable();
-            if self.shared.children.lock().watch() {
+            if self.shared.children.watch() {
                 return;
             }
             notified.await;
@@ -281,7 +281,7 @@ impl<E> fmt::Debug for BackgroundTasks<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let set = self.shared.children.lock();
         f.debug_struct("BackgroundTasks")
-            .field("live", &set.live())
+            .field("live", &self.shared.children.live())
             .field("closed", &set.owner.closed)
             .finish()
     }
@@ -295,7 +295,7 @@ impl<E: Send + 'static> Supervisor for Shared<E> {
         &self.children
     }
 
-    fn child_failed(&self, _child: ChildId, failure: Failure<E>) {
+    fn child_failed(&self, failure: Failure<E>) {
         (self.hook)(failure);
     }
 }

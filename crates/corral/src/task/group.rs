@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::core::{ChildId, Children, Supervisor, abort_all, spawn_child};
+use super::core::{Children, Supervisor, abort_all, spawn_child};
 use super::error::{BoxError, ErrorGroup, Failure, Hook, PanicPayload, log_failure};
 use super::handle::Task;
 
@@ -388,7 +388,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// # }
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.children.lock().live()
+        self.shared.children.live()
     }
 
     /// Whether no task of the group is alive.
@@ -593,7 +593,7 @@ impl<E> fmt::Debug for TaskGroup<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let set = self.shared.children.lock();
         f.debug_struct("TaskGroup")
-            .field("live", &set.live())
+            .field("live", &self.shared.children.live())
             .field("phase", &set.owner.phase)
             .field("errors", &set.owner.errors.len())
             .finish()
@@ -797,8 +797,8 @@ impl<E: Send + 'static> Supervisor for Shared<E> {
         &self.children
     }
 
-    fn child_failed(&self, child: ChildId, failure: Failure<E>) {
-        self.fail(Some(child), failure);
+    fn child_failed(&self, failure: Failure<E>) {
+        self.fail(tokio::task::try_id(), failure);
     }
 }
 
@@ -811,8 +811,9 @@ impl<E: Send + 'static> Shared<E> {
         spawn_child(self, future, |state| state.phase == Phase::Open)
     }
 
-    /// Records a failure of a child (`me`) or of the body (`None`) and starts cancelling.
-    fn fail(&self, me: Option<ChildId>, failure: Failure<E>) {
+    /// Records a failure of a child (`me`, its task id) or of the body (`None`) and starts
+    /// cancelling.
+    fn fail(&self, me: Option<tokio::task::Id>, failure: Failure<E>) {
         let handles = {
             let mut set = self.children.lock();
             let state = &mut set.owner;
@@ -852,7 +853,7 @@ impl<E: Send + 'static> Shared<E> {
             let mut grace_end = None;
             let handles = {
                 let mut set = self.children.lock();
-                if set.watch() {
+                if self.children.watch() {
                     set.owner.phase = Phase::Closed;
                     return;
                 }

@@ -59,13 +59,13 @@
 //! # Design
 //!
 //! A group's task is a plain Tokio task whose future is wrapped to catch a panic, report a
-//! failure, and take itself out of the group's set when Tokio drops it (on completion or
-//! abort). The group keeps only an abort handle per live task, in a slab under one short
-//! lock, and cancels by aborting: that costs what a `JoinSet` costs (the `taskgroup`
-//! benchmark measures it), where a prototype with a oneshot per task and a registration on the
-//! group's token cost 1.5×. The in-place combinators are built on `FuturesUnordered`, so a
-//! wake-up polls only the future that was woken and the cost per future stays flat from ten
-//! futures to a million.
+//! failure, and count itself out of the group when Tokio drops it (on completion or abort).
+//! Completing tasks touch only an atomic count, never the group's lock; the group keeps an
+//! abort handle per task, swept of finished ones as it grows, and cancels by aborting. That
+//! costs less than a `JoinSet` (the `taskgroup` benchmark measures it), where a prototype with
+//! a oneshot per task and a registration on the group's token cost 1.5×. The in-place
+//! combinators are built on `FuturesUnordered`, so a wake-up polls only the future that was
+//! woken and the cost per future stays flat from ten futures to a million.
 
 mod as_completed;
 mod background;

@@ -58,8 +58,10 @@ use super::handle::Task;
 /// Dropping the group, or the future of its `join`, `run` or `shutdown`, aborts every child:
 /// nothing outlives its group. Errors the group held and no one received go to the report hook.
 ///
-/// Children that finish are reaped at once, so a long-lived group holds memory only for the
-/// tasks still running.
+/// A task that finishes is reaped at once: Tokio drops its future, and everything it
+/// captured, the moment it completes, and the group's small record of it (an abort handle) is
+/// swept as the group grows, so a long-lived group holds memory in proportion to the tasks
+/// still running.
 ///
 /// # Comparison to `JoinSet`
 ///

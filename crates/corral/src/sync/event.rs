@@ -194,6 +194,7 @@ impl Event {
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
             event: self,
+            registered: false,
             // Creating the `Notified` is the registration step: Tokio guarantees it observes
             // every `notify_waiters` made after this point, polled or not.
             notified: self.notify.notified(),
@@ -238,6 +239,8 @@ pin_project! {
     #[must_use = "futures do nothing unless you .await or poll them"]
     pub struct EventWait<'a> {
         event: &'a Event,
+        // The `Notified` has been polled, so it is in the waiter list.
+        registered: bool,
         #[pin]
         notified: Notified<'a>,
     }
@@ -256,15 +259,27 @@ impl Future for EventWait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        // Check. The `Notified` was created (registered) before this load, so a `set` that
-        // this load misses is seen by the `Notified` below: that `set` either raised the flag
-        // after the `Notified` was created, and so calls `notify_waiters` after it too, or its
-        // `notify_waiters` happened before, and then the acquire in `Notify::notified` makes
-        // this load see the flag.
+        if *this.registered {
+            // In the waiter list: take the wake-up from the `Notified` first. A `Notified`
+            // that completes leaves the list without a lock; one dropped while still
+            // registered (because the flag was checked first) takes the `Notify`'s lock in its
+            // destructor, which `notify_waiters` holds while it wakes: 10k waiters woken at
+            // once then contend for it.
+            if this.notified.poll(cx).is_ready() || this.event.is_set() {
+                return Poll::Ready(());
+            }
+            return Poll::Pending;
+        }
+        // First poll. Check. The `Notified` was created (registered) before this load, so a
+        // `set` that this load misses is seen by the `Notified` below: that `set` either
+        // raised the flag after the `Notified` was created, and so calls `notify_waiters`
+        // after it too, or its `notify_waiters` happened before, and then the acquire in
+        // `Notify::notified` makes this load see the flag.
         if this.event.is_set() {
             return Poll::Ready(());
         }
         // Wait. A waiter that was notified returns even if the event was cleared since.
+        *this.registered = true;
         this.notified.poll(cx)
     }
 }

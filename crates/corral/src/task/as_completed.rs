@@ -6,6 +6,8 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
+use super::indexed::Budgeted;
+
 /// Runs every future concurrently and yields their outputs in the order they finish:
 /// asyncio's `as_completed`.
 ///
@@ -45,7 +47,7 @@ where
     F: Future,
 {
     AsCompleted {
-        inner: futures.into_iter().collect(),
+        inner: futures.into_iter().map(Budgeted::new).collect(),
     }
 }
 
@@ -70,7 +72,7 @@ where
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<F> {
-    inner: FuturesUnordered<F>,
+    inner: FuturesUnordered<Budgeted<F>>,
 }
 
 impl<F: Future> AsCompleted<F> {

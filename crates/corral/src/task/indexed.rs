@@ -14,6 +14,33 @@ pin_project! {
     }
 }
 
+pin_project! {
+    /// A future in a `FuturesUnordered` that yields visibly once the coop budget is spent (see
+    /// [`yield_if_out_of_budget`]).
+    #[derive(Debug)]
+    pub(crate) struct Budgeted<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F> Budgeted<F> {
+    pub(crate) fn new(future: F) -> Self {
+        Self { future }
+    }
+}
+
+impl<F: Future> Future for Budgeted<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        if yield_if_out_of_budget(cx) {
+            return Poll::Pending;
+        }
+        self.project().future.poll(cx)
+    }
+}
+
 impl<F> Indexed<F> {
     pub(crate) fn new(index: usize, future: F) -> Self {
         Self { future, index }
@@ -24,8 +51,28 @@ impl<F: Future> Future for Indexed<F> {
     type Output = (usize, F::Output);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if yield_if_out_of_budget(cx) {
+            return Poll::Pending;
+        }
         let this = self.project();
         let output = ready!(this.future.poll(cx));
         Poll::Ready((*this.index, output))
     }
+}
+
+/// Yields where `FuturesUnordered` can see it once the task's coop budget is spent.
+///
+/// A Tokio resource polled without budget (a `JoinHandle`, a channel) returns `Pending` and
+/// *defers* its wake-up until the task yields. `FuturesUnordered` only notices a future that
+/// woke itself during its poll, so it goes on polling every other ready future, each of which
+/// returns `Pending` at once: with n `JoinHandle`s that is n wasted polls per budget of 128,
+/// O(n²/128) in all (100k handles: ~39M polls, 3 s instead of 75 ms). Waking now, before
+/// polling, makes the yield visible: `FuturesUnordered` returns after two such futures and the
+/// task is rescheduled with a fresh budget. Outside a Tokio runtime the budget is unlimited.
+pub(crate) fn yield_if_out_of_budget(cx: &Context<'_>) -> bool {
+    if tokio::task::coop::has_budget_remaining() {
+        return false;
+    }
+    cx.waker().wake_by_ref();
+    true
 }

@@ -6,7 +6,7 @@ use std::task::{Context, Poll, ready};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::error::ErrorGroup;
-use super::indexed::Indexed;
+use super::indexed::{Budgeted, Indexed};
 
 /// Runs every future concurrently; the first to finish wins and the rest are cancelled.
 ///
@@ -49,7 +49,7 @@ where
     F: Future,
 {
     Race {
-        inner: futures.into_iter().collect(),
+        inner: futures.into_iter().map(Budgeted::new).collect(),
     }
 }
 
@@ -68,7 +68,7 @@ where
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Race<F> {
-    inner: FuturesUnordered<F>,
+    inner: FuturesUnordered<Budgeted<F>>,
 }
 
 impl<F: Future> Future for Race<F> {

@@ -288,6 +288,9 @@ impl<T, E> Future for Tracked<T, E> {
     type Output = Done<T, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Done<T, E>> {
+        if super::indexed::yield_if_out_of_budget(cx) {
+            return Poll::Pending;
+        }
         let index = self.0.index;
         let result = ready!(Pin::new(&mut self.0).poll(cx));
         Poll::Ready(Done { index, result })

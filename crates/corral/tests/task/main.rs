@@ -6,6 +6,7 @@ mod support;
 mod alloc;
 mod background;
 mod combinators;
+mod coop;
 mod errors;
 mod group;
 mod lifecycle;

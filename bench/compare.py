@@ -4,7 +4,8 @@
 Steps: (1) `cargo bench -p corral [-- FILTER]` unless --skip-cargo; (2) read criterion's
 results under target/criterion; (3) run bench/asyncio/workloads.py for each workload under
 asyncio, and uvloop when `import uvloop` works, REPEAT times each, keeping the median,
-unless --skip-python; (4) print one markdown table (plus a scaling table) to stdout and
+unless --skip-python; (4) print one markdown table (plus a scaling table, and the memory
+table that `cargo bench --bench memory` writes to target/criterion/memory.json) to stdout and
 write it to bench/results/latest.md. Missing results print as `–`. Python 3 stdlib only.
 
 How the Rust benchmarks must name things (the mapping below relies on it):
@@ -17,6 +18,7 @@ runner never parses directory names, it reads the ids from each `new/benchmark.j
 
 usage: bench/compare.sh [--skip-cargo] [--skip-python] [--filter REGEX] [--stat median]
                         [--repeat 3] [--python-scaling] [--no-uvloop] [--out FILE]
+                        [--memory FILE]
 """
 from __future__ import annotations
 
@@ -44,6 +46,9 @@ from pathlib import Path
 PAIRS: list[tuple[str, int, str, str, float | None]] = [
     ("spawn_gather",     100_000,   "corral_gather",     "futures_join_all",    1.1),
     ("spawn_gather",     100_000,   "corral_taskgroup",  "tokio_spawn",         1.1),
+    # gather over 100k spawned JoinHandles: the ~90x trap of join_all (DESIGN.md), 100k only
+    ("spawn_gather",     100_000,   "corral_gather_handles", "futures_join_all_handles", None),
+    ("spawn_gather",     100_000,   "corral_gather_handles", "tokio_spawn",     None),
     ("taskgroup",        100_000,   "corral_taskgroup",  "tokio_joinset",       1.1),
     ("queue_pipeline",   1_000_000, "corral_queue",      "flume",               1.2),
     ("queue_pipeline",   1_000_000, "corral_queue",      "async_channel",       1.0),
@@ -59,7 +64,16 @@ PY_VARIANT: dict[str, str] = {}
 # workloads whose per-item cost must stay flat, and the sizes of the scaling table
 SCALED = ("spawn_gather", "taskgroup", "queue_pipeline")
 SCALING_SIZES = (10_000, 100_000, 1_000_000)
-FLAT_LIMIT = 1.5  # a corral row whose max/min ns/item over the sizes exceeds this is marked
+FLAT_LIMIT = 1.5  # a corral row whose max/min ns/item over the sizes exceeds this is marked,
+ANCHOR_SLACK = 1.2  # unless its paired anchors spread as much (within this factor): the rise
+# from 10k to 100k items is mostly the caches (10k tasks fit in L2, 100k do not), which the
+# anchors pay too; corral's own scaling is what must stay flat
+# impls measured at the canonical size only (the trap would take minutes at 1M): no scaling row
+UNSCALED_IMPLS = {("spawn_gather", "corral_gather_handles"),
+                  ("spawn_gather", "futures_join_all_handles")}
+# the memory probe (benches/memory.rs) writes this file beside criterion's results
+MEMORY_JSON = "memory.json"
+MEMORY_BASELINE = "tokio_joinset"
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -343,6 +357,7 @@ class ScaleRow:
     impl: str
     role: str  # "corral", "anchor" or "python"
     ns: dict[int, float | None]
+    anchor_spread: float | None = None  # corral rows: the widest spread of their paired anchors
 
     @property
     def spread(self) -> float | None:
@@ -352,8 +367,8 @@ class ScaleRow:
 
     @property
     def flat(self) -> bool:
-        s = self.spread
-        return s is None or s <= FLAT_LIMIT
+        s, a = self.spread, self.anchor_spread
+        return s is None or s <= FLAT_LIMIT or (a is not None and s <= a * ANCHOR_SLACK)
 
 
 def scaling_rows(crit: CritResults, py: PyResults, workloads: list[str]) -> list[ScaleRow]:
@@ -365,12 +380,18 @@ def scaling_rows(crit: CritResults, py: PyResults, workloads: list[str]) -> list
         for pw, _n, corral, anchor, _t in PAIRS:
             if pw == w:
                 for item in ((corral, "corral"), (anchor, "anchor")):
-                    if item[0] not in [i for i, _ in impls]:
+                    if item[0] not in [i for i, _ in impls] and (w, item[0]) not in UNSCALED_IMPLS:
                         impls.append(item)
         for rt in RUNTIMES:
-            for impl, role in impls:
-                rows.append(ScaleRow(w, rt, impl, role,
-                                     {n: crit_ns(crit, w, impl, rt, n) for n in SCALING_SIZES}))
+            measured = [ScaleRow(w, rt, impl, role,
+                                 {n: crit_ns(crit, w, impl, rt, n) for n in SCALING_SIZES})
+                        for impl, role in impls]
+            spreads = {r.impl: r.spread for r in measured}
+            for r in measured:
+                if r.role == "corral":
+                    paired = [spreads.get(a) for pw, _n, c, a, _t in PAIRS if (pw, c) == (w, r.impl)]
+                    r.anchor_spread = max((x for x in paired if x is not None), default=None)
+            rows += measured
         for runtime in PY_RUNTIMES:
             ns = {n: py.get((w, runtime, n)) for n in SCALING_SIZES}
             if any(v is not None for v in ns.values()):
@@ -386,12 +407,15 @@ def render_scaling(rows: list[ScaleRow]) -> str:
         spread = fmt_ratio(r.spread)
         if r.role == "corral" and not r.flat:
             spread += f" **not flat** (> {FLAT_LIMIT:g}×)"
+        elif r.role == "corral" and r.spread is not None and r.spread > FLAT_LIMIT:
+            spread += f" (anchor {fmt_ratio(r.anchor_spread)})"
         out.append([r.workload, r.rt, r.impl] + [fmt_ns(r.ns[n]) for n in SCALING_SIZES] + [spread])
     return table(header, out)
 
 
 def render_report(crit: CritResults, py: PyResults, workloads: list[str], stat: str,
-                  preamble: list[str] | None = None) -> str:
+                  preamble: list[str] | None = None,
+                  memory: tuple[list[MemRow], str] | None = None) -> str:
     rows = main_rows(crit, py, workloads)
     parts = ["\n".join(preamble)] if preamble else []
     parts.append(render_main(rows))
@@ -405,6 +429,8 @@ def render_report(crit: CritResults, py: PyResults, workloads: list[str], stat: 
     if srows:
         parts.append("### Scaling (ns per item)")
         parts.append(render_scaling(srows))
+    if memory and memory[0]:
+        parts.append(render_memory(*memory))
     extra = unmatched(crit, workloads)
     if extra:
         parts.append("Criterion results that no row of compare.py's mapping shows (a naming slip, "
@@ -416,11 +442,64 @@ def unmatched(crit: CritResults, workloads: list[str]) -> list[str]:
     """Full ids of results the tables do not show, in selected or unknown groups."""
     shown = set()
     for w, n, corral, anchor, _t in PAIRS:
-        sizes = {n, *(SCALING_SIZES if w in SCALED else ())}
-        shown |= {(w, i, rt, s) for i in (corral, anchor) for rt in RUNTIMES for s in sizes}
+        for i in (corral, anchor):
+            sizes = {n, *(SCALING_SIZES if w in SCALED and (w, i) not in UNSCALED_IMPLS else ())}
+            shown |= {(w, i, rt, s) for rt in RUNTIMES for s in sizes}
     known = set(all_workloads())
     return sorted(f"{g}/{i}/{rt}/{n}" for (g, i, rt, n) in crit
                   if (g, i, rt, n) not in shown and (g in workloads or g not in known))
+
+
+# ---------------------------------------------------------------------------- memory
+@dataclass(frozen=True)
+class MemRow:
+    impl: str
+    tasks: int
+    live: float  # bytes per live task, all tasks parked
+    peak: float  # high-water bytes per task over spawn, release and join
+    allocs: float | None  # allocations per task up to "all parked"
+    after: int | None  # bytes still held once everything is gone
+
+
+def load_memory(path: Path) -> tuple[list[MemRow], str]:
+    """The rows of benches/memory.rs's JSON and its runtime; ([], "") if absent or unreadable."""
+    try:
+        data = json.loads(path.read_text())
+        rows = [MemRow(str(r["impl"]), int(r["tasks"]), float(r["live_bytes_per_task"]),
+                       float(r["peak_bytes_per_task"]),
+                       float(r["allocs_per_task"]) if "allocs_per_task" in r else None,
+                       int(r["after_bytes"]) if "after_bytes" in r else None)
+                for r in data["rows"]]
+        return rows, str(data.get("runtime", "?"))
+    except FileNotFoundError:
+        return [], ""
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log(f"warning: skipping {path}: {e}")
+        return [], ""
+
+
+MEM_HEADER = ["impl", "live tasks", "live B/task", "peak B/task", "allocs/task", "after (B)",
+              f"live / {MEMORY_BASELINE}"]
+
+
+def render_memory(rows: list[MemRow], runtime: str) -> str:
+    base = next((r.live for r in rows if r.impl == MEMORY_BASELINE), None)
+    out = [[r.impl, fmt_n(r.tasks), f"{r.live:,.1f}", f"{r.peak:,.1f}",
+            DASH if r.allocs is None else f"{r.allocs:.2f}",
+            DASH if r.after is None else f"{r.after:,}", fmt_ratio(ratio(r.live, base))]
+           for r in rows]
+    return "\n\n".join([
+        f"### Memory per live task ({runtime} runtime, `cargo bench --bench memory`)",
+        table(MEM_HEADER, out),
+        "live: heap held per task while all are parked on one Notify (task cell, handle, group "
+        "bookkeeping); peak: high-water mark over spawn, release and join; after: heap still "
+        "held once the tasks, handles and group are gone.",
+    ])
+
+
+def memory_selected(filt: str | None) -> bool:
+    """Whether the criterion filter would run benches/memory.rs (it matches by substring)."""
+    return not filt or filt in "memory" or "memory" in filt
 
 
 # ---------------------------------------------------------------------------- selection
@@ -461,8 +540,15 @@ def python_runs(workloads: list[str], scaling: bool) -> list[tuple[str, int, int
     return runs
 
 
+def loadavg() -> str:
+    try:
+        return "/".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return DASH
+
+
 def machine_lines(python: str, uvloop: str, stat: str, crit_dir: Path, crit: CritResults,
-                  argv: list[str]) -> list[str]:
+                  argv: list[str], load_at_start: str | None = None) -> list[str]:
     """The report's header: date, machine, versions, inputs and the command line."""
     def out(cmd: list[str]) -> str:
         try:
@@ -485,10 +571,21 @@ def machine_lines(python: str, uvloop: str, stat: str, crit_dir: Path, crit: Cri
         fmt = lambda t: datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")  # noqa: E731
         written = f" (written {fmt(stamps[0])} to {fmt(stamps[-1])})"
     pyver = out([python, "-c", "import sys; print(sys.version.split()[0])"])
+    mem = DASH
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB RAM"
+                break
+    except (OSError, ValueError, IndexError):
+        pass
+    load = f"load average (1/5/15 min) at the end {loadavg()}"
+    if load_at_start is not None:
+        load = f"load average (1/5/15 min) at the start {load_at_start}, at the end {loadavg()}"
     return [
         f"## corral benchmarks ({datetime.datetime.now().strftime('%Y-%m-%d %H:%M')})",
-        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, {cpu}; {platform.system()} "
-        f"{platform.release()}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, {cpu}, {mem}; {platform.system()} "
+        f"{platform.release()}; {load}",
         f"- {out(['rustc', '--version'])}; Python {pyver}; uvloop {uvloop}",
         f"- criterion: {len(crit)} results from `{crit_dir}`{written}, {stat} estimates",
         f"- command: `{shlex.join(['bench/compare.sh'] + argv)}`",
@@ -510,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900, help="seconds per Python run")
     ap.add_argument("--criterion-dir", type=Path, help="default: $CARGO_TARGET_DIR or target/, + criterion")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.md")
+    ap.add_argument("--memory", type=Path,
+                    help=f"memory probe JSON (default: the criterion dir's {MEMORY_JSON})")
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
@@ -522,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     if not workloads:
         log(f"warning: --filter {args.filter!r} matches no workload of the mapping")
 
+    load_at_start = loadavg()
     cargo_ok = True
     if not args.skip_cargo:
         cargo_ok = run_cargo_bench(args.filter)
@@ -549,9 +649,13 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"warning: {w} under {runtime} ran {ops} ops, the mapping says {n}")
                 py[(w, runtime, ops)] = ns
 
+    memory = ([], "")
+    if memory_selected(args.filter):
+        memory = load_memory(args.memory or crit_dir / MEMORY_JSON)
     report = render_report(crit, py, workloads, args.stat,
                            machine_lines(args.python, uvloop_note, args.stat, crit_dir, crit,
-                                         sys.argv[1:] if argv is None else argv))
+                                         sys.argv[1:] if argv is None else argv, load_at_start),
+                           memory)
     print(report, end="")
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)

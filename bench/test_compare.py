@@ -11,7 +11,7 @@ queue_pipeline corral 90, flume 80, async_channel 100; event_broadcast corral 30
 usable tokio_notify; timeout_overhead corral_timeout 280, corral_deadline 295, tokio 267;
 condition 150 vs 120; barrier 400 vs 350 (the anchor has no value_str, only a Throughput);
 one result of a later module (semaphore_fanout); one without an `<impl>/<rt>` function id.
-Every mean is 1.02 x the median.
+Every mean is 1.02 x the median. testdata/memory.json is shaped as benches/memory.rs writes it.
 """
 from __future__ import annotations
 
@@ -174,6 +174,22 @@ class ScalingTable(unittest.TestCase):
         self.assertAlmostEqual(self.row("spawn_gather", "futures_join_all").spread, 2000 / 900)
         self.assertIsNone(self.row("queue_pipeline", "corral_queue").spread)  # one size only
 
+    def test_corral_may_spread_as_far_as_its_anchor(self):
+        def res(impl, per_item):
+            return {("taskgroup", impl, "ct", n): compare.CritResult(
+                "taskgroup", impl, "ct", n, v * n, Path("x"), 0.0)
+                for n, v in zip(compare.SCALING_SIZES, per_item)}
+        crit = {**res("corral_taskgroup", (340, 520, 545)), **res("tokio_joinset", (565, 750, 865))}
+        rows = compare.scaling_rows(crit, {}, ["taskgroup"])
+        [c] = [r for r in rows if (r.impl, r.rt) == ("corral_taskgroup", "ct")]
+        self.assertAlmostEqual(c.anchor_spread, 865 / 565)
+        self.assertTrue(c.flat)  # 1.60x, but the anchor spreads 1.53x: the caches, not corral
+        self.assertIn("| 1.60× (anchor 1.53×) |", compare.render_scaling(rows))
+        crit.update(res("corral_taskgroup", (340, 520, 700)))  # 2.06x > 1.2 x 1.53x
+        [c] = [r for r in compare.scaling_rows(crit, {}, ["taskgroup"])
+               if (r.impl, r.rt) == ("corral_taskgroup", "ct")]
+        self.assertFalse(c.flat)
+
     def test_each_impl_once_per_workload_and_runtime(self):
         impls = [r.impl for r in self.rows if (r.workload, r.rt) == ("spawn_gather", "ct")]
         self.assertEqual(impls, ["corral_gather", "futures_join_all", "corral_taskgroup", "tokio_spawn"])
@@ -189,6 +205,56 @@ class ScalingTable(unittest.TestCase):
         self.assertEqual(md.count("**not flat**"), 1)
         self.assertIn("| spawn_gather | ct | corral_taskgroup | 600 | 1,200 | 1,500 | 2.50× **not flat**", md)
         self.assertIn("| spawn_gather | ct | futures_join_all | 900 | 1,000 | 2,000 | 2.22× |", md)
+
+
+class HandleTrapRows(unittest.TestCase):
+    def test_gather_over_handles_is_paired_twice_at_100k_only(self):
+        pairs = [(c, a, t) for w, n, c, a, t in compare.PAIRS
+                 if w == "spawn_gather" and c == "corral_gather_handles"]
+        self.assertEqual(pairs, [("corral_gather_handles", "futures_join_all_handles", None),
+                                 ("corral_gather_handles", "tokio_spawn", None)])
+        self.assertIn(("spawn_gather", "futures_join_all_handles"), compare.UNSCALED_IMPLS)
+
+    def test_unscaled_results_at_other_sizes_are_listed_as_unmatched(self):
+        crit = {("spawn_gather", "corral_gather_handles", "ct", n):
+                compare.CritResult("spawn_gather", "corral_gather_handles", "ct", n, 1.0 * n,
+                                   Path("x"), 0.0)
+                for n in (100_000, 1_000_000)}
+        self.assertEqual(compare.unmatched(crit, ["spawn_gather"]),
+                         ["spawn_gather/corral_gather_handles/ct/1000000"])
+
+
+class Memory(unittest.TestCase):
+    PATH = HERE / "testdata" / "memory.json"
+
+    def test_load_and_render(self):
+        rows, runtime = compare.load_memory(self.PATH)
+        self.assertEqual(runtime, "ct")
+        self.assertEqual([r.impl for r in rows], ["tokio_spawn", "tokio_joinset", "corral_taskgroup"])
+        md = compare.render_memory(rows, runtime)
+        self.assertIn("### Memory per live task (ct runtime", md)
+        self.assertIn("| tokio_joinset | 100k | 312.0 | 320.5 | 2.00 | 64 | 1.00× |", md)
+        self.assertIn("| corral_taskgroup | 100k | 280.8 | 290.0 | 1.00 | 0 | 0.90× |", md)
+
+    def test_missing_or_broken_file_gives_no_table(self):
+        self.assertEqual(quiet(compare.load_memory, HERE / "testdata" / "nope.json"), ([], ""))
+        with tempfile.TemporaryDirectory() as tmp:
+            bad = Path(tmp) / "memory.json"
+            bad.write_text('{"rows": [{"impl": "x"}]}')
+            self.assertEqual(quiet(compare.load_memory, bad), ([], ""))
+
+    def test_filter_selects_the_probe_by_substring(self):
+        self.assertTrue(compare.memory_selected(None))
+        self.assertTrue(compare.memory_selected("memory"))
+        self.assertTrue(compare.memory_selected("mem"))
+        self.assertFalse(compare.memory_selected("queue_pipeline"))
+
+    def test_report_shows_the_table_when_given(self):
+        crit = quiet(compare.load_criterion, FIXTURE)
+        text = compare.render_report(crit, {}, ["barrier"], "median",
+                                     memory=compare.load_memory(self.PATH))
+        self.assertIn("### Memory per live task", text)
+        self.assertNotIn("### Memory", compare.render_report(crit, {}, ["barrier"], "median"))
 
 
 class Selection(unittest.TestCase):
@@ -275,9 +341,12 @@ class EndToEnd(unittest.TestCase):
             return rc, stdout.getvalue(), out.read_text()
 
     def test_fixture_report_goes_to_stdout_and_file(self):
-        rc, stdout, written = self.run_main("--criterion-dir", str(FIXTURE))
+        rc, stdout, written = self.run_main("--criterion-dir", str(FIXTURE),
+                                            "--memory", str(HERE / "testdata" / "memory.json"))
         self.assertEqual(rc, 0)
         self.assertEqual(stdout, written)
+        self.assertIn("| tokio_spawn | 100k | 264.0 |", written)
+        self.assertIn("load average (1/5/15 min) at the start", written)
         self.assertIn("| barrier | 80k | ct | – | – | tokio_barrier | 350 | corral_barrier | 400 | 1.14× |", written)
         self.assertIn("uvloop not run", written)
 

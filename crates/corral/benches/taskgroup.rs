@@ -1,0 +1,71 @@
+//! taskgroup: `n` trivial tasks (one `yield_now` each) in a structured group, results summed.
+//!
+//! - `corral_taskgroup`: `TaskGroup::spawn` each, `join`, then await the `Task`s and sum.
+//! - `tokio_joinset`: `JoinSet::spawn` each, then `join_next` until empty and sum (anchor).
+//!
+//! Timed: from creating the group to having the sum, as asyncio's
+//! `async with TaskGroup() as tg: ...; sum(t.result() for t in tasks)`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{SIZES, tri};
+use corral::task::{BoxError, Task, TaskGroup};
+use criterion::{Criterion, criterion_group, criterion_main};
+use tokio::task::{JoinSet, yield_now};
+
+async fn corral_taskgroup(n: u64) -> Duration {
+    let start = Instant::now();
+    let group: TaskGroup<BoxError> = TaskGroup::new();
+    let tasks: Vec<Task<u64>> = (0..n)
+        .map(|i| {
+            group.spawn(async move {
+                yield_now().await;
+                Ok(i)
+            })
+        })
+        .collect();
+    group.join().await.expect("no task fails");
+    let mut sum = 0;
+    for task in tasks {
+        sum += task.await.expect("no task fails");
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(sum, tri(n));
+    elapsed
+}
+
+async fn tokio_joinset(n: u64) -> Duration {
+    let start = Instant::now();
+    let mut set = JoinSet::new();
+    for i in 0..n {
+        set.spawn(async move {
+            yield_now().await;
+            i
+        });
+    }
+    let mut sum = 0;
+    while let Some(result) = set.join_next().await {
+        sum += result.expect("no task panics");
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(sum, tri(n));
+    elapsed
+}
+
+fn taskgroup(c: &mut Criterion) {
+    let runtimes = common::runtimes();
+    let mut group = common::group(c, "taskgroup");
+    for n in SIZES {
+        common::fit(&mut group, n);
+        for rt in &runtimes {
+            common::bench(&mut group, "corral_taskgroup", rt, n, corral_taskgroup);
+            common::bench(&mut group, "tokio_joinset", rt, n, tokio_joinset);
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, taskgroup);
+criterion_main!(benches);

@@ -43,14 +43,28 @@ pub(crate) struct Core<B> {
 #[derive(Default)]
 struct Counts {
     /// Items put, less those removed by `shutdown_immediate`.
-    accepted: AtomicUsize,
+    accepted: Padded<AtomicUsize>,
     /// Items taken by `get`, `try_get` or a stream.
-    taken: AtomicUsize,
+    taken: Padded<AtomicUsize>,
     /// Items marked done by `task_done`.
-    done: AtomicUsize,
+    done: Padded<AtomicUsize>,
     /// How many `join` calls are registered on `all_done`; `task_done` skips the notify (and
     /// its lock) when nobody listens.
-    joiners: AtomicUsize,
+    joiners: Padded<AtomicUsize>,
+}
+
+/// Keeps a counter on a cache line of its own: the producer, the consumers and `task_done`
+/// each write a different one.
+#[derive(Default)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl Counts {

@@ -1,12 +1,12 @@
-//! memory: bytes per live task for `TaskGroup`, `JoinSet` and `tokio::spawn`, counted by a
-//! global allocator.
+//! memory: bytes per live task for `TaskGroup`, `JoinSet` and `tokio::spawn`, counted by the
+//! global allocator of `corral-alloc-count`.
 //!
 //! Each variant spawns 100k tasks on a fresh current-thread runtime; every task runs the same
 //! body (count itself as parked, wait on one shared `Notify`, return `Ok(())`). Once all of
 //! them are parked the probe reads the heap (`live`) and the number of allocations so far,
 //! then releases them with `notify_waiters`, waits for every task, drops the group / set /
-//! handles and reads the heap again (`after`: 64 bytes for every variant, the runtime's). `peak` is the high-water
-//! mark over the whole run. Every figure is relative to the heap just before the first spawn
+//! handles and reads the heap again (`after`: 64 bytes for every variant, the runtime's).
+//! `peak` is the high-water mark over the whole run. Every figure is relative to the heap just before the first spawn
 //! and counts everything the variant allocates: the task cells (Tokio aligns each to 128
 //! bytes on x86_64), the handles, and the group's or set's own bookkeeping. The runtime's run
 //! queue, the same for every variant, is grown beforehand and not counted.
@@ -15,7 +15,6 @@
 //! `<target>/criterion/memory.json` for `bench/compare.sh`. Without `--bench` (as under
 //! `cargo test --benches`) it runs 1,000 tasks and writes nothing.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,71 +30,8 @@ const TASKS: usize = 100_000;
 /// Live tasks in the quick run (`cargo test --benches`).
 const QUICK_TASKS: usize = 1_000;
 
-/// Bytes currently allocated through the global allocator.
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-/// The most `CURRENT` has been since the probe started.
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-/// Allocations made (not counting reallocations).
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-/// The system allocator, counting the bytes it hands out.
-struct Counting;
-
-fn allocated(bytes: usize) {
-    ALLOCS.fetch_add(1, Ordering::Relaxed);
-    grew(bytes);
-}
-
-fn grew(bytes: usize) {
-    let now = CURRENT.fetch_add(bytes, Ordering::Relaxed) + bytes;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-fn shrank(bytes: usize) {
-    CURRENT.fetch_sub(bytes, Ordering::Relaxed);
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged and only
-// updates the counters above on the side.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract, which we pass on.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            allocated(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            allocated(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator (so from `System`) with this `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        shrank(layout.size());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for `dealloc`, and `new_size` is the caller's valid size.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            shrank(layout.size());
-            grew(new_size);
-        }
-        new
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: corral_alloc_count::Counting = corral_alloc_count::Counting;
 
 /// One variant's figures, in bytes relative to the heap before its first spawn.
 #[derive(Debug)]
@@ -135,11 +71,11 @@ impl Probe {
     fn start() -> Self {
         let notify = Arc::new(Notify::new());
         let parked = Arc::new(AtomicUsize::new(0));
-        let base = CURRENT.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        let base = corral_alloc_count::live_bytes();
+        corral_alloc_count::reset_peak();
         Self {
             base,
-            base_allocs: ALLOCS.load(Ordering::Relaxed),
+            base_allocs: corral_alloc_count::allocations(),
             notify,
             parked,
         }
@@ -164,8 +100,8 @@ impl Probe {
             yield_now().await;
         }
         (
-            CURRENT.load(Ordering::Relaxed) - self.base,
-            ALLOCS.load(Ordering::Relaxed) - self.base_allocs,
+            corral_alloc_count::live_bytes() - self.base,
+            corral_alloc_count::allocations() - self.base_allocs,
         )
     }
 
@@ -181,8 +117,8 @@ impl Probe {
             tasks,
             live,
             allocs,
-            peak: PEAK.load(Ordering::Relaxed) - self.base,
-            after: CURRENT.load(Ordering::Relaxed) as isize - self.base as isize,
+            peak: corral_alloc_count::peak_bytes() - self.base,
+            after: corral_alloc_count::live_bytes() as isize - self.base as isize,
         }
     }
 }

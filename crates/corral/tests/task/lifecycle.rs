@@ -7,8 +7,8 @@ use corral::task::{BoxError, TaskGroup};
 use tokio::task::yield_now;
 use tokio::time::sleep;
 
-use crate::alloc::live_bytes;
 use crate::support::{DropFlag, PollCount};
+use corral_alloc_count::thread_live_bytes as live_bytes;
 
 fn err(msg: &str) -> BoxError {
     msg.to_string().into()

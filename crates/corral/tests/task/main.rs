@@ -3,7 +3,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod alloc;
 mod background;
 mod combinators;
 mod coop;
@@ -13,5 +12,6 @@ mod lifecycle;
 mod panics;
 mod wait;
 
+/// Counts the bytes each thread holds, for the reaping test in `lifecycle.rs`.
 #[global_allocator]
-static ALLOCATOR: alloc::Counting = alloc::Counting;
+static ALLOCATOR: corral_alloc_count::Counting = corral_alloc_count::Counting;

@@ -437,7 +437,10 @@ pub(crate) type Hook<E> = std::sync::Arc<dyn Fn(Failure<E>) + Send + Sync + 'sta
 
 /// The default hook: one `tracing` error event per failure, target `corral`.
 pub(crate) fn log_failure<E: fmt::Debug>(source: &'static str) -> Hook<E> {
-    std::sync::Arc::new(move |failure: Failure<E>| {
-        tracing::error!(target: "corral", source, ?failure, "unobserved task failure");
-    })
+    std::sync::Arc::new(move |failure: Failure<E>| report_failure(source, failure))
+}
+
+/// Reports a failure nobody can receive: the one `tracing` event every default hook emits.
+pub(crate) fn report_failure<E: fmt::Debug>(source: &'static str, failure: Failure<E>) {
+    tracing::error!(target: "corral", source, ?failure, "unobserved task failure");
 }

@@ -82,6 +82,7 @@ mod wait;
 
 pub use as_completed::{AsCompleted, as_completed};
 pub use background::BackgroundTasks;
+pub(crate) use error::report_failure;
 pub use error::{BoxError, ErrorGroup, Failure, PanicPayload, TaskError};
 pub use gather::{Gather, GatherSettled, gather, gather_settled};
 pub use group::{Builder, Spawner, TaskGroup};

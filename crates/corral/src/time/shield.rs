@@ -7,7 +7,7 @@ use std::task::{Context, Poll, ready};
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
-use crate::task::{Failure, PanicPayload};
+use crate::task::{Failure, PanicPayload, report_failure};
 
 type Outcome<T, E> = Result<Result<T, E>, PanicPayload>;
 
@@ -104,7 +104,7 @@ fn report_unreceived<T, E: fmt::Debug>(outcome: Outcome<T, E>) {
         Ok(Err(error)) => Failure::Error(error),
         Err(payload) => Failure::Panic(payload),
     };
-    tracing::error!(target: "corral", source = "shield", ?failure, "unobserved task failure");
+    report_failure("shield", failure);
 }
 
 impl<T, E> Future for Shielded<T, E> {

@@ -12,7 +12,8 @@
 //! - [Cancel safety at a glance](#cancel-safety-at-a-glance).
 //! - [API themes](#api-themes): the conventions every module follows.
 //! - Modules: [`task`] (structured concurrency), [`time`] (timeouts, deadlines, shield),
-//!   [`sync`] (events, conditions, barriers, and Tokio's locks), [`queue`] (joinable queues).
+//!   [`sync`] (events, conditions, barriers, and Tokio's locks), [`queue`] (joinable queues),
+//!   [`report`] (failures nobody can receive).
 //!
 //! # A first example
 //!
@@ -107,12 +108,14 @@
 //! - Work is cancelled by dropping it; async cleanup gets a cancellation token and a grace
 //!   period, because Rust has no async drop.
 //! - Failures nobody can receive (a panic being resumed, a group dropped unjoined, background
-//!   and shielded work) are reported through a hook, a `tracing` error event by default.
+//!   and shielded work) are [reported](report): a `tracing` error event, or a line on standard
+//!   error when no subscriber records it; [`report::set_hook`] routes or silences them.
 //! - Everything is built on Tokio's primitives; the crate has no `unsafe` code.
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 pub mod queue;
+pub mod report;
 pub mod sync;
 pub mod task;
 pub mod time;

@@ -13,7 +13,7 @@ use super::handle::Task;
 /// Fire-and-forget tasks that are still tracked: the guides' `BackgroundTaskManager`.
 ///
 /// Unlike a [`TaskGroup`](crate::task::TaskGroup), a failing background task cancels nothing:
-/// its error or panic goes to the report hook (a `tracing` error event by default, or your
+/// its error or panic goes to the report hook (the crate's [`report`](crate::report) by default, or your
 /// callback from [`with_hook`](BackgroundTasks::with_hook)), so none is silently lost.
 /// [`len`](BackgroundTasks::len) is exact: a task stops counting the moment it finishes, and
 /// its memory is reclaimed then.
@@ -66,7 +66,7 @@ struct State {
 
 impl BackgroundTasks<BoxError> {
     /// A new manager for tasks that fail with a [`BoxError`], whose failures are logged as
-    /// `tracing` error events. For another error type, use [`BackgroundTasks::default`] or
+    /// the crate's [`report`](crate::report). For another error type, use [`BackgroundTasks::default`] or
     /// [`BackgroundTasks::with_hook`].
     ///
     /// # Examples
@@ -86,7 +86,7 @@ impl<E> Default for BackgroundTasks<E>
 where
     E: fmt::Debug + Send + 'static,
 {
-    /// A new manager for any error type, logging failures as `tracing` error events.
+    /// A new manager for any error type, reporting failures through the crate's [`report`](crate::report).
     fn default() -> Self {
         Self::from_hook(log_failure("BackgroundTasks"))
     }

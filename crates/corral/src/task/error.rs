@@ -435,12 +435,8 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
 /// Where failures that no caller can receive go.
 pub(crate) type Hook<E> = std::sync::Arc<dyn Fn(Failure<E>) + Send + Sync + 'static>;
 
-/// The default hook: one `tracing` error event per failure, target `corral`.
+/// The default hook: the crate's [`report`](crate::report), which reaches standard error
+/// when no `tracing` subscriber records it.
 pub(crate) fn log_failure<E: fmt::Debug>(source: &'static str) -> Hook<E> {
-    std::sync::Arc::new(move |failure: Failure<E>| report_failure(source, failure))
-}
-
-/// Reports a failure nobody can receive: the one `tracing` event every default hook emits.
-pub(crate) fn report_failure<E: fmt::Debug>(source: &'static str, failure: Failure<E>) {
-    tracing::error!(target: "corral", source, ?failure, "unobserved task failure");
+    std::sync::Arc::new(move |failure: Failure<E>| crate::report::report_failure(source, failure))
 }

@@ -29,7 +29,7 @@ use super::handle::Task;
 ///
 /// A panic is not an error: once the siblings are cancelled and gone, `join` resumes the
 /// original panic. Errors collected meanwhile (and any further panic) go to the group's report
-/// hook (a `tracing` error event unless [`Builder::on_failure`] sets another), so nothing is
+/// hook (the crate's [`report`](crate::report) unless [`Builder::on_failure`] sets another), so nothing is
 /// lost.
 ///
 /// Cancelling is aborting: the sibling's future is dropped at its next await. To let children
@@ -210,7 +210,7 @@ enum BodyEnd<T, E> {
 
 impl TaskGroup<BoxError> {
     /// A new, empty group whose tasks fail with a [`BoxError`]: no grace period, its own
-    /// token, failures it cannot return logged as `tracing` error events.
+    /// token, failures it cannot return sent to the crate's [`report`](crate::report).
     ///
     /// Like `HashMap::new`, which exists only for the default hasher, `new` exists only for
     /// the default error type, so `TaskGroup::new()` needs no annotation. For another error
@@ -721,7 +721,8 @@ where
 
     /// Where failures go that the group cannot return: errors collected while a panic is being
     /// resumed, panics after the first, and errors of a group dropped without being joined.
-    /// The default logs a `tracing` error event per failure.
+    /// The default sends each failure to the crate's [`report`](crate::report): a `tracing`
+    /// error event, or a line on standard error when no subscriber records it.
     ///
     /// # Examples
     ///

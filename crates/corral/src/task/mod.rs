@@ -39,7 +39,8 @@
 //! - **No error is silently dropped.** A group returns every error in its [`ErrorGroup`];
 //!   a panic resumes in the code that joins; what can be returned to nobody (errors collected
 //!   while a panic resumes, a group dropped unjoined, every failure of a [`BackgroundTasks`])
-//!   goes to a report hook, by default a `tracing` error event.
+//!   goes to a report hook, by default the crate's [`report`](crate::report) (a `tracing`
+//!   event, or standard error when no subscriber records it).
 //! - **Finished tasks are reaped at once.** A task's future and what it captured are dropped
 //!   when it completes; the group's abort handles of finished tasks are swept as it grows. A
 //!   group that runs a million short tasks one after another holds memory in proportion to the
@@ -82,7 +83,7 @@ mod wait;
 
 pub use as_completed::{AsCompleted, as_completed};
 pub use background::BackgroundTasks;
-pub(crate) use error::report_failure;
+pub(crate) use error::panic_message;
 pub use error::{BoxError, ErrorGroup, Failure, PanicPayload, TaskError};
 pub use gather::{Gather, GatherSettled, gather, gather_settled};
 pub use group::{Builder, Spawner, TaskGroup};

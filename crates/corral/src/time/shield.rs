@@ -7,7 +7,8 @@ use std::task::{Context, Poll, ready};
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
-use crate::task::{Failure, PanicPayload, report_failure};
+use crate::report::report_failure;
+use crate::task::{Failure, PanicPayload};
 
 type Outcome<T, E> = Result<Result<T, E>, PanicPayload>;
 

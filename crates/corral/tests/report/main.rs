@@ -1,0 +1,163 @@
+//! The crate's report of failures nobody can receive: never silent by default, routable and
+//! silenceable with `report::set_hook`, and robust against a hook that panics.
+//!
+//! The hook is process-wide, so the tests that set it take `HOOK_LOCK` first.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use corral::report::{self, Report, ReportKind};
+use corral::task::{BackgroundTasks, BoxError, TaskGroup};
+
+static HOOK_LOCK: Mutex<()> = Mutex::new(());
+
+/// The environment variable that makes `child_*` tests do their work; without it they return
+/// at once, so that a plain `cargo test` run does not print their reports.
+const CHILD: &str = "CORRAL_REPORT_CHILD";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a runtime")
+}
+
+/// Runs one test of this binary in a child process and returns its standard error.
+fn stderr_of(test: &str) -> String {
+    let output = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .expect("the test binary runs");
+    assert!(output.status.success(), "{test} failed: {output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn child_background_failure_with_no_subscriber() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    runtime().block_on(async {
+        let tasks: BackgroundTasks = BackgroundTasks::new();
+        let task = tasks.spawn(async { Err::<(), BoxError>("disk full".into()) });
+        assert!(task.await.is_err());
+    });
+}
+
+#[test]
+fn child_group_dropped_with_a_failed_child() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    runtime().block_on(async {
+        let group: TaskGroup = TaskGroup::new();
+        let task = group.spawn(async { Err::<(), BoxError>("lost unless reported".into()) });
+        assert!(task.await.is_err());
+        drop(group);
+    });
+}
+
+#[test]
+fn child_shield_fails_after_its_caller_left() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    runtime().block_on(async {
+        let (started, wait) = tokio::sync::oneshot::channel::<()>();
+        let shielded = corral::time::shield(async move {
+            let _ = wait.await;
+            Err::<(), BoxError>("saved nothing".into())
+        });
+        drop(shielded); // the caller leaves; the work goes on and fails later
+        drop(started);
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    });
+}
+
+#[test]
+fn with_no_subscriber_a_background_failure_reaches_stderr() {
+    let stderr = stderr_of("child_background_failure_with_no_subscriber");
+    assert!(
+        stderr
+            .contains("corral: unreceived failure in BackgroundTasks: work failed: \"disk full\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn with_no_subscriber_a_dropped_groups_failure_reaches_stderr() {
+    let stderr = stderr_of("child_group_dropped_with_a_failed_child");
+    assert!(
+        stderr.contains("corral: unreceived failure in TaskGroup")
+            && stderr.contains("lost unless reported"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn with_no_subscriber_a_shielded_failure_reaches_stderr() {
+    let stderr = stderr_of("child_shield_fails_after_its_caller_left");
+    assert!(
+        stderr.contains("corral: unreceived failure in shield") && stderr.contains("saved nothing"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn set_hook_routes_reports_and_take_hook_restores_the_default() {
+    let _serial = HOOK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    report::set_hook(move |report: &Report<'_>| {
+        sink.lock().unwrap().push((
+            report.source(),
+            report.kind(),
+            format!("{:?}", report.detail()),
+        ));
+    });
+    runtime().block_on(async {
+        let tasks: BackgroundTasks = BackgroundTasks::new();
+        let failed = tasks.spawn(async { Err::<(), BoxError>("routed".into()) });
+        let panicked = tasks.spawn(async { panic!("boom") as Result<(), BoxError> });
+        assert!(failed.await.is_err());
+        assert!(panicked.await.is_err());
+    });
+    assert!(report::take_hook());
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort_by_key(|(_, kind, _)| *kind == ReportKind::Panic);
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "BackgroundTasks",
+                ReportKind::Error,
+                "\"routed\"".to_owned()
+            ),
+            ("BackgroundTasks", ReportKind::Panic, "\"boom\"".to_owned()),
+        ]
+    );
+    assert!(!report::take_hook());
+}
+
+#[test]
+fn a_panicking_hook_does_not_unwind_into_the_runtime() {
+    let _serial = HOOK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let calls = Arc::new(Mutex::new(0));
+    let counter = calls.clone();
+    report::set_hook(move |_: &Report<'_>| {
+        *counter.lock().unwrap() += 1;
+        panic!("the hook itself is broken");
+    });
+    runtime().block_on(async {
+        let tasks: BackgroundTasks = BackgroundTasks::new();
+        let first = tasks.spawn(async { Err::<(), BoxError>("one".into()) });
+        assert!(first.await.is_err());
+        // The manager still works after its report hook panicked.
+        let second = tasks.spawn(async { Ok::<_, BoxError>(7) });
+        assert_eq!(second.await.ok(), Some(7));
+    });
+    report::take_hook();
+    assert_eq!(*calls.lock().unwrap(), 1);
+}

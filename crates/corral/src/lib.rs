@@ -120,4 +120,5 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
+mod loom;
 mod util;

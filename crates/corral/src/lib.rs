@@ -122,3 +122,8 @@ pub mod time;
 
 mod loom;
 mod util;
+
+// Every Rust block of the README compiles and runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -73,10 +73,15 @@ async fn cancelled_gets() -> Result<(), BoxError> {
         }
     }
     producer.await??;
+    let in_order = got.windows(2).all(|w| w[0] < w[1]);
     println!(
-        "queue: {timeouts} gets timed out mid-wait, and all {} items still arrived in order: {}",
+        "queue: {timeouts} gets timed out mid-wait, yet {} of 10 items arrived, {}",
         got.len(),
-        got == (0..10).collect::<Vec<_>>()
+        if in_order {
+            "in the order they were put"
+        } else {
+            "out of order (wrong)"
+        }
     );
     Ok(())
 }
@@ -107,15 +112,16 @@ async fn shutdowns() -> Result<(), BoxError> {
     queue.put("a").await?;
     queue.put("b").await?;
     queue.shutdown();
-    let refused = queue.put("c").await.is_err();
+    let refused = match queue.put("c").await {
+        Ok(()) => "was accepted (wrong)".to_string(),
+        Err(err) => format!("was refused (\"{err}\")"),
+    };
     let drained = [queue.get().await?, queue.get().await?];
     let end = match queue.get().await {
         Ok(item) => format!("unexpected {item}"),
         Err(err) => err.to_string(),
     };
-    println!(
-        "queue: after shutdown put refused: {refused}, get drained {drained:?}, then \"{end}\""
-    );
+    println!("queue: after shutdown a put {refused}, get drained {drained:?}, then said \"{end}\"");
 
     let queue = Queue::unbounded();
     for n in 0..3 {

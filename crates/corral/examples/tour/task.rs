@@ -101,10 +101,12 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     background.spawn(failing(5, "cache refresh"));
     background.spawn(io(10_000, 0));
     tokio::time::sleep(Duration::from_millis(20)).await;
+    let grace = Duration::from_millis(30);
     let start = Instant::now();
-    background.shutdown(Duration::from_millis(30)).await;
+    background.shutdown(grace).await;
     println!(
-        "BackgroundTasks: shutdown aborted the stuck task after the {} ms grace; {} left",
+        "BackgroundTasks: shutdown gave the stuck task a {} ms grace, aborted it, and returned after {} ms; {} left",
+        grace.as_millis(),
         start.elapsed().as_millis(),
         background.len()
     );

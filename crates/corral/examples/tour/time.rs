@@ -1,4 +1,4 @@
-//! Tour of `corral::time`.
+//! Tour of `corral::time`: every line reports what was measured, not what was configured.
 
 use std::time::{Duration, Instant};
 
@@ -11,29 +11,61 @@ async fn io(ms: u64) -> u64 {
     ms
 }
 
+fn ms(since: Instant) -> u128 {
+    since.elapsed().as_millis()
+}
+
 pub(crate) async fn run() -> Result<(), BoxError> {
     let start = Instant::now();
     let slow = timeout(Duration::from_millis(50), io(500)).await;
     println!(
-        "timeout: 500 ms call cut off at {} ms ({})",
-        start.elapsed().as_millis(),
+        "timeout: a 500 ms call under a 50 ms timeout returned after {} ms with \"{}\"",
+        ms(start),
         slow.err()
-            .map_or_else(|| "finished?".to_string(), |e| e.to_string())
+            .map_or_else(|| "no error (unexpected)".to_string(), |e| e.to_string())
     );
 
     let budget = Deadline::after(Duration::from_millis(100));
+    let start = Instant::now();
     let mut steps = 0;
     while budget.run(io(30)).await.is_ok() {
         steps += 1;
     }
-    println!("Deadline: {steps} steps of 30 ms fit in one 100 ms budget");
+    println!(
+        "Deadline: {steps} steps of 30 ms completed inside one 100 ms budget; the next was cut at {} ms",
+        ms(start)
+    );
 
     let outer = Deadline::after(Duration::from_millis(40));
     let inner = Deadline::after(Duration::from_millis(40));
     let result = outer.run(inner.run(io(1_000))).await;
+    let which = match result {
+        Err(elapsed) if elapsed.is_from(&outer) => "the outer one",
+        Err(elapsed) if elapsed.is_from(&inner) => "the inner one (wrong)",
+        Err(_) => "neither (wrong)",
+        Ok(_) => "none: the call finished (wrong)",
+    };
+    println!("Deadline: two nested 40 ms deadlines expired together; the error came from {which}");
+
+    // reschedule moves a deadline that operations are already waiting on.
+    let start = Instant::now();
+    let deadline = Deadline::after(Duration::from_millis(30));
+    let (extended, result) = tokio::join!(
+        async {
+            io(10).await;
+            deadline.reschedule(tokio::time::Instant::now() + Duration::from_millis(60));
+        },
+        deadline.run(io(50)),
+    );
+    let () = extended;
     println!(
-        "Deadline: nested deadlines expired together, the outer one reported: {}",
-        result.as_ref().err().is_some_and(|e| e.is_from(&outer))
+        "Deadline: a 50 ms call under a 30 ms deadline, extended while it ran, {} at {} ms",
+        if result.is_ok() {
+            "finished"
+        } else {
+            "was cut off (wrong)"
+        },
+        ms(start)
     );
 
     let start = Instant::now();
@@ -41,10 +73,16 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     let gave_up = timeout(Duration::from_millis(20), &mut saving)
         .await
         .is_err();
+    let caller_left_at = ms(start);
     let saved = saving.await?;
     println!(
-        "shield: caller gave up at 20 ms ({gave_up}), the work finished anyway ({saved} ms) at {} ms",
-        start.elapsed().as_millis()
+        "shield: the caller {} at {caller_left_at} ms; the shielded {saved} ms job still finished, at {} ms",
+        if gave_up {
+            "gave up"
+        } else {
+            "did not give up (wrong)"
+        },
+        ms(start)
     );
     Ok(())
 }

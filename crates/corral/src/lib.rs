@@ -11,6 +11,7 @@
 //! - [Choosing a primitive](#choosing-a-primitive).
 //! - [Cancel safety at a glance](#cancel-safety-at-a-glance).
 //! - [API themes](#api-themes): the conventions every module follows.
+//! - [Testing](#testing): the paused clock, poll-level checks, cancellation, mocks.
 //! - Modules: [`task`] (structured concurrency), [`time`] (timeouts, deadlines, shield),
 //!   [`sync`] (events, conditions, barriers, and Tokio's locks), [`queue`] (joinable queues),
 //!   [`report`] (failures nobody can receive).
@@ -111,6 +112,53 @@
 //!   and shielded work) are [reported](report): a `tracing` error event, or a line on standard
 //!   error when no subscriber records it; [`report::set_hook`] routes or silences them.
 //! - Everything is built on Tokio's primitives; the crate has no `unsafe` code.
+//!
+//! # Testing
+//!
+//! asyncio's `pytest-asyncio` and `AsyncMock` have Rust counterparts, and corral's own tests
+//! use them all (`crates/corral/tests/`).
+//!
+//! - **An async test** is `#[tokio::test]` (pytest-asyncio's `@pytest.mark.asyncio`).
+//! - **Time without waiting**: `#[tokio::test(start_paused = true)]` runs the test on a paused
+//!   clock that jumps to the next timer whenever every task is idle, so a 30 s timeout takes no
+//!   real time and its timing is exact; `tokio::time::advance(d)` moves the clock by hand.
+//!   Never `sleep` to let another task run: the order would depend on the machine's speed.
+//! - **Poll-level checks**: `tokio_test::task::spawn(fut)` polls a future by hand, and
+//!   `assert_pending!` / `assert_ready!` say exactly what a poll did, for tests where order
+//!   matters (is the waiter parked? did `set` wake it?).
+//! - **Cancellation** is dropping a future: poll it until it waits, drop it, then check that
+//!   nothing was lost (the item is still in the queue, the permit was returned).
+//! - **Mocks** (`AsyncMock(return_value=...)`, `assert_awaited_once()`): take what the code calls
+//!   as a trait and hand the test a mock; `mockall`'s `#[automock]` writes it, `async fn`
+//!   methods included, and `times(1)` is `assert_awaited_once()`. The runnable example is
+//!   `examples/testing_mocks.rs`.
+//!
+//! A timeout, tested on the paused clock, and a cancelled `get` that loses nothing:
+//!
+//! ```
+//! use std::time::Duration;
+//! use corral::queue::Queue;
+//! use corral::time::timeout;
+//! use tokio_test::{assert_pending, assert_ready_eq, task};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // #[tokio::test(start_paused = true)]
+//! let start = tokio::time::Instant::now();
+//! let slow = timeout(Duration::from_secs(30), std::future::pending::<()>()).await;
+//! assert!(slow.is_err());
+//! assert_eq!(start.elapsed(), Duration::from_secs(30)); // exact, and instant in real time
+//!
+//! let queue = Queue::unbounded();
+//! let mut get = task::spawn(queue.get());
+//! assert_pending!(get.poll()); // the getter waits
+//! drop(get); // cancelled mid-wait
+//! queue.try_put(1)?;
+//! let mut again = task::spawn(queue.get());
+//! assert_ready_eq!(again.poll(), Ok(1)); // the item went to the next getter, not lost
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 

@@ -49,6 +49,10 @@ pub enum ReportKind {
     Error,
     /// The work panicked; the panic was caught.
     Panic,
+    /// Debug mode: a poll of a task blocked its thread past the threshold.
+    SlowPoll,
+    /// Debug mode: a task was still running when its owner was dropped.
+    Abandoned,
 }
 
 /// One failure that nobody could receive, as handed to the hook set by [`set_hook`].
@@ -126,6 +130,9 @@ impl fmt::Display for Report<'_> {
         let what = match self.kind {
             ReportKind::Error => "failed",
             ReportKind::Panic => "panicked",
+            ReportKind::SlowPoll | ReportKind::Abandoned => {
+                return write!(f, "debug mode, {}: {:?}", self.source, self.detail);
+            }
         };
         write!(
             f,
@@ -239,7 +246,12 @@ fn emit_default(report: &Report<'_>) {
             source = report.source,
             kind = ?report.kind,
             failure = ?report.detail,
-            "unreceived failure"
+            "{}",
+            match report.kind {
+                ReportKind::Error | ReportKind::Panic => "unreceived failure",
+                ReportKind::SlowPoll => "slow poll",
+                ReportKind::Abandoned => "task abandoned by its owner",
+            }
         );
     } else {
         eprintln!("corral: {report}");

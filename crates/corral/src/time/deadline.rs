@@ -13,7 +13,7 @@ use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
 use super::elapsed::Elapsed;
-use super::scope::{Timer, far_deadline, poll_scope};
+use super::scope::{Timer, poll_scope};
 
 /// One deadline over many operations: asyncio's `async with timeout(...) as cm` with
 /// `cm.reschedule()`.
@@ -94,7 +94,10 @@ impl Deadline {
     /// ```
     pub fn after(duration: Duration) -> Self {
         let now = Instant::now();
-        Self::at(far_deadline(now, duration))
+        Self::at(
+            now.checked_add(duration)
+                .unwrap_or(now + Duration::from_secs(86_400 * 365 * 30)),
+        )
     }
 
     /// A deadline at `instant`. One in the past has already expired.
@@ -294,7 +297,7 @@ impl Inner {
     }
 
     fn instant_at(&self, at: u64) -> Instant {
-        far_deadline(self.base, Duration::from_nanos(at))
+        self.base + Duration::from_nanos(at)
     }
 }
 
@@ -363,18 +366,21 @@ impl<F: Future> Future for Run<'_, F> {
         let this = self.project();
         let inner = &*this.deadline.inner;
         let at = inner.at.load(Ordering::Acquire);
-        let sleep = if *this.armed == Some(at) {
-            this.timer.armed()
+        let mut timer = this.timer;
+        let expired = if *this.armed == Some(at) {
+            false
         } else {
             *this.armed = Some(at);
             *this.deferred = false;
-            this.timer.armed_at(inner.instant_at(at))
+            timer.as_mut().arm_at(Some(inner.instant_at(at)))
         };
         let mut future = this.future;
-        let poll = poll_scope(sleep, this.deferred, cx, |cx| future.as_mut().poll(cx));
+        let poll = poll_scope(timer, expired, this.deferred, cx, |cx| {
+            future.as_mut().poll(cx)
+        });
         match poll {
             Poll::Ready(Ok(output)) => Poll::Ready(Ok(output)),
-            Poll::Ready(Err(())) => Poll::Ready(Err(Elapsed::new(inner.instant_at(at), inner.id))),
+            Poll::Ready(Err(deadline)) => Poll::Ready(Err(Elapsed::new(deadline, inner.id))),
             Poll::Pending => {
                 // Listen for the deadline moving earlier, then check it did not move meanwhile.
                 listen(this.listen, inner, cx);

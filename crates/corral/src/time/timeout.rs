@@ -205,11 +205,13 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let sleep = this.timer.armed();
-        let deadline = sleep.deadline();
+        let mut timer = this.timer;
+        let expired = timer.as_mut().start();
         let mut future = this.future;
-        poll_scope(sleep, this.deferred, cx, |cx| future.as_mut().poll(cx))
-            .map(|result| result.map_err(|()| Elapsed::new(deadline, 0)))
+        poll_scope(timer, expired, this.deferred, cx, |cx| {
+            future.as_mut().poll(cx)
+        })
+        .map(|result| result.map_err(|deadline| Elapsed::new(deadline, 0)))
     }
 }
 

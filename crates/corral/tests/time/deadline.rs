@@ -117,3 +117,23 @@ async fn runs_in_separate_tasks_all_fire() {
     }
     assert_eq!(start.elapsed(), 5 * MS);
 }
+
+#[tokio::test]
+async fn an_expired_deadline_fires_at_the_first_await_on_a_real_clock() {
+    let deadline = Deadline::after(Duration::ZERO);
+    for _ in 0..100 {
+        assert_eq!(deadline.run(async { 1 }).await, Ok(1));
+        let mut run = task::spawn(deadline.run(pending::<()>()));
+        assert!(assert_ready!(run.poll()).unwrap_err().is_from(&deadline));
+    }
+}
+
+#[tokio::test]
+async fn rescheduling_into_the_past_fires_at_the_next_poll_on_a_real_clock() {
+    let deadline = Deadline::after(Duration::from_secs(60));
+    let mut run = task::spawn(deadline.run(pending::<()>()));
+    assert_pending!(run.poll());
+    deadline.reschedule(Instant::now());
+    assert!(run.is_woken(), "the waiting run was woken");
+    assert!(assert_ready!(run.poll()).is_err(), "no timer tick needed");
+}

@@ -111,3 +111,35 @@ async fn elapsed_converts_into_io_timed_out() {
     let io: std::io::Error = elapsed.into();
     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
 }
+
+// On a real clock Tokio's timer wheel only ticks a millisecond later, so a zero or past
+// deadline must be compared with the clock, not left to the timer.
+
+#[tokio::test]
+async fn zero_fires_at_the_first_await_on_a_real_clock_every_time() {
+    for _ in 0..100 {
+        assert_eq!(timeout(Duration::ZERO, async { 1 }).await, Ok(1));
+        let mut waits = task::spawn(timeout(Duration::ZERO, pending::<()>()));
+        assert!(
+            assert_ready!(waits.poll()).is_err(),
+            "a zero timeout fires at the first await on a real clock"
+        );
+        // The reproduction: a future that awaits once.
+        assert!(
+            timeout(Duration::ZERO, tokio::task::yield_now())
+                .await
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_past_deadline_fires_at_the_first_await_on_a_real_clock() {
+    let past = Instant::now();
+    for _ in 0..100 {
+        assert_eq!(timeout_at(past, async { 2 }).await, Ok(2));
+        let mut waits = task::spawn(timeout_at(past, pending::<()>()));
+        let elapsed = assert_ready!(waits.poll()).unwrap_err();
+        assert_eq!(elapsed.deadline(), past);
+    }
+}

@@ -1,19 +1,17 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::sync::PoisonError;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures_util::task::AtomicWaker;
 use pin_project_lite::pin_project;
-use tokio::sync::Notify;
-use tokio::sync::futures::Notified;
-use tokio::time::Instant;
 
+use super::Instant;
 use super::elapsed::Elapsed;
 use super::scope::{Timer, poll_scope};
+use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::util::{Ticket, WaitList};
 
 /// One deadline over many operations: asyncio's `async with timeout(...) as cm` with
 /// `cm.reschedule()`.
@@ -61,22 +59,28 @@ pub struct Deadline {
 
 struct Inner {
     id: u64,
-    /// The origin of `at`.
-    base: Instant,
-    /// Nanoseconds after `base`; before `base` is stored as 0 (already passed).
-    at: AtomicU64,
-    /// Woken when the deadline moves earlier, so running operations re-arm their timers. The
-    /// common case, one operation at a time, takes this slot (lock-free); operations running
-    /// while the slot is taken listen on `moved` instead.
-    waker: AtomicWaker,
-    waker_taken: AtomicBool,
-    moved: Notify,
+    /// Bumped, under `state`'s lock, each time the deadline is set: a run sees that the
+    /// deadline moved with one atomic load, and takes the lock only then.
+    version: AtomicU64,
+    state: Mutex<State>,
 }
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+struct State {
+    /// The deadline, stored as given; `None` is no deadline at all.
+    at: Option<Instant>,
+    /// The runs waiting under this deadline, woken when it moves earlier. A run is on the
+    /// list from its first `Pending` until it finishes or is dropped, so the list holds no
+    /// waker of a task that is gone.
+    runs: WaitList,
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Deadline {
     /// A deadline `duration` from now.
+    ///
+    /// `Duration::MAX`, or any duration that reaches past the end of [`Instant`], means no
+    /// limit: the same as [`never`](Deadline::never).
     ///
     /// # Examples
     ///
@@ -89,56 +93,80 @@ impl Deadline {
     /// # tokio::time::pause();
     /// let deadline = Deadline::after(Duration::from_secs(5));
     /// assert_eq!(deadline.remaining(), Duration::from_secs(5));
+    /// assert_eq!(Deadline::after(Duration::MAX).instant(), None); // no limit
     /// # Ok(())
     /// # }
     /// ```
     pub fn after(duration: Duration) -> Self {
-        let now = Instant::now();
-        Self::at(
-            now.checked_add(duration)
-                .unwrap_or(now + Duration::from_secs(86_400 * 365 * 30)),
-        )
+        Self::new(Instant::now().checked_add(duration))
     }
 
     /// A deadline at `instant`. One in the past has already expired.
+    ///
+    /// The instant is kept as given, however far in the past or the future it is.
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tokio::time::Instant;
-    /// use corral::time::Deadline;
+    /// use corral::time::{Deadline, Instant};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
     /// let at = Instant::now() + Duration::from_secs(1);
     /// let deadline = Deadline::at(at);
-    /// assert_eq!(deadline.instant(), at);
+    /// assert_eq!(deadline.instant(), Some(at));
     /// # Ok(())
     /// # }
     /// ```
     pub fn at(instant: Instant) -> Self {
-        let base = Instant::now();
-        let inner = Inner {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            base,
-            at: AtomicU64::new(0),
-            waker: AtomicWaker::new(),
-            waker_taken: AtomicBool::new(false),
-            moved: Notify::new(),
-        };
-        inner.at.store(inner.offset(instant), Ordering::Release);
+        Self::new(Some(instant))
+    }
+
+    /// A deadline that never expires, until it is [rescheduled](Deadline::reschedule):
+    /// asyncio's `timeout(None)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::time::{Deadline, Instant};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::time::pause();
+    /// let deadline = Deadline::never();
+    /// assert!(!deadline.expired());
+    /// assert_eq!(deadline.remaining(), Duration::MAX);
+    /// deadline.reschedule(Instant::now() + Duration::from_secs(1));
+    /// assert_eq!(deadline.remaining(), Duration::from_secs(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn never() -> Self {
+        Self::new(None)
+    }
+
+    fn new(at: Option<Instant>) -> Self {
         Self {
-            inner: Arc::new(inner),
+            inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                version: AtomicU64::new(0),
+                state: Mutex::new(State {
+                    at,
+                    runs: WaitList::new(),
+                }),
+            }),
         }
     }
 
     /// Runs `future` under this deadline.
     ///
     /// Returns the future's output, or [`Elapsed`] if the deadline passes first, in which case
-    /// the future is dropped. The deadline is read at every poll, so a
-    /// [`reschedule`](Deadline::reschedule) takes effect at once.
+    /// the future is dropped. A [`reschedule`](Deadline::reschedule) takes effect at once,
+    /// also while the future waits. A deadline that has already passed fires at the first
+    /// await: a future that completes without waiting still completes.
     ///
     /// # Cancel safety
     ///
@@ -169,15 +197,17 @@ impl Deadline {
             future,
             timer: Timer::Unarmed,
             armed: None,
-            listen: Listen::Not,
+            ticket: None,
             deferred: false,
         }
     }
 
-    /// Moves the deadline to `instant`, for every operation running under it now or later.
+    /// Moves the deadline to `at`, for every operation running under it now or later;
+    /// `None` removes it (asyncio's `reschedule(None)`).
     ///
-    /// Moving it later lets running operations go on; moving it earlier (or into the past)
-    /// makes them time out at the new instant, even if they are waiting.
+    /// Takes an [`Instant`] or an `Option<Instant>`. Moving it later (or removing it) lets
+    /// running operations go on; moving it earlier (or into the past) makes them time out at
+    /// the new instant, even if they are waiting.
     ///
     /// # Examples
     ///
@@ -185,8 +215,7 @@ impl Deadline {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tokio::time::Instant;
-    /// use corral::time::Deadline;
+    /// use corral::time::{Deadline, Instant};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -201,23 +230,37 @@ impl Deadline {
     ///             pages += 1;
     ///             watchdog.reschedule(Instant::now() + idle_limit);
     ///         }
+    ///         watchdog.reschedule(None); // done with the pages: no limit from here on
+    ///         tokio::time::sleep(Duration::from_secs(1)).await;
     ///         pages
     ///     })
     ///     .await?;
-    /// assert_eq!(pages, 5); // 400 ms in all, but never 100 ms without progress
+    /// assert_eq!(pages, 5); // never 100 ms without progress
     /// # Ok(())
     /// # }
     /// ```
-    pub fn reschedule(&self, instant: Instant) {
-        let at = self.inner.offset(instant);
-        let before = self.inner.at.swap(at, Ordering::AcqRel);
-        if at < before {
-            self.inner.waker.wake();
-            self.inner.moved.notify_waiters();
+    pub fn reschedule(&self, at: impl Into<Option<Instant>>) {
+        let at = at.into();
+        let inner = &*self.inner;
+        let mut wakers = Vec::new();
+        {
+            let mut state = inner.lock();
+            let earlier = match (at, state.at) {
+                (Some(new), Some(old)) => new < old,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            state.at = at;
+            // Under the lock: a run that reads the new version reads the new instant.
+            inner.version.fetch_add(1, Ordering::Release);
+            if earlier {
+                state.runs.notify_all(&mut wakers);
+            }
         }
+        wakers.into_iter().for_each(Waker::wake);
     }
 
-    /// The instant the deadline is set for.
+    /// The instant the deadline is set for; `None` if it has none (asyncio's `when()`).
     ///
     /// # Examples
     ///
@@ -229,16 +272,18 @@ impl Deadline {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
     /// let deadline = Deadline::after(Duration::from_secs(1));
-    /// deadline.reschedule(deadline.instant() + Duration::from_secs(1));
+    /// let at = deadline.instant().ok_or("a deadline was set")?;
+    /// deadline.reschedule(at + Duration::from_secs(1));
     /// assert_eq!(deadline.remaining(), Duration::from_secs(2));
     /// # Ok(())
     /// # }
     /// ```
-    pub fn instant(&self) -> Instant {
-        self.inner.instant()
+    pub fn instant(&self) -> Option<Instant> {
+        self.inner.lock().at
     }
 
-    /// How long until the deadline; zero once it has passed.
+    /// How long until the deadline; zero once it has passed, `Duration::MAX` if there is
+    /// none.
     ///
     /// # Examples
     ///
@@ -256,7 +301,9 @@ impl Deadline {
     /// # }
     /// ```
     pub fn remaining(&self) -> Duration {
-        self.instant().saturating_duration_since(Instant::now())
+        self.instant().map_or(Duration::MAX, |at| {
+            at.saturating_duration_since(Instant::now())
+        })
     }
 
     /// Whether the deadline has passed.
@@ -278,7 +325,7 @@ impl Deadline {
     /// # }
     /// ```
     pub fn expired(&self) -> bool {
-        Instant::now() >= self.instant()
+        self.instant().is_some_and(|at| Instant::now() >= at)
     }
 
     pub(crate) fn id(&self) -> u64 {
@@ -287,17 +334,33 @@ impl Deadline {
 }
 
 impl Inner {
-    fn offset(&self, instant: Instant) -> u64 {
-        let nanos = instant.saturating_duration_since(self.base).as_nanos();
-        u64::try_from(nanos).unwrap_or(u64::MAX)
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while the lock is held; a poisoned lock is used as is.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn instant(&self) -> Instant {
-        self.instant_at(self.at.load(Ordering::Acquire))
+    /// The deadline and the version it was set at.
+    fn read(&self) -> (u64, Option<Instant>) {
+        let state = self.lock();
+        (self.version.load(Ordering::Relaxed), state.at)
     }
 
-    fn instant_at(&self, at: u64) -> Instant {
-        self.base + Duration::from_nanos(at)
+    /// Puts a waiting run on the list of runs to wake when the deadline moves earlier, or
+    /// updates its waker. A run that was woken that way has left the list and joins again.
+    fn listen(&self, ticket: &mut Option<Ticket>, waker: &Waker) {
+        let mut state = self.lock();
+        match *ticket {
+            Some(t) if state.runs.contains(t) => state.runs.update(t, waker),
+            _ => *ticket = Some(state.runs.push(waker)),
+        }
+    }
+
+    /// Takes a run off the list; its waker is dropped after the lock is released.
+    fn leave(&self, ticket: &mut Option<Ticket>) {
+        if let Some(t) = ticket.take() {
+            let waker = self.lock().runs.take(t);
+            drop(waker);
+        }
     }
 }
 
@@ -333,30 +396,19 @@ pin_project! {
         future: F,
         #[pin]
         timer: Timer,
-        // The raw deadline the timer is armed for, to notice moves without converting.
+        // The version of the deadline the timer is armed for.
         armed: Option<u64>,
-        listen: Listen<'a>,
+        // This run's place on the deadline's list of waiting runs.
+        ticket: Option<Ticket>,
         deferred: bool,
     }
 
     impl<F> PinnedDrop for Run<'_, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Listen::Slot = this.listen {
-                this.deadline.inner.waker_taken.store(false, Ordering::Release);
-            }
+            this.deadline.inner.leave(this.ticket);
         }
     }
-}
-
-/// How a running operation hears that its deadline moved earlier.
-enum Listen<'a> {
-    Not,
-    /// Through the deadline's single waker slot (lock-free; the common case).
-    Slot,
-    /// Through the deadline's `Notify`, because another operation holds the slot. Boxed so the
-    /// common case does not carry it.
-    Notify(Pin<Box<Notified<'a>>>),
 }
 
 impl<F: Future> Future for Run<'_, F> {
@@ -365,54 +417,33 @@ impl<F: Future> Future for Run<'_, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let inner = &*this.deadline.inner;
-        let at = inner.at.load(Ordering::Acquire);
         let mut timer = this.timer;
-        let expired = if *this.armed == Some(at) {
-            false
-        } else {
-            *this.armed = Some(at);
+        let mut expired = false;
+        if *this.armed != Some(inner.version.load(Ordering::Acquire)) {
+            let (version, at) = inner.read();
+            *this.armed = Some(version);
             *this.deferred = false;
-            timer.as_mut().arm_at(Some(inner.instant_at(at)))
-        };
+            expired = timer.as_mut().arm_at(at);
+        }
         let mut future = this.future;
         let poll = poll_scope(timer, expired, this.deferred, cx, |cx| {
             future.as_mut().poll(cx)
         });
         match poll {
-            Poll::Ready(Ok(output)) => Poll::Ready(Ok(output)),
-            Poll::Ready(Err(deadline)) => Poll::Ready(Err(Elapsed::new(deadline, inner.id))),
+            Poll::Ready(result) => {
+                inner.leave(this.ticket);
+                Poll::Ready(result.map_err(|deadline| Elapsed::new(deadline, inner.id)))
+            }
             Poll::Pending => {
-                // Listen for the deadline moving earlier, then check it did not move meanwhile.
-                listen(this.listen, inner, cx);
-                if inner.at.load(Ordering::Acquire) != at {
+                // Listen for the deadline moving earlier, then check it did not move
+                // meanwhile: a move either finds this run on the list, or is seen here.
+                inner.listen(this.ticket, cx.waker());
+                if *this.armed != Some(inner.version.load(Ordering::Acquire)) {
                     cx.waker().wake_by_ref();
                 }
                 Poll::Pending
             }
         }
-    }
-}
-
-fn listen<'a>(listen: &mut Listen<'a>, inner: &'a Inner, cx: &mut Context<'_>) {
-    if let Listen::Not = listen {
-        *listen = if inner
-            .waker_taken
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            Listen::Slot
-        } else {
-            Listen::Notify(Box::pin(inner.moved.notified()))
-        };
-    }
-    match listen {
-        Listen::Slot => inner.waker.register(cx.waker()),
-        Listen::Notify(notified) => {
-            while notified.as_mut().poll(cx).is_ready() {
-                notified.set(inner.moved.notified());
-            }
-        }
-        Listen::Not => {}
     }
 }
 

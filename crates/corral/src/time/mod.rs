@@ -46,3 +46,5 @@ pub use deadline::{Deadline, Run};
 pub use elapsed::Elapsed;
 pub use shield::{Shielded, shield};
 pub use timeout::{Timeout, timeout, timeout_at};
+
+pub use tokio::time::Instant;

@@ -92,12 +92,28 @@ impl WaitList {
             return false;
         }
         self.entries.remove(ticket.key);
+        self.compact();
+        true
+    }
+
+    /// Takes a parked waiter off the list and gives its waker back, to be dropped once the
+    /// caller has released its lock. `None` if it was no longer parked (see
+    /// [`remove`](WaitList::remove)).
+    pub(crate) fn take(&mut self, ticket: Ticket) -> Option<Waker> {
+        if !self.contains(ticket) {
+            return None;
+        }
+        let entry = self.entries.remove(ticket.key);
+        self.compact();
+        Some(entry.waker)
+    }
+
+    fn compact(&mut self) {
         if self.order.len() > 2 * self.entries.len() + 16 {
             let entries = &self.entries;
             self.order
                 .retain(|t| entries.get(t.key).is_some_and(|e| e.seq == t.seq));
         }
-        true
     }
 
     /// Notifies the waiter that has waited longest; returns its waker, to be woken once the

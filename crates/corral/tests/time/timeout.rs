@@ -143,3 +143,41 @@ async fn a_past_deadline_fires_at_the_first_await_on_a_real_clock() {
         assert_eq!(elapsed.deadline(), past);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn duration_max_means_no_limit() {
+    // No timer at all: forty years pass on the paused clock and the future still runs.
+    let mut unlimited = task::spawn(timeout(Duration::MAX, pending::<()>()));
+    assert_pending!(unlimited.poll());
+    advance(Duration::from_secs(86_400 * 365 * 40)).await;
+    assert_pending!(unlimited.poll());
+    let limited = timeout(Duration::MAX, async {});
+    assert_eq!(limited.await, Ok(()));
+}
+
+/// The last instant `Instant` can represent after now, to the nanosecond.
+fn last_instant() -> Instant {
+    let now = Instant::now();
+    let mut reach = Duration::ZERO;
+    let mut step = Duration::MAX;
+    while step > Duration::ZERO {
+        if let Some(further) = reach.checked_add(step)
+            && now.checked_add(further).is_some()
+        {
+            reach = further;
+        } else {
+            step /= 2;
+        }
+    }
+    now + reach
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_instant_at_the_end_of_time_does_not_overflow() {
+    let end = last_instant();
+    let mut waits = task::spawn(timeout_at(end, pending::<()>()));
+    assert_pending!(waits.poll());
+    advance(Duration::from_secs(3600)).await;
+    assert_pending!(waits.poll());
+    assert_eq!(timeout_at(end, sleep(MS)).await, Ok(()));
+}

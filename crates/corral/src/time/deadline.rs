@@ -355,6 +355,16 @@ impl Inner {
         }
     }
 
+    /// Listens for the deadline moving earlier than version `armed`, then checks it did not
+    /// move meanwhile: a move either finds the run on the list (same lock), or changed the
+    /// version before the run listened, and the check sees it and wakes the run itself.
+    fn wait_for_move(&self, ticket: &mut Option<Ticket>, armed: u64, waker: &Waker) {
+        self.listen(ticket, waker);
+        if self.version.load(Ordering::Acquire) != armed {
+            waker.wake_by_ref();
+        }
+    }
+
     /// Takes a run off the list; its waker is dropped after the lock is released.
     fn leave(&self, ticket: &mut Option<Ticket>) {
         if let Some(t) = ticket.take() {
@@ -435,11 +445,8 @@ impl<F: Future> Future for Run<'_, F> {
                 Poll::Ready(result.map_err(|deadline| Elapsed::new(deadline, inner.id)))
             }
             Poll::Pending => {
-                // Listen for the deadline moving earlier, then check it did not move
-                // meanwhile: a move either finds this run on the list, or is seen here.
-                inner.listen(this.ticket, cx.waker());
-                if *this.armed != Some(inner.version.load(Ordering::Acquire)) {
-                    cx.waker().wake_by_ref();
+                if let Some(armed) = *this.armed {
+                    inner.wait_for_move(this.ticket, armed, cx.waker());
                 }
                 Poll::Pending
             }
@@ -453,5 +460,92 @@ impl<F: fmt::Debug> fmt::Debug for Run<'_, F> {
             .field("deadline", self.deadline)
             .field("future", &self.future)
             .finish()
+    }
+}
+
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    use std::future::poll_fn;
+    use std::task::Poll;
+    use std::time::Duration;
+
+    use loom::thread;
+
+    use super::*;
+
+    /// Waits, as a `Run` does after its body returned `Pending` and its timer did not fire,
+    /// until the deadline moves from the version the run armed its timer for: 0, the
+    /// deadline as created. Returns the version seen.
+    fn wait_for_a_move(deadline: &Deadline) -> u64 {
+        let inner = &*deadline.inner;
+        let armed = 0;
+        let mut ticket = None;
+        let seen = loom::future::block_on(poll_fn(|cx| {
+            let version = inner.version.load(Ordering::Acquire);
+            if version != armed {
+                return Poll::Ready(version);
+            }
+            inner.wait_for_move(&mut ticket, armed, cx.waker());
+            Poll::Pending
+        }));
+        inner.leave(&mut ticket);
+        seen
+    }
+
+    /// No lost wake-up: a run waiting under a deadline that another thread moves earlier is
+    /// always woken (loom reports a deadlock otherwise), and it leaves the list empty.
+    #[test]
+    fn loom_deadline_moved_earlier_wakes_the_waiting_run() {
+        loom::model(|| {
+            let deadline = Deadline::after(Duration::from_secs(60));
+            let mover = {
+                let deadline = deadline.clone();
+                thread::spawn(move || deadline.reschedule(Instant::now()))
+            };
+            assert_eq!(wait_for_a_move(&deadline), 1);
+            mover.join().unwrap();
+            assert!(deadline.inner.lock().runs.is_empty());
+        });
+    }
+
+    /// No lost wake-up with several runs: one move earlier wakes every run waiting under the
+    /// deadline, not only the first to listen.
+    #[test]
+    fn loom_deadline_moved_earlier_wakes_every_run() {
+        loom::model(|| {
+            let deadline = Deadline::never();
+            let runs: Vec<_> = (0..2)
+                .map(|_| {
+                    let deadline = deadline.clone();
+                    thread::spawn(move || wait_for_a_move(&deadline))
+                })
+                .collect();
+            deadline.reschedule(Instant::now());
+            for run in runs {
+                assert_eq!(run.join().unwrap(), 1);
+            }
+            assert!(deadline.inner.lock().runs.is_empty());
+        });
+    }
+
+    /// No waker kept: a run that listens and leaves while the deadline moves leaves nothing
+    /// on the list, whichever comes first.
+    #[test]
+    fn loom_deadline_a_run_that_leaves_keeps_no_place() {
+        loom::model(|| {
+            let deadline = Deadline::after(Duration::from_secs(60));
+            let leaver = {
+                let deadline = deadline.clone();
+                thread::spawn(move || {
+                    let inner = &*deadline.inner;
+                    let mut ticket = None;
+                    inner.wait_for_move(&mut ticket, 0, Waker::noop());
+                    inner.leave(&mut ticket);
+                })
+            };
+            deadline.reschedule(Instant::now());
+            leaver.join().unwrap();
+            assert!(deadline.inner.lock().runs.is_empty());
+        });
     }
 }

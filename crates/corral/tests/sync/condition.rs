@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use corral::sync::{Condition, ConditionGuard};
+use corral::sync::{Condition, ConditionGuard, Event};
 use tokio_test::task::{self, Spawn};
 use tokio_test::{assert_pending, assert_ready, assert_ready_eq};
 
@@ -180,10 +180,11 @@ async fn notify_all_wakes_only_those_waiting_at_the_call() {
 #[tokio::test(start_paused = true)]
 async fn a_notify_after_unlocking_reaches_a_waiter_that_checked_under_the_lock() {
     let condition = Condition::new(false);
-    // The waiter takes the lock and holds it across a yield...
+    // The waiter takes the lock and holds it until the test opens the gate...
+    let gate = Event::new();
     let mut w = task::spawn(async {
         let mut guard = condition.lock().await;
-        tokio::task::yield_now().await;
+        gate.wait().await;
         while !*guard {
             guard = guard.wait().await;
         }
@@ -199,6 +200,8 @@ async fn a_notify_after_unlocking_reaches_a_waiter_that_checked_under_the_lock()
     });
     assert_pending!(notifier.poll());
     // The waiter sees `false` under the lock, registers, and only then unlocks.
+    gate.set();
+    assert!(w.is_woken());
     assert_pending!(w.poll());
     assert!(notifier.is_woken());
     assert_ready_eq!(notifier.poll(), true, "the notification found the waiter");

@@ -218,20 +218,17 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
-    /// use std::sync::Arc;
+    /// use std::pin::pin;
     /// use corral::sync::Barrier;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let barrier = Arc::new(Barrier::new(3));
-    /// let waiter = tokio::spawn({
-    ///     let barrier = Arc::clone(&barrier);
-    ///     async move { barrier.wait().await }
-    /// });
-    /// tokio::task::yield_now().await;
+    /// let barrier = Barrier::new(3);
+    /// let mut waiter = pin!(barrier.wait());
+    /// assert!(futures::poll!(waiter.as_mut()).is_pending()); // it arrived, and waits
     ///
     /// barrier.abort();
-    /// assert!(waiter.await?.is_err());
+    /// assert!(waiter.await.is_err());
     /// assert!(barrier.is_broken());
     /// assert!(barrier.wait().await.is_err());
     /// # Ok(())

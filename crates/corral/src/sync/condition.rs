@@ -588,7 +588,9 @@ impl Registration<'_> {
     fn poll_notified(&mut self, waker: &Waker) -> Poll<()> {
         let mut waiters = lock_waiters(self.waiters);
         if waiters.contains(self.ticket) {
-            waiters.update(self.ticket, waker);
+            let replaced = waiters.replace_waker(self.ticket, waker);
+            drop(waiters);
+            drop(replaced);
             Poll::Pending
         } else {
             Poll::Ready(())
@@ -601,16 +603,17 @@ impl Drop for Registration<'_> {
         if !self.owes_notification {
             return;
         }
-        let next = {
+        // Either this waiter's own waker (never notified: it leaves quietly) or the next
+        // waiter's (notified, but gone before acting on it: the notification passes on). Both
+        // are dropped or woken only after the lock is released.
+        let (own, next) = {
             let mut waiters = lock_waiters(self.waiters);
-            if waiters.remove(self.ticket) {
-                // Never notified: leave quietly.
-                None
-            } else {
-                // Notified, but gone before acting on it: pass it on.
-                waiters.notify_one()
+            match waiters.take(self.ticket) {
+                Some(own) => (Some(own), None),
+                None => (None, waiters.notify_one()),
             }
         };
+        drop(own);
         if let Some(waker) = next {
             waker.wake();
         }

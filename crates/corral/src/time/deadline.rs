@@ -349,10 +349,15 @@ impl Inner {
     /// updates its waker. A run that was woken that way has left the list and joins again.
     fn listen(&self, ticket: &mut Option<Ticket>, waker: &Waker) {
         let mut state = self.lock();
-        match *ticket {
-            Some(t) if state.runs.contains(t) => state.runs.update(t, waker),
-            _ => *ticket = Some(state.runs.push(waker)),
-        }
+        let replaced = match *ticket {
+            Some(t) if state.runs.contains(t) => state.runs.replace_waker(t, waker),
+            _ => {
+                *ticket = Some(state.runs.push(waker));
+                None
+            }
+        };
+        drop(state);
+        drop(replaced);
     }
 
     /// Listens for the deadline moving earlier than version `armed`, then checks it did not

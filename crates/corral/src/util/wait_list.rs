@@ -83,6 +83,16 @@ impl WaitList {
         }
     }
 
+    /// Like [`update`](WaitList::update), but gives the replaced waker back, to be dropped
+    /// once the caller has released its lock (dropping a waker may free a task).
+    pub(crate) fn replace_waker(&mut self, ticket: Ticket, waker: &Waker) -> Option<Waker> {
+        let entry = self.entries.get_mut(ticket.key)?;
+        if entry.seq != ticket.seq || entry.waker.will_wake(waker) {
+            return None;
+        }
+        Some(std::mem::replace(&mut entry.waker, waker.clone()))
+    }
+
     /// Takes a parked waiter off the list without waking it.
     ///
     /// Returns `false` if it was no longer parked: it has been notified (and so owes the
@@ -217,6 +227,30 @@ mod tests {
             "stale tickets: {}",
             list.order.len()
         );
+    }
+
+    #[test]
+    fn take_and_replace_waker_hand_the_old_waker_back() {
+        let mut list = WaitList::new();
+        let (first, w1) = waker();
+        let (_, w2) = waker();
+        let t = list.push(&w1);
+        assert!(
+            list.replace_waker(t, &w1).is_none(),
+            "same waker: nothing to swap"
+        );
+        let old = list.replace_waker(t, &w2).expect("a different waker");
+        assert!(old.will_wake(&w1));
+        drop((old, w1));
+        assert_eq!(
+            Arc::strong_count(&first),
+            1,
+            "the list let go of the old waker"
+        );
+        let taken = list.take(t).expect("parked");
+        assert!(taken.will_wake(&w2));
+        assert!(list.take(t).is_none(), "taken once");
+        assert!(list.is_empty());
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use corral::sync::{Condition, ConditionGuard, Event};
+
+use crate::support::LockProbe;
 use tokio_test::task::{self, Spawn};
 use tokio_test::{assert_pending, assert_ready, assert_ready_eq};
 
@@ -345,4 +347,48 @@ async fn unsized_data() {
     condition.lock().await[0] = 9;
     let guard = condition.lock().await.wait_for(|s| s.len() == 3).await;
     assert_eq!(&*guard, &[9, 2, 3]);
+}
+
+#[test]
+fn a_dropped_waiter_lets_go_of_its_waker_outside_the_lock() {
+    let condition = std::sync::Arc::new(Condition::new(0_u32));
+    let probed = condition.clone();
+    let (waker, dropped_under_lock) = LockProbe::waker(move || {
+        probed.notify_all();
+    });
+    let mut wait = Box::pin(async { drop(condition.lock().await.wait().await) });
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(wait.as_mut().poll(&mut cx).is_pending());
+    drop(waker); // the wait list holds the last clone
+    drop(wait);
+    assert!(
+        !dropped_under_lock.load(std::sync::atomic::Ordering::SeqCst),
+        "the waker was dropped while the wait list was locked"
+    );
+}
+
+#[test]
+fn a_waiter_polled_with_a_new_waker_drops_the_old_one_outside_the_lock() {
+    let condition = std::sync::Arc::new(Condition::new(0_u32));
+    let probed = condition.clone();
+    let (waker, dropped_under_lock) = LockProbe::waker(move || {
+        probed.notify_all();
+    });
+    let mut wait = Box::pin(async { drop(condition.lock().await.wait().await) });
+    assert!(
+        wait.as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(waker);
+    let other = std::task::Waker::noop();
+    assert!(
+        wait.as_mut()
+            .poll(&mut std::task::Context::from_waker(other))
+            .is_pending()
+    );
+    assert!(
+        !dropped_under_lock.load(std::sync::atomic::Ordering::SeqCst),
+        "the replaced waker was dropped while the wait list was locked"
+    );
 }

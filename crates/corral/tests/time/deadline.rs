@@ -180,6 +180,9 @@ async fn a_dropped_run_lets_go_of_its_waker_and_is_not_woken_later() {
     );
     deadline.reschedule(Instant::now());
     assert_eq!(wakes(&counter), 0, "a run that is gone was woken");
+    // Dropping a run mid-wait took nothing from the deadline: the next run sees it.
+    let err = deadline.run(pending::<()>()).await.unwrap_err();
+    assert!(err.is_from(&deadline));
 }
 
 #[tokio::test(start_paused = true)]

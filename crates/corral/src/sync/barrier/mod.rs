@@ -442,7 +442,9 @@ impl Barrier {
         }
         let mut state = self.lock();
         if state.waiters.contains(ticket) {
-            state.waiters.update(ticket, waker);
+            let replaced = state.waiters.replace_waker(ticket, waker);
+            drop(state);
+            drop(replaced);
             None
         } else if self.take_broken(&mut state, generation) {
             Some(Err(BrokenBarrier(())))
@@ -454,9 +456,12 @@ impl Barrier {
     /// A waiter is dropped before it saw the end of its phase.
     fn leave(&self, ticket: Ticket, generation: usize, index: usize) {
         let mut state = self.lock();
-        if state.waiters.remove(ticket) {
-            // Still waiting: un-count it, and give its index to the next arrival.
+        if let Some(own) = state.waiters.take(ticket) {
+            // Still waiting: un-count it, and give its index to the next arrival. Its waker
+            // is dropped after the lock is released.
             state.free.push(index);
+            drop(state);
+            drop(own);
         } else {
             // Its phase ended; if it was broken, this waiter will never look, so stop
             // waiting for it to.

@@ -182,7 +182,8 @@ impl<F> Timeout<F> {
     }
 
     /// The deadline, once known: at once for [`timeout_at`], from the first poll for
-    /// [`timeout`].
+    /// [`timeout`]; `None` before then, and for a [`timeout`] without limit
+    /// (`Duration::MAX`).
     ///
     /// # Examples
     ///

@@ -122,3 +122,20 @@ async fn deadlines_in_spawned_tasks_are_not_nested_in_the_spawner() {
     assert_eq!(inner, Err(true), "the spawned task saw its own deadline");
     assert_eq!(fired_at - start, 10 * MS, "and it fired on time");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_scope_without_a_deadline_passes_a_deferral_on() {
+    // a (expired) > b (no deadline) > c (expired): a reports, through b.
+    let a = Deadline::after(20 * MS);
+    let b = Deadline::never();
+    let c = Deadline::after(20 * MS);
+    let err = a.run(b.run(c.run(pending::<()>()))).await.unwrap_err();
+    assert!(err.is_from(&a));
+    let err = timeout(
+        20 * MS,
+        timeout(Duration::MAX, timeout(20 * MS, pending::<()>())),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.deadline(), Instant::now());
+}

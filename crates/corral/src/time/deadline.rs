@@ -16,11 +16,15 @@ use crate::util::{Ticket, WaitList};
 /// One deadline over many operations: asyncio's `async with timeout(...) as cm` with
 /// `cm.reschedule()`.
 ///
-/// Create it once ([`after`](Deadline::after) or [`at`](Deadline::at)), then
-/// [`run`](Deadline::run) each operation under it; they all share the same end. The deadline
-/// can be moved with [`reschedule`](Deadline::reschedule) at any time, also while operations
-/// run under it, from inside them or from another task: every run sees the new deadline at
-/// once.
+/// Create it once ([`after`](Deadline::after), [`at`](Deadline::at) or
+/// [`never`](Deadline::never)), then [`run`](Deadline::run) each operation under it; they all
+/// share the same end. The deadline can be moved, or removed, with
+/// [`reschedule`](Deadline::reschedule) at any time, also while operations run under it, from
+/// inside them or from another task: every run sees the new deadline at once, and a move
+/// earlier wakes every run that waits.
+///
+/// A run that finishes or is dropped leaves the deadline at once: the deadline never keeps
+/// (or wakes) the waker of a task that is gone.
 ///
 /// `Deadline` is a cheap `Clone` handle (an `Arc`); clones are the same deadline.
 ///

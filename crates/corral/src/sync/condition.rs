@@ -57,20 +57,25 @@ use crate::util::{Ticket, WaitList};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let cond = Condition::new(vec!["hello"]);
+/// let cond = Condition::new(Vec::new());
 ///
-/// // while not inbox: await cond.wait()
-/// let mut inbox = cond.lock().await;
-/// while inbox.is_empty() {
-///     inbox = inbox.wait().await;
-/// }
-/// let message = inbox.pop();
-/// drop(inbox);
+/// let mut reader = tokio_test::task::spawn(async {
+///     let mut inbox = cond.lock().await; // async with cond:
+///     while inbox.is_empty() {
+///         inbox = inbox.wait().await; //     while not inbox: await cond.wait()
+///     }
+///     inbox.pop() //                         message = inbox.pop()
+/// });
+/// assert!(reader.poll().is_pending()); // empty: it waits, and the lock is free
 ///
-/// // the same, with the predicate given once (asyncio's cond.wait_for(pred))
+/// cond.lock().await.push("hello");
+/// cond.notify_all();
+/// assert_eq!(reader.await, Some("hello"));
+///
+/// // The same loop, with the predicate given once (asyncio's `cond.wait_for(pred)`):
 /// cond.lock().await.push("again");
 /// let mut inbox = cond.lock().await.wait_for(|inbox| !inbox.is_empty()).await;
-/// assert_eq!((message, inbox.pop()), (Some("hello"), Some("again")));
+/// assert_eq!(inbox.pop(), Some("again"));
 /// # Ok(())
 /// # }
 /// ```
@@ -508,23 +513,21 @@ impl<'a, T: ?Sized> ConditionGuard<'a, T> {
     /// # Examples
     ///
     /// ```
-    /// use std::sync::Arc;
     /// use corral::sync::Condition;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let progress = Arc::new(Condition::new(0_u8));
+    /// let progress = Condition::new(0_u8);
     ///
-    /// let waiter = tokio::spawn({
-    ///     let progress = Arc::clone(&progress);
-    ///     async move { *progress.lock().await.wait_for(|p| *p >= 100).await }
-    /// });
+    /// let mut waiter =
+    ///     tokio_test::task::spawn(async { *progress.lock().await.wait_for(|p| *p >= 100).await });
     ///
     /// for step in [30, 60, 100] {
+    ///     assert!(waiter.poll().is_pending()); // not there yet: it (still) waits
     ///     *progress.lock().await = step;
     ///     progress.notify_all();
     /// }
-    /// assert_eq!(waiter.await?, 100);
+    /// assert_eq!(waiter.await, 100);
     ///
     /// // Already true: returns without waiting.
     /// let guard = progress.lock().await.wait_for(|p| *p == 100).await;

@@ -37,6 +37,49 @@ use crate::util::{Ticket, WaitList};
 ///   data may have changed again by the time the waiter has the lock, so check the state in
 ///   a loop, which is what [`wait_for`](ConditionGuard::wait_for) does.
 ///
+/// # Porting asyncio's wait loop
+///
+/// asyncio checks its predicate in a loop around `wait()`, inside `async with cond:`:
+///
+/// ```python
+/// async with cond:
+///     while not inbox:
+///         await cond.wait()
+///     message = inbox.pop()
+/// ```
+///
+/// In corral the lock is the [`ConditionGuard`], and [`wait`](ConditionGuard::wait) takes it
+/// by value (the lock is released while waiting) and gives it back locked, so the loop
+/// reassigns it. [`wait_for`](ConditionGuard::wait_for) is the same loop, written once:
+///
+/// ```
+/// use corral::sync::Condition;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let cond = Condition::new(Vec::new());
+///
+/// let mut reader = tokio_test::task::spawn(async {
+///     let mut inbox = cond.lock().await; // async with cond:
+///     while inbox.is_empty() {
+///         inbox = inbox.wait().await; //     while not inbox: await cond.wait()
+///     }
+///     inbox.pop() //                         message = inbox.pop()
+/// });
+/// assert!(reader.poll().is_pending()); // empty: it waits, and the lock is free
+///
+/// cond.lock().await.push("hello");
+/// cond.notify_all();
+/// assert_eq!(reader.await, Some("hello"));
+///
+/// // The same loop, with the predicate given once (asyncio's `cond.wait_for(pred)`):
+/// cond.lock().await.push("again");
+/// let mut inbox = cond.lock().await.wait_for(|inbox| !inbox.is_empty()).await;
+/// assert_eq!(inbox.pop(), Some("again"));
+/// # Ok(())
+/// # }
+/// ```
+///
 /// Where corral chooses differently from asyncio: `notify*` take `&self` and may be called
 /// with or without the lock held (asyncio raises `RuntimeError` without it), and the data
 /// lives inside the condition, so it cannot be touched without the lock.
@@ -67,7 +110,6 @@ use crate::util::{Ticket, WaitList};
 /// for _ in 0..3 {
 ///     *count.lock().await += 1;
 ///     count.notify_all();
-///     tokio::task::yield_now().await;
 /// }
 /// assert_eq!(watcher.await?, 3);
 /// # Ok(())
@@ -222,27 +264,23 @@ impl<T: ?Sized> Condition<T> {
     /// # Examples
     ///
     /// ```
-    /// use std::sync::Arc;
     /// use corral::sync::Condition;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let condition = Arc::new(Condition::new(()));
-    /// let mut waiters = Vec::new();
-    /// for _ in 0..3 {
-    ///     let condition = Arc::clone(&condition);
-    ///     waiters.push(tokio::spawn(async move {
-    ///         drop(condition.lock().await.wait().await);
-    ///     }));
+    /// let condition = Condition::new(());
+    /// let mut waiters: Vec<_> = (0..3)
+    ///     .map(|_| Box::pin(async { drop(condition.lock().await.wait().await) }))
+    ///     .collect();
+    /// for waiter in &mut waiters {
+    ///     assert!(futures::poll!(waiter.as_mut()).is_pending()); // now waiting
     /// }
-    /// // Let the three tasks start waiting.
-    /// tokio::task::yield_now().await;
     ///
     /// assert_eq!(condition.notify(2), 2);
     /// assert_eq!(condition.notify(5), 1); // only one task was still waiting
     /// assert_eq!(condition.notify(1), 0); // and nothing is kept for later
     /// for waiter in waiters {
-    ///     waiter.await?;
+    ///     waiter.await;
     /// }
     /// # Ok(())
     /// # }
@@ -281,18 +319,18 @@ impl<T: ?Sized> Condition<T> {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let queue = Arc::new(Condition::new(Vec::new()));
     ///
-    /// let consumer = tokio::spawn({
+    /// let mut consumer = tokio_test::task::spawn({
     ///     let queue = Arc::clone(&queue);
     ///     async move {
     ///         let mut items = queue.lock().await.wait_for(|items| !items.is_empty()).await;
     ///         items.pop()
     ///     }
     /// });
-    /// tokio::task::yield_now().await;
+    /// assert!(consumer.poll().is_pending()); // the queue is empty: it waits
     ///
     /// queue.lock().await.push("job");
     /// assert!(queue.notify_one());
-    /// assert_eq!(consumer.await?, Some("job"));
+    /// assert_eq!(consumer.await, Some("job"));
     /// # Ok(())
     /// # }
     /// ```
@@ -317,16 +355,17 @@ impl<T: ?Sized> Condition<T> {
     /// let mut visitors = Vec::new();
     /// for _ in 0..4 {
     ///     let open = Arc::clone(&open);
-    ///     visitors.push(tokio::spawn(async move {
+    ///     let mut visitor = tokio_test::task::spawn(async move {
     ///         drop(open.lock().await.wait_for(|open| *open).await);
-    ///     }));
+    ///     });
+    ///     assert!(visitor.poll().is_pending()); // closed: it waits
+    ///     visitors.push(visitor);
     /// }
-    /// tokio::task::yield_now().await;
     ///
     /// *open.lock().await = true;
     /// assert_eq!(open.notify_all(), 4);
     /// for visitor in visitors {
-    ///     visitor.await?;
+    ///     visitor.await;
     /// }
     /// # Ok(())
     /// # }
@@ -428,21 +467,21 @@ impl<'a, T: ?Sized> ConditionGuard<'a, T> {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let inbox = Arc::new(Condition::new(None::<String>));
     ///
-    /// let reader = tokio::spawn({
+    /// let mut reader = tokio_test::task::spawn({
     ///     let inbox = Arc::clone(&inbox);
     ///     async move {
     ///         let mut guard = inbox.lock().await;
     ///         while guard.is_none() {
-    ///             guard = guard.wait().await;
+    ///             guard = guard.wait().await; // the guard goes in, and comes back locked
     ///         }
     ///         guard.take()
     ///     }
     /// });
-    /// tokio::task::yield_now().await;
+    /// assert!(reader.poll().is_pending()); // nothing yet: it waits
     ///
     /// *inbox.lock().await = Some("hi".to_string());
     /// inbox.notify_one();
-    /// assert_eq!(reader.await?.as_deref(), Some("hi"));
+    /// assert_eq!(reader.await.as_deref(), Some("hi"));
     /// # Ok(())
     /// # }
     /// ```
@@ -474,24 +513,21 @@ impl<'a, T: ?Sized> ConditionGuard<'a, T> {
     /// # Examples
     ///
     /// ```
-    /// use std::sync::Arc;
     /// use corral::sync::Condition;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let progress = Arc::new(Condition::new(0_u8));
+    /// let progress = Condition::new(0_u8);
     ///
-    /// let waiter = tokio::spawn({
-    ///     let progress = Arc::clone(&progress);
-    ///     async move { *progress.lock().await.wait_for(|p| *p >= 100).await }
-    /// });
+    /// let mut waiter =
+    ///     tokio_test::task::spawn(async { *progress.lock().await.wait_for(|p| *p >= 100).await });
     ///
     /// for step in [30, 60, 100] {
+    ///     assert!(waiter.poll().is_pending()); // not there yet: it (still) waits
     ///     *progress.lock().await = step;
     ///     progress.notify_all();
-    ///     tokio::task::yield_now().await;
     /// }
-    /// assert_eq!(waiter.await?, 100);
+    /// assert_eq!(waiter.await, 100);
     ///
     /// // Already true: returns without waiting.
     /// let guard = progress.lock().await.wait_for(|p| *p == 100).await;
@@ -555,7 +591,9 @@ impl Registration<'_> {
     fn poll_notified(&mut self, waker: &Waker) -> Poll<()> {
         let mut waiters = lock_waiters(self.waiters);
         if waiters.contains(self.ticket) {
-            waiters.update(self.ticket, waker);
+            let replaced = waiters.replace_waker(self.ticket, waker);
+            drop(waiters);
+            drop(replaced);
             Poll::Pending
         } else {
             Poll::Ready(())
@@ -568,16 +606,17 @@ impl Drop for Registration<'_> {
         if !self.owes_notification {
             return;
         }
-        let next = {
+        // Either this waiter's own waker (never notified: it leaves quietly) or the next
+        // waiter's (notified, but gone before acting on it: the notification passes on). Both
+        // are dropped or woken only after the lock is released.
+        let (own, next) = {
             let mut waiters = lock_waiters(self.waiters);
-            if waiters.remove(self.ticket) {
-                // Never notified: leave quietly.
-                None
-            } else {
-                // Notified, but gone before acting on it: pass it on.
-                waiters.notify_one()
+            match waiters.take(self.ticket) {
+                Some(own) => (Some(own), None),
+                None => (None, waiters.notify_one()),
             }
         };
+        drop(own);
         if let Some(waker) = next {
             waker.wake();
         }

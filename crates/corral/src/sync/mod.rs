@@ -10,6 +10,9 @@
 //! | `asyncio.Lock`                       | [`Mutex<T>`](Mutex) (Tokio's, re-exported)          |
 //! | `asyncio.Semaphore` / `BoundedSemaphore` | [`Semaphore`] (Tokio's, re-exported)            |
 //! | a cancellation flag / `Event` for shutdown | [`CancellationToken`] (tokio-util's, re-exported) |
+//! | `async with sem:` | `let _permit = sem.acquire().await?;` (see [below](#semaphore-permits-let-_permit-not-let-_)) |
+//! | `while not pred: await cond.wait()` | `while !pred(&guard) { guard = guard.wait().await }` (see [`Condition`]) |
+//! | `asyncio.Future()` + `fut.set_result(v)` / `await fut` | [`tokio::sync::oneshot`]: `let (tx, rx) = oneshot::channel(); tx.send(v); rx.await?` |
 //!
 //! # Choosing a primitive
 //!
@@ -29,6 +32,55 @@
 //!   data only touched between awaits, `std::sync::Mutex` is faster.
 //! - **A stream of values or a latest value**: not here; see `crate::queue`, or Tokio's
 //!   `mpsc` and `watch`.
+//!
+//! # Semaphore permits: `let _permit`, not `let _`
+//!
+//! asyncio's `async with sem:` holds the permit until the block ends. In Rust the permit is
+//! the [`SemaphorePermit`] guard, held for as long as the variable it is bound to lives. Bind
+//! it to a named variable, conventionally `_permit`: the leading underscore silences the
+//! unused-variable lint and keeps the guard alive to the end of the scope. `let _ = ...`
+//! binds nothing: the permit is dropped, and released, on the same line.
+//!
+//! ```
+//! use corral::sync::Semaphore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sem = Semaphore::new(1);
+//!
+//! let _ = sem.acquire().await?; // released at once: this holds nothing
+//! assert_eq!(sem.available_permits(), 1);
+//!
+//! {
+//!     let _permit = sem.acquire().await?; // held to the end of the block
+//!     assert_eq!(sem.available_permits(), 0);
+//!     assert!(sem.try_acquire().is_err());
+//! }
+//! assert_eq!(sem.available_permits(), 1); // released when `_permit` went out of scope
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Futures set by hand: `oneshot`
+//!
+//! asyncio's `loop.create_future()`, resolved elsewhere with `set_result` (or
+//! `set_exception`) and awaited once, is Tokio's [`oneshot`](tokio::sync::oneshot) channel:
+//! the `Sender` is the setter, the `Receiver` the awaitable. Dropping the sender unset is
+//! seen by the receiver as an error, where asyncio would wait forever.
+//!
+//! ```
+//! use tokio::sync::oneshot;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (set_result, fut) = oneshot::channel::<Result<u32, String>>();
+//! tokio::spawn(async move {
+//!     let _ = set_result.send(Ok(42)); // fut.set_result(42); Err(..) is set_exception
+//! });
+//! assert_eq!(fut.await?, Ok(42));
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Cancel safety at a glance
 //!

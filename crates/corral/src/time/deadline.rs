@@ -1,28 +1,30 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::sync::PoisonError;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures_util::task::AtomicWaker;
 use pin_project_lite::pin_project;
-use tokio::sync::Notify;
-use tokio::sync::futures::Notified;
-use tokio::time::Instant;
 
+use super::Instant;
 use super::elapsed::Elapsed;
-use super::scope::{Timer, far_deadline, poll_scope};
+use super::scope::{Timer, poll_scope};
+use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::util::{Ticket, WaitList};
 
 /// One deadline over many operations: asyncio's `async with timeout(...) as cm` with
 /// `cm.reschedule()`.
 ///
-/// Create it once ([`after`](Deadline::after) or [`at`](Deadline::at)), then
-/// [`run`](Deadline::run) each operation under it; they all share the same end. The deadline
-/// can be moved with [`reschedule`](Deadline::reschedule) at any time, also while operations
-/// run under it, from inside them or from another task: every run sees the new deadline at
-/// once.
+/// Create it once ([`after`](Deadline::after), [`at`](Deadline::at) or
+/// [`never`](Deadline::never)), then [`run`](Deadline::run) each operation under it; they all
+/// share the same end. The deadline can be moved, or removed, with
+/// [`reschedule`](Deadline::reschedule) at any time, also while operations run under it, from
+/// inside them or from another task: every run sees the new deadline at once, and a move
+/// earlier wakes every run that waits.
+///
+/// A run that finishes or is dropped leaves the deadline at once: the deadline never keeps
+/// (or wakes) the waker of a task that is gone.
 ///
 /// `Deadline` is a cheap `Clone` handle (an `Arc`); clones are the same deadline.
 ///
@@ -61,22 +63,28 @@ pub struct Deadline {
 
 struct Inner {
     id: u64,
-    /// The origin of `at`.
-    base: Instant,
-    /// Nanoseconds after `base`; before `base` is stored as 0 (already passed).
-    at: AtomicU64,
-    /// Woken when the deadline moves earlier, so running operations re-arm their timers. The
-    /// common case, one operation at a time, takes this slot (lock-free); operations running
-    /// while the slot is taken listen on `moved` instead.
-    waker: AtomicWaker,
-    waker_taken: AtomicBool,
-    moved: Notify,
+    /// Bumped, under `state`'s lock, each time the deadline is set: a run sees that the
+    /// deadline moved with one atomic load, and takes the lock only then.
+    version: AtomicU64,
+    state: Mutex<State>,
 }
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+struct State {
+    /// The deadline, stored as given; `None` is no deadline at all.
+    at: Option<Instant>,
+    /// The runs waiting under this deadline, woken when it moves earlier. A run is on the
+    /// list from its first `Pending` until it finishes or is dropped, so the list holds no
+    /// waker of a task that is gone.
+    runs: WaitList,
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Deadline {
     /// A deadline `duration` from now.
+    ///
+    /// `Duration::MAX`, or any duration that reaches past the end of [`Instant`], means no
+    /// limit: the same as [`never`](Deadline::never).
     ///
     /// # Examples
     ///
@@ -89,53 +97,80 @@ impl Deadline {
     /// # tokio::time::pause();
     /// let deadline = Deadline::after(Duration::from_secs(5));
     /// assert_eq!(deadline.remaining(), Duration::from_secs(5));
+    /// assert_eq!(Deadline::after(Duration::MAX).instant(), None); // no limit
     /// # Ok(())
     /// # }
     /// ```
     pub fn after(duration: Duration) -> Self {
-        let now = Instant::now();
-        Self::at(far_deadline(now, duration))
+        Self::new(Instant::now().checked_add(duration))
     }
 
     /// A deadline at `instant`. One in the past has already expired.
+    ///
+    /// The instant is kept as given, however far in the past or the future it is.
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tokio::time::Instant;
-    /// use corral::time::Deadline;
+    /// use corral::time::{Deadline, Instant};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
     /// let at = Instant::now() + Duration::from_secs(1);
     /// let deadline = Deadline::at(at);
-    /// assert_eq!(deadline.instant(), at);
+    /// assert_eq!(deadline.instant(), Some(at));
     /// # Ok(())
     /// # }
     /// ```
     pub fn at(instant: Instant) -> Self {
-        let base = Instant::now();
-        let inner = Inner {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            base,
-            at: AtomicU64::new(0),
-            waker: AtomicWaker::new(),
-            waker_taken: AtomicBool::new(false),
-            moved: Notify::new(),
-        };
-        inner.at.store(inner.offset(instant), Ordering::Release);
+        Self::new(Some(instant))
+    }
+
+    /// A deadline that never expires, until it is [rescheduled](Deadline::reschedule):
+    /// asyncio's `timeout(None)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::time::{Deadline, Instant};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::time::pause();
+    /// let deadline = Deadline::never();
+    /// assert!(!deadline.expired());
+    /// assert_eq!(deadline.remaining(), Duration::MAX);
+    /// deadline.reschedule(Instant::now() + Duration::from_secs(1));
+    /// assert_eq!(deadline.remaining(), Duration::from_secs(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn never() -> Self {
+        Self::new(None)
+    }
+
+    fn new(at: Option<Instant>) -> Self {
         Self {
-            inner: Arc::new(inner),
+            inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                version: AtomicU64::new(0),
+                state: Mutex::new(State {
+                    at,
+                    runs: WaitList::new(),
+                }),
+            }),
         }
     }
 
     /// Runs `future` under this deadline.
     ///
     /// Returns the future's output, or [`Elapsed`] if the deadline passes first, in which case
-    /// the future is dropped. The deadline is read at every poll, so a
-    /// [`reschedule`](Deadline::reschedule) takes effect at once.
+    /// the future is dropped. A [`reschedule`](Deadline::reschedule) takes effect at once,
+    /// also while the future waits. A deadline that has already passed fires at the first
+    /// await: a future that completes without waiting still completes.
     ///
     /// # Cancel safety
     ///
@@ -166,15 +201,17 @@ impl Deadline {
             future,
             timer: Timer::Unarmed,
             armed: None,
-            listen: Listen::Not,
+            ticket: None,
             deferred: false,
         }
     }
 
-    /// Moves the deadline to `instant`, for every operation running under it now or later.
+    /// Moves the deadline to `at`, for every operation running under it now or later;
+    /// `None` removes it (asyncio's `reschedule(None)`).
     ///
-    /// Moving it later lets running operations go on; moving it earlier (or into the past)
-    /// makes them time out at the new instant, even if they are waiting.
+    /// Takes an [`Instant`] or an `Option<Instant>`. Moving it later (or removing it) lets
+    /// running operations go on; moving it earlier (or into the past) makes them time out at
+    /// the new instant, even if they are waiting.
     ///
     /// # Examples
     ///
@@ -182,8 +219,7 @@ impl Deadline {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tokio::time::Instant;
-    /// use corral::time::Deadline;
+    /// use corral::time::{Deadline, Instant};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -198,23 +234,37 @@ impl Deadline {
     ///             pages += 1;
     ///             watchdog.reschedule(Instant::now() + idle_limit);
     ///         }
+    ///         watchdog.reschedule(None); // done with the pages: no limit from here on
+    ///         tokio::time::sleep(Duration::from_secs(1)).await;
     ///         pages
     ///     })
     ///     .await?;
-    /// assert_eq!(pages, 5); // 400 ms in all, but never 100 ms without progress
+    /// assert_eq!(pages, 5); // never 100 ms without progress
     /// # Ok(())
     /// # }
     /// ```
-    pub fn reschedule(&self, instant: Instant) {
-        let at = self.inner.offset(instant);
-        let before = self.inner.at.swap(at, Ordering::AcqRel);
-        if at < before {
-            self.inner.waker.wake();
-            self.inner.moved.notify_waiters();
+    pub fn reschedule(&self, at: impl Into<Option<Instant>>) {
+        let at = at.into();
+        let inner = &*self.inner;
+        let mut wakers = Vec::new();
+        {
+            let mut state = inner.lock();
+            let earlier = match (at, state.at) {
+                (Some(new), Some(old)) => new < old,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            state.at = at;
+            // Under the lock: a run that reads the new version reads the new instant.
+            inner.version.fetch_add(1, Ordering::Release);
+            if earlier {
+                state.runs.notify_all(&mut wakers);
+            }
         }
+        wakers.into_iter().for_each(Waker::wake);
     }
 
-    /// The instant the deadline is set for.
+    /// The instant the deadline is set for; `None` if it has none (asyncio's `when()`).
     ///
     /// # Examples
     ///
@@ -226,16 +276,18 @@ impl Deadline {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
     /// let deadline = Deadline::after(Duration::from_secs(1));
-    /// deadline.reschedule(deadline.instant() + Duration::from_secs(1));
+    /// let at = deadline.instant().ok_or("a deadline was set")?;
+    /// deadline.reschedule(at + Duration::from_secs(1));
     /// assert_eq!(deadline.remaining(), Duration::from_secs(2));
     /// # Ok(())
     /// # }
     /// ```
-    pub fn instant(&self) -> Instant {
-        self.inner.instant()
+    pub fn instant(&self) -> Option<Instant> {
+        self.inner.lock().at
     }
 
-    /// How long until the deadline; zero once it has passed.
+    /// How long until the deadline; zero once it has passed, `Duration::MAX` if there is
+    /// none.
     ///
     /// # Examples
     ///
@@ -253,7 +305,9 @@ impl Deadline {
     /// # }
     /// ```
     pub fn remaining(&self) -> Duration {
-        self.instant().saturating_duration_since(Instant::now())
+        self.instant().map_or(Duration::MAX, |at| {
+            at.saturating_duration_since(Instant::now())
+        })
     }
 
     /// Whether the deadline has passed.
@@ -275,7 +329,7 @@ impl Deadline {
     /// # }
     /// ```
     pub fn expired(&self) -> bool {
-        Instant::now() >= self.instant()
+        self.instant().is_some_and(|at| Instant::now() >= at)
     }
 
     pub(crate) fn id(&self) -> u64 {
@@ -284,17 +338,48 @@ impl Deadline {
 }
 
 impl Inner {
-    fn offset(&self, instant: Instant) -> u64 {
-        let nanos = instant.saturating_duration_since(self.base).as_nanos();
-        u64::try_from(nanos).unwrap_or(u64::MAX)
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while the lock is held; a poisoned lock is used as is.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn instant(&self) -> Instant {
-        self.instant_at(self.at.load(Ordering::Acquire))
+    /// The deadline and the version it was set at.
+    fn read(&self) -> (u64, Option<Instant>) {
+        let state = self.lock();
+        (self.version.load(Ordering::Relaxed), state.at)
     }
 
-    fn instant_at(&self, at: u64) -> Instant {
-        far_deadline(self.base, Duration::from_nanos(at))
+    /// Puts a waiting run on the list of runs to wake when the deadline moves earlier, or
+    /// updates its waker. A run that was woken that way has left the list and joins again.
+    fn listen(&self, ticket: &mut Option<Ticket>, waker: &Waker) {
+        let mut state = self.lock();
+        let replaced = match *ticket {
+            Some(t) if state.runs.contains(t) => state.runs.replace_waker(t, waker),
+            _ => {
+                *ticket = Some(state.runs.push(waker));
+                None
+            }
+        };
+        drop(state);
+        drop(replaced);
+    }
+
+    /// Listens for the deadline moving earlier than version `armed`, then checks it did not
+    /// move meanwhile: a move either finds the run on the list (same lock), or changed the
+    /// version before the run listened, and the check sees it and wakes the run itself.
+    fn wait_for_move(&self, ticket: &mut Option<Ticket>, armed: u64, waker: &Waker) {
+        self.listen(ticket, waker);
+        if self.version.load(Ordering::Acquire) != armed {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Takes a run off the list; its waker is dropped after the lock is released.
+    fn leave(&self, ticket: &mut Option<Ticket>) {
+        if let Some(t) = ticket.take() {
+            let waker = self.lock().runs.take(t);
+            drop(waker);
+        }
     }
 }
 
@@ -330,30 +415,19 @@ pin_project! {
         future: F,
         #[pin]
         timer: Timer,
-        // The raw deadline the timer is armed for, to notice moves without converting.
+        // The version of the deadline the timer is armed for.
         armed: Option<u64>,
-        listen: Listen<'a>,
+        // This run's place on the deadline's list of waiting runs.
+        ticket: Option<Ticket>,
         deferred: bool,
     }
 
     impl<F> PinnedDrop for Run<'_, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Listen::Slot = this.listen {
-                this.deadline.inner.waker_taken.store(false, Ordering::Release);
-            }
+            this.deadline.inner.leave(this.ticket);
         }
     }
-}
-
-/// How a running operation hears that its deadline moved earlier.
-enum Listen<'a> {
-    Not,
-    /// Through the deadline's single waker slot (lock-free; the common case).
-    Slot,
-    /// Through the deadline's `Notify`, because another operation holds the slot. Boxed so the
-    /// common case does not carry it.
-    Notify(Pin<Box<Notified<'a>>>),
 }
 
 impl<F: Future> Future for Run<'_, F> {
@@ -362,51 +436,30 @@ impl<F: Future> Future for Run<'_, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let inner = &*this.deadline.inner;
-        let at = inner.at.load(Ordering::Acquire);
-        let sleep = if *this.armed == Some(at) {
-            this.timer.armed()
-        } else {
-            *this.armed = Some(at);
+        let mut timer = this.timer;
+        let mut expired = false;
+        if *this.armed != Some(inner.version.load(Ordering::Acquire)) {
+            let (version, at) = inner.read();
+            *this.armed = Some(version);
             *this.deferred = false;
-            this.timer.armed_at(inner.instant_at(at))
-        };
+            expired = timer.as_mut().arm_at(at);
+        }
         let mut future = this.future;
-        let poll = poll_scope(sleep, this.deferred, cx, |cx| future.as_mut().poll(cx));
+        let poll = poll_scope(timer, expired, this.deferred, cx, |cx| {
+            future.as_mut().poll(cx)
+        });
         match poll {
-            Poll::Ready(Ok(output)) => Poll::Ready(Ok(output)),
-            Poll::Ready(Err(())) => Poll::Ready(Err(Elapsed::new(inner.instant_at(at), inner.id))),
+            Poll::Ready(result) => {
+                inner.leave(this.ticket);
+                Poll::Ready(result.map_err(|deadline| Elapsed::new(deadline, inner.id)))
+            }
             Poll::Pending => {
-                // Listen for the deadline moving earlier, then check it did not move meanwhile.
-                listen(this.listen, inner, cx);
-                if inner.at.load(Ordering::Acquire) != at {
-                    cx.waker().wake_by_ref();
+                if let Some(armed) = *this.armed {
+                    inner.wait_for_move(this.ticket, armed, cx.waker());
                 }
                 Poll::Pending
             }
         }
-    }
-}
-
-fn listen<'a>(listen: &mut Listen<'a>, inner: &'a Inner, cx: &mut Context<'_>) {
-    if let Listen::Not = listen {
-        *listen = if inner
-            .waker_taken
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            Listen::Slot
-        } else {
-            Listen::Notify(Box::pin(inner.moved.notified()))
-        };
-    }
-    match listen {
-        Listen::Slot => inner.waker.register(cx.waker()),
-        Listen::Notify(notified) => {
-            while notified.as_mut().poll(cx).is_ready() {
-                notified.set(inner.moved.notified());
-            }
-        }
-        Listen::Not => {}
     }
 }
 
@@ -416,5 +469,92 @@ impl<F: fmt::Debug> fmt::Debug for Run<'_, F> {
             .field("deadline", self.deadline)
             .field("future", &self.future)
             .finish()
+    }
+}
+
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    use std::future::poll_fn;
+    use std::task::Poll;
+    use std::time::Duration;
+
+    use loom::thread;
+
+    use super::*;
+
+    /// Waits, as a `Run` does after its body returned `Pending` and its timer did not fire,
+    /// until the deadline moves from the version the run armed its timer for: 0, the
+    /// deadline as created. Returns the version seen.
+    fn wait_for_a_move(deadline: &Deadline) -> u64 {
+        let inner = &*deadline.inner;
+        let armed = 0;
+        let mut ticket = None;
+        let seen = loom::future::block_on(poll_fn(|cx| {
+            let version = inner.version.load(Ordering::Acquire);
+            if version != armed {
+                return Poll::Ready(version);
+            }
+            inner.wait_for_move(&mut ticket, armed, cx.waker());
+            Poll::Pending
+        }));
+        inner.leave(&mut ticket);
+        seen
+    }
+
+    /// No lost wake-up: a run waiting under a deadline that another thread moves earlier is
+    /// always woken (loom reports a deadlock otherwise), and it leaves the list empty.
+    #[test]
+    fn loom_deadline_moved_earlier_wakes_the_waiting_run() {
+        loom::model(|| {
+            let deadline = Deadline::after(Duration::from_secs(60));
+            let mover = {
+                let deadline = deadline.clone();
+                thread::spawn(move || deadline.reschedule(Instant::now()))
+            };
+            assert_eq!(wait_for_a_move(&deadline), 1);
+            mover.join().unwrap();
+            assert!(deadline.inner.lock().runs.is_empty());
+        });
+    }
+
+    /// No lost wake-up with several runs: one move earlier wakes every run waiting under the
+    /// deadline, not only the first to listen.
+    #[test]
+    fn loom_deadline_moved_earlier_wakes_every_run() {
+        loom::model(|| {
+            let deadline = Deadline::never();
+            let runs: Vec<_> = (0..2)
+                .map(|_| {
+                    let deadline = deadline.clone();
+                    thread::spawn(move || wait_for_a_move(&deadline))
+                })
+                .collect();
+            deadline.reschedule(Instant::now());
+            for run in runs {
+                assert_eq!(run.join().unwrap(), 1);
+            }
+            assert!(deadline.inner.lock().runs.is_empty());
+        });
+    }
+
+    /// No waker kept: a run that listens and leaves while the deadline moves leaves nothing
+    /// on the list, whichever comes first.
+    #[test]
+    fn loom_deadline_a_run_that_leaves_keeps_no_place() {
+        loom::model(|| {
+            let deadline = Deadline::after(Duration::from_secs(60));
+            let leaver = {
+                let deadline = deadline.clone();
+                thread::spawn(move || {
+                    let inner = &*deadline.inner;
+                    let mut ticket = None;
+                    inner.wait_for_move(&mut ticket, 0, Waker::noop());
+                    inner.leave(&mut ticket);
+                })
+            };
+            deadline.reschedule(Instant::now());
+            leaver.join().unwrap();
+            assert!(deadline.inner.lock().runs.is_empty());
+        });
     }
 }

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # tokio::time::pause();
-/// let start = tokio::time::Instant::now();
+/// let start = corral::time::Instant::now();
 /// let err = timeout(Duration::from_secs(1), std::future::pending::<()>())
 ///     .await
 ///     .expect_err("never finishes");
@@ -49,7 +49,7 @@ impl Elapsed {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tokio::time::Instant;
+    /// use corral::time::Instant;
     /// use corral::time::timeout_at;
     ///
     /// # #[tokio::main(flavor = "current_thread")]

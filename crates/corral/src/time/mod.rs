@@ -7,8 +7,12 @@
 //! | `async with asyncio.timeout(s): await op` / `wait_for(op, s)` | [`timeout`] |
 //! | `asyncio.timeout_at(when)` | [`timeout_at`] |
 //! | one `async with timeout(...) as cm:` around several awaits; `cm.reschedule(when)` | [`Deadline`], [`Deadline::run`], [`Deadline::reschedule`] |
+//! | `asyncio.timeout(None)`; `cm.reschedule(None)` | [`Deadline::never`]; `deadline.reschedule(None)` (`Duration::MAX` also means no limit) |
+//! | `cm.when()` | [`Deadline::instant`] (`None`: no deadline) |
 //! | `TimeoutError` | [`Elapsed`] (says which deadline fired) |
 //! | `asyncio.shield(op)` | [`shield`] |
+//! | `await asyncio.sleep(s)` | [`sleep`]`(Duration::from_secs_f64(s)).await` (Tokio's, re-exported) |
+//! | `loop.time()` | [`Instant::now()`](Instant::now) (Tokio's, re-exported) |
 //!
 //! # Semantics
 //!
@@ -18,9 +22,11 @@
 //!   inner one; corral's scopes see the deadlines that enclose them while they poll, through
 //!   a thread-local value kept for the duration of each poll (no allocation, no lock).
 //!   Deadlines do not cross [`tokio::spawn`]: a spawned task is not inside its spawner's scope.
-//! - **Zero and past deadlines fire at the first await.** A future that completes without
-//!   waiting still completes; one that waits gets [`Elapsed`] at once, without waiting for a
-//!   timer tick.
+//! - **Zero and past deadlines fire at the first await**, on a real clock as on the paused
+//!   one. A future that completes without waiting still completes; one that waits gets
+//!   [`Elapsed`] at once, without waiting for a timer tick.
+//! - **`Duration::MAX` means no limit**, and so does any `now + duration` past the end of
+//!   [`Instant`]: no timer is armed. No deadline, however far, overflows an `Instant`.
 //! - **A relative timeout counts from its first poll**, not from when the future was built.
 //!   A [`Deadline::after`] counts from its creation, since several operations share it.
 //! - **Cancellation is never reported as a timeout.** Dropping the future is cancellation; it
@@ -28,13 +34,37 @@
 //! - **Shielded work is never lost.** [`shield`] runs the work as its own task; its result can
 //!   be awaited later, and a failure nobody receives is logged.
 //!
+//! # Clock
+//!
+//! [`Instant`] is Tokio's (`tokio::time::Instant`), re-exported here because
+//! [`timeout_at`] and [`Deadline::at`] take one: it follows Tokio's clock, which a test can
+//! pause and advance (`#[tokio::test(start_paused = true)]`, `tokio::time::advance`), and
+//! every deadline here is measured on it. [`sleep`] and [`sleep_until`] are Tokio's too.
+//!
+//! ```
+//! use std::time::Duration;
+//! use corral::time::{Instant, sleep, timeout_at};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! tokio::time::pause(); // the paused clock moves only when every task waits
+//! let start = Instant::now();
+//! let at = start + Duration::from_secs(5);
+//! assert!(timeout_at(at, sleep(Duration::from_secs(10))).await.is_err());
+//! assert_eq!(Instant::now(), at); // five seconds passed, in no time
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Cost
 //!
 //! [`timeout`] and [`Deadline::run`] cost within 10% of `tokio::time::timeout` (see the
 //! `timeout_overhead` benchmark): the timer is Tokio's, held inline and armed at the first
 //! poll. A `Deadline` is shared state (an `Arc`), made once and used by many operations; a
-//! run listens for the deadline moving through a lock-free waker slot, and only concurrent
-//! runs of the same deadline fall back to a `Notify`.
+//! run that waits puts itself on the deadline's list of waiting runs (a short lock, and a
+//! `WaitList` slot, no allocation once warm), and takes itself off when it finishes or is
+//! dropped, so a deadline never keeps the waker of a task that is gone. Moving the deadline
+//! earlier wakes every run on the list; checking whether it moved is one atomic load.
 
 mod deadline;
 mod elapsed;
@@ -46,3 +76,5 @@ pub use deadline::{Deadline, Run};
 pub use elapsed::Elapsed;
 pub use shield::{Shielded, shield};
 pub use timeout::{Timeout, timeout, timeout_at};
+
+pub use tokio::time::{Instant, Sleep, sleep, sleep_until};

@@ -30,17 +30,27 @@
 //!
 //! A body that is ready is never cut short: a scope checks its deadline only after its body
 //! returned `Pending`, so a future that completes without waiting completes even under a zero
-//! or past deadline, which fires at the first real await.
+//! or past deadline, which fires at the first real await. That check compares the deadline
+//! with the clock when the timer is armed (the first poll, and each time a `Deadline` moves):
+//! Tokio's timer wheel rounds up to the next millisecond, so on a real clock it would let a
+//! zero deadline through the first await.
+//!
+//! A deadline may be "never" (`Duration::MAX`, an overflowing `now + duration`, a `Deadline`
+//! set to never): no timer is armed, and the scope only passes deferrals on. A deadline past
+//! Tokio's horizon (about 30 years) is waited for in horizon-sized steps, so no `Instant + Duration`
+//! can overflow, here or inside Tokio.
 //!
 //! # Cost
 //!
 //! The common case (no enclosing scope, deadline not reached) costs three accesses to a
-//! `const`-initialised thread-local `Cell` per poll, and reads the clock only where Tokio's
-//! own `timeout` does: no allocation, no lock, no atomic beyond the timer's own.
+//! `const`-initialised thread-local `Cell` per poll, and reads the clock once, when the timer
+//! is armed (Tokio's own `timeout` reads it when it is built): no allocation, no lock, no
+//! atomic beyond the timer's own.
 
 use std::cell::Cell;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep, sleep_until};
@@ -79,82 +89,135 @@ fn mark_deferred() {
     });
 }
 
+/// The farthest ahead a timer is set: Tokio's own horizon for a `sleep` whose deadline
+/// overflows (about 30 years). A later deadline is waited for in steps of this size, so that
+/// no `Instant` near the end of its range ever reaches Tokio (which rounds every deadline up by
+/// a millisecond, and would overflow there).
+const HORIZON: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 pin_project! {
     /// A timer armed at the first poll, so a relative deadline counts from when the scope
     /// starts running, and creating a scope needs no runtime.
     #[project = TimerProj]
     #[derive(Debug)]
     pub(crate) enum Timer {
+        /// Armed through `arm_at` (a `Run`).
         Unarmed,
-        After { duration: std::time::Duration },
+        After { duration: Duration },
         At { deadline: Instant },
-        Armed { #[pin] sleep: Sleep },
+        /// No limit: `Duration::MAX`, a relative deadline past the end of `Instant`, or a
+        /// `Deadline` that was set to never expire.
+        Never,
+        /// Waiting for `deadline`; `sleep` ends there, or at the horizon if that is sooner.
+        Armed { deadline: Instant, #[pin] sleep: Sleep },
     }
 }
 
 impl Timer {
-    /// Arms the timer if it is not yet armed, and returns it.
-    pub(crate) fn armed(mut self: Pin<&mut Self>) -> Pin<&mut Sleep> {
-        let deadline = match *self {
-            Timer::After { duration } => Some(far_deadline(Instant::now(), duration)),
-            Timer::At { deadline } => Some(deadline),
-            // An unarmed timer is armed through `armed_at`.
-            Timer::Unarmed => Some(far_deadline(Instant::now(), std::time::Duration::MAX)),
-            Timer::Armed { .. } => None,
-        };
-        if let Some(deadline) = deadline {
-            self.set(Timer::Armed {
-                sleep: sleep_until(deadline),
-            });
-        }
-        match self.project() {
-            TimerProj::Armed { sleep } => sleep,
-            _ => unreachable!("the timer was armed above"),
-        }
-    }
-
-    /// Arms the timer at `deadline` (or moves it there), and returns it.
-    pub(crate) fn armed_at(mut self: Pin<&mut Self>, deadline: Instant) -> Pin<&mut Sleep> {
-        if let TimerProj::Armed { sleep } = self.as_mut().project() {
-            if sleep.deadline() != deadline {
-                sleep.reset(deadline);
+    /// Arms the timer at the first poll of a `timeout`/`timeout_at`. Returns whether the
+    /// deadline had already passed when it was armed (so `false` on every later poll): a zero
+    /// or past deadline fires at the first await without waiting for the timer wheel, which
+    /// on a real clock only ticks a millisecond later.
+    pub(crate) fn start(self: Pin<&mut Self>) -> bool {
+        match *self {
+            Timer::After { duration } => {
+                let now = Instant::now();
+                let deadline = now.checked_add(duration);
+                self.arm(deadline, now)
             }
-            return self.armed();
+            Timer::At { deadline } => self.arm(Some(deadline), Instant::now()),
+            Timer::Unarmed | Timer::Never | Timer::Armed { .. } => false,
         }
-        self.set(Timer::Armed {
-            sleep: sleep_until(deadline),
-        });
-        self.armed()
     }
 
-    /// The deadline, if it is already known.
+    /// Arms the timer at `deadline` (`None`: never), or moves it there. Returns whether the
+    /// deadline has already passed.
+    pub(crate) fn arm_at(self: Pin<&mut Self>, deadline: Option<Instant>) -> bool {
+        self.arm(deadline, Instant::now())
+    }
+
+    fn arm(mut self: Pin<&mut Self>, deadline: Option<Instant>, now: Instant) -> bool {
+        let Some(deadline) = deadline else {
+            self.set(Timer::Never);
+            return false;
+        };
+        let until = sleep_target(deadline, now);
+        match self.as_mut().project() {
+            TimerProj::Armed {
+                deadline: armed,
+                sleep,
+            } => {
+                *armed = deadline;
+                if sleep.deadline() != until {
+                    sleep.reset(until);
+                }
+            }
+            _ => self.set(Timer::Armed {
+                deadline,
+                sleep: sleep_until(until),
+            }),
+        }
+        deadline <= now
+    }
+
+    /// Polls the timer; `true` once its deadline has passed. A timer set short of its
+    /// deadline (at the horizon) is set again from where it fired.
+    pub(crate) fn poll_fired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+        let TimerProj::Armed {
+            deadline,
+            mut sleep,
+        } = self.project()
+        else {
+            return false;
+        };
+        while sleep.as_mut().poll(cx).is_ready() {
+            if sleep.deadline() >= *deadline {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= *deadline {
+                return true;
+            }
+            sleep.as_mut().reset(sleep_target(*deadline, now));
+        }
+        false
+    }
+
+    /// The deadline, if it is known and there is one.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match self {
-            Timer::Unarmed | Timer::After { .. } => None,
-            Timer::At { deadline } => Some(*deadline),
-            Timer::Armed { sleep } => Some(sleep.deadline()),
+            Timer::Unarmed | Timer::After { .. } | Timer::Never => None,
+            Timer::At { deadline } | Timer::Armed { deadline, .. } => Some(*deadline),
         }
     }
 }
 
-/// `now + duration`, or a deadline so far away it never fires if that overflows.
-pub(crate) fn far_deadline(now: Instant, duration: std::time::Duration) -> Instant {
-    now.checked_add(duration)
-        .unwrap_or_else(|| now + std::time::Duration::from_secs(86_400 * 365 * 30))
+/// Where to set Tokio's timer for `deadline`: there, or at the horizon if that is sooner.
+fn sleep_target(deadline: Instant, now: Instant) -> Instant {
+    match now.checked_add(HORIZON) {
+        Some(horizon) if horizon < deadline => horizon,
+        _ => deadline,
+    }
 }
 
-/// Polls `body` as the body of a scope that ends at `sleep.deadline()`, and decides whether
-/// the scope fired (`Ready(Err(()))`). `deferred` is the scope's own memory of having deferred.
+/// Polls `body` as the body of a scope timed by `timer`, and decides whether the scope fired
+/// (`Ready(Err(deadline))`). `expired` says the deadline was found passed when the timer was
+/// armed in this poll; `deferred` is the scope's own memory of having deferred.
 pub(crate) fn poll_scope<T>(
-    sleep: Pin<&mut Sleep>,
+    mut timer: Pin<&mut Timer>,
+    expired: bool,
     deferred: &mut bool,
     cx: &mut Context<'_>,
     body: impl FnOnce(&mut Context<'_>) -> Poll<T>,
-) -> Poll<Result<T, ()>> {
-    let deadline = sleep.deadline();
+) -> Poll<Result<T, Instant>> {
+    let deadline = timer.deadline();
     let outer = AMBIENT.get();
+    let earliest = match (outer.earliest, deadline) {
+        (Some(e), Some(d)) => Some(e.min(d)),
+        (e, d) => e.or(d),
+    };
     AMBIENT.set(Ambient {
-        earliest: Some(outer.earliest.map_or(deadline, |e| e.min(deadline))),
+        earliest,
         deferred: false,
     });
     let restore = Restore(outer);
@@ -165,7 +228,14 @@ pub(crate) fn poll_scope<T>(
     if let Poll::Ready(value) = poll {
         return Poll::Ready(Ok(value));
     }
-    let timer_fired = sleep.poll(cx).is_ready();
+    // A scope without a deadline never fires; it passes an inner scope's deferral on.
+    let Some(deadline) = deadline else {
+        if inner_deferred {
+            mark_deferred();
+        }
+        return Poll::Pending;
+    };
+    let timer_fired = expired || timer.as_mut().poll_fired(cx);
     if !timer_fired && !inner_deferred {
         return Poll::Pending;
     }
@@ -181,5 +251,5 @@ pub(crate) fn poll_scope<T>(
         cx.waker().wake_by_ref();
         return Poll::Pending;
     }
-    Poll::Ready(Err(()))
+    Poll::Ready(Err(deadline))
 }

@@ -21,7 +21,10 @@ use super::scope::{Timer, poll_scope};
 ///   together, the outermost reports and the code between them does not run;
 /// - a zero duration fires at the first await: a future that completes without waiting still
 ///   completes, one that waits gets `Elapsed` at once;
-/// - dropping the future is cancellation, never reported as a timeout.
+/// - dropping the future is cancellation, never reported as a timeout;
+/// - `Duration::MAX` (or any duration past the end of [`Instant`]) means no limit: no timer
+///   is armed, where Tokio's fires after about 30 years (which a paused clock reaches at once
+///   when nothing else can run).
 ///
 /// [`Deadline`]: crate::time::Deadline
 ///
@@ -81,7 +84,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tokio::time::Instant;
+/// use corral::time::Instant;
 /// use corral::time::timeout_at;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -179,14 +182,14 @@ impl<F> Timeout<F> {
     }
 
     /// The deadline, once known: at once for [`timeout_at`], from the first poll for
-    /// [`timeout`].
+    /// [`timeout`]; `None` before then, and for a [`timeout`] without limit
+    /// (`Duration::MAX`).
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tokio::time::Instant;
-    /// use corral::time::{timeout, timeout_at};
+    /// use corral::time::{Instant, timeout, timeout_at};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -205,11 +208,13 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let sleep = this.timer.armed();
-        let deadline = sleep.deadline();
+        let mut timer = this.timer;
+        let expired = timer.as_mut().start();
         let mut future = this.future;
-        poll_scope(sleep, this.deferred, cx, |cx| future.as_mut().poll(cx))
-            .map(|result| result.map_err(|()| Elapsed::new(deadline, 0)))
+        poll_scope(timer, expired, this.deferred, cx, |cx| {
+            future.as_mut().poll(cx)
+        })
+        .map(|result| result.map_err(|deadline| Elapsed::new(deadline, 0)))
     }
 }
 

@@ -83,6 +83,16 @@ impl WaitList {
         }
     }
 
+    /// Like [`update`](WaitList::update), but gives the replaced waker back, to be dropped
+    /// once the caller has released its lock (dropping a waker may free a task).
+    pub(crate) fn replace_waker(&mut self, ticket: Ticket, waker: &Waker) -> Option<Waker> {
+        let entry = self.entries.get_mut(ticket.key)?;
+        if entry.seq != ticket.seq || entry.waker.will_wake(waker) {
+            return None;
+        }
+        Some(std::mem::replace(&mut entry.waker, waker.clone()))
+    }
+
     /// Takes a parked waiter off the list without waking it.
     ///
     /// Returns `false` if it was no longer parked: it has been notified (and so owes the
@@ -92,12 +102,28 @@ impl WaitList {
             return false;
         }
         self.entries.remove(ticket.key);
+        self.compact();
+        true
+    }
+
+    /// Takes a parked waiter off the list and gives its waker back, to be dropped once the
+    /// caller has released its lock. `None` if it was no longer parked (see
+    /// [`remove`](WaitList::remove)).
+    pub(crate) fn take(&mut self, ticket: Ticket) -> Option<Waker> {
+        if !self.contains(ticket) {
+            return None;
+        }
+        let entry = self.entries.remove(ticket.key);
+        self.compact();
+        Some(entry.waker)
+    }
+
+    fn compact(&mut self) {
         if self.order.len() > 2 * self.entries.len() + 16 {
             let entries = &self.entries;
             self.order
                 .retain(|t| entries.get(t.key).is_some_and(|e| e.seq == t.seq));
         }
-        true
     }
 
     /// Notifies the waiter that has waited longest; returns its waker, to be woken once the
@@ -204,6 +230,30 @@ mod tests {
     }
 
     #[test]
+    fn take_and_replace_waker_hand_the_old_waker_back() {
+        let mut list = WaitList::new();
+        let (first, w1) = waker();
+        let (_, w2) = waker();
+        let t = list.push(&w1);
+        assert!(
+            list.replace_waker(t, &w1).is_none(),
+            "same waker: nothing to swap"
+        );
+        let old = list.replace_waker(t, &w2).expect("a different waker");
+        assert!(old.will_wake(&w1));
+        drop((old, w1));
+        assert_eq!(
+            Arc::strong_count(&first),
+            1,
+            "the list let go of the old waker"
+        );
+        let taken = list.take(t).expect("parked");
+        assert!(taken.will_wake(&w2));
+        assert!(list.take(t).is_none(), "taken once");
+        assert!(list.is_empty());
+    }
+
+    #[test]
     fn update_swaps_the_waker_that_gets_woken() {
         let mut list = WaitList::new();
         let (first, w1) = waker();
@@ -215,5 +265,147 @@ mod tests {
         wakers.into_iter().for_each(Waker::wake);
         assert_eq!(first.0.load(Ordering::SeqCst), 0);
         assert_eq!(second.0.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    //! The protocol every owner of a `WaitList` follows (the condition, the barrier, the
+    //! queue), on a small owner: a count of items and the list, under one loom `Mutex`. A
+    //! taker checks for an item and registers in the same critical section (so the re-check
+    //! is the lock itself), unlocks and waits; a giver adds an item and takes a waker off the
+    //! list under the lock, and wakes it after unlocking. A taker that gives up takes its
+    //! ticket back, or, if it was already notified, passes the notification on, as
+    //! `Condition`'s `Registration` does. (The condition's own data lock is Tokio's, which
+    //! loom cannot see, so the condition is modelled through this owner.)
+
+    use std::future::poll_fn;
+    use std::sync::PoisonError;
+    use std::task::{Poll, Waker};
+
+    use loom::thread;
+
+    use super::*;
+    use crate::loom::{Arc, Mutex, MutexGuard};
+
+    #[derive(Default)]
+    struct Owner {
+        state: Mutex<(usize, WaitList)>,
+    }
+
+    impl Owner {
+        fn lock(&self) -> MutexGuard<'_, (usize, WaitList)> {
+            self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+
+        /// Adds an item and notifies the longest waiting taker, waking it after unlocking.
+        fn give(&self) {
+            let waker = {
+                let mut state = self.lock();
+                state.0 += 1;
+                state.1.notify_one()
+            };
+            waker.map(Waker::wake);
+        }
+
+        /// Takes an item if there is one, and otherwise registers (or re-registers) `ticket`.
+        fn try_take(&self, ticket: &mut Option<Ticket>, waker: &Waker) -> bool {
+            let mut state = self.lock();
+            if state.0 > 0 {
+                state.0 -= 1;
+                if let Some(t) = ticket.take() {
+                    // Taken while still parked: leave the list (the waker drops unlocked).
+                    let waker = state.1.take(t);
+                    drop(state);
+                    drop(waker);
+                }
+                return true;
+            }
+            match *ticket {
+                Some(t) if state.1.contains(t) => state.1.update(t, waker),
+                _ => *ticket = Some(state.1.push(waker)),
+            }
+            false
+        }
+
+        /// Waits for an item and takes it.
+        fn take(&self) {
+            let mut ticket = None;
+            loom::future::block_on(poll_fn(|cx| {
+                if self.try_take(&mut ticket, cx.waker()) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }));
+        }
+
+        /// Gives up waiting: leaves quietly, or passes a notification it got on.
+        fn give_up(&self, ticket: Ticket) {
+            let next = {
+                let mut state = self.lock();
+                match state.1.take(ticket) {
+                    Some(own) => {
+                        drop(state);
+                        drop(own);
+                        None
+                    }
+                    None => state.1.notify_one(),
+                }
+            };
+            next.map(Waker::wake);
+        }
+    }
+
+    /// No lost wake-up: a taker that checks and registers under the lock is always woken by
+    /// a giver on another thread (loom reports a deadlock otherwise), and the list ends empty.
+    #[test]
+    fn loom_wait_list_no_lost_wake_up() {
+        loom::model(|| {
+            let owner = Arc::new(Owner::default());
+            let taker = {
+                let owner = owner.clone();
+                thread::spawn(move || owner.take())
+            };
+            owner.give();
+            taker.join().unwrap();
+            let state = owner.lock();
+            assert_eq!(state.0, 0, "the item was taken exactly once");
+            assert!(state.1.is_empty());
+        });
+    }
+
+    /// No notification swallowed, no item lost or duplicated: one taker waits for good while
+    /// another registers and gives up, racing a single give. Whoever got the notification,
+    /// the taker that stays is woken (a second item is given only if the one that gave up
+    /// took the first), and every item is taken exactly once.
+    #[test]
+    fn loom_wait_list_a_taker_that_gives_up_passes_its_notification_on() {
+        loom::model(|| {
+            let owner = Arc::new(Owner::default());
+            let stayer = {
+                let owner = owner.clone();
+                thread::spawn(move || owner.take())
+            };
+            let quitter = {
+                let owner = owner.clone();
+                thread::spawn(move || {
+                    let mut ticket = None;
+                    if owner.try_take(&mut ticket, Waker::noop()) {
+                        return true;
+                    }
+                    owner.give_up(ticket.expect("registered"));
+                    false
+                })
+            };
+            owner.give();
+            if quitter.join().unwrap() {
+                owner.give();
+            }
+            stayer.join().unwrap();
+            let state = owner.lock();
+            assert_eq!(state.0, 0, "every item taken exactly once");
+            assert!(state.1.is_empty());
+        });
     }
 }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use corral::sync::{Barrier, BarrierWaitResult, BrokenBarrier};
+
+use crate::support::LockProbe;
 use tokio_test::task::{self, Spawn};
 use tokio_test::{assert_pending, assert_ready, assert_ready_err, assert_ready_ok};
 
@@ -300,5 +302,24 @@ fn debug_output() {
     assert_eq!(
         format!("{wait:?}"),
         r#"BarrierWait { parties: 2, state: "arriving" }"#
+    );
+}
+
+#[test]
+fn a_dropped_waiter_lets_go_of_its_waker_outside_the_lock() {
+    let barrier = Arc::new(Barrier::new(2));
+    let probed = barrier.clone();
+    let (waker, dropped_under_lock) = LockProbe::waker(move || {
+        probed.n_waiting();
+    });
+    let mut wait = Box::pin(barrier.wait());
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(std::future::Future::poll(wait.as_mut(), &mut cx).is_pending());
+    drop(waker); // the barrier holds the last clone
+    drop(wait);
+    assert_eq!(barrier.n_waiting(), 0);
+    assert!(
+        !dropped_under_lock.load(std::sync::atomic::Ordering::SeqCst),
+        "the waker was dropped while the barrier was locked"
     );
 }

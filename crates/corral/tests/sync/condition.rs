@@ -4,7 +4,9 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use corral::sync::{Condition, ConditionGuard};
+use corral::sync::{Condition, ConditionGuard, Event};
+
+use crate::support::LockProbe;
 use tokio_test::task::{self, Spawn};
 use tokio_test::{assert_pending, assert_ready, assert_ready_eq};
 
@@ -180,10 +182,11 @@ async fn notify_all_wakes_only_those_waiting_at_the_call() {
 #[tokio::test(start_paused = true)]
 async fn a_notify_after_unlocking_reaches_a_waiter_that_checked_under_the_lock() {
     let condition = Condition::new(false);
-    // The waiter takes the lock and holds it across a yield...
+    // The waiter takes the lock and holds it until the test opens the gate...
+    let gate = Event::new();
     let mut w = task::spawn(async {
         let mut guard = condition.lock().await;
-        tokio::task::yield_now().await;
+        gate.wait().await;
         while !*guard {
             guard = guard.wait().await;
         }
@@ -199,6 +202,8 @@ async fn a_notify_after_unlocking_reaches_a_waiter_that_checked_under_the_lock()
     });
     assert_pending!(notifier.poll());
     // The waiter sees `false` under the lock, registers, and only then unlocks.
+    gate.set();
+    assert!(w.is_woken());
     assert_pending!(w.poll());
     assert!(notifier.is_woken());
     assert_ready_eq!(notifier.poll(), true, "the notification found the waiter");
@@ -342,4 +347,48 @@ async fn unsized_data() {
     condition.lock().await[0] = 9;
     let guard = condition.lock().await.wait_for(|s| s.len() == 3).await;
     assert_eq!(&*guard, &[9, 2, 3]);
+}
+
+#[test]
+fn a_dropped_waiter_lets_go_of_its_waker_outside_the_lock() {
+    let condition = std::sync::Arc::new(Condition::new(0_u32));
+    let probed = condition.clone();
+    let (waker, dropped_under_lock) = LockProbe::waker(move || {
+        probed.notify_all();
+    });
+    let mut wait = Box::pin(async { drop(condition.lock().await.wait().await) });
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(wait.as_mut().poll(&mut cx).is_pending());
+    drop(waker); // the wait list holds the last clone
+    drop(wait);
+    assert!(
+        !dropped_under_lock.load(std::sync::atomic::Ordering::SeqCst),
+        "the waker was dropped while the wait list was locked"
+    );
+}
+
+#[test]
+fn a_waiter_polled_with_a_new_waker_drops_the_old_one_outside_the_lock() {
+    let condition = std::sync::Arc::new(Condition::new(0_u32));
+    let probed = condition.clone();
+    let (waker, dropped_under_lock) = LockProbe::waker(move || {
+        probed.notify_all();
+    });
+    let mut wait = Box::pin(async { drop(condition.lock().await.wait().await) });
+    assert!(
+        wait.as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(waker);
+    let other = std::task::Waker::noop();
+    assert!(
+        wait.as_mut()
+            .poll(&mut std::task::Context::from_waker(other))
+            .is_pending()
+    );
+    assert!(
+        !dropped_under_lock.load(std::sync::atomic::Ordering::SeqCst),
+        "the replaced waker was dropped while the wait list was locked"
+    );
 }

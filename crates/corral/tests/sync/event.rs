@@ -159,14 +159,14 @@ async fn a_wait_in_select_loses_nothing_when_the_other_branch_wins() {
         tokio::select! {
             biased;
             () = event.wait() => panic!("the event is not set"),
-            () = tokio::task::yield_now() => {}
+            () = std::future::ready(()) => {}
         }
     }
     event.set();
     tokio::select! {
         biased;
         () = event.wait() => {}
-        () = tokio::task::yield_now() => panic!("the event is set"),
+        () = std::future::ready(()) => panic!("the event is set"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the sync tests.
 
 use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 /// Fails the test instead of hanging if `fut` does not finish within `limit` (real time on a
@@ -12,9 +13,116 @@ pub(crate) async fn finishes<F: Future>(what: &str, limit: Duration, fut: F) -> 
     }
 }
 
-/// A future that is ready on its `n`-th poll: yields `n - 1` times first.
-pub(crate) async fn yields(n: u32) {
-    for _ in 1..n {
-        tokio::task::yield_now().await;
+/// A future that is ready at its `n`-th poll, waking itself after each earlier one.
+///
+/// The stress tests use it to move the random point where a wait is cancelled (or a race
+/// is cut off) by a few polls. It orders nothing: no assertion depends on what other tasks
+/// did meanwhile, only on invariants that hold whatever they did.
+pub(crate) fn polls(n: u32) -> impl Future<Output = ()> {
+    let mut left = n;
+    std::future::poll_fn(move |cx| {
+        left = left.saturating_sub(1);
+        if left == 0 {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+}
+
+/// The seeds every randomised test runs with in CI.
+pub(crate) const SEEDS: [u64; 3] = [0x5eed_0001, 0xc0ff_ee00_2026, 0x0dd5_eed5_1234_5678];
+
+/// The environment variable that replays one seed: `CORRAL_SEED=<seed> cargo test ...`.
+pub(crate) const SEED_VAR: &str = "CORRAL_SEED";
+
+/// Runs the randomised test `run` once per seed of [`SEEDS`], or only with the seed in
+/// `CORRAL_SEED` if it is set. If a run fails, the seed that failed is printed (with how
+/// to replay it) before the panic goes on.
+pub(crate) async fn for_each_seed<F, Fut>(test: &str, mut run: F)
+where
+    F: FnMut(fastrand::Rng) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let seeds = match std::env::var(SEED_VAR) {
+        Ok(seed) => vec![parse_seed(&seed)],
+        Err(_) => SEEDS.to_vec(),
+    };
+    for seed in seeds {
+        let _report = ReportSeedOnPanic { test, seed };
+        run(fastrand::Rng::with_seed(seed)).await;
+    }
+}
+
+fn parse_seed(seed: &str) -> u64 {
+    let seed = seed.trim();
+    let parsed = match seed.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
+        None => seed.parse(),
+    };
+    parsed.unwrap_or_else(|_| panic!("{SEED_VAR}={seed:?} is not a u64 (decimal or 0x hex)"))
+}
+
+/// Prints the seed if it is dropped while the run panics.
+struct ReportSeedOnPanic<'a> {
+    test: &'a str,
+    seed: u64,
+}
+
+impl Drop for ReportSeedOnPanic<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        eprintln!(
+            "{}: failed with seed {}; replay it with {SEED_VAR}={}",
+            self.test, self.seed, self.seed
+        );
+    }
+}
+
+/// A waker that checks, when its last clone is dropped, whether the primitive's lock is
+/// free at that moment: `probe` (which takes that lock) runs on another thread, and if it
+/// cannot finish within a few seconds the waker was dropped under the lock. Dropping a waker
+/// may free a task, so corral drops wakers only after unlocking.
+pub(crate) struct LockProbe {
+    probe: std::sync::Arc<dyn Fn() + Send + Sync>,
+    dropped_under_lock: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LockProbe {
+    /// A waker that runs `probe` when dropped, and the flag it raises if `probe` was blocked.
+    pub(crate) fn waker(
+        probe: impl Fn() + Send + Sync + 'static,
+    ) -> (
+        std::task::Waker,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let probe = LockProbe {
+            probe: std::sync::Arc::new(probe),
+            dropped_under_lock: flag.clone(),
+        };
+        (std::task::Waker::from(std::sync::Arc::new(probe)), flag)
+    }
+}
+
+impl std::task::Wake for LockProbe {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+impl Drop for LockProbe {
+    fn drop(&mut self) {
+        let (done, finished) = std::sync::mpsc::channel();
+        let probe = self.probe.clone();
+        std::thread::spawn(move || {
+            probe();
+            let _ = done.send(());
+        });
+        if finished.recv_timeout(Duration::from_secs(5)).is_err() {
+            self.dropped_under_lock
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }

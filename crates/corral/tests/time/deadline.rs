@@ -1,6 +1,8 @@
 //! Deadline: one deadline over many operations, rescheduled from inside and from outside.
 
-use std::future::pending;
+use std::future::{Future, pending};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use corral::time::Deadline;
@@ -93,7 +95,7 @@ async fn rescheduling_later_from_outside_lets_a_run_continue() {
 async fn clones_are_the_same_deadline() {
     let a = Deadline::after(10 * MS);
     let b = a.clone();
-    b.reschedule(a.instant() + 10 * MS);
+    b.reschedule(a.instant().unwrap() + 10 * MS);
     assert_eq!(a.remaining(), 20 * MS);
     let err = a.run(pending::<()>()).await.unwrap_err();
     assert!(err.is_from(&b));
@@ -116,4 +118,175 @@ async fn runs_in_separate_tasks_all_fire() {
         assert!(handle.await.unwrap());
     }
     assert_eq!(start.elapsed(), 5 * MS);
+}
+
+#[tokio::test]
+async fn an_expired_deadline_fires_at_the_first_await_on_a_real_clock() {
+    let deadline = Deadline::after(Duration::ZERO);
+    for _ in 0..100 {
+        assert_eq!(deadline.run(async { 1 }).await, Ok(1));
+        let mut run = task::spawn(deadline.run(pending::<()>()));
+        assert!(assert_ready!(run.poll()).unwrap_err().is_from(&deadline));
+    }
+}
+
+#[tokio::test]
+async fn rescheduling_into_the_past_fires_at_the_next_poll_on_a_real_clock() {
+    let deadline = Deadline::after(Duration::from_secs(60));
+    let mut run = task::spawn(deadline.run(pending::<()>()));
+    assert_pending!(run.poll());
+    deadline.reschedule(Instant::now());
+    assert!(run.is_woken(), "the waiting run was woken");
+    assert!(assert_ready!(run.poll()).is_err(), "no timer tick needed");
+}
+
+/// A waker that counts its wakes; its `Arc`'s strong count says who still holds it.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<CountingWaker>, Waker) {
+    let counter = Arc::new(CountingWaker(0.into()));
+    (counter.clone(), Waker::from(counter))
+}
+
+fn wakes(counter: &CountingWaker) -> usize {
+    counter.0.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_run_lets_go_of_its_waker_and_is_not_woken_later() {
+    let deadline = Deadline::after(Duration::from_secs(60));
+    let (counter, waker) = counting_waker();
+    let mut run = Box::pin(deadline.run(pending::<()>()));
+    assert!(
+        run.as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(waker);
+    drop(run);
+    assert_eq!(
+        Arc::strong_count(&counter),
+        1,
+        "the deadline still holds the dropped run's waker"
+    );
+    deadline.reschedule(Instant::now());
+    assert_eq!(wakes(&counter), 0, "a run that is gone was woken");
+    // Dropping a run mid-wait took nothing from the deadline: the next run sees it.
+    let err = deadline.run(pending::<()>()).await.unwrap_err();
+    assert!(err.is_from(&deadline));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_finished_run_lets_go_of_its_waker_and_is_not_woken_later() {
+    // No timer (the deadline is `never`) and a body that keeps no waker: only the deadline's
+    // own list could hold the waker.
+    let deadline = Deadline::never();
+    let (counter, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut first = true;
+    let mut run = Box::pin(deadline.run(std::future::poll_fn(|_| {
+        if std::mem::take(&mut first) {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })));
+    assert!(run.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(run.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    drop(waker);
+    assert_eq!(
+        Arc::strong_count(&counter),
+        1,
+        "the deadline still holds the finished run's waker"
+    );
+    deadline.reschedule(Instant::now());
+    assert_eq!(wakes(&counter), 0, "a finished run was woken");
+    drop(run);
+}
+
+#[tokio::test(start_paused = true)]
+async fn moving_a_shared_deadline_earlier_wakes_every_waiting_run() {
+    let deadline = Deadline::after(Duration::from_secs(60));
+    let mut runs: Vec<_> = (0..3)
+        .map(|_| task::spawn(deadline.run(pending::<()>())))
+        .collect();
+    for run in &mut runs {
+        assert_pending!(run.poll());
+    }
+    deadline.reschedule(Instant::now() + 10 * MS);
+    for run in &mut runs {
+        assert!(run.is_woken(), "every run hears the move");
+        assert_pending!(run.poll());
+    }
+    // They listen again after being woken: a second move reaches them all too.
+    deadline.reschedule(Instant::now());
+    for run in &mut runs {
+        assert!(run.is_woken(), "every run hears the second move");
+        assert!(assert_ready!(run.poll()).is_err());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn instant_returns_the_instant_given_however_far_or_past() {
+    let now = Instant::now();
+    let past = now.checked_sub(Duration::from_secs(5)).unwrap_or(now);
+    assert_eq!(Deadline::at(past).instant(), Some(past));
+    assert!(Deadline::at(past).expired());
+    let far = now + Duration::from_secs(86_400 * 365 * 1000);
+    assert_eq!(Deadline::at(far).instant(), Some(far));
+    let moved = Deadline::after(MS);
+    moved.reschedule(far);
+    assert_eq!(moved.instant(), Some(far));
+    moved.reschedule(past);
+    assert_eq!(moved.instant(), Some(past));
+}
+
+#[tokio::test(start_paused = true)]
+async fn duration_max_and_reschedule_none_mean_no_limit() {
+    let unlimited = Deadline::after(Duration::MAX);
+    assert_eq!(unlimited.instant(), None);
+    assert_eq!(unlimited.remaining(), Duration::MAX);
+    assert!(!unlimited.expired());
+    // No timer at all: forty years pass on the paused clock and the run still waits.
+    let mut run = task::spawn(unlimited.run(pending::<()>()));
+    assert_pending!(run.poll());
+    advance(Duration::from_secs(86_400 * 365 * 40)).await;
+    assert_pending!(run.poll());
+    drop(run);
+
+    let deadline = Deadline::after(10 * MS);
+    let mut run = task::spawn(deadline.run(sleep(Duration::from_secs(1))));
+    assert_pending!(run.poll());
+    deadline.reschedule(None);
+    advance(Duration::from_secs(1)).await;
+    assert_eq!(assert_ready!(run.poll()), Ok(()));
+
+    let never = Deadline::never();
+    let mut run = task::spawn(never.run(pending::<()>()));
+    assert_pending!(run.poll());
+    never.reschedule(Instant::now());
+    assert!(
+        run.is_woken(),
+        "from no deadline to one in the past is a move earlier"
+    );
+    assert!(assert_ready!(run.poll()).is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deadline_past_tokios_horizon_still_fires_when_reached() {
+    // Tokio's timers reach about 30 years; a deadline beyond is waited for in steps.
+    let at = Instant::now() + Duration::from_secs(86_400 * 365 * 70);
+    let deadline = Deadline::at(at);
+    let err = deadline.run(pending::<()>()).await.unwrap_err();
+    assert_eq!(err.deadline(), at);
+    assert_eq!(Instant::now(), at, "fired at its instant, not at a horizon");
 }

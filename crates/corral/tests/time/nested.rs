@@ -98,20 +98,44 @@ async fn an_expired_scope_outside_an_unexpired_one_still_reports() {
 
 #[tokio::test(start_paused = true)]
 async fn deadlines_in_spawned_tasks_are_not_nested_in_the_spawner() {
-    // A spawned task is not inside the scope that spawned it: its own deadline reports.
+    // A spawned task is not inside the scope that spawned it: when both deadlines pass
+    // together, each side reports its own, on time.
     let outer = Deadline::after(10 * MS);
+    let own = Deadline::after(10 * MS);
+    let start = Instant::now();
+    let mut spawned = None;
     let result = outer
         .run(async {
-            let inner = tokio::spawn(async {
-                let own = Deadline::after(10 * MS);
-                own.run(pending::<()>()).await.map_err(|e| e.is_from(&own))
-            });
-            inner.await.unwrap()
+            let own = own.clone();
+            spawned = Some(tokio::spawn(async move {
+                let result = own.run(pending::<()>()).await;
+                (result.map_err(|e| e.is_from(&own)), Instant::now())
+            }));
+            pending::<()>().await
         })
         .await;
-    // Both fire at 10 ms; whichever wins the race, the spawned task saw its own deadline.
-    match result {
-        Ok(inner) => assert_eq!(inner, Err(true)),
-        Err(elapsed) => assert!(elapsed.is_from(&outer)),
-    }
+    assert!(
+        result.unwrap_err().is_from(&outer),
+        "the spawner's own deadline"
+    );
+    let (inner, fired_at) = spawned.expect("spawned").await.expect("no panic");
+    assert_eq!(inner, Err(true), "the spawned task saw its own deadline");
+    assert_eq!(fired_at - start, 10 * MS, "and it fired on time");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_scope_without_a_deadline_passes_a_deferral_on() {
+    // a (expired) > b (no deadline) > c (expired): a reports, through b.
+    let a = Deadline::after(20 * MS);
+    let b = Deadline::never();
+    let c = Deadline::after(20 * MS);
+    let err = a.run(b.run(c.run(pending::<()>()))).await.unwrap_err();
+    assert!(err.is_from(&a));
+    let err = timeout(
+        20 * MS,
+        timeout(Duration::MAX, timeout(20 * MS, pending::<()>())),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.deadline(), Instant::now());
 }

@@ -1,6 +1,7 @@
 //! timeout and timeout_at.
 
-use std::future::pending;
+use std::future::{Future, pending};
+use std::task::Poll;
 use std::time::Duration;
 
 use corral::time::{timeout, timeout_at};
@@ -110,4 +111,84 @@ async fn elapsed_converts_into_io_timed_out() {
     let elapsed = timeout(MS, pending::<()>()).await.unwrap_err();
     let io: std::io::Error = elapsed.into();
     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+}
+
+// On a real clock Tokio's timer wheel only ticks a millisecond later, so a zero or past
+// deadline must be compared with the clock, not left to the timer.
+
+#[tokio::test]
+async fn zero_fires_at_the_first_await_on_a_real_clock_every_time() {
+    for _ in 0..100 {
+        assert_eq!(timeout(Duration::ZERO, async { 1 }).await, Ok(1));
+        let mut waits = task::spawn(timeout(Duration::ZERO, pending::<()>()));
+        assert!(
+            assert_ready!(waits.poll()).is_err(),
+            "a zero timeout fires at the first await on a real clock"
+        );
+        // The reproduction: a future that awaits once, then is ready.
+        assert!(timeout(Duration::ZERO, pending_once()).await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn a_past_deadline_fires_at_the_first_await_on_a_real_clock() {
+    let past = Instant::now();
+    for _ in 0..100 {
+        assert_eq!(timeout_at(past, async { 2 }).await, Ok(2));
+        let mut waits = task::spawn(timeout_at(past, pending::<()>()));
+        let elapsed = assert_ready!(waits.poll()).unwrap_err();
+        assert_eq!(elapsed.deadline(), past);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn duration_max_means_no_limit() {
+    // No timer at all: forty years pass on the paused clock and the future still runs.
+    let mut unlimited = task::spawn(timeout(Duration::MAX, pending::<()>()));
+    assert_pending!(unlimited.poll());
+    advance(Duration::from_secs(86_400 * 365 * 40)).await;
+    assert_pending!(unlimited.poll());
+    let limited = timeout(Duration::MAX, async {});
+    assert_eq!(limited.await, Ok(()));
+}
+
+/// The last instant `Instant` can represent after now, to the nanosecond.
+fn last_instant() -> Instant {
+    let now = Instant::now();
+    let mut reach = Duration::ZERO;
+    let mut step = Duration::MAX;
+    while step > Duration::ZERO {
+        if let Some(further) = reach.checked_add(step)
+            && now.checked_add(further).is_some()
+        {
+            reach = further;
+        } else {
+            step /= 2;
+        }
+    }
+    now + reach
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_instant_at_the_end_of_time_does_not_overflow() {
+    let end = last_instant();
+    let mut waits = task::spawn(timeout_at(end, pending::<()>()));
+    assert_pending!(waits.poll());
+    advance(Duration::from_secs(3600)).await;
+    assert_pending!(waits.poll());
+    assert_eq!(timeout_at(end, sleep(MS)).await, Ok(()));
+}
+
+/// Pending at its first poll (waking itself at once), ready at the second: the shape of
+/// `yield_now`, as the future under test, not to order tasks.
+fn pending_once() -> impl Future<Output = ()> {
+    let mut first = true;
+    std::future::poll_fn(move |cx| {
+        if std::mem::take(&mut first) {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
 }

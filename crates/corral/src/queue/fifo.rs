@@ -84,6 +84,8 @@ queue_api! {
     /// # }
     /// ```
     pub struct QueueStream;
+    pub struct QueuePermit;
+    pub struct OwnedQueuePermit;
 
     buffer: Fifo,
     bounds: [T],

@@ -65,6 +65,8 @@ queue_api! {
     /// # }
     /// ```
     pub struct LifoQueueStream;
+    pub struct LifoQueuePermit;
+    pub struct OwnedLifoQueuePermit;
 
     buffer: Lifo,
     bounds: [T],

@@ -150,6 +150,8 @@ mod lifo;
 mod priority;
 
 pub use error::{GetError, PutError, TaskDoneError, TryGetError, TryPutError, ZeroCapacityError};
-pub use fifo::{Queue, QueueStream};
-pub use lifo::{LifoQueue, LifoQueueStream};
-pub use priority::{PriorityQueue, PriorityQueueStream};
+pub use fifo::{OwnedQueuePermit, Queue, QueuePermit, QueueStream};
+pub use lifo::{LifoQueue, LifoQueuePermit, LifoQueueStream, OwnedLifoQueuePermit};
+pub use priority::{
+    OwnedPriorityQueuePermit, PriorityQueue, PriorityQueuePermit, PriorityQueueStream,
+};

@@ -87,6 +87,8 @@ queue_api! {
     /// # }
     /// ```
     pub struct PriorityQueueStream;
+    pub struct PriorityQueuePermit;
+    pub struct OwnedPriorityQueuePermit;
 
     buffer: Heap,
     bounds: [T: Ord],

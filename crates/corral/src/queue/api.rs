@@ -37,8 +37,7 @@ macro_rules! queue_api {
 
         impl<$($bounds)*> $Queue<T> {
             /// Creates a queue that holds at most `maxsize` items; [`put`](Self::put) waits for
-            /// room
-            /// beyond that.
+            /// room beyond that.
             ///
             /// Room for up to 1024 items is reserved at once; past that the buffer grows as items
             /// arrive and keeps its size, so a queue in steady use does not allocate.
@@ -46,9 +45,8 @@ macro_rules! queue_api {
             /// # Panics
             ///
             /// Panics if `maxsize` is zero. asyncio reads a `maxsize` of zero as "unbounded";
-            /// corral
-            /// refuses it, so a computed capacity that comes out as zero does not silently lift the
-            /// bound. Use [`unbounded`](Self::unbounded) for no bound, or
+            /// corral refuses it, so a computed capacity that comes out as zero does not
+            /// silently lift the bound. Use [`unbounded`](Self::unbounded) for no bound, or
             /// [`try_bounded`](Self::try_bounded) to get an error instead of a panic.
             ///
             /// # Examples
@@ -314,9 +312,8 @@ macro_rules! queue_api {
             ///
             /// This method is cancel safe: if it is used in `select!` and another branch completes
             /// first, no item was taken. It uses a queue for fairness: cancelling loses your
-            /// place. A
-            /// `get` that was woken for an item and is dropped before it runs passes the item on to
-            /// the next waiting getter.
+            /// place. A `get` that was woken for an item and is dropped before it runs passes the
+            /// item on to the next waiting getter.
             ///
             /// # Errors
             ///
@@ -391,8 +388,7 @@ macro_rules! queue_api {
             ///
             /// It returns at once if nothing is unfinished. Items dropped by
             /// [`shutdown_immediate`](Self::shutdown_immediate) count as done. Items put while
-            /// `join`
-            /// waits are waited for too.
+            /// `join` waits are waited for too.
             ///
             /// # Cancel safety
             ///
@@ -429,8 +425,8 @@ macro_rules! queue_api {
             /// returns what is left, then fails.
             ///
             /// Putters that were waiting fail at once and get their item back; getters that were
-            /// waiting fail once nothing is left for them. Calling it again does nothing. Python
-            /// 3.13's
+            /// waiting fail once nothing is left for them (nor can still come from a permit
+            /// held since before the shutdown). Calling it again does nothing. Python 3.13's
             #[doc = concat!(" `", stringify!($Queue), ".shutdown()`.")]
             ///
             /// # Examples
@@ -455,11 +451,12 @@ macro_rules! queue_api {
 
             /// Shuts the queue down and removes every item still in it, counting each as done.
             ///
-            /// Every waiting `put` and `get` fails at once, and [`join`](Self::join) waits only for
-            #[doc = concat!(" the items already taken. Python 3.13's `", stringify!($Queue), ".shutdown(immediate=True)`, except that")]
-            /// the removed items are returned, in the order `get` would have taken them, rather
-            /// than
-            /// dropped: drop the `Vec` to discard them as asyncio does.
+            /// Every waiting `put`, `reserve` and `get` fails at once, and [`join`](Self::join)
+            /// waits only for the items already taken. A permit still held puts nothing: its
+            /// item is dropped. Python 3.13's
+            #[doc = concat!(" `", stringify!($Queue), ".shutdown(immediate=True)`, except that the removed items are")]
+            /// returned, in the order `get` would have taken them, rather than dropped: drop the
+            /// `Vec` to discard them as asyncio does.
             ///
             /// # Examples
             ///
@@ -468,7 +465,13 @@ macro_rules! queue_api {
                 self.core.shutdown_immediate()
             }
 
-            /// The number of items in the queue, including those set aside for a woken `get`.
+            /// The number of items [`try_get`](Self::try_get) could take now.
+            ///
+            /// An item set aside for a `get` that was woken for it (and has not run yet) is
+            /// not counted: it is on its way out, and `try_get` cannot take it. So `len`,
+            /// [`is_empty`](Self::is_empty) and [`is_full`](Self::is_full) always agree with
+            /// what [`try_get`](Self::try_get) and [`try_put`](Self::try_put) would do at that
+            /// moment (other tasks may of course change it right after).
             ///
             /// # Examples
             ///
@@ -486,7 +489,8 @@ macro_rules! queue_api {
                 self.core.len()
             }
 
-            /// Whether the queue holds no item.
+            /// Whether [`try_get`](Self::try_get) would find no item to take now (see
+            /// [`len`](Self::len)).
             ///
             /// # Examples
             ///
@@ -500,7 +504,13 @@ macro_rules! queue_api {
                 self.len() == 0
             }
 
-            /// Whether the queue holds `capacity` items; never true for an unbounded queue.
+            /// Whether [`try_put`](Self::try_put) would find no free slot now; never true for an
+            /// unbounded queue.
+            ///
+            /// A slot is taken when it holds an item, when a permit from
+            /// [`reserve`](Self::reserve) holds it, or when it was freed for a `put` that was
+            /// woken for it and has not run yet. So a queue can be full while
+            /// [`len`](Self::len) is below its capacity.
             ///
             /// # Examples
             ///
@@ -508,8 +518,12 @@ macro_rules! queue_api {
             #[doc = concat!(" use corral::queue::", stringify!($Queue), ";")]
             ///
             /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-            #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(1);")]
+            #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(2);")]
             /// queue.try_put(1)?;
+            /// let permit = queue.try_reserve()?;
+            /// assert!(queue.is_full());
+            /// assert_eq!(queue.len(), 1);
+            /// permit.put(2);
             /// assert!(queue.is_full());
             /// # Ok(())
             /// # }
@@ -550,12 +564,18 @@ macro_rules! queue_api {
             }
 
             /// Turns this handle into a [`Stream`](futures_core::Stream) of the queue's items that
-            /// ends once the queue is
-            /// shut down and empty.
+            /// ends once the queue is shut down and empty.
             ///
             /// Each item the stream yields is taken as by [`get`](Self::get), so mark it with
             /// [`task_done`](Self::task_done) if anyone `join`s. Clone the handle first to keep
             /// one.
+            ///
+            /// A stream waits in line with the `get`s, but holds no item while it is not being
+            /// polled: when its turn comes it is woken, and the item stays free for anyone
+            /// until the stream runs and takes it. So a stream whose `next()` lost a `select!`
+            /// and sits idle holds nothing that other consumers could take. The price: a `get`
+            /// or `try_get` may take that item first, and the stream then waits again, at the
+            /// back of the line.
             ///
             /// # Examples
             ///

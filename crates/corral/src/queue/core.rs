@@ -75,9 +75,18 @@ impl Counts {
 
     /// Whether every item accepted has been marked done. Reads `done` first: `accepted` read
     /// afterwards is at least what it was then, so equality means "all done" at that moment.
+    ///
+    /// Called by `join` (after it registers in `joiners`) and `shutdown_immediate` (after it
+    /// lowers `accepted`), never on the hot path. It reads both counters with a
+    /// read-modify-write that adds nothing: an RMW reads the latest value, and if it comes
+    /// before a `task_done`'s compare-and-swap of `done`, that CAS reads from it and so
+    /// synchronises with it, making the joiner's registration visible to the `task_done`'s
+    /// read of `joiners`. This closes the "each misses the other" (store-buffering) window
+    /// with acquire/release alone, which is what loom checks (loom models `SeqCst` accesses
+    /// as acquire/release), and keeps `task_done` to one atomic RMW.
     fn all_done(&self) -> bool {
-        let done = self.done.load(SeqCst);
-        self.accepted.load(SeqCst) == done
+        let done = self.done.fetch_add(0, SeqCst);
+        self.accepted.fetch_add(0, SeqCst) == done
     }
 
     fn unfinished(&self) -> usize {
@@ -387,7 +396,9 @@ impl<B: Buffer> Core<B> {
         };
         // The last item done releases `join`. A joiner registers before it reads `done`, and we
         // read `joiners` after writing `done`: one of us sees the other.
-        if counts.joiners.load(SeqCst) > 0 && counts.accepted.load(SeqCst) == done {
+        // `accepted` is read with an RMW (only while someone joins): it then sees a concurrent
+        // `shutdown_immediate`'s lowering, or that call sees our `done` (see `all_done`).
+        if counts.joiners.load(SeqCst) > 0 && counts.accepted.fetch_add(0, SeqCst) == done {
             self.all_done.notify_waiters();
         }
         Ok(())
@@ -599,11 +610,9 @@ impl<B: Discipline> Core<B> {
             state.shutdown = true;
             state.immediate = true;
             let dropped = std::mem::replace(&mut state.buf, B::with_capacity(0));
-            let accepted = self.counts.accepted.load(Relaxed);
-            // SeqCst against `task_done`, which writes `done` and then reads `accepted`.
-            self.counts
-                .accepted
-                .store(accepted.wrapping_sub(dropped.len()), SeqCst);
+            // An RMW (see `Counts::all_done`), against `join`, which registers in `joiners` and
+            // then reads `accepted`, and `task_done`, which writes `done` and then reads it.
+            self.counts.accepted.fetch_sub(dropped.len(), SeqCst);
             state.wake_all_putters(&mut wakers);
             state.wake_all_getters(&mut wakers);
             dropped
@@ -731,10 +740,10 @@ impl Drop for JoinerGuard<'_> {
 /// `loom::future::block_on`, whose wakers are loom's, so a lost wake-up is a loom deadlock.
 #[cfg(all(test, corral_loom))]
 mod loom_tests {
+    use std::future::Future;
     use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
+    use std::task::{Context, Poll, Wake, Waker};
 
-    use loom::future::block_on;
     use loom::thread;
 
     use super::super::buffer::Fifo;
@@ -742,6 +751,30 @@ mod loom_tests {
     use crate::loom::Arc;
 
     type Q = Core<Fifo<u32>>;
+
+    /// Wakes a parked loom thread.
+    struct Unpark(thread::Thread);
+
+    impl Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    /// Runs a future on the current loom thread, parking it while the future waits: a wake-up
+    /// that never comes is a deadlock loom reports. (loom's own `block_on` needs its `futures`
+    /// feature.)
+    fn block_on<F: Future>(fut: F) -> F::Output {
+        let waker = Waker::from(std::sync::Arc::new(Unpark(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = pin!(fut);
+        loop {
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                return out;
+            }
+            thread::park();
+        }
+    }
 
     /// `join` never returns while an item is unfinished, and is woken by the last `task_done`
     /// (no lost wake-up); the done count never passes the taken count (never negative).
@@ -762,6 +795,33 @@ mod loom_tests {
             assert_eq!(q.counts.done.load(SeqCst), 1, "join returned too early");
             assert!(worker.join().is_ok());
             assert_eq!(q.counts.joiners.load(SeqCst), 0);
+        });
+    }
+
+    /// The last item done by `task_done` and the last ones removed by `shutdown_immediate`,
+    /// concurrently: whichever finishes last wakes `join` (no lost wake-up), and `join` does
+    /// not return before both.
+    #[test]
+    fn loom_join_is_woken_by_task_done_or_shutdown_immediate() {
+        loom::model(|| {
+            let q = Arc::new(Q::new(None));
+            assert!(q.try_put(1).is_ok() && q.try_put(2).is_ok());
+            assert_eq!(q.try_get(), Ok(1));
+            let worker = {
+                let q = q.clone();
+                thread::spawn(move || assert!(q.task_done().is_ok()))
+            };
+            let stopper = {
+                let q = q.clone();
+                thread::spawn(move || assert_eq!(q.shutdown_immediate(), [2]))
+            };
+            block_on(q.join());
+            assert_eq!(
+                q.counts.done.load(SeqCst),
+                1,
+                "join returned before task_done"
+            );
+            assert!(worker.join().is_ok() && stopper.join().is_ok());
         });
     }
 

@@ -54,6 +54,7 @@ enum Op {
     Shutdown,
     ShutdownImmediate,
     TryReserve,
+    StartReserve { actor: usize },
     PermitPut { key: u8 },
     PermitDrop,
 }
@@ -72,14 +73,16 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Shutdown),
         1 => Just(Op::ShutdownImmediate),
         2 => Just(Op::TryReserve),
+        2 => (0..ACTORS).prop_map(|actor| Op::StartReserve { actor }),
         2 => (0..3u8).prop_map(|key| Op::PermitPut { key }),
         1 => Just(Op::PermitDrop),
     ]
 }
 
-enum Outcome {
+enum Outcome<'q> {
     Put(Item, Result<(), PutError<Item>>),
     Got(Result<Item, GetError>),
+    Reserved(Result<BoxPermit<'q, Item>, PutError<()>>),
 }
 
 enum Actor<'q> {
@@ -94,6 +97,11 @@ enum Actor<'q> {
         fut: Spawn<BoxFuture<'q, Result<Item, GetError>>>,
         parked: Option<u64>,
     },
+    /// A `reserve`: a putter without an item.
+    Reserving {
+        fut: Spawn<BoxFuture<'q, Result<BoxPermit<'q, Item>, PutError<()>>>>,
+        parked: Option<u64>,
+    },
 }
 
 impl Actor<'_> {
@@ -102,6 +110,7 @@ impl Actor<'_> {
             Actor::Idle => false,
             Actor::Putting { fut, .. } => fut.is_woken(),
             Actor::Getting { fut, .. } => fut.is_woken(),
+            Actor::Reserving { fut, .. } => fut.is_woken(),
         }
     }
 }
@@ -167,6 +176,9 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
             matches!(
                 a,
                 Actor::Putting {
+                    parked: Some(_),
+                    ..
+                } | Actor::Reserving {
                     parked: Some(_),
                     ..
                 }
@@ -250,6 +262,15 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                 if matches!(self.actors[actor], Actor::Idle) {
                     self.actors[actor] = Actor::Getting {
                         fut: task::spawn(Box::pin(self.q.get())),
+                        parked: None,
+                    };
+                    self.poll(actor);
+                }
+            }
+            Op::StartReserve { actor } => {
+                if matches!(self.actors[actor], Actor::Idle) {
+                    self.actors[actor] = Actor::Reserving {
+                        fut: task::spawn(Box::pin(self.q.reserve())),
                         parked: None,
                     };
                     self.poll(actor);
@@ -411,11 +432,23 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                     Poll::Ready(result) => (fresh, Some(Outcome::Got(result))),
                 }
             }
+            Actor::Reserving { fut, parked } => {
+                let fresh = parked.is_none();
+                match fut.poll() {
+                    Poll::Pending => {
+                        if fresh || was_woken {
+                            *parked = Some(clock);
+                        }
+                        (fresh, None)
+                    }
+                    Poll::Ready(result) => (fresh, Some(Outcome::Reserved(result))),
+                }
+            }
         };
         let Some(outcome) = outcome else {
             if fresh {
                 match self.actors[actor] {
-                    Actor::Putting { .. } => assert!(
+                    Actor::Putting { .. } | Actor::Reserving { .. } => assert!(
                         free_slots == 0 && !self.shutdown,
                         "a fresh put waited though a slot was free"
                     ),
@@ -444,6 +477,23 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                         assert!(self.shutdown, "put failed before shutdown");
                         assert_eq!(err.into_inner().id, item.id, "put gave back another item");
                     }
+                }
+            }
+            Outcome::Reserved(result) => {
+                if fresh {
+                    assert!(
+                        free_slots > 0 || self.shutdown,
+                        "a fresh reserve overtook a woken putter"
+                    );
+                } else {
+                    assert!(was_woken, "a reserve completed without being woken");
+                }
+                match result {
+                    Ok(permit) => {
+                        assert!(!self.shutdown, "a permit after shutdown");
+                        self.permits.push(permit);
+                    }
+                    Err(_) => assert!(self.shutdown, "reserve failed before shutdown"),
                 }
             }
             Outcome::Got(result) => {
@@ -489,6 +539,9 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                     } if getters => Some((*at, a.is_woken())),
                     Actor::Putting {
                         parked: Some(at), ..
+                    }
+                    | Actor::Reserving {
+                        parked: Some(at), ..
                     } if !getters => Some((*at, a.is_woken())),
                     _ => None,
                 })
@@ -509,6 +562,9 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                 parked: Some(_), ..
             } => getter && !a.is_woken(),
             Actor::Putting {
+                parked: Some(_), ..
+            }
+            | Actor::Reserving {
                 parked: Some(_), ..
             } => !getter && !a.is_woken(),
             _ => false,
@@ -570,7 +626,7 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                         "a getter was left parked"
                     )
                 }
-                Actor::Putting { .. } => {
+                Actor::Putting { .. } | Actor::Reserving { .. } => {
                     assert!(!self.shutdown, "a putter was left parked after shutdown");
                     assert_eq!(
                         Some(self.model.len() + self.permits.len()),

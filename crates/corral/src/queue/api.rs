@@ -269,7 +269,10 @@ macro_rules! queue_api {
                 self,
             ) -> Result<$OwnedPermit<T>, $crate::queue::PutError<()>> {
                 self.core.reserve().await?;
-                Ok($OwnedPermit { queue: Some(self) })
+                Ok($OwnedPermit {
+                    queue: self,
+                    used: false,
+                })
             }
 
             /// Holds one slot for an item if there is room now, as [`reserve`](Self::reserve)
@@ -757,7 +760,9 @@ macro_rules! queue_api {
         /// ```
         #[must_use = "the slot is held until the permit is used or dropped"]
         pub struct $OwnedPermit<T> {
-            queue: Option<$Queue<T>>,
+            queue: $Queue<T>,
+            /// Set by `put`, so that `drop` does not give the slot back as well.
+            used: bool,
         }
 
         impl<$($bounds)*> $OwnedPermit<T> {
@@ -780,19 +785,16 @@ macro_rules! queue_api {
             /// # }
             /// ```
             pub fn put(mut self, item: T) -> $Queue<T> {
-                // `queue` is taken only here and in `drop`, so it is always there.
-                let queue = self.queue.take();
-                if let Some(queue) = &queue {
-                    queue.core.put_permit(item);
-                }
-                queue.unwrap_or_default()
+                self.used = true;
+                self.queue.core.put_permit(item);
+                self.queue.clone()
             }
         }
 
         impl<T> Drop for $OwnedPermit<T> {
             fn drop(&mut self) {
-                if let Some(queue) = self.queue.take() {
-                    queue.core.release_permit();
+                if !self.used {
+                    self.queue.core.release_permit();
                 }
             }
         }

@@ -132,6 +132,13 @@
 //! `len` (items not set aside) and `is_full` (no slot that is not an item, a permit or set
 //! aside) are exactly what `try_get` and `try_put` see.
 //!
+//! The price of streams holding nothing: when an item arrives and only streams wait, every
+//! stream ahead of the first waiting `get` is woken for it (the first to run takes it, the
+//! others wait again at the back of the line), where a `get` would have been woken alone.
+//! The alternative, a reservation per woken stream, let an idle stream hold items while
+//! `get`s waited: a stream's `next()` future can be dropped without the stream hearing of it,
+//! so the queue could never tell an idle stream from one about to run.
+//!
 //! A woken getter that is dropped before it runs takes itself off the count and, if an item
 //! is now free, wakes the next parked getter in its place: the wake-up is passed on, never
 //! lost. A parked getter that is dropped simply leaves the list.

@@ -1,7 +1,8 @@
 //! Stress: producers and consumers on a runtime with 2 worker threads, each `put` and `get`
-//! cancelled at random points, some rounds ended by `shutdown_immediate`. Checked: every item
-//! accepted is delivered or returned by `shutdown_immediate`, exactly once; `join` returns once
-//! every item taken is done; each kind's order, as far as a consumer can observe it.
+//! (and a stream's `next()`) cancelled at random points, some rounds ended by
+//! `shutdown_immediate`. Checked: every item accepted is delivered or returned by
+//! `shutdown_immediate`, exactly once; `join` returns once every item taken is done; each
+//! kind's order, as far as a consumer can observe it.
 //!
 //! Bounded: a fixed list of seeds (one round each), a fixed number of items, and a generous
 //! time limit that turns a hang into a failure instead of a stuck test run. A failing round
@@ -16,11 +17,13 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::task::Poll;
 use std::time::Duration;
 
 use corral::queue::{LifoQueue, PriorityQueue, Queue};
 use fastrand::Rng;
+use futures::StreamExt;
 use tokio::sync::Notify;
 
 use crate::support::{Kind, SeedGuard, seeds};
@@ -80,6 +83,9 @@ enum Consumer {
     /// Cancels at random, and sometimes quits for good right after: an item set aside for
     /// that `get` must reach the others.
     Retiring,
+    /// Takes from a stream, whose `next()` is cancelled at random while the stream is kept:
+    /// the stream sits idle meanwhile and must hold no item the others could take.
+    Streaming,
 }
 
 /// Consumes until the queue is shut down and drained (or it retires), marking each item done;
@@ -87,6 +93,20 @@ enum Consumer {
 async fn consume<Q: Kind<u64>>(q: Q, progress: Arc<Notify>, seed: u64, kind: Consumer) -> Vec<u64> {
     let mut rng = Rng::with_seed(seed);
     let mut got = Vec::new();
+    if kind == Consumer::Streaming {
+        let mut stream = q.clone().into_stream();
+        loop {
+            match maybe_cancel(&mut rng, &progress, stream.next()).await {
+                Some(Some(n)) => {
+                    got.push(n);
+                    progress.notify_waiters();
+                    q.task_done().expect("one task_done per item taken");
+                }
+                Some(None) => return got,
+                None => {} // `next()` dropped, the stream kept
+            }
+        }
+    }
     loop {
         let result = if kind == Consumer::Steady {
             Some(q.get().await)
@@ -132,7 +152,6 @@ async fn produce<Q: Kind<u64>>(q: Q, progress: Arc<Notify>, producer: u64, seed:
             }
         }
     }
-    progress.notify_waiters();
     accepted
 }
 
@@ -148,10 +167,10 @@ async fn mixed_round<Q: Kind<u64>>(order: Order, round: u64) {
 
     let consumers: Vec<_> = (0..CONSUMERS)
         .map(|c| {
-            let kind = if c == 0 {
-                Consumer::Cancelling
-            } else {
-                Consumer::Retiring
+            let kind = match c {
+                0 => Consumer::Cancelling,
+                1 if round.is_multiple_of(2) => Consumer::Streaming,
+                _ => Consumer::Retiring,
             };
             tokio::spawn(consume(
                 q.clone(),
@@ -161,14 +180,16 @@ async fn mixed_round<Q: Kind<u64>>(order: Order, round: u64) {
             ))
         })
         .collect();
+    let finished = Arc::new(AtomicU64::new(0));
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
-            tokio::spawn(produce(
-                q.clone(),
-                progress.clone(),
-                p,
-                round * 100 + 50 + p,
-            ))
+            let (q, progress, finished) = (q.clone(), progress.clone(), finished.clone());
+            tokio::spawn(async move {
+                let accepted = produce(q, progress.clone(), p, round * 100 + 50 + p).await;
+                finished.fetch_add(1, SeqCst);
+                progress.notify_waiters();
+                accepted
+            })
         })
         .collect();
 
@@ -179,7 +200,7 @@ async fn mixed_round<Q: Kind<u64>>(order: Order, round: u64) {
         loop {
             let mut signal = pin!(progress.notified());
             signal.as_mut().enable();
-            if q.len() >= 2 || producers.iter().all(|p| p.is_finished()) {
+            if q.len() >= 2 || finished.load(SeqCst) == PRODUCERS {
                 break;
             }
             signal.await;
@@ -285,10 +306,10 @@ async fn trickle_round<Q: Kind<u64>>(round: u64) {
     let progress = Arc::new(Notify::new());
     let consumers: Vec<_> = (0..CONSUMERS)
         .map(|c| {
-            let kind = if c == 0 {
-                Consumer::Steady
-            } else {
-                Consumer::Retiring
+            let kind = match c {
+                0 => Consumer::Steady,
+                1 if round.is_multiple_of(2) => Consumer::Streaming,
+                _ => Consumer::Retiring,
             };
             tokio::spawn(consume(
                 q.clone(),

@@ -34,6 +34,7 @@ pub(crate) trait Kind<T: Ord + Send + 'static>: Clone + Send + Sync + 'static {
     fn join(&self) -> impl Future<Output = ()> + Send + '_;
     fn shutdown(&self);
     fn shutdown_immediate(&self) -> Vec<T>;
+    fn into_stream(self) -> futures::stream::BoxStream<'static, T>;
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool;
     fn is_full(&self) -> bool;
@@ -88,6 +89,9 @@ macro_rules! impl_kind {
             }
             fn shutdown_immediate(&self) -> Vec<T> {
                 $ty::shutdown_immediate(self)
+            }
+            fn into_stream(self) -> futures::stream::BoxStream<'static, T> {
+                Box::pin($ty::into_stream(self))
             }
             fn len(&self) -> usize {
                 $ty::len(self)

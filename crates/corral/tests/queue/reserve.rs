@@ -229,3 +229,23 @@ async fn an_owned_permit_moves_into_another_task() {
     drop(permit);
     assert!(!q.is_full(), "an unused owned permit gives its slot back");
 }
+
+fn assert_send<T: Send>(_: &T) {}
+fn assert_send_sync<T: Send + Sync>(_: &T) {}
+
+/// The futures and permits move across threads, as `spawn` needs.
+#[test]
+fn reserve_futures_and_permits_are_send() {
+    use corral::queue::{LifoQueue, PriorityQueue};
+    let q = Queue::<String>::bounded(1);
+    assert_send(&q.reserve());
+    assert_send(&q.clone().reserve_owned());
+    let permit = q.try_reserve().unwrap();
+    assert_send_sync(&permit);
+    drop(permit);
+    let lifo = LifoQueue::<String>::unbounded();
+    assert_send_sync(&lifo.try_reserve().unwrap());
+    let prio = PriorityQueue::<String>::unbounded();
+    assert_send(&prio.reserve());
+    assert_send_sync(&prio.try_reserve().unwrap());
+}

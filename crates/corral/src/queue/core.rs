@@ -871,6 +871,42 @@ mod loom_tests {
         });
     }
 
+    /// A `put` that may be handed a slot and dropped before it runs: the slot reaches the other
+    /// `put` (no lost wake-up), the dropped `put` inserts nothing, and every item inserted is
+    /// taken exactly once.
+    #[test]
+    fn loom_a_dropped_woken_put_passes_its_slot_on() {
+        loom::model(|| {
+            let q = Arc::new(Q::new(Some(1)));
+            assert!(q.try_put(1).is_ok());
+            let dropper = {
+                let q = q.clone();
+                thread::spawn(move || {
+                    let mut put = pin!(q.put(2));
+                    let mut cx = Context::from_waker(Waker::noop());
+                    matches!(put.as_mut().poll(&mut cx), Poll::Ready(Ok(())))
+                })
+            };
+            let getter = {
+                let q = q.clone();
+                thread::spawn(move || [block_on(q.get()), block_on(q.get())])
+            };
+            assert!(block_on(q.put(3)).is_ok());
+            let inserted_2 = dropper.join().unwrap_or(true);
+            let mut out: Vec<u32> = match getter.join() {
+                Ok(got) => got.into_iter().flatten().collect(),
+                Err(_) => Vec::new(),
+            };
+            out.extend(q.try_get());
+            out.sort_unstable();
+            let expected: &[u32] = if inserted_2 { &[1, 2, 3] } else { &[1, 3] };
+            assert_eq!(
+                out, expected,
+                "an item lost, duplicated or inserted by a dropped put"
+            );
+        });
+    }
+
     /// A permit dropped unused gives its slot to the `put` waiting for it (no lost wake-up),
     /// and the queue never holds more than its capacity.
     #[test]

@@ -5,6 +5,9 @@
 //! shuts the queue down: the workers' next `get` fails and they stop. No `None` sentinel per
 //! worker, and no way to forget one.
 //!
+//! The producer waits for room with `reserve` under a timeout, not with `put`: a `put` that
+//! times out drops its item, a `reserve` that times out has not touched it.
+//!
 //! Run it with `cargo run --example producer_consumer`.
 
 use std::time::{Duration, Instant};
@@ -19,8 +22,15 @@ const WORKERS: usize = 3;
 async fn producer(queue: Queue<u32>) -> Result<(), BoxError> {
     for item in 0..ITEMS {
         let started = Instant::now();
-        // Waits while 10 items are queued: the workers set the pace.
-        queue.put(item).await?;
+        // Waits while 10 items are queued: the workers set the pace. Every 15 ms without room
+        // it says so, and keeps the item (a `put` in the timeout would have dropped it).
+        let permit = loop {
+            match tokio::time::timeout(Duration::from_millis(15), queue.reserve()).await {
+                Ok(permit) => break permit?,
+                Err(_) => println!("producer: still no room for item {item}, waiting on"),
+            }
+        };
+        permit.put(item); // never waits, never fails
         let waited = started.elapsed();
         if waited >= Duration::from_millis(1) {
             println!("producer: queue full, waited {waited:.0?} to put item {item}");

@@ -20,6 +20,8 @@ macro_rules! queue_api {
         pub struct $Queue:ident;
         $(#[$stream_docs:meta])*
         pub struct $Stream:ident;
+        pub struct $Permit:ident;
+        pub struct $OwnedPermit:ident;
         buffer: $Buffer:ident,
         bounds: [$($bounds:tt)*],
         put_where: $put_where:literal,
@@ -35,8 +37,7 @@ macro_rules! queue_api {
 
         impl<$($bounds)*> $Queue<T> {
             /// Creates a queue that holds at most `maxsize` items; [`put`](Self::put) waits for
-            /// room
-            /// beyond that.
+            /// room beyond that.
             ///
             /// Room for up to 1024 items is reserved at once; past that the buffer grows as items
             /// arrive and keeps its size, so a queue in steady use does not allocate.
@@ -44,9 +45,8 @@ macro_rules! queue_api {
             /// # Panics
             ///
             /// Panics if `maxsize` is zero. asyncio reads a `maxsize` of zero as "unbounded";
-            /// corral
-            /// refuses it, so a computed capacity that comes out as zero does not silently lift the
-            /// bound. Use [`unbounded`](Self::unbounded) for no bound, or
+            /// corral refuses it, so a computed capacity that comes out as zero does not
+            /// silently lift the bound. Use [`unbounded`](Self::unbounded) for no bound, or
             /// [`try_bounded`](Self::try_bounded) to get an error instead of a panic.
             ///
             /// # Examples
@@ -122,18 +122,20 @@ macro_rules! queue_api {
             ///
             /// # Cancel safety
             ///
-            /// This method is cancel safe: if it is used in `select!` and another branch completes
-            /// first, the item was not inserted (it is dropped with the future). It uses a queue
-            /// for
-            /// fairness: cancelling loses your place. A `put` that was handed a free slot and is
-            /// dropped
-            /// before it runs passes the slot on to the next waiting putter.
+            /// If `put` is used as the event in a `select!` and some other branch completes
+            /// first, then it is guaranteed that the item was not put. However, in that case,
+            /// the item is dropped and will be lost. It uses a queue for fairness: cancelling
+            /// loses your place. A `put` that was handed a free slot and is dropped before it
+            /// runs passes the slot on to the next waiting putter.
+            ///
+            /// To wait for room without giving up the item, wait with
+            /// [`reserve`](Self::reserve), which is cancel safe, and put the item with the
+            /// permit it returns, which neither waits nor fails.
             ///
             /// # Errors
             ///
             /// [`PutError`](crate::queue::PutError), which gives the item back, if the queue is
-            /// shut down, including while
-            /// this `put` waits.
+            /// shut down, including while this `put` waits.
             ///
             /// # Examples
             ///
@@ -183,6 +185,127 @@ macro_rules! queue_api {
                 self.core.try_put(item)
             }
 
+            /// Waits for room and holds one slot for an item, without giving up the item.
+            ///
+            #[doc = concat!(" The [`", stringify!($Permit), "`] it returns puts the item without waiting and without")]
+            /// failing, so `reserve` is the cancel-safe way to wait for room in a `select!` or
+            /// under a timeout. Waiting tasks (`reserve` and [`put`](Self::put)) are served
+            /// first come, first served. While the permit is held its slot is taken: it counts
+            /// toward [`is_full`](Self::is_full), and after [`shutdown`](Self::shutdown) the
+            /// consumers wait for its item. Dropping the permit unused gives the slot to the
+            /// next waiting putter.
+            ///
+            /// # Cancel safety
+            ///
+            /// This method is cancel safe: if it is used in `select!` and another branch
+            /// completes first, no slot was reserved, and no item was involved. It uses a queue
+            /// for fairness: cancelling loses your place. A `reserve` that was handed a free
+            /// slot and is dropped before it runs passes the slot on to the next waiting putter.
+            ///
+            /// # Errors
+            ///
+            /// [`PutError`](crate::queue::PutError) if the queue is shut down, including while
+            /// this `reserve` waits.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!(" use corral::queue::", stringify!($Queue), ";")]
+            /// use std::time::Duration;
+            ///
+            /// # #[tokio::main(flavor = "current_thread")]
+            /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+            #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(1);")]
+            /// queue.put(1).await?;
+            /// let item = 2;
+            /// // The queue is full: give up after a while, and keep the item.
+            /// tokio::select! {
+            ///     permit = queue.reserve() => permit?.put(item),
+            ///     () = tokio::time::sleep(Duration::from_millis(10)) => {
+            ///         println!("no room, {item} kept for later");
+            ///     }
+            /// }
+            /// assert_eq!(queue.try_get()?, 1);
+            /// let permit = queue.reserve().await?; // room now
+            /// permit.put(item);
+            /// assert_eq!(queue.try_get()?, 2);
+            /// # Ok(())
+            /// # }
+            /// ```
+            pub async fn reserve(&self) -> Result<$Permit<'_, T>, $crate::queue::PutError<()>> {
+                self.core.reserve().await?;
+                Ok($Permit { core: Some(&self.core) })
+            }
+
+            /// Waits for room and holds one slot, as [`reserve`](Self::reserve), with a permit
+            /// that owns a handle to the queue (to move it into another task).
+            ///
+            /// # Cancel safety
+            ///
+            /// This method is cancel safe: if it is used in `select!` and another branch
+            /// completes first, no slot was reserved. It uses a queue for fairness: cancelling
+            /// loses your place.
+            ///
+            /// # Errors
+            ///
+            /// [`PutError`](crate::queue::PutError) if the queue is shut down, including while
+            /// this call waits.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!(" use corral::queue::", stringify!($Queue), ";")]
+            ///
+            /// # #[tokio::main(flavor = "current_thread")]
+            /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(1);")]
+            /// let permit = queue.clone().reserve_owned().await?;
+            /// tokio::spawn(async move { permit.put("computed later") }).await?;
+            /// assert_eq!(queue.get().await?, "computed later");
+            /// # Ok(())
+            /// # }
+            /// ```
+            pub async fn reserve_owned(
+                self,
+            ) -> Result<$OwnedPermit<T>, $crate::queue::PutError<()>> {
+                self.core.reserve().await?;
+                Ok($OwnedPermit {
+                    queue: self,
+                    used: false,
+                })
+            }
+
+            /// Holds one slot for an item if there is room now, as [`reserve`](Self::reserve)
+            /// without the wait.
+            ///
+            /// It never takes a slot that was freed for a `put` or `reserve` already waiting.
+            ///
+            /// # Errors
+            ///
+            /// [`TryPutError::Full`](crate::queue::TryPutError::Full) if there is no free slot,
+            /// [`TryPutError::Shutdown`](crate::queue::TryPutError::Shutdown) if the queue is
+            /// shut down.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!(" use corral::queue::", stringify!($Queue), ";")]
+            ///
+            /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+            #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(1);")]
+            /// let permit = queue.try_reserve()?;
+            /// assert!(queue.is_full(), "the permit holds the only slot");
+            /// assert!(queue.try_put(1).is_err());
+            /// drop(permit); // unused: the slot is free again
+            /// queue.try_put(1)?;
+            /// # Ok(())
+            /// # }
+            /// ```
+            pub fn try_reserve(&self) -> Result<$Permit<'_, T>, $crate::queue::TryPutError<()>> {
+                self.core.try_reserve()?;
+                Ok($Permit { core: Some(&self.core) })
+            }
+
             #[doc = concat!(" Takes ", $get_what, ", waiting while the queue is empty.")]
             ///
             /// After [`shutdown`](Self::shutdown), `get` still returns the items left in the queue,
@@ -192,9 +315,8 @@ macro_rules! queue_api {
             ///
             /// This method is cancel safe: if it is used in `select!` and another branch completes
             /// first, no item was taken. It uses a queue for fairness: cancelling loses your
-            /// place. A
-            /// `get` that was woken for an item and is dropped before it runs passes the item on to
-            /// the next waiting getter.
+            /// place. A `get` that was woken for an item and is dropped before it runs passes the
+            /// item on to the next waiting getter.
             ///
             /// # Errors
             ///
@@ -269,8 +391,7 @@ macro_rules! queue_api {
             ///
             /// It returns at once if nothing is unfinished. Items dropped by
             /// [`shutdown_immediate`](Self::shutdown_immediate) count as done. Items put while
-            /// `join`
-            /// waits are waited for too.
+            /// `join` waits are waited for too.
             ///
             /// # Cancel safety
             ///
@@ -307,8 +428,8 @@ macro_rules! queue_api {
             /// returns what is left, then fails.
             ///
             /// Putters that were waiting fail at once and get their item back; getters that were
-            /// waiting fail once nothing is left for them. Calling it again does nothing. Python
-            /// 3.13's
+            /// waiting fail once nothing is left for them (nor can still come from a permit
+            /// held since before the shutdown). Calling it again does nothing. Python 3.13's
             #[doc = concat!(" `", stringify!($Queue), ".shutdown()`.")]
             ///
             /// # Examples
@@ -333,11 +454,12 @@ macro_rules! queue_api {
 
             /// Shuts the queue down and removes every item still in it, counting each as done.
             ///
-            /// Every waiting `put` and `get` fails at once, and [`join`](Self::join) waits only for
-            #[doc = concat!(" the items already taken. Python 3.13's `", stringify!($Queue), ".shutdown(immediate=True)`, except that")]
-            /// the removed items are returned, in the order `get` would have taken them, rather
-            /// than
-            /// dropped: drop the `Vec` to discard them as asyncio does.
+            /// Every waiting `put`, `reserve` and `get` fails at once, and [`join`](Self::join)
+            /// waits only for the items already taken. A permit still held puts nothing: its
+            /// item is dropped. Python 3.13's
+            #[doc = concat!(" `", stringify!($Queue), ".shutdown(immediate=True)`, except that the removed items are")]
+            /// returned, in the order `get` would have taken them, rather than dropped: drop the
+            /// `Vec` to discard them as asyncio does.
             ///
             /// # Examples
             ///
@@ -346,7 +468,13 @@ macro_rules! queue_api {
                 self.core.shutdown_immediate()
             }
 
-            /// The number of items in the queue, including those set aside for a woken `get`.
+            /// The number of items [`try_get`](Self::try_get) could take now.
+            ///
+            /// An item set aside for a `get` that was woken for it (and has not run yet) is
+            /// not counted: it is on its way out, and `try_get` cannot take it. So `len`,
+            /// [`is_empty`](Self::is_empty) and [`is_full`](Self::is_full) always agree with
+            /// what [`try_get`](Self::try_get) and [`try_put`](Self::try_put) would do at that
+            /// moment (other tasks may of course change it right after).
             ///
             /// # Examples
             ///
@@ -364,7 +492,8 @@ macro_rules! queue_api {
                 self.core.len()
             }
 
-            /// Whether the queue holds no item.
+            /// Whether [`try_get`](Self::try_get) would find no item to take now (see
+            /// [`len`](Self::len)).
             ///
             /// # Examples
             ///
@@ -378,7 +507,13 @@ macro_rules! queue_api {
                 self.len() == 0
             }
 
-            /// Whether the queue holds `capacity` items; never true for an unbounded queue.
+            /// Whether [`try_put`](Self::try_put) would find no free slot now; never true for an
+            /// unbounded queue.
+            ///
+            /// A slot is taken when it holds an item, when a permit from
+            /// [`reserve`](Self::reserve) holds it, or when it was freed for a `put` that was
+            /// woken for it and has not run yet. So a queue can be full while
+            /// [`len`](Self::len) is below its capacity.
             ///
             /// # Examples
             ///
@@ -386,8 +521,12 @@ macro_rules! queue_api {
             #[doc = concat!(" use corral::queue::", stringify!($Queue), ";")]
             ///
             /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-            #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(1);")]
+            #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(2);")]
             /// queue.try_put(1)?;
+            /// let permit = queue.try_reserve()?;
+            /// assert!(queue.is_full());
+            /// assert_eq!(queue.len(), 1);
+            /// permit.put(2);
             /// assert!(queue.is_full());
             /// # Ok(())
             /// # }
@@ -428,12 +567,18 @@ macro_rules! queue_api {
             }
 
             /// Turns this handle into a [`Stream`](futures_core::Stream) of the queue's items that
-            /// ends once the queue is
-            /// shut down and empty.
+            /// ends once the queue is shut down and empty.
             ///
             /// Each item the stream yields is taken as by [`get`](Self::get), so mark it with
             /// [`task_done`](Self::task_done) if anyone `join`s. Clone the handle first to keep
             /// one.
+            ///
+            /// A stream waits in line with the `get`s, but holds no item while it is not being
+            /// polled: when its turn comes it is woken, and the item stays free for anyone
+            /// until the stream runs and takes it. So a stream whose `next()` lost a `select!`
+            /// and sits idle holds nothing that other consumers could take. The price: a `get`
+            /// or `try_get` may take that item first, and the stream then waits again, at the
+            /// back of the line.
             ///
             /// # Examples
             ///
@@ -490,7 +635,7 @@ macro_rules! queue_api {
                 }
                 this.queue
                     .core
-                    .poll_get(cx, &mut this.ticket)
+                    .poll_get(cx, &mut this.ticket, true)
                     .map(|result| match result {
                         Ok(item) => Some(item),
                         Err(_) => {
@@ -509,7 +654,7 @@ macro_rules! queue_api {
 
         impl<T> Drop for $Stream<T> {
             fn drop(&mut self) {
-                self.queue.core.cancel_get(&mut self.ticket);
+                self.queue.core.cancel_get(&mut self.ticket, true);
             }
         }
 
@@ -520,6 +665,143 @@ macro_rules! queue_api {
                     .field("waiting", &self.ticket.is_some())
                     .field("done", &self.done)
                     .finish()
+            }
+        }
+
+        #[doc = concat!(" One slot of a [`", stringify!($Queue), "`], held for an item: made by [`", stringify!($Queue), "::reserve`]")]
+        #[doc = concat!(" and [`", stringify!($Queue), "::try_reserve`].")]
+        ///
+        /// [`put`](Self::put) fills the slot without waiting and without failing. Dropping the
+        /// permit unused gives the slot back: to the first `put` or `reserve` waiting (which
+        /// is woken), or to whoever comes next.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!(" use corral::queue::", stringify!($Queue), ";")]
+        ///
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+        #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(2);")]
+        /// let permit = queue.reserve().await?;
+        /// permit.put("reserved");
+        /// assert_eq!(queue.get().await?, "reserved");
+        /// # Ok(())
+        /// # }
+        /// ```
+        #[must_use = "the slot is held until the permit is used or dropped"]
+        pub struct $Permit<'a, T> {
+            core: Option<&'a $crate::queue::core::Core<$Buffer<T>>>,
+        }
+
+        impl<$($bounds)*> $Permit<'_, T> {
+            /// Puts the item in the slot this permit holds. It neither waits nor fails.
+            ///
+            #[doc = concat!(" After [`shutdown`](", stringify!($Queue), "::shutdown) the item is still put, and")]
+            /// the consumers take it before their `get` fails: a permit is room granted before
+            #[doc = concat!(" the shutdown. After [`shutdown_immediate`](", stringify!($Queue), "::shutdown_immediate)")]
+            /// nobody will take it, and the item is dropped, as Tokio's `Permit::send` drops a
+            /// message once the receiver is gone.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!(" use corral::queue::", stringify!($Queue), ";")]
+            ///
+            /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+            #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(1);")]
+            /// let permit = queue.try_reserve()?;
+            /// queue.shutdown();
+            /// permit.put(1); // room granted before the shutdown
+            /// assert_eq!(queue.try_get()?, 1);
+            /// assert!(queue.try_get().is_err());
+            /// # Ok(())
+            /// # }
+            /// ```
+            pub fn put(mut self, item: T) {
+                if let Some(core) = self.core.take() {
+                    core.put_permit(item);
+                }
+            }
+        }
+
+        impl<T> Drop for $Permit<'_, T> {
+            fn drop(&mut self) {
+                if let Some(core) = self.core.take() {
+                    core.release_permit();
+                }
+            }
+        }
+
+        impl<T> ::std::fmt::Debug for $Permit<'_, T> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($Permit)).finish_non_exhaustive()
+            }
+        }
+
+        #[doc = concat!(" One slot of a [`", stringify!($Queue), "`], held for an item, with a handle to the queue: made by")]
+        #[doc = concat!(" [`", stringify!($Queue), "::reserve_owned`].")]
+        ///
+        #[doc = concat!(" It is [`", stringify!($Permit), "`] without the borrow, to move into another task.")]
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!(" use corral::queue::", stringify!($Queue), ";")]
+        ///
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+        #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(1);")]
+        /// let permit = queue.clone().reserve_owned().await?;
+        /// permit.put(7);
+        /// assert_eq!(queue.try_get()?, 7);
+        /// # Ok(())
+        /// # }
+        /// ```
+        #[must_use = "the slot is held until the permit is used or dropped"]
+        pub struct $OwnedPermit<T> {
+            queue: $Queue<T>,
+            /// Set by `put`, so that `drop` does not give the slot back as well.
+            used: bool,
+        }
+
+        impl<$($bounds)*> $OwnedPermit<T> {
+            /// Puts the item in the slot this permit holds. It neither waits nor fails.
+            ///
+            #[doc = concat!(" As [`", stringify!($Permit), "::put`], and returns the queue handle.")]
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!(" use corral::queue::", stringify!($Queue), ";")]
+            ///
+            /// # #[tokio::main(flavor = "current_thread")]
+            /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+            #[doc = concat!(" let queue = ", stringify!($Queue), "::bounded(1);")]
+            /// let permit = queue.clone().reserve_owned().await?;
+            /// let queue = permit.put("done"); // the handle comes back
+            /// assert_eq!(queue.try_get()?, "done");
+            /// # Ok(())
+            /// # }
+            /// ```
+            pub fn put(mut self, item: T) -> $Queue<T> {
+                self.used = true;
+                self.queue.core.put_permit(item);
+                self.queue.clone()
+            }
+        }
+
+        impl<T> Drop for $OwnedPermit<T> {
+            fn drop(&mut self) {
+                if !self.used {
+                    self.queue.core.release_permit();
+                }
+            }
+        }
+
+        impl<T> ::std::fmt::Debug for $OwnedPermit<T> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($OwnedPermit)).finish_non_exhaustive()
             }
         }
     };

@@ -17,7 +17,9 @@ queue_api! {
     /// Bounded queues give backpressure: [`put`](Queue::put) waits while the queue is full.
     /// Waiting putters and getters are served first come, first served, and the non-waiting
     /// [`try_put`](Queue::try_put) and [`try_get`](Queue::try_get) never jump ahead of them. A
-    /// `get` or `put` future dropped while it waits loses nothing and inserts nothing.
+    /// `get` future dropped while it waits loses nothing. A `put` future dropped while it waits
+    /// inserts nothing, and its item is dropped with it; wait with [`reserve`](Queue::reserve)
+    /// to keep the item.
     ///
     /// [`task_done`](Queue::task_done) and [`join`](Queue::join) let a producer wait until every
     /// item it put has been processed, not merely taken.
@@ -63,8 +65,10 @@ queue_api! {
     /// A [`Stream`](futures_core::Stream) of a [`Queue`]'s items, made by [`Queue::into_stream`].
     ///
     /// It yields items as [`Queue::get`] returns them and ends once the queue is shut down and
-    /// empty. Dropping it while it waits for an item loses nothing: an item already set aside for
-    /// it goes to the next waiting getter.
+    /// empty. It waits in line with the `get`s but holds no item while it is not polled: when
+    /// its turn comes it is woken, and the item stays free for any consumer until the stream
+    /// runs. So a stream whose `next()` lost a `select!` holds nothing, and dropping it loses
+    /// nothing.
     ///
     /// # Examples
     ///
@@ -84,6 +88,8 @@ queue_api! {
     /// # }
     /// ```
     pub struct QueueStream;
+    pub struct QueuePermit;
+    pub struct OwnedQueuePermit;
 
     buffer: Fifo,
     bounds: [T],

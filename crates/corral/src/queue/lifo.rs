@@ -9,7 +9,7 @@ queue_api! {
     ///
     /// It has the API and the guarantees of [`Queue`](super::Queue) (a cheap `Clone` handle,
     /// backpressure when bounded, first come, first served for the tasks that wait, cancel-safe
-    /// `get` and `put`, `task_done`/`join`, `shutdown`); only the order differs: `get` takes the
+    /// `get` and `reserve`, `task_done`/`join`, `shutdown`); only the order differs: `get` takes the
     /// item put last. Use it where the freshest work matters most, or to go depth-first through
     /// work that produces more work.
     ///
@@ -44,8 +44,10 @@ queue_api! {
     /// A [`Stream`](futures_core::Stream) of a [`LifoQueue`]'s items, made by [`LifoQueue::into_stream`].
     ///
     /// It yields items as [`LifoQueue::get`] returns them and ends once the queue is shut down and
-    /// empty. Dropping it while it waits for an item loses nothing: an item already set aside for
-    /// it goes to the next waiting getter.
+    /// empty. It waits in line with the `get`s but holds no item while it is not polled: when
+    /// its turn comes it is woken, and the item stays free for any consumer until the stream
+    /// runs. So a stream whose `next()` lost a `select!` holds nothing, and dropping it loses
+    /// nothing.
     ///
     /// # Examples
     ///
@@ -65,6 +67,8 @@ queue_api! {
     /// # }
     /// ```
     pub struct LifoQueueStream;
+    pub struct LifoQueuePermit;
+    pub struct OwnedLifoQueuePermit;
 
     buffer: Lifo,
     bounds: [T],

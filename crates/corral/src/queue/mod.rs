@@ -11,10 +11,11 @@
 //! | `Queue()`, `Queue(maxsize=0)`             | [`Queue::unbounded()`](Queue::unbounded)         |
 //! | `PriorityQueue`, `LifoQueue`              | [`PriorityQueue`], [`LifoQueue`]                 |
 //! | `await q.put(x)` / `q.put_nowait(x)`      | [`q.put(x).await`](Queue::put) / [`q.try_put(x)`](Queue::try_put) |
+//! | `await q.put(x)` under a timeout or in `wait(..., FIRST_COMPLETED)` | [`q.reserve().await?.put(x)`](Queue::reserve): the wait is cancel safe, the item is not given up |
 //! | `await q.get()` / `q.get_nowait()`        | [`q.get().await`](Queue::get) / [`q.try_get()`](Queue::try_get) |
 //! | `q.task_done()` / `await q.join()`        | [`q.task_done()`](Queue::task_done) / [`q.join().await`](Queue::join) |
 //! | `q.shutdown()` / `q.shutdown(immediate=True)` (3.13) | [`q.shutdown()`](Queue::shutdown) / [`q.shutdown_immediate()`](Queue::shutdown_immediate) |
-//! | `q.qsize()`, `q.empty()`, `q.full()`, `q.maxsize` | [`len`](Queue::len), [`is_empty`](Queue::is_empty), [`is_full`](Queue::is_full), [`capacity`](Queue::capacity) |
+//! | `q.qsize()`, `q.empty()`, `q.full()`, `q.maxsize` | [`len`](Queue::len), [`is_empty`](Queue::is_empty), [`is_full`](Queue::is_full), [`capacity`](Queue::capacity): they agree with `try_get`/`try_put` |
 //! | `QueueFull`, `QueueEmpty`, `QueueShutDown`, `ValueError` | [`TryPutError`], [`TryGetError`], [`PutError`] / [`GetError`], [`TaskDoneError`] |
 //! | `async for` over a `get` loop             | [`Queue::into_stream`] (a `Stream` that ends at shutdown) |
 //!
@@ -72,23 +73,33 @@
 //!   served, and a slot or an item freed for a woken task is kept for it until it runs:
 //!   neither `try_put`/`try_get` nor a fresh `put`/`get` can take it first. In asyncio a woken
 //!   putter whose slot was taken by `put_nowait` goes back to the end of the line.
-//! - **Nothing is lost to cancellation.** A `get` dropped after it was woken for an item
-//!   passes the item to the next getter; a `put` dropped while it waits never inserts its
-//!   item and passes on a slot it was given.
+//! - **Cancellation, item by item.** A `get` dropped after it was woken for an item passes
+//!   the item to the next getter: no item is lost. A `put` dropped while it waits never
+//!   inserts its item and passes on a slot it was given, but its item is dropped with it and
+//!   lost, as with Tokio's `mpsc::Sender::send`. To wait for room without risking the item,
+//!   use [`reserve`](Queue::reserve) and put with the permit, which neither waits nor fails.
+//!   (In asyncio a cancelled `put` loses its item too.)
+//! - **Status agrees with the operations.** [`len`](Queue::len) counts the items `try_get`
+//!   could take, and [`is_full`](Queue::is_full) says whether `try_put` would find a slot: an
+//!   item or slot set aside for a woken task, or held by a permit, is not free and is not
+//!   counted as free.
 //! - **`shutdown_immediate` returns what it removed** (in `get` order) instead of discarding
 //!   it, and counts those items as done, as Python 3.13 does.
 //! - **Equal priorities come out first in, first out.** Python's `heapq` is not stable.
 //!
 //! # Cancel safety at a glance
 //!
-//! | Method      | Cancel safe | What a dropped call leaves behind                                  |
-//! |-------------|-------------|--------------------------------------------------------------------|
-//! | `put`       | yes         | nothing: the item was not inserted; a slot given to it goes on      |
-//! | `get`       | yes         | nothing: no item was taken; an item set aside for it goes on        |
-//! | `join`      | yes         | nothing                                                            |
-//! | the streams | yes         | dropping a stream mid-wait is a dropped `get`                      |
+//! | Method                  | Cancel safe | What a dropped call leaves behind                                 |
+//! |-------------------------|-------------|-------------------------------------------------------------------|
+//! | `put`                   | no          | the item was not inserted, and is dropped with the future: lost. A slot given to it goes on to the next putter |
+//! | `reserve`, `reserve_owned` | yes      | nothing: no slot held; a slot given to it goes on to the next putter |
+//! | `get`                   | yes         | nothing: no item was taken; an item set aside for it goes on       |
+//! | `join`                  | yes         | nothing                                                           |
+//! | a stream's `next()`     | yes         | nothing: the stream keeps its place in line but holds no item; when its turn comes it is only woken, and the item stays free for any consumer |
 //!
-//! `put` and `get` queue for fairness: a cancelled call loses its place in line.
+//! A permit holds one slot until it is used ([`QueuePermit::put`], which neither waits nor
+//! fails) or dropped (the slot goes to the first waiting putter). `put`, `reserve` and `get`
+//! queue for fairness: a cancelled call loses its place in line.
 //!
 //! # Design
 //!
@@ -111,8 +122,22 @@
 //! - `woken_getters` counts exactly the getters notified and not yet run or dropped, and
 //!   likewise for putters;
 //! - after shutdown, no putter is parked, and a getter is parked only while every item left
-//!   is set aside for a woken getter that may yet pass it on; the last item taken wakes them
+//!   is set aside for a woken getter that may yet pass it on, or a permit held since before
+//!   the shutdown may still put an item; the last item taken (or permit dropped) wakes them
 //!   all to fail.
+//!
+//! Permits are slots counted in `permits`: not free, not yet items. A stream waits in the same
+//! list as the `get`s, but its ticket is marked: when it is notified nothing is set aside for
+//! it (it may never be polled again), and the hand-off goes on to the next getter in line. So
+//! `len` (items not set aside) and `is_full` (no slot that is not an item, a permit or set
+//! aside) are exactly what `try_get` and `try_put` see.
+//!
+//! The price of streams holding nothing: when an item arrives and only streams wait, every
+//! stream ahead of the first waiting `get` is woken for it (the first to run takes it, the
+//! others wait again at the back of the line), where a `get` would have been woken alone.
+//! The alternative, a reservation per woken stream, let an idle stream hold items while
+//! `get`s waited: a stream's `next()` future can be dropped without the stream hearing of it,
+//! so the queue could never tell an idle stream from one about to run.
 //!
 //! A woken getter that is dropped before it runs takes itself off the count and, if an item
 //! is now free, wakes the next parked getter in its place: the wake-up is passed on, never
@@ -150,6 +175,8 @@ mod lifo;
 mod priority;
 
 pub use error::{GetError, PutError, TaskDoneError, TryGetError, TryPutError, ZeroCapacityError};
-pub use fifo::{Queue, QueueStream};
-pub use lifo::{LifoQueue, LifoQueueStream};
-pub use priority::{PriorityQueue, PriorityQueueStream};
+pub use fifo::{OwnedQueuePermit, Queue, QueuePermit, QueueStream};
+pub use lifo::{LifoQueue, LifoQueuePermit, LifoQueueStream, OwnedLifoQueuePermit};
+pub use priority::{
+    OwnedPriorityQueuePermit, PriorityQueue, PriorityQueuePermit, PriorityQueueStream,
+};

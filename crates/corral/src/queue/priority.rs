@@ -9,7 +9,7 @@ queue_api! {
     ///
     /// It has the API and the guarantees of [`Queue`](super::Queue) (a cheap `Clone` handle,
     /// backpressure when bounded, first come, first served for the tasks that wait, cancel-safe
-    /// `get` and `put`, `task_done`/`join`, `shutdown`); only the order differs: `get` takes the
+    /// `get` and `reserve`, `task_done`/`join`, `shutdown`); only the order differs: `get` takes the
     /// smallest item by `Ord`, as Python's `heapq` does. Put `(priority, job)` tuples to order jobs
     /// by priority, and wrap the priority in [`Reverse`](std::cmp::Reverse) for largest first.
     ///
@@ -66,8 +66,10 @@ queue_api! {
     /// A [`Stream`](futures_core::Stream) of a [`PriorityQueue`]'s items, made by [`PriorityQueue::into_stream`].
     ///
     /// It yields items as [`PriorityQueue::get`] returns them and ends once the queue is shut down and
-    /// empty. Dropping it while it waits for an item loses nothing: an item already set aside for
-    /// it goes to the next waiting getter.
+    /// empty. It waits in line with the `get`s but holds no item while it is not polled: when
+    /// its turn comes it is woken, and the item stays free for any consumer until the stream
+    /// runs. So a stream whose `next()` lost a `select!` holds nothing, and dropping it loses
+    /// nothing.
     ///
     /// # Examples
     ///
@@ -87,6 +89,8 @@ queue_api! {
     /// # }
     /// ```
     pub struct PriorityQueueStream;
+    pub struct PriorityQueuePermit;
+    pub struct OwnedPriorityQueuePermit;
 
     buffer: Heap,
     bounds: [T: Ord],

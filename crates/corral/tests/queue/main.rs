@@ -12,6 +12,8 @@ mod fairness;
 mod join;
 mod order;
 mod props;
+mod reserve;
 mod shutdown;
+mod status;
 mod stream;
 mod stress;

@@ -12,7 +12,15 @@
 //! - the woken waiters are always the ones that have waited longest (first come, first served);
 //! - `task_done` succeeds exactly when a taken item is not yet done, and `join` is ready (and was
 //!   woken) exactly when every item put has been marked done or removed by
-//!   `shutdown_immediate`.
+//!   `shutdown_immediate`;
+//! - the status agrees with the operations at every step: `len` is the number of items
+//!   `try_get` could take, `is_empty` is true exactly when `try_get` fails, and `is_full` exactly
+//!   when `try_put` (and `try_reserve`) would find no slot;
+//! - a permit from `try_reserve` holds a slot until it is used or dropped, and its item goes in
+//!   even after a plain `shutdown` (the getters wait for it).
+//!
+//! The cases come from a fixed list of seeds; `CORRAL_SEED=<seed>` replays one, and a failure
+//! prints its seed (and proptest's smallest failing input).
 //!
 //! At the end, with every woken task run, no waiter is left parked while it could proceed, and
 //! after a shutdown and a drain every item accepted was delivered or returned by
@@ -26,10 +34,10 @@ use corral::queue::{
 };
 use futures::future::BoxFuture;
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
+use proptest::test_runner::{FileFailurePersistence, RngSeed, TestRunner};
 use tokio_test::task::{self, Spawn};
 
-use crate::support::{Item, Kind};
+use crate::support::{BoxPermit, Item, Kind, SeedGuard, seeds};
 
 const ACTORS: usize = 4;
 
@@ -45,6 +53,10 @@ enum Op {
     Join,
     Shutdown,
     ShutdownImmediate,
+    TryReserve,
+    StartReserve { actor: usize },
+    PermitPut { key: u8 },
+    PermitDrop,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -60,12 +72,17 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Join),
         1 => Just(Op::Shutdown),
         1 => Just(Op::ShutdownImmediate),
+        2 => Just(Op::TryReserve),
+        2 => (0..ACTORS).prop_map(|actor| Op::StartReserve { actor }),
+        2 => (0..3u8).prop_map(|key| Op::PermitPut { key }),
+        1 => Just(Op::PermitDrop),
     ]
 }
 
-enum Outcome {
+enum Outcome<'q> {
     Put(Item, Result<(), PutError<Item>>),
     Got(Result<Item, GetError>),
+    Reserved(Result<BoxPermit<'q, Item>, PutError<()>>),
 }
 
 enum Actor<'q> {
@@ -80,6 +97,11 @@ enum Actor<'q> {
         fut: Spawn<BoxFuture<'q, Result<Item, GetError>>>,
         parked: Option<u64>,
     },
+    /// A `reserve`: a putter without an item.
+    Reserving {
+        fut: Spawn<BoxFuture<'q, Result<BoxPermit<'q, Item>, PutError<()>>>>,
+        parked: Option<u64>,
+    },
 }
 
 impl Actor<'_> {
@@ -88,6 +110,7 @@ impl Actor<'_> {
             Actor::Idle => false,
             Actor::Putting { fut, .. } => fut.is_woken(),
             Actor::Getting { fut, .. } => fut.is_woken(),
+            Actor::Reserving { fut, .. } => fut.is_woken(),
         }
     }
 }
@@ -97,6 +120,8 @@ struct Harness<'q, Q> {
     capacity: Option<usize>,
     actors: Vec<Actor<'q>>,
     join: Option<Spawn<BoxFuture<'q, ()>>>,
+    /// Permits held, each holding a slot.
+    permits: Vec<BoxPermit<'q, Item>>,
     /// The items in the queue, in arrival order.
     model: Vec<Item>,
     accepted: HashSet<u32>,
@@ -104,6 +129,7 @@ struct Harness<'q, Q> {
     removed: HashSet<u32>,
     taken_not_done: usize,
     shutdown: bool,
+    immediate: bool,
     next_id: u32,
     clock: u64,
 }
@@ -115,12 +141,14 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
             capacity,
             actors: (0..ACTORS).map(|_| Actor::Idle).collect(),
             join: None,
+            permits: Vec::new(),
             model: Vec::new(),
             accepted: HashSet::new(),
             delivered: HashSet::new(),
             removed: HashSet::new(),
             taken_not_done: 0,
             shutdown: false,
+            immediate: false,
             next_id: 0,
             clock: 0,
         }
@@ -150,6 +178,9 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                 Actor::Putting {
                     parked: Some(_),
                     ..
+                } | Actor::Reserving {
+                    parked: Some(_),
+                    ..
                 }
             ) && a.is_woken()
         };
@@ -167,8 +198,14 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
             None => usize::MAX,
             Some(cap) => cap
                 .saturating_sub(self.model.len())
+                .saturating_sub(self.permits.len())
                 .saturating_sub(self.woken_putters()),
         }
+    }
+
+    /// Shut down and nothing left or still to come (from a permit): `get` fails.
+    fn drained(&self) -> bool {
+        self.shutdown && self.model.is_empty() && (self.permits.is_empty() || self.immediate)
     }
 
     fn item(&mut self, key: u8) -> Item {
@@ -181,6 +218,11 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
 
     fn accept(&mut self, item: Item) {
         assert!(!self.shutdown, "an item went in after shutdown");
+        self.accept_any(item);
+    }
+
+    /// Accepts an item, even after a plain shutdown (an item put with a permit).
+    fn accept_any(&mut self, item: Item) {
         assert!(
             self.accepted.insert(item.id),
             "item {} accepted twice",
@@ -225,19 +267,31 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                     self.poll(actor);
                 }
             }
+            Op::StartReserve { actor } => {
+                if matches!(self.actors[actor], Actor::Idle) {
+                    self.actors[actor] = Actor::Reserving {
+                        fut: task::spawn(Box::pin(self.q.reserve())),
+                        parked: None,
+                    };
+                    self.poll(actor);
+                }
+            }
             Op::Poll { actor } => self.poll(actor),
             Op::Drop { actor } => self.actors[actor] = Actor::Idle,
             Op::TryPut { key } => {
                 let item = self.item(key);
                 let free = self.free_slots();
+                let full = self.q.is_full();
                 match self.q.try_put(item) {
                     Ok(()) => {
                         assert!(free > 0, "try_put took a slot promised to a woken putter");
+                        assert!(!full, "is_full, yet try_put found a slot");
                         self.accept(item);
                     }
                     Err(TryPutError::Full(back)) => {
                         assert_eq!(back.id, item.id);
                         assert!(!self.shutdown && free == 0, "try_put refused a free slot");
+                        assert!(full, "not is_full, yet try_put found the queue full");
                     }
                     Err(TryPutError::Shutdown(back)) => {
                         assert_eq!(back.id, item.id);
@@ -247,19 +301,58 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
             }
             Op::TryGet => {
                 let free = self.free_items();
-                match self.q.try_get() {
+                let (empty, len) = (self.q.is_empty(), self.q.len());
+                let result = self.q.try_get();
+                assert_eq!(result.is_ok(), !empty, "is_empty disagrees with try_get");
+                assert_eq!(result.is_ok(), len > 0, "len disagrees with try_get");
+                match result {
                     Ok(item) => {
                         assert!(free > 0, "try_get took an item promised to a woken getter");
                         self.deliver(item);
                     }
                     Err(TryGetError::Empty) => {
                         assert_eq!(free, 0, "try_get missed a free item");
-                        assert!(!(self.shutdown && self.model.is_empty()));
+                        assert!(!self.drained());
                     }
                     Err(TryGetError::Shutdown) => {
-                        assert!(self.shutdown && self.model.is_empty());
+                        assert!(self.drained());
                     }
                 }
+            }
+            Op::TryReserve => {
+                let free = self.free_slots();
+                let full = self.q.is_full();
+                match self.q.try_reserve() {
+                    Ok(permit) => {
+                        assert!(!self.shutdown, "a permit after shutdown");
+                        assert!(
+                            free > 0,
+                            "try_reserve took a slot promised to a woken putter"
+                        );
+                        assert!(!full, "is_full, yet try_reserve found a slot");
+                        self.permits.push(permit);
+                    }
+                    Err(TryPutError::Full(())) => {
+                        assert!(
+                            !self.shutdown && free == 0,
+                            "try_reserve refused a free slot"
+                        );
+                        assert!(full, "not is_full, yet try_reserve found the queue full");
+                    }
+                    Err(TryPutError::Shutdown(())) => assert!(self.shutdown),
+                }
+            }
+            Op::PermitPut { key } => {
+                if let Some(permit) = self.permits.pop() {
+                    let item = self.item(key);
+                    permit.put(item);
+                    if !self.immediate {
+                        self.accept_any(item);
+                    }
+                }
+            }
+            Op::PermitDrop => {
+                self.permits.pop();
             }
             Op::TaskDone => {
                 let ok = self.q.task_done().is_ok();
@@ -290,6 +383,7 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
             Op::ShutdownImmediate => {
                 let removed = self.q.shutdown_immediate();
                 self.shutdown = true;
+                self.immediate = true;
                 let mut expected = Vec::new();
                 while let Some(item) = Q::model_pop(&mut self.model) {
                     expected.push(item.id);
@@ -309,7 +403,7 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
         let was_woken = self.actors[actor].is_woken();
         let free_items = self.free_items();
         let free_slots = self.free_slots();
-        let drained = self.shutdown && self.model.is_empty();
+        let drained = self.drained();
         self.clock += 1;
         let clock = self.clock;
         let (fresh, outcome) = match &mut self.actors[actor] {
@@ -338,11 +432,23 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                     Poll::Ready(result) => (fresh, Some(Outcome::Got(result))),
                 }
             }
+            Actor::Reserving { fut, parked } => {
+                let fresh = parked.is_none();
+                match fut.poll() {
+                    Poll::Pending => {
+                        if fresh || was_woken {
+                            *parked = Some(clock);
+                        }
+                        (fresh, None)
+                    }
+                    Poll::Ready(result) => (fresh, Some(Outcome::Reserved(result))),
+                }
+            }
         };
         let Some(outcome) = outcome else {
             if fresh {
                 match self.actors[actor] {
-                    Actor::Putting { .. } => assert!(
+                    Actor::Putting { .. } | Actor::Reserving { .. } => assert!(
                         free_slots == 0 && !self.shutdown,
                         "a fresh put waited though a slot was free"
                     ),
@@ -373,6 +479,23 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                     }
                 }
             }
+            Outcome::Reserved(result) => {
+                if fresh {
+                    assert!(
+                        free_slots > 0 || self.shutdown,
+                        "a fresh reserve overtook a woken putter"
+                    );
+                } else {
+                    assert!(was_woken, "a reserve completed without being woken");
+                }
+                match result {
+                    Ok(permit) => {
+                        assert!(!self.shutdown, "a permit after shutdown");
+                        self.permits.push(permit);
+                    }
+                    Err(_) => assert!(self.shutdown, "reserve failed before shutdown"),
+                }
+            }
             Outcome::Got(result) => {
                 if fresh {
                     assert!(
@@ -392,7 +515,19 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
 
     /// Invariants that hold between any two steps.
     fn check(&mut self) {
-        assert_eq!(self.q.len(), self.model.len(), "len");
+        // The status agrees with what `try_get` and `try_put` would do.
+        let free_items = self.free_items();
+        assert_eq!(
+            self.q.len(),
+            free_items,
+            "len is the items try_get could take"
+        );
+        assert_eq!(self.q.is_empty(), free_items == 0, "is_empty");
+        assert_eq!(
+            self.q.is_full(),
+            self.capacity.is_some() && self.free_slots() == 0,
+            "is_full"
+        );
         // First come, first served: the woken waiters are the ones that waited longest.
         for getters in [true, false] {
             let mut waiting: Vec<(u64, bool)> = self
@@ -403,6 +538,9 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                         parked: Some(at), ..
                     } if getters => Some((*at, a.is_woken())),
                     Actor::Putting {
+                        parked: Some(at), ..
+                    }
+                    | Actor::Reserving {
                         parked: Some(at), ..
                     } if !getters => Some((*at, a.is_woken())),
                     _ => None,
@@ -425,6 +563,9 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
             } => getter && !a.is_woken(),
             Actor::Putting {
                 parked: Some(_), ..
+            }
+            | Actor::Reserving {
+                parked: Some(_), ..
             } => !getter && !a.is_woken(),
             _ => false,
         };
@@ -434,10 +575,7 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                 0,
                 "a getter is parked while an item is free"
             );
-            assert!(
-                !(self.shutdown && self.model.is_empty()),
-                "a getter is parked after the drain"
-            );
+            assert!(!self.drained(), "a getter is parked after the drain");
         }
         if self.actors.iter().any(|a| parked(a, false)) {
             assert_eq!(
@@ -484,14 +622,14 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
             match actor {
                 Actor::Getting { .. } => {
                     assert!(
-                        self.model.is_empty() && !self.shutdown,
+                        self.model.is_empty() && !self.drained(),
                         "a getter was left parked"
                     )
                 }
-                Actor::Putting { .. } => {
+                Actor::Putting { .. } | Actor::Reserving { .. } => {
                     assert!(!self.shutdown, "a putter was left parked after shutdown");
                     assert_eq!(
-                        Some(self.model.len()),
+                        Some(self.model.len() + self.permits.len()),
                         self.capacity,
                         "a putter was left parked"
                     );
@@ -499,8 +637,14 @@ impl<'q, Q: Kind<Item>> Harness<'q, Q> {
                 Actor::Idle => {}
             }
         }
-        // Shut down, let everyone finish, drain what is left.
+        // Shut down, let everyone finish, drain what is left. The getters wait for the items
+        // of the permits still held: put one, drop the rest.
         self.step(Op::Shutdown);
+        self.settle();
+        self.step(Op::PermitPut { key: 1 });
+        while !self.permits.is_empty() {
+            self.step(Op::PermitDrop);
+        }
         self.settle();
         assert!(self.actors.iter().all(|a| matches!(a, Actor::Idle)));
         while !self.model.is_empty() {
@@ -537,36 +681,40 @@ fn capacity() -> impl Strategy<Value = Option<usize>> {
     prop_oneof![3 => (1..4usize).prop_map(Some), 1 => Just(None)]
 }
 
-proptest! {
-    // Failures are saved beside this file (`props.regressions`), not in a folder shared with
-    // the other test binaries.
-    #![proptest_config(ProptestConfig {
-        cases: 200,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
-        ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn queue_keeps_its_invariants(
-        capacity in capacity(),
-        ops in prop::collection::vec(op(), 1..80),
-    ) {
-        run::<Queue<Item>>(capacity, ops);
+/// Runs `cases` random cases for each seed in a fixed list (or `CORRAL_SEED`).
+fn run_seeds<Q: Kind<Item>>(test: &'static str) {
+    for seed in seeds(0..4) {
+        let _seed = SeedGuard::new(test, seed);
+        // Failures found here are also saved beside this file (`props.regressions`) and run
+        // first next time.
+        let mut runner = TestRunner::new(ProptestConfig {
+            cases: 50,
+            rng_seed: RngSeed::Fixed(seed),
+            failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+            source_file: Some(file!()),
+            ..ProptestConfig::default()
+        });
+        let cases = (capacity(), prop::collection::vec(op(), 1..80));
+        if let Err(err) = runner.run(&cases, |(capacity, ops)| {
+            run::<Q>(capacity, ops);
+            Ok(())
+        }) {
+            panic!("{err}");
+        }
     }
+}
 
-    #[test]
-    fn lifo_queue_keeps_its_invariants(
-        capacity in capacity(),
-        ops in prop::collection::vec(op(), 1..80),
-    ) {
-        run::<LifoQueue<Item>>(capacity, ops);
-    }
+#[test]
+fn queue_keeps_its_invariants() {
+    run_seeds::<Queue<Item>>("queue_keeps_its_invariants");
+}
 
-    #[test]
-    fn priority_queue_keeps_its_invariants(
-        capacity in capacity(),
-        ops in prop::collection::vec(op(), 1..80),
-    ) {
-        run::<PriorityQueue<Item>>(capacity, ops);
-    }
+#[test]
+fn lifo_queue_keeps_its_invariants() {
+    run_seeds::<LifoQueue<Item>>("lifo_queue_keeps_its_invariants");
+}
+
+#[test]
+fn priority_queue_keeps_its_invariants() {
+    run_seeds::<PriorityQueue<Item>>("priority_queue_keeps_its_invariants");
 }

@@ -84,3 +84,91 @@ fn a_priority_stream_ends_at_once_after_shutdown_immediate() {
     assert_eq!(q.shutdown_immediate(), [1]);
     assert_ready_eq!(items.poll_next(), None);
 }
+
+/// A stream whose `next()` lost a `select!` sits idle: it must not hold the next item while a
+/// `get` waits for one.
+#[test]
+fn an_idle_stream_does_not_hold_an_item_a_waiting_get_could_take() {
+    let q = Queue::unbounded();
+    let mut items = q.clone().into_stream();
+    {
+        let mut next = task::spawn(items.next());
+        assert_pending!(next.poll());
+    } // `next()` lost the race and was dropped; the stream is kept, and idle
+    let mut get = task::spawn(q.get());
+    assert_pending!(get.poll());
+
+    q.try_put(1).unwrap();
+    assert!(get.is_woken(), "the waiting get is woken for the item");
+    assert_eq!(assert_ready_ok!(get.poll()), 1);
+}
+
+#[test]
+fn an_idle_stream_does_not_hold_an_item_try_get_could_take() {
+    let q = LifoQueue::unbounded();
+    let mut items = q.clone().into_stream();
+    {
+        let mut next = task::spawn(items.next());
+        assert_pending!(next.poll());
+    }
+    q.try_put(1).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        q.try_get(),
+        Ok(1),
+        "the item is free while the stream is idle"
+    );
+    let mut fresh = task::spawn(q.get());
+    q.try_put(2).unwrap();
+    assert_eq!(
+        assert_ready_ok!(fresh.poll()),
+        2,
+        "a fresh get takes it too"
+    );
+}
+
+#[test]
+fn a_woken_stream_takes_the_item_if_it_is_still_free() {
+    let q = PriorityQueue::unbounded();
+    let mut items = task::spawn(q.clone().into_stream());
+    assert_pending!(items.poll_next());
+    q.try_put(1).unwrap();
+    assert!(items.is_woken(), "no lost wake-up: the stream is told");
+    assert_ready_eq!(items.poll_next(), Some(1));
+}
+
+#[test]
+fn a_woken_stream_that_lost_the_item_waits_again() {
+    let q = Queue::unbounded();
+    let mut items = task::spawn(q.clone().into_stream());
+    assert_pending!(items.poll_next());
+    q.try_put(1).unwrap();
+    assert!(items.is_woken());
+    assert_eq!(
+        q.try_get(),
+        Ok(1),
+        "a stream holds nothing, even when woken"
+    );
+    assert_pending!(items.poll_next(), "it waits again");
+    q.try_put(2).unwrap();
+    assert!(items.is_woken());
+    assert_ready_eq!(items.poll_next(), Some(2));
+}
+
+#[test]
+fn a_waiting_stream_after_shutdown_ends_once_drained() {
+    let q = Queue::unbounded();
+    let mut items = task::spawn(q.clone().into_stream());
+    let mut get = task::spawn(q.get());
+    assert_pending!(items.poll_next());
+    assert_pending!(get.poll());
+    q.try_put(1).unwrap();
+    q.shutdown();
+    assert_eq!(
+        assert_ready_ok!(get.poll()),
+        1,
+        "the get in line behind it takes the item"
+    );
+    assert!(items.is_woken());
+    assert_ready_eq!(items.poll_next(), None);
+}

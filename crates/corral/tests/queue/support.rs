@@ -7,8 +7,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use corral::queue::{
-    GetError, LifoQueue, PriorityQueue, PutError, Queue, TaskDoneError, TryGetError, TryPutError,
+    GetError, LifoQueue, LifoQueuePermit, PriorityQueue, PriorityQueuePermit, PutError, Queue,
+    QueuePermit, TaskDoneError, TryGetError, TryPutError,
 };
+
+/// A permit of any kind of queue (`QueuePermit`, ...), boxed.
+pub(crate) trait Permit<T>: Send + std::fmt::Debug {
+    fn put(self: Box<Self>, item: T);
+}
+
+/// A boxed permit, as the kinds' `reserve` and `try_reserve` return it here.
+pub(crate) type BoxPermit<'a, T> = Box<dyn Permit<T> + 'a>;
 
 /// The API the three kinds share.
 pub(crate) trait Kind<T: Ord + Send + 'static>: Clone + Send + Sync + 'static {
@@ -19,10 +28,13 @@ pub(crate) trait Kind<T: Ord + Send + 'static>: Clone + Send + Sync + 'static {
     fn try_put(&self, item: T) -> Result<(), TryPutError<T>>;
     fn get(&self) -> impl Future<Output = Result<T, GetError>> + Send + '_;
     fn try_get(&self) -> Result<T, TryGetError>;
+    fn reserve(&self) -> impl Future<Output = Result<BoxPermit<'_, T>, PutError<()>>> + Send + '_;
+    fn try_reserve(&self) -> Result<BoxPermit<'_, T>, TryPutError<()>>;
     fn task_done(&self) -> Result<(), TaskDoneError>;
     fn join(&self) -> impl Future<Output = ()> + Send + '_;
     fn shutdown(&self);
     fn shutdown_immediate(&self) -> Vec<T>;
+    fn into_stream(self) -> futures::stream::BoxStream<'static, T>;
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool;
     fn is_full(&self) -> bool;
@@ -31,7 +43,13 @@ pub(crate) trait Kind<T: Ord + Send + 'static>: Clone + Send + Sync + 'static {
 }
 
 macro_rules! impl_kind {
-    ($ty:ident, $name:literal, |$model:ident| $pop:expr) => {
+    ($ty:ident, $permit:ident, $name:literal, |$model:ident| $pop:expr) => {
+        impl<T: Ord + Send + 'static> Permit<T> for $permit<'_, T> {
+            fn put(self: Box<Self>, item: T) {
+                $permit::put(*self, item)
+            }
+        }
+
         impl<T: Ord + Send + 'static> Kind<T> for $ty<T> {
             const NAME: &'static str = $name;
             fn bounded(maxsize: usize) -> Self {
@@ -52,6 +70,14 @@ macro_rules! impl_kind {
             fn try_get(&self) -> Result<T, TryGetError> {
                 $ty::try_get(self)
             }
+            fn reserve(
+                &self,
+            ) -> impl Future<Output = Result<BoxPermit<'_, T>, PutError<()>>> + Send + '_ {
+                async move { Ok(Box::new($ty::reserve(self).await?) as BoxPermit<'_, T>) }
+            }
+            fn try_reserve(&self) -> Result<BoxPermit<'_, T>, TryPutError<()>> {
+                Ok(Box::new($ty::try_reserve(self)?))
+            }
             fn task_done(&self) -> Result<(), TaskDoneError> {
                 $ty::task_done(self)
             }
@@ -63,6 +89,9 @@ macro_rules! impl_kind {
             }
             fn shutdown_immediate(&self) -> Vec<T> {
                 $ty::shutdown_immediate(self)
+            }
+            fn into_stream(self) -> futures::stream::BoxStream<'static, T> {
+                Box::pin($ty::into_stream(self))
             }
             fn len(&self) -> usize {
                 $ty::len(self)
@@ -80,18 +109,23 @@ macro_rules! impl_kind {
     };
 }
 
-impl_kind!(Queue, "Queue", |model| (!model.is_empty())
+impl_kind!(Queue, QueuePermit, "Queue", |model| (!model.is_empty())
     .then(|| model.remove(0)));
-impl_kind!(LifoQueue, "LifoQueue", |model| model.pop());
-impl_kind!(PriorityQueue, "PriorityQueue", |model| {
-    // The smallest, and the earliest put among equals (`min_by` keeps the first minimum).
-    let index = model
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.cmp(b.1))
-        .map(|(index, _)| index)?;
-    Some(model.remove(index))
-});
+impl_kind!(LifoQueue, LifoQueuePermit, "LifoQueue", |model| model.pop());
+impl_kind!(
+    PriorityQueue,
+    PriorityQueuePermit,
+    "PriorityQueue",
+    |model| {
+        // The smallest, and the earliest put among equals (`min_by` keeps the first minimum).
+        let index = model
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.cmp(b.1))
+            .map(|(index, _)| index)?;
+        Some(model.remove(index))
+    }
+);
 
 /// An item whose order looks only at `key`, so that a priority queue meets equal items; `id`
 /// tells them apart.
@@ -190,4 +224,45 @@ macro_rules! for_each_kind {
             }
         }
     };
+}
+
+/// The seeds a randomised test runs: the fixed list `ci` (so that CI runs the same cases every
+/// time), or the one seed in the environment variable `CORRAL_SEED`, to replay a failure.
+///
+/// Hold the returned [`SeedGuard`] while one seed runs: if the test fails, it prints the seed.
+pub(crate) fn seeds(ci: std::ops::Range<u64>) -> Vec<u64> {
+    match std::env::var("CORRAL_SEED") {
+        Ok(seed) => vec![
+            seed.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("CORRAL_SEED must be a u64, not {seed:?}")),
+        ],
+        Err(_) => ci.collect(),
+    }
+}
+
+/// Prints `CORRAL_SEED=<seed>` if dropped while a test panics, so that the failure can be
+/// replayed with that seed alone.
+#[must_use = "the seed is printed when the guard is dropped during a panic"]
+pub(crate) struct SeedGuard {
+    test: &'static str,
+    seed: u64,
+}
+
+impl SeedGuard {
+    pub(crate) fn new(test: &'static str, seed: u64) -> Self {
+        Self { test, seed }
+    }
+}
+
+impl Drop for SeedGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "{} failed with seed {}; replay it with \
+                 CORRAL_SEED={} cargo test -p corral --test queue -- {}",
+                self.test, self.seed, self.seed, self.test
+            );
+        }
+    }
 }

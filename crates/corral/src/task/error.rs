@@ -2,6 +2,8 @@ use std::any::Any;
 use std::error::Error;
 use std::fmt;
 
+use super::indexed::same;
+
 /// A boxed error that can cross threads: the default error type of [`TaskGroup`] and
 /// [`BackgroundTasks`].
 ///
@@ -501,14 +503,6 @@ impl<E: 'static> Nesting<E> {
     fn close(&self, group: ErrorGroup<E>) -> E {
         (self.from_box)(Box::new((self.from_group)(group)))
     }
-}
-
-/// The identity, as a function from `A` to `B`, when `A` and `B` are the same type.
-fn same<A: 'static, B: 'static>() -> Option<fn(A) -> B> {
-    let identity: fn(A) -> A = |a| a;
-    (&identity as &dyn Any)
-        .downcast_ref::<fn(A) -> B>()
-        .copied()
 }
 
 impl<E> IntoIterator for ErrorGroup<E> {

@@ -8,6 +8,8 @@ use std::task::{Context, Poll};
 
 use corral::task::{as_completed, gather};
 
+use crate::combinators::pending_once;
+
 /// Counts the polls of the future it wraps.
 struct Counted<F> {
     inner: F,
@@ -29,7 +31,7 @@ fn handles(polls: &Arc<AtomicUsize>) -> Vec<Counted<tokio::task::JoinHandle<usiz
     (0..N)
         .map(|i| Counted {
             inner: tokio::spawn(async move {
-                tokio::task::yield_now().await;
+                pending_once().await;
                 i
             }),
             polls: Arc::clone(polls),

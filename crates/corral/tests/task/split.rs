@@ -106,7 +106,7 @@ fn split_partitions_the_leaves_and_keeps_the_shape() {
         };
         let strategy = (prop::collection::vec(tree(), 0..6), 2..5u32);
         let outcome = TestRunner::new(config).run(&strategy, |(trees, modulus)| {
-            let keep = move |n: u32| n % modulus == 0;
+            let keep = move |n: u32| n.is_multiple_of(modulus);
             let group = build(&trees);
             let before = leaves(&group);
             let (yes, no) = group.split(|error| {

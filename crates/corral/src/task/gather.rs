@@ -121,12 +121,14 @@ where
 /// # Design
 ///
 /// They start out polled *in turn*: each is boxed (to pin it) in one `Vec`, and a poll of the
-/// gather polls every unfinished one, in input order, with the caller's own waker. For futures
-/// that need few polls (task handles, futures that yield a couple of times) that is the
-/// cheapest way: no per-future waker, no ready queue, and the in-order outputs go straight
-/// onto the result. It is what makes `gather` over 100,000 `JoinHandle`s cost about as much as
-/// awaiting them one by one in a loop (the `spawn_gather` benchmark: `corral_gather_handles`
-/// against `await_handles_loop`), where a `FuturesUnordered` cost 1.7× that.
+/// gather polls the unfinished ones in input order with the caller's own waker, 128 at a time
+/// (then it yields to the runtime, see [`POLLS_PER_TURN`]). For futures that need few polls
+/// (task handles, futures that yield a couple of times) that is the cheapest way: no
+/// per-future waker or node, no ready queue, and in-order outputs go straight onto the result.
+/// Task handles in particular: a handle polled before its task has run registers a waker with
+/// the task and must be polled again, so yielding between turns lets the tasks run first, and
+/// gathering 100,000 handles registers about 256 wakers where a `FuturesUnordered` registered
+/// 100,000 (`tests/task/coop.rs` counts the polls).
 ///
 /// Polling in turn wastes a poll on every future that was not woken. So each poll that returns
 /// `Pending` is counted, and once there have been more than there were futures (that is, as
@@ -155,6 +157,15 @@ struct Futures<F> {
     /// The futures polled by wake-up, after the switch.
     woken: FuturesUnordered<Indexed<Pin<Box<F>>>>,
 }
+
+/// How many futures one poll of a gather polls in turn before it yields to the runtime.
+///
+/// Tokio's coop budget does not count a poll that returns `Pending`, so without this a gather
+/// of 100,000 task handles polls every one of them, registering a waker with each task, before
+/// any of those tasks has had a chance to run. Yielding every 128 polls (Tokio's budget) lets
+/// the spawned tasks run between turns: the handles polled after that find their task done,
+/// and the first lap registers a few hundred wakers instead of 100,000.
+const POLLS_PER_TURN: usize = 128;
 
 struct Slot<F> {
     index: usize,
@@ -216,6 +227,7 @@ impl<F: Future> Futures<F> {
         // Each unfinished future is polled at most once per call: after a full lap of
         // `Pending`s every one of them has the waker, so there is nothing to do until a wake.
         let mut lap = self.live;
+        let mut turn = POLLS_PER_TURN;
         while self.live > 0 {
             if self.wasted > self.limit {
                 self.switch();
@@ -237,9 +249,14 @@ impl<F: Future> Futures<F> {
                 self.cursor += 1;
                 continue;
             };
+            if turn == 0 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             if super::indexed::yield_if_out_of_budget(cx) {
                 return Poll::Pending;
             }
+            turn -= 1;
             lap -= 1;
             match future.as_mut().poll(cx) {
                 Poll::Pending => {

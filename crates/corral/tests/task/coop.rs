@@ -48,8 +48,12 @@ async fn gather_polls_each_join_handle_a_few_times() -> Result<(), Box<dyn std::
     let values = tokio::spawn(async move { gather(handles(&counter)).await }).await??;
     assert!(values.iter().copied().eq(0..N));
     // Without a visible yield once the coop budget is spent this is ~N * N / 256 (~390k).
+    // And a handle polled before its task has run registers a waker with that task, only to be
+    // polled again: a gather that polled all N at once (as a `FuturesUnordered` does) made 2N
+    // polls. Yielding between turns of 128 polls lets the tasks run first, so only the first
+    // two turns find them running.
     let polls = polls.load(Ordering::Relaxed);
-    assert!(polls <= 4 * N, "{polls} polls for {N} handles");
+    assert!(polls <= N + N / 10, "{polls} polls for {N} handles");
     Ok(())
 }
 

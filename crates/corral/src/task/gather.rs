@@ -22,8 +22,8 @@ use super::indexed::Indexed;
 ///
 /// Each future costs one small allocation (a box that pins it). The futures are polled in
 /// input order while that is cheap, and by wake-up once it is not, so the cost per future
-/// stays flat from ten futures to a million, and gathering task handles costs about what
-/// awaiting them one by one does.
+/// stays flat from ten futures to a million, and gathering task handles costs little more than
+/// awaiting them one by one.
 ///
 /// # Cancel safety
 ///

@@ -199,6 +199,24 @@ async fn aborting_the_entry_of_a_join_handle_aborts_that_task() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn dropping_the_wait_future_aborts_the_tasks_it_was_given() {
+    let group: TaskGroup = TaskGroup::new();
+    let (signal, stopped) = stop_signal();
+    let task = group.spawn(hold_forever::<Result<u64, BoxError>>(signal));
+    let waited = tokio::time::timeout(
+        Duration::from_millis(5),
+        wait([task], WaitFor::AllCompleted, None),
+    )
+    .await;
+    assert!(waited.is_err(), "the task never finishes");
+    assert!(stops(stopped).await, "the task outlived the wait future");
+    group
+        .join()
+        .await
+        .expect("an aborted task is not a failure");
+}
+
+#[tokio::test(start_paused = true)]
 async fn handles_are_taken_over_not_spawned_again() {
     let metrics = tokio::runtime::Handle::current().metrics();
     let group: TaskGroup = TaskGroup::new();

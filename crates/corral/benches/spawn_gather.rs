@@ -5,9 +5,10 @@
 //! - `futures_join_all`: `futures::future::join_all` over the futures, no spawn (anchor).
 //! - `tokio_spawn`: `tokio::spawn` each, then await the `JoinHandle`s in order (anchor).
 //!
-//! And at 100k only: `corral_gather_handles` (`gather` over 100k `JoinHandle`s) against
-//! `futures_join_all_handles` (`join_all` over them), the case that is known to be ~90× slower
-//! than awaiting the handles in order.
+//! And at 100k only, tasks already spawned: `corral_gather_handles` (`gather` over 100k
+//! `JoinHandle`s) against `await_handles_loop` (the same handles awaited one by one in a loop,
+//! the anchor), and `futures_join_all_handles` (`join_all` over them), the case that is known
+//! to be ~90× slower than the loop.
 //!
 //! Timed: from creating the first future to having every result in a `Vec`, as asyncio's
 //! `await gather(*coros)`; the order check runs after the clock stops.
@@ -101,6 +102,19 @@ async fn corral_gather_handles(n: u64) -> Duration {
     .await
 }
 
+/// The anchor of `corral_gather_handles`: the same handles, awaited in order in a loop.
+async fn await_handles_loop(n: u64) -> Duration {
+    timed(n, async {
+        let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(trivial(i))).collect();
+        let mut results = Vec::with_capacity(handles.len());
+        for handle in handles {
+            results.push(handle.await.expect("no task panics"));
+        }
+        results
+    })
+    .await
+}
+
 async fn futures_join_all_handles(n: u64) -> Duration {
     timed(n, async {
         let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(trivial(i))).collect();
@@ -134,6 +148,7 @@ fn spawn_gather(c: &mut Criterion) {
             N,
             corral_gather_handles,
         );
+        common::bench(&mut group, "await_handles_loop", rt, N, await_handles_loop);
         common::bench(
             &mut group,
             "futures_join_all_handles",

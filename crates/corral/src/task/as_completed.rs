@@ -41,6 +41,43 @@ use super::indexed::Budgeted;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// asyncio's `as_completed(aws, timeout=5)`, one limit for the whole iteration, is a
+/// [`Deadline`](crate::time::Deadline) created before the loop, with each
+/// [`next`](AsCompleted::next) run under it. `next` is cancel safe, so when the deadline fires
+/// no output is lost: the stream still holds the unfinished futures, to drop (which cancels
+/// them, where asyncio leaves its tasks running) or to go on with. A limit per item instead
+/// is [`timeout`](crate::time::timeout) around each `next`.
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::task::as_completed;
+/// use corral::time::Deadline;
+///
+/// async fn fetch_user(id: u64) -> u64 {
+///     tokio::time::sleep(Duration::from_millis(100 * id)).await;
+///     id
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::time::pause();
+/// let mut users = as_completed([3, 1, 2, 9].map(fetch_user));
+/// let limit = Deadline::after(Duration::from_millis(500)); // as_completed(..., timeout=0.5)
+/// let mut arrived = Vec::new();
+/// let timed_out = loop {
+///     match limit.run(users.next()).await {
+///         Ok(Some(user)) => arrived.push(user),
+///         Ok(None) => break false, // all done in time
+///         Err(_elapsed) => break true, // asyncio raises TimeoutError here
+///     }
+/// };
+/// assert!(timed_out);
+/// assert_eq!(arrived, [1, 2, 3]);
+/// assert_eq!(users.len(), 1); // user 9 is still in the stream; dropping it cancels it
+/// # Ok(())
+/// # }
+/// ```
 pub fn as_completed<I, F>(futures: I) -> AsCompleted<F>
 where
     I: IntoIterator<Item = F>,

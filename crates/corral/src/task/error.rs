@@ -2,6 +2,8 @@ use std::any::Any;
 use std::error::Error;
 use std::fmt;
 
+use super::indexed::same;
+
 /// A boxed error that can cross threads: the default error type of [`TaskGroup`] and
 /// [`BackgroundTasks`].
 ///
@@ -47,7 +49,13 @@ pub type PanicPayload = Box<dyn Any + Send + 'static>;
 ///
 /// Nested groups nest: a child that returns an inner group's `ErrorGroup` (for example with
 /// `?` into a [`BoxError`]) appears as one error of the outer group, and can be downcast back
-/// to the inner `ErrorGroup`. Errors are never flattened, so the shape of the failure is kept.
+/// to the inner `ErrorGroup`. Errors are never flattened, so the shape of the failure is kept;
+/// [`leaves`](ErrorGroup::leaves) walks them all.
+///
+/// Python's `except* T` is [`split_type::<T>()`](ErrorGroup::split_type) (and
+/// [`split`](ErrorGroup::split) for any predicate): it gives the matching errors and the
+/// rest, each an `ErrorGroup` of the same shape, and [`into_result`](ErrorGroup::into_result)
+/// passes on the rest if anything is left.
 ///
 /// # Examples
 ///
@@ -190,6 +198,310 @@ impl<E> ErrorGroup<E> {
     /// ```
     pub fn is_cancelled(&self) -> bool {
         self.cancelled
+    }
+}
+
+impl<E> ErrorGroup<E> {
+    /// A group of these errors, in this order: for a combinator of your own, for tests, or to
+    /// pass on errors after an `except*` chain (see [`split`](Self::split)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::ErrorGroup;
+    ///
+    /// let errors = ErrorGroup::new(vec!["disk full", "timed out"]);
+    /// assert_eq!(errors.len(), 2);
+    /// assert!(!errors.is_cancelled());
+    /// let same: ErrorGroup<&str> = ["disk full", "timed out"].into_iter().collect();
+    /// assert_eq!(same.errors(), errors.errors());
+    /// ```
+    pub fn new(errors: Vec<E>) -> Self {
+        Self::from_errors(errors)
+    }
+
+    /// `Ok(())` if this group holds nothing (no error, and not [cancelled](Self::is_cancelled)),
+    /// else `Err(self)`: the last step of an `except*` chain, which passes on what no branch
+    /// handled (Python re-raises it).
+    ///
+    /// # Errors
+    ///
+    /// `self`, unless it holds nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::ErrorGroup;
+    ///
+    /// let (_handled, rest) = ErrorGroup::new(vec![1, 2]).split(|n| *n < 10);
+    /// assert!(rest.into_result().is_ok()); // every error was handled
+    /// let (_handled, rest) = ErrorGroup::new(vec![1, 20]).split(|n| *n < 10);
+    /// assert_eq!(rest.into_result().map_err(|rest| rest.into_errors()), Err(vec![20]));
+    /// ```
+    pub fn into_result(self) -> Result<(), Self> {
+        if self.holds_nothing() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+
+    fn holds_nothing(&self) -> bool {
+        self.errors.is_empty() && !self.cancelled
+    }
+}
+
+impl<E: 'static> ErrorGroup<E> {
+    /// Splits the group by `predicate` into the errors that match and the rest, keeping the
+    /// nesting: what Python's `except*` (and `ExceptionGroup.split`) is made of.
+    ///
+    /// `predicate` sees each *leaf* error once, in order. An error that is itself a group (an
+    /// `ErrorGroup<BoxError>` boxed into an `ErrorGroup<BoxError>`, as a child that returns an
+    /// inner group's errors with `?` puts it) is not a leaf: it is split in turn, its matching
+    /// leaves go to the matching side inside a nested group of the same shape, the others to
+    /// the rest inside another, and a nested side left with nothing is dropped. Each leaf ends
+    /// up on exactly one side; both sides keep the order of the original.
+    ///
+    /// Cancellation is not an error and matches nothing: a group that was
+    /// [cancelled](Self::is_cancelled) gives an empty, not-cancelled matching side and the rest
+    /// is cancelled, at every level of nesting. Unlike Python, `predicate` is never asked about
+    /// a nested group as a whole, so the matching side's leaves all satisfy it.
+    ///
+    /// For boxed errors, [`split_type`](Self::split_type) splits by the type of the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::ErrorGroup;
+    ///
+    /// let errors = ErrorGroup::new(vec![404, 500, 403, 503]);
+    /// let (client, server) = errors.split(|status| *status < 500);
+    /// assert_eq!(client.errors(), [404, 403]);
+    /// assert_eq!(server.errors(), [500, 503]);
+    /// ```
+    ///
+    /// Nesting is kept on both sides:
+    ///
+    /// ```
+    /// use corral::task::{BoxError, ErrorGroup};
+    ///
+    /// let inner: BoxError = Box::new(ErrorGroup::<BoxError>::new(vec!["a1".into(), "b1".into()]));
+    /// let outer = ErrorGroup::<BoxError>::new(vec!["a0".into(), inner, "b0".into()]);
+    /// let (a, b) = outer.split(|leaf| leaf.to_string().starts_with('a'));
+    /// // a = [a0, [a1]], b = [[b1], b0]
+    /// assert_eq!(a.len(), 2);
+    /// let a_inner = a.errors()[1].downcast_ref::<ErrorGroup<BoxError>>().ok_or("nested")?;
+    /// assert_eq!(a_inner.errors()[0].to_string(), "a1");
+    /// let leaves: Vec<String> = b.leaves().map(ToString::to_string).collect();
+    /// assert_eq!(leaves, ["b1", "b0"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn split<P>(self, mut predicate: P) -> (Self, Self)
+    where
+        P: FnMut(&E) -> bool,
+    {
+        self.split_with(&mut predicate)
+    }
+
+    /// Every leaf error, depth first, in order: the errors of nested groups (see
+    /// [`split`](Self::split)) in place of the groups themselves.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BoxError, ErrorGroup};
+    ///
+    /// let inner: BoxError = Box::new(ErrorGroup::<BoxError>::new(vec!["b".into(), "c".into()]));
+    /// let outer = ErrorGroup::<BoxError>::new(vec!["a".into(), inner, "d".into()]);
+    /// assert_eq!(outer.len(), 3);
+    /// let leaves: Vec<String> = outer.leaves().map(ToString::to_string).collect();
+    /// assert_eq!(leaves, ["a", "b", "c", "d"]);
+    /// ```
+    pub fn leaves(&self) -> impl Iterator<Item = &E> + '_ {
+        let mut stack = vec![self.errors.iter()];
+        std::iter::from_fn(move || {
+            loop {
+                let top = stack.last_mut()?;
+                let Some(error) = top.next() else {
+                    stack.pop();
+                    continue;
+                };
+                match as_group(error) {
+                    Some(group) => stack.push(group.errors.iter()),
+                    None => return Some(error),
+                }
+            }
+        })
+    }
+
+    fn split_with(self, predicate: &mut dyn FnMut(&E) -> bool) -> (Self, Self) {
+        let mut matching = Vec::new();
+        let mut rest = Vec::new();
+        let nesting = Nesting::<E>::of();
+        for error in self.errors {
+            let leaf = match &nesting {
+                Some(nesting) => match nesting.open(error) {
+                    Ok(group) => {
+                        let (yes, no) = group.split_with(predicate);
+                        if !yes.holds_nothing() {
+                            matching.push(nesting.close(yes));
+                        }
+                        if !no.holds_nothing() {
+                            rest.push(nesting.close(no));
+                        }
+                        continue;
+                    }
+                    Err(leaf) => leaf,
+                },
+                None => error,
+            };
+            if predicate(&leaf) {
+                matching.push(leaf);
+            } else {
+                rest.push(leaf);
+            }
+        }
+        (
+            Self::from_errors(matching),
+            Self {
+                errors: rest,
+                cancelled: self.cancelled,
+            },
+        )
+    }
+}
+
+impl ErrorGroup<BoxError> {
+    /// Splits the group into the errors of type `T` and the rest, keeping the nesting: Python's
+    /// `except* T`. The matching errors stay boxed; [`leaves_of`](Self::leaves_of) gives them
+    /// as `&T`.
+    ///
+    /// This is [`split`](Self::split) with `|error| error.is::<T>()`: the same rules for nested
+    /// groups and cancellation.
+    ///
+    /// # Examples
+    ///
+    /// The Python
+    ///
+    /// ```python
+    /// try:
+    ///     async with asyncio.TaskGroup() as tg:
+    ///         tg.create_task(read_config())   # raises OSError
+    ///         tg.create_task(parse_port())    # raises ValueError
+    /// except* OSError as eg:
+    ///     print(f"{len(eg.exceptions)} I/O errors")
+    /// except* ValueError as eg:
+    ///     print(f"{len(eg.exceptions)} bad values")
+    /// # anything else is re-raised
+    /// ```
+    ///
+    /// ported:
+    ///
+    /// ```
+    /// use std::io;
+    /// use std::num::ParseIntError;
+    /// use corral::task::{BoxError, ErrorGroup, TaskGroup};
+    ///
+    /// async fn read_config() -> Result<(), BoxError> {
+    ///     Err(io::Error::new(io::ErrorKind::NotFound, "config.toml").into())
+    /// }
+    ///
+    /// async fn parse_port() -> Result<(), BoxError> {
+    ///     "eighty".parse::<u16>()?;
+    ///     Ok(())
+    /// }
+    ///
+    /// async fn run() -> Result<(), ErrorGroup<BoxError>> {
+    ///     let group: TaskGroup<BoxError> = TaskGroup::new();
+    ///     group.spawn(read_config());
+    ///     group.spawn(parse_port());
+    ///     let Err(errors) = group.join().await else { return Ok(()) };
+    ///
+    ///     let (io_errors, rest) = errors.split_type::<io::Error>(); // except* OSError as eg:
+    ///     if !io_errors.is_empty() {
+    ///         println!("{} I/O errors", io_errors.leaves().count());
+    ///     }
+    ///     let (bad_values, rest) = rest.split_type::<ParseIntError>(); // except* ValueError as eg:
+    ///     for error in bad_values.leaves_of::<ParseIntError>() {
+    ///         println!("bad value: {error}");
+    ///     }
+    ///     rest.into_result() // anything else is passed on
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// run().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn split_type<T: Error + 'static>(self) -> (Self, Self) {
+        self.split(|error| error.is::<T>())
+    }
+
+    /// The leaf errors of type `T`, depth first, in order (see [`leaves`](Self::leaves)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use corral::task::{BoxError, ErrorGroup};
+    ///
+    /// let errors = ErrorGroup::<BoxError>::new(vec![
+    ///     io::Error::from(io::ErrorKind::TimedOut).into(),
+    ///     "not an io::Error".into(),
+    ///     io::Error::from(io::ErrorKind::NotFound).into(),
+    /// ]);
+    /// let kinds: Vec<io::ErrorKind> = errors.leaves_of::<io::Error>().map(io::Error::kind).collect();
+    /// assert_eq!(kinds, [io::ErrorKind::TimedOut, io::ErrorKind::NotFound]);
+    /// ```
+    pub fn leaves_of<T: Error + 'static>(&self) -> impl Iterator<Item = &T> + '_ {
+        self.leaves().filter_map(|error| error.downcast_ref::<T>())
+    }
+}
+
+impl<E> FromIterator<E> for ErrorGroup<E> {
+    fn from_iter<I: IntoIterator<Item = E>>(errors: I) -> Self {
+        Self::from_errors(errors.into_iter().collect())
+    }
+}
+
+/// `error` as a nested group, when `E` is [`BoxError`] and the error is an
+/// `ErrorGroup<BoxError>`.
+fn as_group<E: 'static>(error: &E) -> Option<&ErrorGroup<E>> {
+    let boxed = (error as &dyn Any).downcast_ref::<BoxError>()?;
+    let group = boxed.downcast_ref::<ErrorGroup<BoxError>>()?;
+    (group as &dyn Any).downcast_ref::<ErrorGroup<E>>()
+}
+
+/// How to open an error that is a nested group and box a group back into an error: only when
+/// `E` is [`BoxError`], the one error type that can hold a group of itself.
+struct Nesting<E> {
+    into_box: fn(E) -> BoxError,
+    from_box: fn(BoxError) -> E,
+    into_group: fn(ErrorGroup<BoxError>) -> ErrorGroup<E>,
+    from_group: fn(ErrorGroup<E>) -> ErrorGroup<BoxError>,
+}
+
+impl<E: 'static> Nesting<E> {
+    fn of() -> Option<Self> {
+        Some(Self {
+            into_box: same()?,
+            from_box: same()?,
+            into_group: same()?,
+            from_group: same()?,
+        })
+    }
+
+    /// The group inside `error`, or the leaf back.
+    fn open(&self, error: E) -> Result<ErrorGroup<E>, E> {
+        match (self.into_box)(error).downcast::<ErrorGroup<BoxError>>() {
+            Ok(group) => Ok((self.into_group)(*group)),
+            Err(leaf) => Err((self.from_box)(leaf)),
+        }
+    }
+
+    fn close(&self, group: ErrorGroup<E>) -> E {
+        (self.from_box)(Box::new((self.from_group)(group)))
     }
 }
 

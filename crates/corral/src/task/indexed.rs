@@ -76,3 +76,13 @@ pub(crate) fn yield_if_out_of_budget(cx: &Context<'_>) -> bool {
     cx.waker().wake_by_ref();
     true
 }
+
+/// The identity, as a function from `A` to `B`, when `A` and `B` are the same type; `None`
+/// otherwise. It lets a generic function take a known type (a `Task`, a nested `ErrorGroup`)
+/// its own way without `unsafe` and without a branch that cannot happen.
+pub(crate) fn same<A: 'static, B: 'static>() -> Option<fn(A) -> B> {
+    let identity: fn(A) -> A = |a| a;
+    (&identity as &dyn std::any::Any)
+        .downcast_ref::<fn(A) -> B>()
+        .copied()
+}

@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinError, JoinHandle};
+
+use super::error::TaskError;
+use super::handle::Task;
+use super::indexed::same;
 
 /// When [`wait`] returns.
 ///
@@ -54,10 +58,10 @@ pub struct Done<T, E> {
 }
 
 /// A task that [`wait`] returned as still running. It keeps running; await it for its result,
-/// or drop it to abort it.
+/// pass it to `wait` again, or drop it to abort it.
 ///
-/// Awaiting a `Pending` gives the task's `Result<T, E>`. If the task panicked, the panic
-/// resumes in the task that awaits.
+/// Awaiting a `Pending` gives the task's `Result<T, E>`. If `wait` spawned the task and it
+/// panicked, the panic resumes in the task that awaits.
 ///
 /// # Examples
 ///
@@ -84,8 +88,9 @@ pub struct Done<T, E> {
 /// # Cancel safety
 ///
 /// Awaiting a `Pending` is cancel safe: dropping the `.await` of a `&mut pending` loses
-/// nothing, and the task keeps running. Dropping the `Pending` itself aborts the task: nothing
-/// that `wait` spawned outlives its handle.
+/// nothing, and the task keeps running. Dropping the `Pending` itself aborts the task it
+/// stands for, whether `wait` spawned it or was handed its [`Task`] or `JoinHandle`: nothing
+/// outlives its entry.
 ///
 /// # Panics
 ///
@@ -93,11 +98,87 @@ pub struct Done<T, E> {
 /// result to give), and resumes the task's own panic if it panicked.
 pub struct Pending<T, E> {
     index: usize,
-    handle: JoinHandle<Result<T, E>>,
+    handle: Handle<T, E>,
 }
 
-/// Spawns every future as a task and waits until `until` (or `timeout`) says to return, then
-/// hands back the tasks that are done and those still running: asyncio's `wait`.
+/// The task a [`Pending`] stands for, which it aborts when dropped.
+enum Handle<T, E> {
+    /// A future that `wait` spawned.
+    Spawned(JoinHandle<Result<T, E>>),
+    /// A corral [`Task`] passed in, so `E` is [`TaskError`]; the function is the identity.
+    Task(Task<T>, fn(TaskError) -> E),
+    /// A Tokio `JoinHandle` passed in, so `E` is [`JoinError`]; the function is the identity.
+    Join(JoinHandle<T>, fn(JoinError) -> E),
+}
+
+impl<T, E> Handle<T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    /// Takes over `future` if it is the handle of a task that is already running (a [`Task`],
+    /// a `JoinHandle` or a [`Pending`]), so that aborting the entry aborts that task; spawns it
+    /// otherwise.
+    fn adopt<F>(future: F) -> Self
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        if let (Some(into_task), Some(error)) = (same::<F, Task<T>>(), same::<TaskError, E>()) {
+            return Handle::Task(into_task(future), error);
+        }
+        if let (Some(into_join), Some(error)) = (same::<F, JoinHandle<T>>(), same::<JoinError, E>())
+        {
+            return Handle::Join(into_join(future), error);
+        }
+        if let Some(into_pending) = same::<F, Pending<T, E>>() {
+            return into_pending(future).handle;
+        }
+        Handle::Spawned(tokio::spawn(future))
+    }
+}
+
+impl<T, E> Handle<T, E> {
+    fn abort(&self) {
+        match self {
+            Handle::Spawned(handle) => handle.abort(),
+            Handle::Task(task, _) => task.abort(),
+            Handle::Join(handle, _) => handle.abort(),
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        match self {
+            Handle::Spawned(handle) => handle.is_finished(),
+            Handle::Task(task, _) => task.is_finished(),
+            Handle::Join(handle, _) => handle.is_finished(),
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        Poll::Ready(match self {
+            Handle::Spawned(handle) => match ready!(Pin::new(handle).poll(cx)) {
+                Ok(result) => result,
+                Err(err) => match err.try_into_panic() {
+                    Ok(payload) => resume_unwind(payload),
+                    Err(_) => panic!(
+                        "corral::task::wait: a task was cancelled by its runtime shutting down"
+                    ),
+                },
+            },
+            Handle::Task(task, error) => ready!(Pin::new(task).poll(cx)).map_err(*error),
+            Handle::Join(handle, error) => ready!(Pin::new(handle).poll(cx)).map_err(*error),
+        })
+    }
+}
+
+impl<T, E> Drop for Handle<T, E> {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+/// Waits on a set of tasks until `until` (or `timeout`) says to return, then hands back the
+/// tasks that are done and those still running: asyncio's `wait`.
 ///
 /// Returns `(done, pending)`. `done` holds, in completion order, every task that had finished
 /// when `wait` returned (several may have finished together); `pending` holds, in input order,
@@ -105,17 +186,69 @@ pub struct Pending<T, E> {
 /// aborts them), so nothing is leaked. If `timeout` passes first, `wait` returns what it has,
 /// like asyncio; it never returns an error. An empty input returns two empty vectors at once.
 ///
+/// # Tasks already running, and plain futures
+///
+/// The inputs may be handles of tasks that are already running: corral's [`Task`] (from a
+/// [`TaskGroup`](crate::task::TaskGroup) or [`BackgroundTasks`](crate::task::BackgroundTasks)),
+/// Tokio's `JoinHandle`, or a [`Pending`] from an earlier `wait`. `wait` takes the handle
+/// over, spawns nothing, and the [`Pending`] entry stands for that very task: dropping or
+/// [aborting](Pending::abort) it aborts the task (asyncio's `task.cancel()`). A `Task` gives
+/// `Result<T, TaskError>` (the error itself goes to its group), a `JoinHandle` gives
+/// `Result<T, JoinError>`.
+///
+/// Any other future is spawned as a task of its own, so it must be `Send + 'static`; its
+/// `Result<T, E>` is passed through and a panic resumes where the entry is awaited. Pass the
+/// handles themselves, not a future around them: `async move { task.await }` or
+/// `task.map(..)` is a new future, which `wait` spawns, and aborting its entry would only
+/// drop the wrapper while the real task ran on.
+///
 /// Unlike the in-place combinators ([`gather`](crate::task::gather), [`race`](crate::task::race),
-/// ...), `wait` spawns, so the futures must be `Send + 'static`.
+/// ...), `wait` runs its inputs as tasks, so they make progress even while nobody awaits them.
 ///
 /// # Cancel safety
 ///
-/// Dropping the `wait` future aborts every task it spawned.
+/// Dropping the `wait` future aborts every task it was given or spawned.
 ///
 /// # Panics
 ///
-/// Panics if called outside a Tokio runtime. If a task panics before `wait` returns, the panic
-/// resumes here (after the other tasks are aborted).
+/// Panics if called outside a Tokio runtime. If a future that `wait` spawned panics before
+/// `wait` returns, the panic resumes here (after the other tasks are aborted).
+///
+/// # Examples
+///
+/// The guides' `create_task` then `wait(FIRST_COMPLETED)`, with tasks of a group; the loop
+/// is asyncio's `while pending: done, pending = await wait(pending, ...)`:
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::task::{BoxError, TaskGroup, WaitFor, wait};
+///
+/// async fn job(ms: u64) -> Result<u64, BoxError> {
+///     tokio::time::sleep(Duration::from_millis(ms)).await;
+///     Ok(ms)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::time::pause();
+/// let group: TaskGroup<BoxError> = TaskGroup::new();
+/// let tasks = [group.spawn(job(30)), group.spawn(job(10)), group.spawn(job(20))];
+/// let mut order = Vec::new();
+/// let (mut done, mut pending) = wait(tasks, WaitFor::FirstCompleted, None).await;
+/// loop {
+///     for task in done {
+///         order.push(task.result?);
+///     }
+///     if pending.is_empty() {
+///         break;
+///     }
+///     (done, pending) = wait(pending, WaitFor::FirstCompleted, None).await;
+/// }
+/// assert_eq!(order, [10, 20, 30]);
+/// group.join().await?;
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Examples
 ///
@@ -159,7 +292,7 @@ where
         .map(|(index, future)| {
             Tracked(Pending {
                 index,
-                handle: tokio::spawn(future),
+                handle: Handle::adopt(future),
             })
         })
         .collect();
@@ -269,15 +402,7 @@ impl<T, E> Future for Pending<T, E> {
     type Output = Result<T, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(match ready!(Pin::new(&mut self.handle).poll(cx)) {
-            Ok(result) => result,
-            Err(err) => match err.try_into_panic() {
-                Ok(payload) => resume_unwind(payload),
-                Err(_) => {
-                    panic!("corral::task::wait: a task was cancelled by its runtime shutting down")
-                }
-            },
-        })
+        self.handle.poll(cx)
     }
 }
 
@@ -294,12 +419,6 @@ impl<T, E> Future for Tracked<T, E> {
         let index = self.0.index;
         let result = ready!(Pin::new(&mut self.0).poll(cx));
         Poll::Ready(Done { index, result })
-    }
-}
-
-impl<T, E> Drop for Pending<T, E> {
-    fn drop(&mut self) {
-        self.handle.abort();
     }
 }
 

@@ -7,7 +7,7 @@ use corral::task::{as_completed, first_ok, gather, gather_settled, race};
 use futures::{Stream, StreamExt};
 use tokio::time::{Instant, sleep};
 
-use crate::support::DropFlag;
+use crate::support::{DropFlag, PollCount};
 
 type Boxed<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
 
@@ -19,6 +19,21 @@ async fn after(ms: u64, value: u64) -> Result<u64, String> {
 async fn outcome(ms: u64, result: Result<u64, &str>) -> Result<u64, String> {
     sleep(Duration::from_millis(ms)).await;
     result.map_err(str::to_string)
+}
+
+/// Returns `Pending` once, having woken itself: a future that needs a second poll (unlike
+/// `yield_now`, it asks the runtime for nothing).
+pub(crate) async fn pending_once() {
+    let mut polled = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut polled, true) {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
 }
 
 async fn fail_after(ms: u64, msg: &str) -> Result<u64, String> {
@@ -75,13 +90,88 @@ async fn gather_of_nothing_is_an_empty_vec() {
 #[tokio::test(start_paused = true)]
 async fn gather_handles_a_hundred_thousand_futures() {
     let values = gather((0..100_000_u64).map(|i| async move {
-        tokio::task::yield_now().await;
+        pending_once().await;
         Ok::<_, String>(i)
     }))
     .await
     .unwrap();
     assert_eq!(values.len(), 100_000);
     assert!(values.iter().enumerate().all(|(i, v)| *v == i as u64));
+}
+
+/// Returns `Pending` `times` times, waking itself each time, then `value`.
+async fn chatty(times: usize, value: u64) -> Result<u64, String> {
+    for _ in 0..times {
+        pending_once().await;
+    }
+    Ok(value)
+}
+
+// `gather` polls its futures in turn while that is cheap. A future that keeps waking while the
+// others wait must not make every wake-up poll all of them: the polls stay in proportion to
+// the futures and the wakes, not to their product.
+#[tokio::test(start_paused = true)]
+async fn gather_polls_idle_futures_a_bounded_number_of_times() {
+    const IDLE: usize = 1_000;
+    const WAKES: usize = 10_000;
+    let polls = PollCount::new();
+    let mut futures: Vec<Boxed<Result<u64, String>>> = (0..IDLE as u64)
+        .map(|i| Box::pin(polls.track(after(10, i))) as Boxed<_>)
+        .collect();
+    futures.push(Box::pin(chatty(WAKES, IDLE as u64)));
+    let values = gather(futures).await.expect("nothing fails");
+    assert!(values.iter().copied().eq(0..=IDLE as u64));
+    // Polled in turn, each idle future would be polled once per wake: 10 million polls.
+    let polls = polls.get();
+    assert!(polls <= 4 * IDLE, "{polls} polls of {IDLE} idle futures");
+}
+
+#[tokio::test(start_paused = true)]
+async fn gather_settled_polls_idle_futures_a_bounded_number_of_times() {
+    const IDLE: usize = 1_000;
+    let polls = PollCount::new();
+    let mut futures: Vec<Boxed<Result<u64, String>>> = (0..IDLE as u64)
+        .map(|i| Box::pin(polls.track(after(10, i))) as Boxed<_>)
+        .collect();
+    futures.push(Box::pin(chatty(10_000, IDLE as u64)));
+    let values = gather_settled(futures).await;
+    assert_eq!(values.len(), IDLE + 1);
+    assert!(values.iter().all(Result::is_ok));
+    let polls = polls.get();
+    assert!(polls <= 4 * IDLE, "{polls} polls of {IDLE} idle futures");
+}
+
+// Timers that fire one by one, in reverse input order: each wake-up finds one future ready.
+#[tokio::test(start_paused = true)]
+async fn gather_of_timers_firing_one_by_one_keeps_order_and_bounded_polls() {
+    const N: u64 = 2_000;
+    let polls = PollCount::new();
+    let start = Instant::now();
+    let values = gather((0..N).map(|i| polls.track(after(N - i, i))))
+        .await
+        .expect("nothing fails");
+    assert!(values.iter().copied().eq(0..N));
+    assert_eq!(start.elapsed(), Duration::from_millis(N));
+    let polls = polls.get();
+    assert!(polls <= 5 * N as usize, "{polls} polls of {N} timers");
+}
+
+// After the switch to polling by wake-up, the first error still cancels the rest.
+#[tokio::test(start_paused = true)]
+async fn gather_first_error_after_the_switch_cancels_the_rest() {
+    let slow = DropFlag::new();
+    let guard = slow.guard();
+    let mut futures: Vec<Boxed<Result<u64, String>>> = vec![Box::pin(async move {
+        let _guard = guard;
+        sleep(Duration::from_secs(60)).await;
+        Ok(0)
+    })];
+    futures.push(Box::pin(async {
+        chatty(1_000, 0).await?;
+        Err("late failure".to_string())
+    }));
+    assert_eq!(gather(futures).await, Err("late failure".to_string()));
+    assert!(slow.is_dropped());
 }
 
 #[tokio::test(start_paused = true)]

@@ -4,11 +4,10 @@ use std::future::pending;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use corral::task::{Done, WaitFor, wait};
+use corral::task::{BoxError, Done, TaskGroup, WaitFor, wait};
 use futures::FutureExt;
+use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep};
-
-use crate::support::DropFlag;
 
 async fn after(ms: u64, value: u64) -> Result<u64, String> {
     sleep(Duration::from_millis(ms)).await;
@@ -114,42 +113,159 @@ async fn all_completed_with_a_timeout_returns_what_it_has() {
     assert_eq!(pending.into_iter().next().unwrap().await, Ok(2));
 }
 
+/// A signal that a task's future was dropped: the task holds the sender, and the receiver
+/// resolves when it is dropped (with the task's future, when the task ends or is aborted).
+fn stop_signal() -> (oneshot::Sender<()>, oneshot::Receiver<()>) {
+    oneshot::channel()
+}
+
+/// Whether the task holding the other end stops: the receiver resolves as soon as the runtime
+/// drops the aborted task's future; the paused clock only moves (to the one-second bound) if
+/// nothing else can run, that is if the task was not aborted.
+async fn stops(stopped: oneshot::Receiver<()>) -> bool {
+    tokio::time::timeout(Duration::from_secs(1), stopped)
+        .await
+        .is_ok()
+}
+
+async fn hold_forever<T>(signal: oneshot::Sender<()>) -> T {
+    let _signal = signal;
+    pending().await
+}
+
 #[tokio::test(start_paused = true)]
 async fn dropping_pending_tasks_aborts_them() {
-    let flag = DropFlag::new();
-    let guard = flag.guard();
-    let jobs: Vec<Job> = vec![
-        Box::pin(async move {
-            let _guard = guard;
-            pending().await
-        }),
-        Box::pin(after(1, 1)),
-    ];
+    let (signal, stopped) = stop_signal();
+    let jobs: Vec<Job> = vec![Box::pin(hold_forever(signal)), Box::pin(after(1, 1))];
     let (_, still_running) = wait(jobs, WaitFor::FirstCompleted, None).await;
-    assert!(!flag.is_dropped());
     drop(still_running);
-    tokio::task::yield_now().await;
     assert!(
-        flag.is_dropped(),
-        "nothing wait spawned outlives its handle"
+        stops(stopped).await,
+        "nothing wait spawned outlives its entry"
     );
 }
 
 #[tokio::test(start_paused = true)]
 async fn dropping_the_wait_future_aborts_its_tasks() {
-    let flag = DropFlag::new();
-    let guard = flag.guard();
-    let job = async move {
-        let _guard = guard;
-        pending::<Result<(), String>>().await
-    };
+    let (signal, stopped) = stop_signal();
+    let job = hold_forever::<Result<(), String>>(signal);
     let _ = tokio::time::timeout(
         Duration::from_millis(5),
         wait([job], WaitFor::AllCompleted, None),
     )
     .await;
-    tokio::task::yield_now().await;
-    assert!(flag.is_dropped());
+    assert!(stops(stopped).await);
+}
+
+// Issue 7, item 10: `wait` over tasks already spawned. It used to spawn a wrapper task that
+// awaited the handle, so dropping the entry aborted the wrapper and the real task ran on.
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_entry_of_a_group_task_aborts_that_task() {
+    let group: TaskGroup = TaskGroup::new();
+    let (signal, stopped) = stop_signal();
+    let slow = group.spawn(hold_forever::<Result<u64, BoxError>>(signal));
+    let quick = group.spawn(async {
+        sleep(Duration::from_millis(1)).await;
+        Ok(7)
+    });
+    let (done, still_running) = wait([slow, quick], WaitFor::FirstCompleted, None).await;
+    assert_eq!(done.len(), 1);
+    assert_eq!((done[0].index, done[0].result), (1, Ok(7)));
+    assert_eq!(still_running.len(), 1);
+    drop(still_running);
+    assert!(stops(stopped).await, "the group's task outlived its entry");
+    group
+        .join()
+        .await
+        .expect("an aborted task is not a failure");
+}
+
+#[tokio::test(start_paused = true)]
+async fn aborting_the_entry_of_a_join_handle_aborts_that_task() {
+    let (signal, stopped) = stop_signal();
+    let slow = tokio::spawn(hold_forever::<u64>(signal));
+    let quick = tokio::spawn(async {
+        sleep(Duration::from_millis(1)).await;
+        7
+    });
+    let (done, still_running) = wait([slow, quick], WaitFor::FirstCompleted, None).await;
+    assert_eq!(done[0].index, 1);
+    assert_eq!(done[0].result.as_ref().ok(), Some(&7));
+    for entry in still_running {
+        entry.abort();
+    }
+    assert!(stops(stopped).await, "the spawned task outlived its entry");
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_wait_future_aborts_the_tasks_it_was_given() {
+    let group: TaskGroup = TaskGroup::new();
+    let (signal, stopped) = stop_signal();
+    let task = group.spawn(hold_forever::<Result<u64, BoxError>>(signal));
+    let waited = tokio::time::timeout(
+        Duration::from_millis(5),
+        wait([task], WaitFor::AllCompleted, None),
+    )
+    .await;
+    assert!(waited.is_err(), "the task never finishes");
+    assert!(stops(stopped).await, "the task outlived the wait future");
+    group
+        .join()
+        .await
+        .expect("an aborted task is not a failure");
+}
+
+#[tokio::test(start_paused = true)]
+async fn handles_are_taken_over_not_spawned_again() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let group: TaskGroup = TaskGroup::new();
+    let tasks: Vec<_> = (1..=3)
+        .map(|ms| {
+            group.spawn(async move {
+                sleep(Duration::from_millis(ms)).await;
+                Ok(ms)
+            })
+        })
+        .collect();
+    let alive = metrics.num_alive_tasks();
+    let waiting = tokio_test::task::spawn(wait(tasks, WaitFor::AllCompleted, None));
+    let mut waiting = waiting;
+    tokio_test::assert_pending!(waiting.poll());
+    assert_eq!(metrics.num_alive_tasks(), alive, "wait spawned no task");
+    drop(waiting);
+    group.join().await.expect("aborted tasks are not failures");
+}
+
+#[tokio::test(start_paused = true)]
+async fn pending_entries_can_be_waited_on_again_and_still_abort_their_task() {
+    let group: TaskGroup = TaskGroup::new();
+    let (signal, stopped) = stop_signal();
+    let tasks = [
+        group.spawn(hold_forever::<Result<u64, BoxError>>(signal)),
+        group.spawn(async {
+            sleep(Duration::from_millis(1)).await;
+            Ok(1)
+        }),
+        group.spawn(async {
+            sleep(Duration::from_millis(2)).await;
+            Ok(2)
+        }),
+    ];
+    let mut results = Vec::new();
+    let (mut done, mut still_running) = wait(tasks, WaitFor::FirstCompleted, None).await;
+    while still_running.len() > 1 {
+        results.extend(done.into_iter().map(|done| done.result));
+        (done, still_running) = wait(still_running, WaitFor::FirstCompleted, None).await;
+    }
+    results.extend(done.into_iter().map(|done| done.result));
+    assert_eq!(results, [Ok(1), Ok(2)]);
+    drop(still_running);
+    assert!(stops(stopped).await, "the task outlived its entry");
+    group
+        .join()
+        .await
+        .expect("an aborted task is not a failure");
 }
 
 #[tokio::test(start_paused = true)]

@@ -37,7 +37,7 @@ use crate::task::{Failure, PanicPayload};
 ///
 /// corral::report::set_hook(|report: &Report<'_>| {
 ///     if report.kind() == ReportKind::Panic {
-///         eprintln!("a {} panicked: {}", report.source(), report.detail());
+///         eprintln!("a {} panicked: {:?}", report.source(), report.detail());
 ///     }
 /// });
 /// # corral::report::take_hook();
@@ -66,7 +66,7 @@ pub enum ReportKind {
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let sink = seen.clone();
 /// corral::report::set_hook(move |report: &Report<'_>| {
-///     sink.lock().unwrap().push(format!("{}: {}", report.source(), report.detail()));
+///     sink.lock().unwrap().push(format!("{}: {:?}", report.source(), report.detail()));
 /// });
 /// // ... run code whose failures nobody awaits ...
 /// corral::report::take_hook();

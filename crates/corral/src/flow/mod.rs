@@ -2,7 +2,11 @@
 
 mod error;
 mod gcra;
+mod limiter;
+mod map;
 mod rate_limiter;
 
 pub use error::ConfigError;
+pub use limiter::Limiter;
+pub use map::{map_concurrent, map_concurrent_settled, map_concurrent_spawned};
 pub use rate_limiter::{Acquire, AcquireError, AcquireN, Builder, RateLimiter, TryAcquireError};

@@ -5,7 +5,9 @@
 //! Property tests run from a fixed seed (`CORRAL_SEED` replays another one; the seed is printed
 //! when a test starts).
 
+mod debounce;
 mod limiter;
 mod map;
 mod rate_limiter;
 mod support;
+mod throttle;

@@ -1,9 +1,12 @@
-//! rate_limiter_overhead: 1,000,000 acquires of a rate limit that never binds; `n` = acquires.
+//! Two workloads of 1,000,000 acquires of a rate limit that never binds; `n` = acquires.
 //!
-//! - `corral_rate_limiter`: `corral::flow::RateLimiter::acquire` from one task.
-//! - `governor`: `governor::RateLimiter::until_ready` from one task (anchor).
-//! - `corral_rate_limiter_100tasks` / `governor_100tasks`: the same acquires spread over 100
-//!   tasks sharing one limiter (a clone each for corral, an `Arc` for governor).
+//! rate_limiter_overhead (one task):
+//! - `corral_rate_limiter`: `corral::flow::RateLimiter::acquire`.
+//! - `governor`: `governor::RateLimiter::until_ready` (anchor).
+//!
+//! rate_limiter_contended (the same acquires spread over 100 tasks sharing one limiter: a
+//! clone each for corral, an `Arc` for governor):
+//! - `corral_rate_limiter`, `governor` (anchor).
 //!
 //! Both limiters allow 10⁹ calls a second with a burst of 1,000, so no call ever waits: this
 //! measures the cost a limiter adds to every request. Timed: the acquire loop (and, with 100

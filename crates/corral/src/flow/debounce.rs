@@ -37,9 +37,8 @@ type Hook<E> = Box<dyn Fn(Failure<E>) + Send + Sync>;
 /// use std::time::Duration;
 /// use corral::flow::Debouncer;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
-/// # tokio::time::pause();
 /// let saved = Arc::new(Mutex::new(Vec::new()));
 /// let debouncer = Debouncer::new(Duration::from_millis(300));
 /// for text in ["h", "he", "hel", "hello"] {
@@ -104,9 +103,8 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     /// use std::time::Duration;
     /// use corral::flow::Debouncer;
     ///
-    /// # #[tokio::main(flavor = "current_thread")]
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
-    /// # tokio::time::pause();
     /// let failures = Arc::new(Mutex::new(Vec::new()));
     /// let sink = Arc::clone(&failures);
     /// let debouncer = Debouncer::with_hook(Duration::from_millis(10), move |failure| {

@@ -26,9 +26,8 @@ use super::error::ConfigError;
 /// use corral::flow::Limiter;
 /// use corral::task::gather;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), std::io::Error> {
-/// # tokio::time::pause();
 /// let limiter = Limiter::new(2);
 /// let start = tokio::time::Instant::now();
 /// let fetches = (0..6).map(|i| {

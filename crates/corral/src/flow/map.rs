@@ -53,9 +53,8 @@ use super::limiter::check_limit;
 ///     Ok(format!("page {id}"))
 /// }
 ///
-/// # #[tokio::main(flavor = "current_thread")]
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), std::io::Error> {
-/// # tokio::time::pause();
 /// let pages = map_concurrent(1..=4, 2, fetch).await?;
 /// assert_eq!(pages, ["page 1", "page 2", "page 3", "page 4"]); // input order
 /// # Ok(())

@@ -50,9 +50,8 @@ use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 /// use std::time::Duration;
 /// use corral::flow::RateLimiter;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
-/// # tokio::time::pause();
 /// let limiter = RateLimiter::per_second(10); // one call every 100 ms
 /// let start = tokio::time::Instant::now();
 /// for _ in 0..3 {
@@ -282,9 +281,8 @@ impl RateLimiter {
     /// use std::time::Duration;
     /// use corral::flow::{RateLimiter, TryAcquireError};
     ///
-    /// # #[tokio::main(flavor = "current_thread")]
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
-    /// # tokio::time::pause();
     /// let limiter = RateLimiter::per_second(10);
     /// assert!(limiter.try_acquire().is_ok());
     /// assert_eq!(

@@ -26,9 +26,8 @@ use super::gcra::Gcra;
 /// use std::time::Duration;
 /// use corral::flow::Throttler;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
-/// # tokio::time::pause();
 /// let throttler = Throttler::new(Duration::from_millis(100));
 /// let mut shown = 0;
 /// for _ in 0..10 {
@@ -120,9 +119,8 @@ impl Throttler {
     /// use std::time::Duration;
     /// use corral::flow::Throttler;
     ///
-    /// # #[tokio::main(flavor = "current_thread")]
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
-    /// # tokio::time::pause();
     /// let throttler = Throttler::new(Duration::from_millis(100));
     /// assert!(throttler.try_acquire().is_ok());
     /// tokio::time::advance(Duration::from_millis(30)).await;

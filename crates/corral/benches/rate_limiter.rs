@@ -127,23 +127,26 @@ fn rate_limiter_overhead(c: &mut Criterion) {
             corral_rate_limiter,
         );
         common::bench(&mut group, "governor", rt, RL_OPS, governor);
-        common::bench(
-            &mut group,
-            "corral_rate_limiter_100tasks",
-            rt,
-            RL_OPS,
-            corral_rate_limiter_100tasks,
-        );
-        common::bench(
-            &mut group,
-            "governor_100tasks",
-            rt,
-            RL_OPS,
-            governor_100tasks,
-        );
     }
     group.finish();
 }
 
-criterion_group!(benches, rate_limiter_overhead);
+fn rate_limiter_contended(c: &mut Criterion) {
+    let runtimes = common::runtimes();
+    let mut group = common::group(c, "rate_limiter_contended");
+    common::fit(&mut group, RL_OPS);
+    for rt in &runtimes {
+        common::bench(
+            &mut group,
+            "corral_rate_limiter",
+            rt,
+            RL_OPS,
+            corral_rate_limiter_100tasks,
+        );
+        common::bench(&mut group, "governor", rt, RL_OPS, governor_100tasks);
+    }
+    group.finish();
+}
+
+criterion_group!(benches, rate_limiter_overhead, rate_limiter_contended);
 criterion_main!(benches);

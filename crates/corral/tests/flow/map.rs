@@ -158,6 +158,25 @@ async fn dropping_map_concurrent_mid_flight_drops_the_running_futures() {
     assert_eq!(rx.recv().await, None, "nothing holds a sender any more");
 }
 
+#[tokio::test(start_paused = true)]
+async fn dropping_map_concurrent_settled_mid_flight_drops_the_running_futures() {
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let pulled = Cell::new(0);
+    let items = (0..10u64).inspect(|_| pulled.set(pulled.get() + 1));
+    let mut all = spawn(map_concurrent_settled(items, 4, |_| {
+        let alive = tx.clone();
+        async move {
+            let _alive = alive;
+            std::future::pending::<Result<(), ()>>().await
+        }
+    }));
+    assert_pending!(all.poll());
+    drop(all);
+    drop(tx);
+    assert_eq!(rx.recv().await, None, "nothing holds a sender any more");
+    assert_eq!(pulled.get(), 4, "no item was started after the drop");
+}
+
 // ---- the spawning form
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

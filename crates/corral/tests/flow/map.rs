@@ -16,7 +16,7 @@ use tokio::time::{Instant, sleep};
 use tokio_test::assert_pending;
 use tokio_test::task::spawn;
 
-use crate::support::{config, ms, paused_runtime};
+use crate::support::{all_dropped, config, ms, paused_runtime};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -155,7 +155,7 @@ async fn dropping_map_concurrent_mid_flight_drops_the_running_futures() {
     assert_pending!(all.poll());
     drop(all);
     drop(tx);
-    assert_eq!(rx.recv().await, None, "nothing holds a sender any more");
+    all_dropped(&mut rx, "nothing holds a sender any more").await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -173,7 +173,7 @@ async fn dropping_map_concurrent_settled_mid_flight_drops_the_running_futures() 
     assert_pending!(all.poll());
     drop(all);
     drop(tx);
-    assert_eq!(rx.recv().await, None, "nothing holds a sender any more");
+    all_dropped(&mut rx, "nothing holds a sender any more").await;
     assert_eq!(pulled.get(), 4, "no item was started after the drop");
 }
 
@@ -240,11 +240,7 @@ async fn dropping_spawned_mid_flight_aborts_every_task() {
     assert_pending!(all.poll());
     drop(all);
     drop(tx);
-    assert_eq!(
-        rx.recv().await,
-        None,
-        "every spawned task was aborted and dropped"
-    );
+    all_dropped(&mut rx, "every spawned task was aborted and dropped").await;
 }
 
 #[tokio::test(start_paused = true)]

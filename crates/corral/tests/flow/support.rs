@@ -57,3 +57,13 @@ pub(crate) fn check_windows(grants: &[(Duration, u32)], interval: Duration, burs
         }
     }
 }
+
+/// Waits until every sender of `rx` is dropped (each future under test holds one): fails,
+/// instead of hanging, if one is still alive after an hour of paused-clock time.
+pub(crate) async fn all_dropped(rx: &mut tokio::sync::mpsc::Receiver<()>, what: &str) {
+    match tokio::time::timeout(Duration::from_secs(3600), rx.recv()).await {
+        Ok(None) => {}
+        Ok(Some(())) => unreachable!("nothing is ever sent"),
+        Err(_) => panic!("{what}: still alive"),
+    }
+}

@@ -1,6 +1,7 @@
 //! `map_concurrent` and its settled and spawning forms: a list of items through a concurrency
 //! limit, results in input order.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::resume_unwind;
@@ -184,14 +185,13 @@ where
     let mut items = items.into_iter();
     async move {
         let mut tasks = JoinSet::new();
-        let mut results: Vec<Option<T>> = Vec::new();
+        let mut results = InOrder::default();
         let mut exhausted = false;
         loop {
             while !exhausted && tasks.len() < limit {
                 match items.next() {
                     Some(item) => {
-                        let index = results.len();
-                        results.push(None);
+                        let index = results.next_slot();
                         let fut = f(item);
                         tasks.spawn(async move { (index, fut.await) });
                     }
@@ -202,7 +202,7 @@ where
                 break;
             };
             match joined {
-                Ok((index, Ok(value))) => results[index] = Some(value),
+                Ok((index, Ok(value))) => results.fill(index, value),
                 Ok((_, Err(error))) => {
                     tasks.shutdown().await;
                     return Err(error);
@@ -219,7 +219,7 @@ where
                 }
             }
         }
-        Ok(results.into_iter().flatten().collect())
+        Ok(results.finish())
     }
 }
 
@@ -244,14 +244,13 @@ where
 {
     let mut items = items.into_iter();
     let mut running = FuturesUnordered::new();
-    let mut results: Vec<Option<S>> = Vec::new();
+    let mut results = InOrder::default();
     let mut exhausted = false;
     loop {
         while !exhausted && running.len() < limit {
             match items.next() {
                 Some(item) => {
-                    let index = results.len();
-                    results.push(None);
+                    let index = results.next_slot();
                     let fut = f(item);
                     running.push(async move { (index, fut.await) });
                 }
@@ -261,7 +260,52 @@ where
         let Some((index, output)) = running.next().await else {
             break;
         };
-        results[index] = Some(keep(output)?);
+        results.fill(index, keep(output)?);
     }
-    Ok(results.into_iter().flatten().collect())
+    Ok(results.finish())
+}
+
+/// Puts results that finish in any order back in input order: the results of the leading
+/// finished items in a plain `Vec`, and a window of slots for the items started after the
+/// first unfinished one (about `limit` of them, unless an early item is slow). Cheaper than
+/// a slot per item and a final pass to unwrap them all.
+struct InOrder<S> {
+    done: Vec<S>,
+    window: VecDeque<Option<S>>,
+}
+
+impl<S> Default for InOrder<S> {
+    fn default() -> Self {
+        Self {
+            done: Vec::new(),
+            window: VecDeque::new(),
+        }
+    }
+}
+
+impl<S> InOrder<S> {
+    /// Reserves the slot of the next item and returns its index.
+    fn next_slot(&mut self) -> usize {
+        self.window.push_back(None);
+        self.done.len() + self.window.len() - 1
+    }
+
+    /// Files the result of item `index`, and moves every leading finished result out of the
+    /// window.
+    fn fill(&mut self, index: usize, value: S) {
+        let slot = index.checked_sub(self.done.len());
+        if let Some(slot) = slot.and_then(|slot| self.window.get_mut(slot)) {
+            *slot = Some(value);
+        }
+        while let Some(Some(_)) = self.window.front() {
+            if let Some(Some(value)) = self.window.pop_front() {
+                self.done.push(value);
+            }
+        }
+    }
+
+    /// The results in input order, once every slot is filled.
+    fn finish(self) -> Vec<S> {
+        self.done
+    }
 }

@@ -203,6 +203,27 @@ async def rate_limiter_overhead(variant: str, n: int = RL_OPS):
     return el, n, ok
 
 
+# ------------------------------------------------------------- 7b. rate_limiter_contended
+RL_TASKS = 100
+
+
+async def rate_limiter_contended(variant: str, n: int = RL_OPS):
+    """rate_limiter_overhead's n acquires spread over RL_TASKS tasks sharing one limiter."""
+    lim = RateLimiter(1e9)  # 1 ns interval: never limits in practice
+    per_task = n // RL_TASKS
+
+    async def worker() -> int:
+        for _ in range(per_task):
+            await lim.acquire()
+        return per_task
+
+    t0 = now_ns()
+    ok = sum(await asyncio.gather(*[worker() for _ in range(RL_TASKS)]))
+    el = now_ns() - t0
+    assert ok == per_task * RL_TASKS
+    return el, ok, ok
+
+
 # ------------------------------------------------------------- 8. timeout_overhead
 async def timeout_overhead(variant: str, n: int = N):
     done = 0
@@ -331,6 +352,7 @@ WORKLOADS = {
         lock_contention,
         event_broadcast,
         rate_limiter_overhead,
+        rate_limiter_contended,
         timeout_overhead,
         condition,
         barrier,
@@ -345,6 +367,7 @@ SIZED = {
     "queue_pipeline",
     "event_broadcast",
     "rate_limiter_overhead",
+    "rate_limiter_contended",
     "timeout_overhead",
     "condition",
 }

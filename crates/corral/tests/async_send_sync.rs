@@ -187,3 +187,42 @@ assert_future!(condition_wait_for, {
     let g: sync::ConditionGuard<'static, u8> = todo!();
     g.wait_for(|v| *v > 0)
 } => Send & Sync & !Unpin);
+
+// ---- flow
+assert_value!(corral::flow::RateLimiter: Send & Sync & Unpin);
+assert_value!(corral::flow::Builder: Send & Sync & Unpin);
+assert_value!(corral::flow::Acquire<'static>: Send & Sync & Unpin);
+assert_value!(corral::flow::AcquireN<'static>: Send & Sync & Unpin);
+assert_value!(corral::flow::AcquireError: Send & Sync & Unpin);
+assert_value!(corral::flow::TryAcquireError: Send & Sync & Unpin);
+assert_value!(corral::flow::ConfigError: Send & Sync & Unpin);
+assert_value!(corral::flow::Limiter: Send & Sync & Unpin);
+assert_value!(corral::flow::Debouncer<BoxError>: Send & Sync & Unpin);
+assert_value!(corral::flow::Debouncer<std::io::Error>: Send & Sync & Unpin);
+assert_value!(corral::flow::Throttler: Send & Sync & Unpin);
+assert_value!(corral::flow::Throttled: Send & Sync & Unpin);
+assert_future!(flow_acquire, {
+    let l: &'static corral::flow::RateLimiter = todo!();
+    l.acquire()
+} => Send & Sync & Unpin);
+assert_future!(flow_limiter_run, {
+    let l: &'static corral::flow::Limiter = todo!();
+    l.run(std::future::ready(1u8))
+} => Send & Sync & !Unpin);
+assert_future!(flow_map_concurrent, {
+    corral::flow::map_concurrent(0..10u8, 2, |i| std::future::ready(Ok::<_, BoxError>(i)))
+} => Send & Sync & !Unpin);
+assert_future!(flow_map_concurrent_settled, {
+    corral::flow::map_concurrent_settled(0..10u8, 2, std::future::ready)
+} => Send & Sync & !Unpin);
+assert_future!(flow_map_concurrent_spawned, {
+    corral::flow::map_concurrent_spawned(0..10u8, 2, |i| std::future::ready(Ok::<_, BoxError>(i)))
+} => Send & Sync & !Unpin);
+assert_future!(flow_debouncer_flush, {
+    let d: &'static corral::flow::Debouncer = todo!();
+    d.flush()
+} => Send & !Sync & !Unpin);
+assert_future!(flow_throttler_run, {
+    let t: &'static corral::flow::Throttler = todo!();
+    t.run(std::future::ready(1u8))
+} => Send & Sync & !Unpin);

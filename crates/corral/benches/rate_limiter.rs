@@ -1,0 +1,152 @@
+//! Two workloads of 1,000,000 acquires of a rate limit that never binds; `n` = acquires.
+//!
+//! rate_limiter_overhead (one task):
+//! - `corral_rate_limiter`: `corral::flow::RateLimiter::acquire`.
+//! - `governor`: `governor::RateLimiter::until_ready` (anchor).
+//!
+//! rate_limiter_contended (the same acquires spread over 100 tasks sharing one limiter: a
+//! clone each for corral, an `Arc` for governor):
+//! - `corral_rate_limiter`, `governor` (anchor).
+//!
+//! Both limiters allow 10⁹ calls a second with a burst of 1,000, so no call ever waits: this
+//! measures the cost a limiter adds to every request. Timed: the acquire loop (and, with 100
+//! tasks, spawning and joining them), as the asyncio version times its loop.
+
+mod common;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// Acquires per iteration (`RL_OPS` of the asyncio workloads).
+const RL_OPS: u64 = 1_000_000;
+/// Tasks of the contended variant.
+const TASKS: u64 = 100;
+const RATE: u32 = 1_000_000_000;
+const BURST: u32 = 1_000;
+
+fn corral_limiter() -> corral::flow::RateLimiter {
+    corral::flow::RateLimiter::builder()
+        .rate(RATE, Duration::from_secs(1))
+        .burst(BURST)
+        .build()
+}
+
+type Governor = governor::DefaultDirectRateLimiter;
+
+fn governor_limiter() -> Governor {
+    let rate = NonZeroU32::new(RATE).expect("non-zero");
+    let burst = NonZeroU32::new(BURST).expect("non-zero");
+    governor::RateLimiter::direct(governor::Quota::per_second(rate).allow_burst(burst))
+}
+
+async fn corral_rate_limiter(n: u64) -> Duration {
+    let limiter = corral_limiter();
+    let mut ok = 0;
+    let start = Instant::now();
+    for _ in 0..n {
+        limiter.acquire().await;
+        ok += 1;
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(ok, n);
+    elapsed
+}
+
+async fn governor(n: u64) -> Duration {
+    let limiter = governor_limiter();
+    let mut ok = 0;
+    let start = Instant::now();
+    for _ in 0..n {
+        limiter.until_ready().await;
+        ok += 1;
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(ok, n);
+    elapsed
+}
+
+async fn corral_rate_limiter_100tasks(n: u64) -> Duration {
+    let limiter = corral_limiter();
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                for _ in 0..n / TASKS {
+                    limiter.acquire().await;
+                }
+                n / TASKS
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        ok += task.await.expect("no panic");
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(ok, n);
+    elapsed
+}
+
+async fn governor_100tasks(n: u64) -> Duration {
+    let limiter = Arc::new(governor_limiter());
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let limiter = Arc::clone(&limiter);
+            tokio::spawn(async move {
+                for _ in 0..n / TASKS {
+                    limiter.until_ready().await;
+                }
+                n / TASKS
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        ok += task.await.expect("no panic");
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(ok, n);
+    elapsed
+}
+
+fn rate_limiter_overhead(c: &mut Criterion) {
+    let runtimes = common::runtimes();
+    let mut group = common::group(c, "rate_limiter_overhead");
+    common::fit(&mut group, RL_OPS);
+    for rt in &runtimes {
+        common::bench(
+            &mut group,
+            "corral_rate_limiter",
+            rt,
+            RL_OPS,
+            corral_rate_limiter,
+        );
+        common::bench(&mut group, "governor", rt, RL_OPS, governor);
+    }
+    group.finish();
+}
+
+fn rate_limiter_contended(c: &mut Criterion) {
+    let runtimes = common::runtimes();
+    let mut group = common::group(c, "rate_limiter_contended");
+    common::fit(&mut group, RL_OPS);
+    for rt in &runtimes {
+        common::bench(
+            &mut group,
+            "corral_rate_limiter",
+            rt,
+            RL_OPS,
+            corral_rate_limiter_100tasks,
+        );
+        common::bench(&mut group, "governor", rt, RL_OPS, governor_100tasks);
+    }
+    group.finish();
+}
+
+criterion_group!(benches, rate_limiter_overhead, rate_limiter_contended);
+criterion_main!(benches);

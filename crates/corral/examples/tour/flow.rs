@@ -1,0 +1,100 @@
+//! Tour of `corral::flow`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use corral::flow::{Debouncer, Limiter, RateLimiter, Throttler, map_concurrent};
+
+use super::BoxError;
+
+pub(crate) async fn run() -> Result<(), BoxError> {
+    let limiter = RateLimiter::builder().calls_per_second(50.0).try_build()?;
+    let start = Instant::now();
+    let mut times = Vec::new();
+    for _ in 0..6 {
+        limiter.acquire().await;
+        times.push(start.elapsed());
+    }
+    let smallest_gap = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .min()
+        .unwrap_or_default();
+    println!(
+        "RateLimiter: 6 calls at 50 calls/s: the first at once, the others never closer than \
+         {} ms apart (smallest gap seen: {:.1} ms), {} ms in all",
+        limiter.interval().as_millis(),
+        smallest_gap.as_secs_f64() * 1e3,
+        start.elapsed().as_millis()
+    );
+    let refused = limiter.try_acquire().err().and_then(|e| e.retry_after());
+    println!(
+        "RateLimiter: try_acquire right after was refused, retry in {} ms",
+        refused.map_or(0, |d| d.as_millis())
+    );
+
+    let start = Instant::now();
+    let in_flight = Arc::new(Mutex::new((0usize, 0usize))); // (now, most at once)
+    let pages = map_concurrent(0..12u64, 4, |i| {
+        let in_flight = Arc::clone(&in_flight);
+        async move {
+            bump(&in_flight, true)?;
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            bump(&in_flight, false)?;
+            Ok::<_, BoxError>(i * 10)
+        }
+    })
+    .await?;
+    let most = in_flight.lock().map_err(|_| "poisoned")?.1;
+    println!(
+        "map_concurrent: 12 requests of 30 ms, at most {most} at once, took {} ms, results in order: {}",
+        start.elapsed().as_millis(),
+        pages.windows(2).all(|w| w[0] < w[1])
+    );
+
+    let limiter = Limiter::try_new(2)?;
+    let start = Instant::now();
+    let slow = |ms| limiter.run(async move { tokio::time::sleep(Duration::from_millis(ms)).await });
+    tokio::join!(slow(40), slow(40), slow(40));
+    println!(
+        "Limiter: three 40 ms calls, two at a time, took {} ms",
+        start.elapsed().as_millis()
+    );
+
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let debouncer = Debouncer::new(Duration::from_millis(50));
+    for n in 1..=5 {
+        let ran = Arc::clone(&ran);
+        debouncer.call(async move {
+            ran.lock().map_err(|_| "poisoned")?.push(n);
+            Ok(())
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    println!(
+        "Debouncer: 5 calls 10 ms apart, only the last ran: {:?}",
+        ran.lock().map_err(|_| "poisoned")?
+    );
+
+    let throttler = Throttler::try_new(Duration::from_millis(50))?;
+    let mut passed = 0;
+    for _ in 0..10 {
+        passed += usize::from(throttler.try_acquire().is_ok());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!("Throttler: 10 calls over 100 ms, one per 50 ms let through: {passed}");
+    Ok(())
+}
+
+/// Counts a request in (`true`) or out, remembering the most in flight at once.
+fn bump(in_flight: &Mutex<(usize, usize)>, enter: bool) -> Result<(), BoxError> {
+    let mut counts = in_flight.lock().map_err(|_| "poisoned")?;
+    if enter {
+        counts.0 += 1;
+        counts.1 = counts.1.max(counts.0);
+    } else {
+        counts.0 -= 1;
+    }
+    Ok(())
+}

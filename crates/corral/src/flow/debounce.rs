@@ -1,0 +1,307 @@
+//! `Debouncer`: trailing-edge debounce of async calls.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+use crate::task::{BoxError, Failure};
+
+type Call<E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send>>;
+type Hook<E> = Box<dyn Fn(Failure<E>) + Send + Sync>;
+
+/// Runs only the last of a burst of calls: each [`call`](Self::call) replaces the pending one
+/// and restarts the delay, and the pending call runs once `delay` has passed with no new call
+/// (the trailing edge). Saving a document after the user stops typing, re-indexing after a
+/// burst of file events.
+///
+/// - The calls run one at a time, in a task the debouncer spawns; a call that arrives while
+///   another runs waits for the delay and for the running one to finish.
+/// - [`flush`](Self::flush) runs the pending call now, on the caller's task, and returns its
+///   result.
+/// - Dropping the debouncer drops the pending call unrun and aborts a call that is running:
+///   nothing outlives the debouncer.
+/// - A call's error or panic has nobody to return to, so it is never lost: it goes to the
+///   hook given to [`with_hook`](Self::with_hook), or else is [reported](crate::report).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use corral::flow::Debouncer;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let saved = Arc::new(Mutex::new(Vec::new()));
+/// let debouncer = Debouncer::new(Duration::from_millis(300));
+/// for text in ["h", "he", "hel", "hello"] {
+///     let saved = Arc::clone(&saved);
+///     debouncer.call(async move {
+///         saved.lock().unwrap().push(text); // save the document
+///         Ok(())
+///     });
+///     tokio::time::sleep(Duration::from_millis(100)).await; // typing
+/// }
+/// tokio::time::sleep(Duration::from_millis(300)).await;
+/// assert_eq!(*saved.lock().unwrap(), ["hello"]); // only the last one ran
+/// # }
+/// ```
+pub struct Debouncer<E = BoxError> {
+    shared: Arc<Shared<E>>,
+}
+
+struct Shared<E> {
+    delay: Duration,
+    hook: Option<Hook<E>>,
+    state: Mutex<State<E>>,
+}
+
+struct State<E> {
+    pending: Option<Call<E>>,
+    /// When the pending call is due; `None` when the delay is too long to ever end.
+    due: Option<Instant>,
+    /// Whether the timer task is alive (it exits when nothing is pending).
+    timer: bool,
+    /// The timer task, to abort on drop.
+    abort: Option<AbortHandle>,
+}
+
+impl Debouncer {
+    /// A debouncer whose calls run `delay` after the last of a burst; failures are
+    /// [reported](crate::report).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let debouncer = corral::flow::Debouncer::new(Duration::from_millis(250));
+    /// assert_eq!(debouncer.delay(), Duration::from_millis(250));
+    /// ```
+    pub fn new(delay: Duration) -> Self {
+        Self::build(delay, None)
+    }
+}
+
+impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
+    /// A debouncer whose failed calls (errors and panics) go to `hook` instead of the report.
+    ///
+    /// The hook runs on the debouncer's task, outside every lock, under `catch_unwind` (a
+    /// hook that panics is reported).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use corral::flow::Debouncer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let failures = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = Arc::clone(&failures);
+    /// let debouncer = Debouncer::with_hook(Duration::from_millis(10), move |failure| {
+    ///     sink.lock().unwrap().push(failure.to_string());
+    /// });
+    /// debouncer.call(async { Err("disk full") });
+    /// tokio::time::sleep(Duration::from_millis(20)).await;
+    /// assert_eq!(*failures.lock().unwrap(), ["task failed: disk full"]);
+    /// # }
+    /// ```
+    pub fn with_hook<H>(delay: Duration, hook: H) -> Self
+    where
+        H: Fn(Failure<E>) + Send + Sync + 'static,
+    {
+        Self::build(delay, Some(Box::new(hook)))
+    }
+}
+
+impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
+    fn build(delay: Duration, hook: Option<Hook<E>>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                delay,
+                hook,
+                state: Mutex::new(State {
+                    pending: None,
+                    due: None,
+                    timer: false,
+                    abort: None,
+                }),
+            }),
+        }
+    }
+
+    /// The delay after the last call before it runs.
+    ///
+    /// # Examples
+    ///
+    /// See [`Debouncer::new`].
+    pub fn delay(&self) -> Duration {
+        self.shared.delay
+    }
+
+    /// Schedules `call` to run `delay` from now, replacing (and dropping unrun) the call that
+    /// was pending.
+    ///
+    /// A delay too long to ever end (`Duration::MAX`) means the call runs only when
+    /// [`flush`](Self::flush)ed.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called outside a Tokio runtime (it may spawn the debouncer's timer task).
+    ///
+    /// # Examples
+    ///
+    /// See [`Debouncer`].
+    pub fn call<F>(&self, call: F)
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+    {
+        let mut state = self.shared.lock();
+        let replaced = state.pending.replace(Box::pin(call));
+        state.due = Instant::now().checked_add(self.shared.delay);
+        let start_timer = !state.timer && state.due.is_some();
+        state.timer |= start_timer;
+        drop(state);
+        drop(replaced);
+        if start_timer {
+            let task = tokio::spawn(timer(Arc::downgrade(&self.shared)));
+            self.shared.lock().abort = Some(task.abort_handle());
+        }
+    }
+
+    /// Whether a call is waiting for its delay to pass.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let debouncer = corral::flow::Debouncer::new(std::time::Duration::from_secs(1));
+    /// debouncer.call(async { Ok(()) });
+    /// assert!(debouncer.is_pending());
+    /// # }
+    /// ```
+    pub fn is_pending(&self) -> bool {
+        self.shared.lock().pending.is_some()
+    }
+
+    /// Runs the pending call now, on this task, and returns its result; `None` if no call was
+    /// pending. The call no longer runs when its delay passes.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is not cancel safe: the pending call is taken when `flush` is first polled,
+    /// and dropping the future mid-run drops the call (it will not run again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::Debouncer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), corral::task::BoxError> {
+    /// let debouncer = Debouncer::new(Duration::from_secs(60));
+    /// debouncer.call(async { Ok(()) });
+    /// debouncer.flush().await.transpose()?; // shutting down: save now
+    /// assert!(!debouncer.is_pending());
+    /// assert!(debouncer.flush().await.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn flush(&self) -> Option<Result<(), E>> {
+        let pending = self.shared.lock().pending.take();
+        match pending {
+            Some(call) => Some(call.await),
+            None => None,
+        }
+    }
+}
+
+impl<E> Shared<E> {
+    fn lock(&self) -> MutexGuard<'_, State<E>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The timer task: sleeps until the pending call is due, runs it, and goes on while calls come;
+/// holds the debouncer only weakly, so dropping the debouncer ends it.
+async fn timer<E: Send + fmt::Debug + 'static>(shared: Weak<Shared<E>>) {
+    loop {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let due = {
+            let mut state = strong.lock();
+            match (state.pending.is_some(), state.due) {
+                (true, Some(due)) => due,
+                _ => {
+                    state.timer = false;
+                    return;
+                }
+            }
+        };
+        drop(strong);
+        tokio::time::sleep_until(due).await;
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let call = {
+            let mut state = strong.lock();
+            if state.due.is_some_and(|due| due > Instant::now()) {
+                continue; // a newer call moved the deadline
+            }
+            state.pending.take()
+        };
+        let Some(call) = call else { continue };
+        drop(strong);
+        let failure = match AssertUnwindSafe(call).catch_unwind().await {
+            Ok(Ok(())) => continue,
+            Ok(Err(error)) => Failure::Error(error),
+            Err(payload) => Failure::Panic(payload),
+        };
+        match shared.upgrade() {
+            Some(strong) => match &strong.hook {
+                Some(hook) => {
+                    if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| hook(failure)))
+                    {
+                        crate::report::report_failure::<E>("Debouncer hook", Failure::Panic(panic));
+                    }
+                }
+                None => crate::report::report_failure("Debouncer", failure),
+            },
+            None => crate::report::report_failure("Debouncer", failure),
+        }
+    }
+}
+
+impl<E> Drop for Debouncer<E> {
+    fn drop(&mut self) {
+        let (pending, abort) = {
+            let mut state = self.shared.lock();
+            (state.pending.take(), state.abort.take())
+        };
+        if let Some(abort) = abort {
+            abort.abort();
+        }
+        drop(pending);
+    }
+}
+
+impl<E> fmt::Debug for Debouncer<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Debouncer")
+            .field("delay", &self.shared.delay)
+            .field("pending", &self.shared.lock().pending.is_some())
+            .finish()
+    }
+}

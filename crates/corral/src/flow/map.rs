@@ -1,0 +1,311 @@
+//! `map_concurrent` and its settled and spawning forms: a list of items through a concurrency
+//! limit, results in input order.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::resume_unwind;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::task::JoinSet;
+
+use super::limiter::check_limit;
+
+/// Runs `f` on every item, at most `limit` at once, and returns the results in input order;
+/// the first error cancels the rest.
+///
+/// The items are pulled from the iterator lazily, one as each running future finishes, so a
+/// long (or endless-until-error) iterator never piles up futures: at most `limit` exist at any
+/// time. The futures run in place, on the task that awaits `map_concurrent` (they may borrow);
+/// for work that should run in parallel on a multi-thread runtime, use
+/// [`map_concurrent_spawned`]. To keep every result instead of stopping at the first error,
+/// use [`map_concurrent_settled`].
+///
+/// Unlike `stream::iter(items).map(f).buffer_unordered(limit)`, nothing here waits on a
+/// consumer: every future in flight is polled whenever any of them can make progress, so a
+/// slow loop body between two `next()` calls cannot starve them into timeouts (the footgun of
+/// [futures-rs#2387](https://github.com/rust-lang/futures-rs/issues/2387)); the results come
+/// back in input order; and a zero limit is refused at once instead of hanging
+/// ([futures-rs#2939](https://github.com/rust-lang/futures-rs/issues/2939)).
+///
+/// # Cancel safety
+///
+/// Dropping the future drops every item's future still running and the results collected so
+/// far; items not pulled from the iterator yet are never started.
+///
+/// # Panics
+///
+/// Panics when called if `limit` is zero (nothing could ever run). A panic in `f` or in a
+/// future propagates to the caller.
+///
+/// # Errors
+///
+/// The first error any future returns; the other running futures are dropped and no more
+/// items are started.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::flow::map_concurrent;
+///
+/// async fn fetch(id: u32) -> Result<String, std::io::Error> {
+///     tokio::time::sleep(Duration::from_millis(u64::from(10 - id))).await; // later ids are faster
+///     Ok(format!("page {id}"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), std::io::Error> {
+/// let pages = map_concurrent(1..=4, 2, fetch).await?;
+/// assert_eq!(pages, ["page 1", "page 2", "page 3", "page 4"]); // input order
+/// # Ok(())
+/// # }
+/// ```
+pub fn map_concurrent<I, F, Fut, T, E>(
+    items: I,
+    limit: usize,
+    f: F,
+) -> impl Future<Output = Result<Vec<T>, E>>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    assert_limit("map_concurrent", limit);
+    drive(items, limit, f, |output| output)
+}
+
+/// Runs `f` on every item, at most `limit` at once, and returns every result in input order:
+/// an error does not stop the others (asyncio's `gather(..., return_exceptions=True)` under a
+/// semaphore).
+///
+/// Items are pulled lazily and run in place, as in [`map_concurrent`].
+///
+/// # Cancel safety
+///
+/// Dropping the future drops every item's future still running and the results collected so
+/// far; items not pulled from the iterator yet are never started.
+///
+/// # Panics
+///
+/// Panics when called if `limit` is zero. A panic in `f` or in a future propagates to the
+/// caller.
+///
+/// # Examples
+///
+/// ```
+/// use corral::flow::map_concurrent_settled;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let results = map_concurrent_settled([4, 0, 2], 2, |n| async move {
+///     if n == 0 { Err("zero") } else { Ok(8 / n) }
+/// })
+/// .await;
+/// assert_eq!(results, [Ok(2), Err("zero"), Ok(4)]);
+/// # }
+/// ```
+pub fn map_concurrent_settled<I, F, Fut>(
+    items: I,
+    limit: usize,
+    f: F,
+) -> impl Future<Output = Vec<Fut::Output>>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future,
+{
+    assert_limit("map_concurrent_settled", limit);
+    let all = drive(items, limit, f, Ok::<_, Infallible>);
+    async move {
+        match all.await {
+            Ok(results) => results,
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// Runs `f` on every item in spawned tasks, at most `limit` tasks alive at once, and returns the
+/// results in input order; the first error aborts the rest.
+///
+/// The spawning form of [`map_concurrent`], for work that should run in parallel on a
+/// multi-thread runtime. Items are pulled from the iterator lazily and a task is spawned only
+/// when fewer than `limit` are alive, so a million items never means a million tasks in memory.
+/// The tasks run whether or not the caller polls, so nothing can starve them.
+///
+/// No task outlives the call: after the first error (or panic) every other task is aborted and
+/// waited for before the error is returned, and dropping the returned future aborts them all
+/// (each is dropped the next time the runtime would have polled it, as with
+/// [`JoinSet`]'s drop).
+///
+/// # Cancel safety
+///
+/// Dropping the future aborts every task it spawned and drops the results collected so far;
+/// items not pulled from the iterator yet are never started.
+///
+/// # Panics
+///
+/// Panics when called if `limit` is zero, and when polled outside a Tokio runtime. A panic in
+/// a task is resumed in the caller once the other tasks are gone. Panics if the runtime shuts
+/// down while the tasks run (their results can no longer come).
+///
+/// # Errors
+///
+/// The first error any task returns (the first to finish with one, which need not be the
+/// earliest item).
+///
+/// # Examples
+///
+/// ```
+/// use corral::flow::map_concurrent_spawned;
+///
+/// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+/// # async fn main() -> Result<(), std::num::TryFromIntError> {
+/// let squares = map_concurrent_spawned(0..1_000u64, 8, |n| async move {
+///     u32::try_from(n * n) // CPU work on any worker thread
+/// })
+/// .await?;
+/// assert_eq!(squares[999], 998_001);
+/// # Ok(())
+/// # }
+/// ```
+pub fn map_concurrent_spawned<I, F, Fut, T, E>(
+    items: I,
+    limit: usize,
+    mut f: F,
+) -> impl Future<Output = Result<Vec<T>, E>>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    assert_limit("map_concurrent_spawned", limit);
+    let mut items = items.into_iter();
+    async move {
+        let mut tasks = JoinSet::new();
+        let mut results = InOrder::default();
+        let mut exhausted = false;
+        loop {
+            while !exhausted && tasks.len() < limit {
+                match items.next() {
+                    Some(item) => {
+                        let index = results.next_slot();
+                        let fut = f(item);
+                        tasks.spawn(async move { (index, fut.await) });
+                    }
+                    None => exhausted = true,
+                }
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            match joined {
+                Ok((index, Ok(value))) => results.fill(index, value),
+                Ok((_, Err(error))) => {
+                    tasks.shutdown().await;
+                    return Err(error);
+                }
+                Err(join_error) => {
+                    tasks.shutdown().await;
+                    match join_error.try_into_panic() {
+                        Ok(payload) => resume_unwind(payload),
+                        Err(_) => panic!(
+                            "map_concurrent_spawned: a task was cancelled by the runtime \
+                             shutting down"
+                        ),
+                    }
+                }
+            }
+        }
+        Ok(results.finish())
+    }
+}
+
+fn assert_limit(function: &str, limit: usize) {
+    if let Err(error) = check_limit(limit) {
+        panic!("{function}: {error}");
+    }
+}
+
+/// The in-place driver: keeps up to `limit` futures in flight, pulling items lazily, and files
+/// each output at its item's index through `keep`; stops at the first `Err` of `keep`.
+async fn drive<I, F, Fut, S, X>(
+    items: I,
+    limit: usize,
+    mut f: F,
+    mut keep: impl FnMut(Fut::Output) -> Result<S, X>,
+) -> Result<Vec<S>, X>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future,
+{
+    let mut items = items.into_iter();
+    let mut running = FuturesUnordered::new();
+    let mut results = InOrder::default();
+    let mut exhausted = false;
+    loop {
+        while !exhausted && running.len() < limit {
+            match items.next() {
+                Some(item) => {
+                    let index = results.next_slot();
+                    let fut = f(item);
+                    running.push(async move { (index, fut.await) });
+                }
+                None => exhausted = true,
+            }
+        }
+        let Some((index, output)) = running.next().await else {
+            break;
+        };
+        results.fill(index, keep(output)?);
+    }
+    Ok(results.finish())
+}
+
+/// Puts results that finish in any order back in input order: the results of the leading
+/// finished items in a plain `Vec`, and a window of slots for the items started after the
+/// first unfinished one (about `limit` of them, unless an early item is slow). Cheaper than
+/// a slot per item and a final pass to unwrap them all.
+struct InOrder<S> {
+    done: Vec<S>,
+    window: VecDeque<Option<S>>,
+}
+
+impl<S> Default for InOrder<S> {
+    fn default() -> Self {
+        Self {
+            done: Vec::new(),
+            window: VecDeque::new(),
+        }
+    }
+}
+
+impl<S> InOrder<S> {
+    /// Reserves the slot of the next item and returns its index.
+    fn next_slot(&mut self) -> usize {
+        self.window.push_back(None);
+        self.done.len() + self.window.len() - 1
+    }
+
+    /// Files the result of item `index`, and moves every leading finished result out of the
+    /// window.
+    fn fill(&mut self, index: usize, value: S) {
+        let slot = index.checked_sub(self.done.len());
+        if let Some(slot) = slot.and_then(|slot| self.window.get_mut(slot)) {
+            *slot = Some(value);
+        }
+        while let Some(Some(_)) = self.window.front() {
+            if let Some(Some(value)) = self.window.pop_front() {
+                self.done.push(value);
+            }
+        }
+    }
+
+    /// The results in input order, once every slot is filled.
+    fn finish(self) -> Vec<S> {
+        self.done
+    }
+}

@@ -1,0 +1,808 @@
+//! `RateLimiter`: a GCRA rate limit with a lock-free fast path and a FIFO queue of waiters.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::PoisonError;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+
+use super::error::ConfigError;
+use super::gcra::Gcra;
+use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
+
+/// A rate limit shared by many tasks: at most `burst` calls at once, refilled at a steady rate.
+///
+/// [`acquire`](Self::acquire) waits until the limit lets one call through;
+/// [`try_acquire`](Self::try_acquire) never waits and says how long to wait when it refuses.
+/// [`per_second`](Self::per_second) and [`per_minute`](Self::per_minute) space the calls
+/// evenly (burst 1, like the asyncio guides' `RateLimiter` class); [`builder`](Self::builder)
+/// sets any rate and burst.
+///
+/// The limit is the generic cell rate algorithm (GCRA), the one `governor` uses: in any window
+/// of length `L` at most `burst + L / T` calls are let through, where `T` is the interval
+/// between two calls at the steady rate. So no instant ever sees more than `burst` calls, and
+/// over a long run the rate is the configured one (within 1% as long as the calls keep coming).
+///
+/// Waiters are served in the order they arrived. A call that finds somebody waiting queues
+/// behind them instead of taking the capacity the first waiter is waiting for, and
+/// [`try_acquire`](Self::try_acquire) refuses while anybody is waiting. Capacity is taken only
+/// by the task that will use it, at the moment it runs, so no burst can be exceeded in the gap
+/// between a waiter being woken and it running; a waiter that is dropped has taken nothing and
+/// leaves the queue, and the next waiter moves up.
+///
+/// `RateLimiter` is a cheap handle: cloning it shares the same limit (an `Arc` inside), so give
+/// each task its own clone.
+///
+/// # Performance
+///
+/// A call that does not wait costs one read of Tokio's clock, one atomic load (is anybody
+/// queued?) and one compare-and-swap: no lock, no allocation. The clock read is most of it
+/// (see the crate's benchmarks against `governor`, which reads a TSC clock instead and so cannot
+/// be driven by Tokio's paused clock).
+///
+/// # Timer resolution
+///
+/// Waiters sleep on Tokio's timer, which has millisecond resolution: a waiter may be woken up to
+/// a millisecond late. The burst absorbs that lateness; with burst 1 and a rate above a few
+/// hundred calls per second the waiters alone cannot keep the rate. For high rates, set a burst
+/// of at least two milliseconds' worth of calls (`rate × 0.002`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::flow::RateLimiter;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let limiter = RateLimiter::per_second(10); // one call every 100 ms
+/// let start = tokio::time::Instant::now();
+/// for _ in 0..3 {
+///     limiter.acquire().await;
+/// }
+/// assert_eq!(start.elapsed(), Duration::from_millis(200));
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RateLimiter {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    gcra: Gcra,
+    /// The instant the GCRA's nanoseconds count from.
+    base: Instant,
+    burst: u32,
+    /// Cells asked for by the queued waiters: the fast path is taken only when this is zero.
+    waiting: AtomicU64,
+    queue: Mutex<Waiters>,
+}
+
+#[derive(Default)]
+struct Waiters {
+    next_id: u64,
+    /// First come, first served; ids increase from front to back.
+    list: VecDeque<Waiter>,
+}
+
+struct Waiter {
+    id: u64,
+    waker: Option<Waker>,
+}
+
+impl Waiters {
+    fn position(&self, id: u64) -> Option<usize> {
+        self.list.binary_search_by_key(&id, |waiter| waiter.id).ok()
+    }
+}
+
+impl RateLimiter {
+    /// A limiter that lets `n` calls through per second, evenly spaced (one every `1/n` s,
+    /// burst 1).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is zero; [`try_per_second`](Self::try_per_second) returns an error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::flow::RateLimiter;
+    ///
+    /// let limiter = RateLimiter::per_second(50);
+    /// assert_eq!(limiter.interval(), std::time::Duration::from_millis(20));
+    /// ```
+    pub fn per_second(n: u32) -> Self {
+        match Self::try_per_second(n) {
+            Ok(limiter) => limiter,
+            Err(error) => panic!("RateLimiter::per_second: {error}"),
+        }
+    }
+
+    /// Like [`per_second`](Self::per_second), with an error instead of a panic.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] if `n` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::flow::RateLimiter;
+    ///
+    /// assert!(RateLimiter::try_per_second(0).is_err());
+    /// assert!(RateLimiter::try_per_second(5).is_ok());
+    /// ```
+    pub fn try_per_second(n: u32) -> Result<Self, ConfigError> {
+        Self::builder().rate(n, Duration::from_secs(1)).try_build()
+    }
+
+    /// A limiter that lets `n` calls through per minute, evenly spaced (burst 1).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is zero; use the [`builder`](Self::builder) and
+    /// [`try_build`](Builder::try_build) for an error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::flow::RateLimiter;
+    ///
+    /// let limiter = RateLimiter::per_minute(120);
+    /// assert_eq!(limiter.interval(), std::time::Duration::from_millis(500));
+    /// ```
+    pub fn per_minute(n: u32) -> Self {
+        match Self::builder().rate(n, Duration::from_secs(60)).try_build() {
+            Ok(limiter) => limiter,
+            Err(error) => panic!("RateLimiter::per_minute: {error}"),
+        }
+    }
+
+    /// A builder for any rate and burst.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::RateLimiter;
+    ///
+    /// # fn main() -> Result<(), corral::flow::ConfigError> {
+    /// // 100 calls per minute, up to 10 at once.
+    /// let limiter = RateLimiter::builder()
+    ///     .rate(100, Duration::from_secs(60))
+    ///     .burst(10)
+    ///     .try_build()?;
+    /// assert_eq!(limiter.burst(), 10);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The interval between two calls at the steady rate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let limiter = corral::flow::RateLimiter::per_second(4);
+    /// assert_eq!(limiter.interval(), std::time::Duration::from_millis(250));
+    /// ```
+    pub fn interval(&self) -> Duration {
+        Duration::from_nanos(self.shared.gcra.emission())
+    }
+
+    /// The most calls let through at one instant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(corral::flow::RateLimiter::per_second(4).burst(), 1);
+    /// ```
+    pub fn burst(&self) -> u32 {
+        self.shared.burst
+    }
+
+    /// Waits until the limit lets one call through.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method uses a queue to fairly distribute capacity in the order it was requested.
+    /// Cancelling a call to `acquire` makes you lose your place in the queue. Nothing else is
+    /// lost: a waiter takes capacity only when it completes, so a dropped waiter leaves all of
+    /// it to the waiters behind it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::flow::RateLimiter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let limiter = RateLimiter::per_second(100);
+    /// limiter.acquire().await;
+    /// // ... make the call ...
+    /// # }
+    /// ```
+    pub fn acquire(&self) -> Acquire<'_> {
+        Acquire {
+            inner: Waiting::new(&self.shared, 1),
+        }
+    }
+
+    /// Waits until the limit lets `n` calls through at once.
+    ///
+    /// `n` of zero completes at once.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method uses a queue to fairly distribute capacity in the order it was requested.
+    /// Cancelling a call to `acquire_n` makes you lose your place in the queue; it has taken
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError`] at the first poll, without waiting, if `n` is above the burst: such a
+    /// request could never be let through.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::RateLimiter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), corral::flow::AcquireError> {
+    /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build();
+    /// limiter.acquire_n(5).await?;
+    /// assert!(limiter.acquire_n(6).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn acquire_n(&self, n: u32) -> AcquireN<'_> {
+        AcquireN {
+            inner: (n <= self.shared.burst).then(|| Waiting::new(&self.shared, n)),
+            requested: n,
+            burst: self.shared.burst,
+        }
+    }
+
+    /// Lets one call through if the limit allows it now, without waiting.
+    ///
+    /// It does not jump ahead of tasks already waiting in [`acquire`](Self::acquire): while
+    /// anybody waits, it refuses.
+    ///
+    /// # Errors
+    ///
+    /// [`TryAcquireError::RateLimited`] with how long to wait (assuming nobody else takes
+    /// capacity meanwhile, counting the waiters ahead).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::{RateLimiter, TryAcquireError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let limiter = RateLimiter::per_second(10);
+    /// assert!(limiter.try_acquire().is_ok());
+    /// assert_eq!(
+    ///     limiter.try_acquire(),
+    ///     Err(TryAcquireError::RateLimited { retry_after: Duration::from_millis(100) })
+    /// );
+    /// # }
+    /// ```
+    pub fn try_acquire(&self) -> Result<(), TryAcquireError> {
+        self.try_acquire_n(1)
+    }
+
+    /// Lets `n` calls through at once if the limit allows it now, without waiting.
+    ///
+    /// `n` of zero always succeeds. Like [`try_acquire`](Self::try_acquire), it refuses while
+    /// anybody waits.
+    ///
+    /// # Errors
+    ///
+    /// [`TryAcquireError::RateLimited`] with how long to wait, or
+    /// [`TryAcquireError::ExceedsBurst`] if `n` is above the burst.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::{RateLimiter, TryAcquireError};
+    ///
+    /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(1)).burst(3).build();
+    /// assert!(limiter.try_acquire_n(3).is_ok());
+    /// assert!(matches!(limiter.try_acquire_n(4), Err(TryAcquireError::ExceedsBurst(_))));
+    /// ```
+    pub fn try_acquire_n(&self, n: u32) -> Result<(), TryAcquireError> {
+        let shared = &self.shared;
+        if n > shared.burst {
+            return Err(TryAcquireError::ExceedsBurst(AcquireError {
+                requested: n,
+                burst: shared.burst,
+            }));
+        }
+        let now = shared.now_ns(Instant::now());
+        let ahead = shared.waiting.load(Ordering::Acquire);
+        let refused = if ahead == 0 {
+            match shared.gcra.try_take(n, now) {
+                Ok(()) => return Ok(()),
+                Err(wait) => wait,
+            }
+        } else {
+            shared.gcra.wait_behind(ahead, n, now)
+        };
+        Err(TryAcquireError::RateLimited {
+            retry_after: Duration::from_nanos(refused),
+        })
+    }
+}
+
+impl fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("interval", &self.interval())
+            .field("burst", &self.shared.burst)
+            .field("waiting", &self.shared.waiting.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Shared {
+    fn now_ns(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Waiters> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Builds a [`RateLimiter`] with any rate and burst.
+///
+/// The rate is set with [`rate`](Self::rate) (`n` calls per period) or
+/// [`calls_per_second`](Self::calls_per_second) (a float, like the asyncio guides' class); the
+/// burst defaults to 1.
+///
+/// # Examples
+///
+/// ```
+/// use corral::flow::RateLimiter;
+///
+/// # fn main() -> Result<(), corral::flow::ConfigError> {
+/// let limiter = RateLimiter::builder().calls_per_second(2.5).burst(2).try_build()?;
+/// assert_eq!(limiter.interval(), std::time::Duration::from_millis(400));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until `build` or `try_build`"]
+pub struct Builder {
+    emission: Option<Result<u64, ConfigError>>,
+    burst: Option<u32>,
+}
+
+impl Builder {
+    /// `n` calls per `period`, evenly spaced.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let limiter = corral::flow::RateLimiter::builder().rate(3, Duration::from_secs(3)).build();
+    /// assert_eq!(limiter.interval(), Duration::from_secs(1));
+    /// ```
+    pub fn rate(mut self, n: u32, period: Duration) -> Self {
+        let emission = if n == 0 {
+            Err(ConfigError::new("the rate must be above zero"))
+        } else {
+            nanos_per_cell(period.as_nanos() as f64 / f64::from(n))
+        };
+        self.emission = Some(emission);
+        self
+    }
+
+    /// `rate` calls per second, evenly spaced; fractional rates are fine (`0.5` is one call
+    /// every two seconds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let limiter = corral::flow::RateLimiter::builder().calls_per_second(0.5).build();
+    /// assert_eq!(limiter.interval(), std::time::Duration::from_secs(2));
+    /// ```
+    pub fn calls_per_second(mut self, rate: f64) -> Self {
+        let emission = if rate.is_nan() || rate <= 0.0 {
+            Err(ConfigError::new("the rate must be a number above zero"))
+        } else {
+            nanos_per_cell(1e9 / rate)
+        };
+        self.emission = Some(emission);
+        self
+    }
+
+    /// The most calls let through at one instant (default 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let limiter = corral::flow::RateLimiter::builder().calls_per_second(1.0).burst(5).build();
+    /// assert_eq!(limiter.burst(), 5);
+    /// ```
+    pub fn burst(mut self, burst: u32) -> Self {
+        self.burst = Some(burst);
+        self
+    }
+
+    /// Builds the limiter.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the configuration is invalid (see [`try_build`](Self::try_build)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let limiter = corral::flow::RateLimiter::builder().calls_per_second(10.0).build();
+    /// assert_eq!(limiter.burst(), 1);
+    /// ```
+    pub fn build(self) -> RateLimiter {
+        match self.try_build() {
+            Ok(limiter) => limiter,
+            Err(error) => panic!("RateLimiter::builder: {error}"),
+        }
+    }
+
+    /// Builds the limiter, or says what is wrong with the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] if no rate was set, the rate is zero, negative, NaN, infinite or faster
+    /// than one call per nanosecond, or the burst is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::flow::RateLimiter;
+    ///
+    /// assert!(RateLimiter::builder().calls_per_second(f64::NAN).try_build().is_err());
+    /// assert!(RateLimiter::builder().calls_per_second(1.0).burst(0).try_build().is_err());
+    /// assert!(RateLimiter::builder().try_build().is_err()); // no rate
+    /// ```
+    pub fn try_build(self) -> Result<RateLimiter, ConfigError> {
+        let emission = self
+            .emission
+            .unwrap_or(Err(ConfigError::new("a rate must be set")))?;
+        let burst = self.burst.unwrap_or(1);
+        if burst == 0 {
+            return Err(ConfigError::new("the burst must be above zero"));
+        }
+        Ok(RateLimiter {
+            shared: Arc::new(Shared {
+                gcra: Gcra::new(emission, burst),
+                base: Instant::now(),
+                burst,
+                waiting: AtomicU64::new(0),
+                queue: Mutex::new(Waiters::default()),
+            }),
+        })
+    }
+}
+
+/// Rounds an interval in nanoseconds to the GCRA's whole nanoseconds, refusing what does not fit.
+fn nanos_per_cell(nanos: f64) -> Result<u64, ConfigError> {
+    if !(1.0..=u64::MAX as f64).contains(&nanos) {
+        return Err(ConfigError::new(
+            "the interval between calls must be between 1 ns and 584 years",
+        ));
+    }
+    Ok(nanos.round() as u64)
+}
+
+/// The future of [`RateLimiter::acquire`].
+#[must_use = "futures do nothing unless you .await or poll them"]
+#[derive(Debug)]
+pub struct Acquire<'a> {
+    inner: Waiting<'a>,
+}
+
+impl Future for Acquire<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.inner.poll(cx)
+    }
+}
+
+/// The future of [`RateLimiter::acquire_n`].
+#[must_use = "futures do nothing unless you .await or poll them"]
+#[derive(Debug)]
+pub struct AcquireN<'a> {
+    /// `None` when the request exceeds the burst.
+    inner: Option<Waiting<'a>>,
+    requested: u32,
+    burst: u32,
+}
+
+impl Future for AcquireN<'_> {
+    type Output = Result<(), AcquireError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (requested, burst) = (self.requested, self.burst);
+        match &mut self.inner {
+            Some(waiting) => waiting.poll(cx).map(Ok),
+            None => Poll::Ready(Err(AcquireError { requested, burst })),
+        }
+    }
+}
+
+enum State {
+    Start,
+    Queued(u64),
+    Done,
+}
+
+/// One request for `cells`: the fast path, then a place in the queue.
+struct Waiting<'a> {
+    shared: &'a Shared,
+    cells: u32,
+    state: State,
+    /// The head of the queue sleeps until its cells are due; boxed, so only waiters pay for it.
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl fmt::Debug for Waiting<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Start => "start",
+            State::Queued(_) => "queued",
+            State::Done => "done",
+        };
+        f.debug_struct("Acquire")
+            .field("cells", &self.cells)
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl<'a> Waiting<'a> {
+    fn new(shared: &'a Shared, cells: u32) -> Self {
+        Self {
+            shared,
+            cells,
+            state: State::Start,
+            sleep: None,
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let shared = self.shared;
+        let id = match self.state {
+            State::Done => return Poll::Ready(()),
+            State::Queued(id) => id,
+            State::Start => {
+                // The fast path, only while nobody waits: a caller never takes the capacity a
+                // queued waiter is waiting for.
+                if self.cells == 0
+                    || shared.waiting.load(Ordering::Acquire) == 0
+                        && shared
+                            .gcra
+                            .try_take(self.cells, shared.now_ns(Instant::now()))
+                            .is_ok()
+                {
+                    self.state = State::Done;
+                    return Poll::Ready(());
+                }
+                let mut queue = shared.lock();
+                let id = queue.next_id;
+                queue.next_id += 1;
+                queue.list.push_back(Waiter { id, waker: None });
+                shared
+                    .waiting
+                    .fetch_add(u64::from(self.cells), Ordering::AcqRel);
+                drop(queue);
+                self.state = State::Queued(id);
+                id
+            }
+        };
+        loop {
+            let now = Instant::now();
+            let mut queue = shared.lock();
+            let Some(position) = queue.position(id) else {
+                // Unreachable: only this future removes its own entry.
+                self.state = State::Done;
+                return Poll::Ready(());
+            };
+            if position != 0 {
+                // Not our turn: the waiter ahead of us wakes us when it leaves.
+                set_waker(&mut queue.list[position].waker, cx.waker());
+                return Poll::Pending;
+            }
+            match shared.gcra.try_take(self.cells, shared.now_ns(now)) {
+                Ok(()) => {
+                    queue.list.pop_front();
+                    shared
+                        .waiting
+                        .fetch_sub(u64::from(self.cells), Ordering::AcqRel);
+                    let next = queue.list.front_mut().and_then(|next| next.waker.take());
+                    drop(queue);
+                    self.state = State::Done;
+                    self.sleep = None;
+                    if let Some(next) = next {
+                        next.wake();
+                    }
+                    return Poll::Ready(());
+                }
+                Err(wait) => {
+                    set_waker(&mut queue.list[0].waker, cx.waker());
+                    drop(queue);
+                    // An instant past the end of time means "never": wait for no timer.
+                    let Some(due) = now.checked_add(Duration::from_nanos(wait)) else {
+                        return Poll::Pending;
+                    };
+                    match &mut self.sleep {
+                        Some(sleep) => sleep.as_mut().reset(due),
+                        None => self.sleep = Some(Box::pin(tokio::time::sleep_until(due))),
+                    }
+                    if let Some(sleep) = &mut self.sleep
+                        && sleep.as_mut().poll(cx).is_pending()
+                    {
+                        return Poll::Pending;
+                    }
+                    // Already due (a zero-length sleep): try again.
+                }
+            }
+        }
+    }
+}
+
+fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(old) if old.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let State::Queued(id) = self.state else {
+            return;
+        };
+        let mut queue = self.shared.lock();
+        let Some(position) = queue.position(id) else {
+            return;
+        };
+        queue.list.remove(position);
+        self.shared
+            .waiting
+            .fetch_sub(u64::from(self.cells), Ordering::AcqRel);
+        // The head left: the new head must start its own timer.
+        let next = if position == 0 {
+            queue.list.front_mut().and_then(|next| next.waker.take())
+        } else {
+            None
+        };
+        drop(queue);
+        if let Some(next) = next {
+            next.wake();
+        }
+    }
+}
+
+/// The error of [`RateLimiter::acquire_n`]: more calls asked for at once than the burst allows,
+/// which could never be let through.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let limiter = corral::flow::RateLimiter::per_second(10);
+/// let error = limiter.acquire_n(2).await.unwrap_err();
+/// assert_eq!((error.requested(), error.burst()), (2, 1));
+/// assert_eq!(error.to_string(), "asked for 2 calls at once, above the burst of 1");
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcquireError {
+    requested: u32,
+    burst: u32,
+}
+
+impl AcquireError {
+    /// The number of calls asked for.
+    ///
+    /// # Examples
+    ///
+    /// See [`AcquireError`].
+    pub fn requested(&self) -> u32 {
+        self.requested
+    }
+
+    /// The limiter's burst.
+    ///
+    /// # Examples
+    ///
+    /// See [`AcquireError`].
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+}
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "asked for {} calls at once, above the burst of {}",
+            self.requested, self.burst
+        )
+    }
+}
+
+impl std::error::Error for AcquireError {}
+
+/// The error of [`RateLimiter::try_acquire`] and [`RateLimiter::try_acquire_n`].
+///
+/// # Examples
+///
+/// ```
+/// use corral::flow::{RateLimiter, TryAcquireError};
+///
+/// let limiter = RateLimiter::per_minute(60);
+/// limiter.try_acquire()?;
+/// match limiter.try_acquire() {
+///     Err(TryAcquireError::RateLimited { retry_after }) => assert!(retry_after.as_millis() > 990),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), TryAcquireError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryAcquireError {
+    /// The limit does not allow the calls now; it would after `retry_after`, if nobody else
+    /// takes capacity meanwhile.
+    RateLimited {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// More calls asked for at once than the burst allows (only from `try_acquire_n`).
+    ExceedsBurst(AcquireError),
+}
+
+impl TryAcquireError {
+    /// How long to wait before the request would be allowed; `None` if it never would.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let limiter = corral::flow::RateLimiter::per_second(1);
+    /// assert_eq!(limiter.try_acquire_n(2).unwrap_err().retry_after(), None);
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            Self::ExceedsBurst(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RateLimited { retry_after } => {
+                write!(f, "rate limited: retry after {retry_after:?}")
+            }
+            Self::ExceedsBurst(error) => fmt::Display::fmt(error, f),
+        }
+    }
+}
+
+impl std::error::Error for TryAcquireError {}

@@ -1,0 +1,225 @@
+//! `Debouncer`: exact trailing-edge timings, flush, drop, and failures that are never lost.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use corral::flow::Debouncer;
+use corral::task::{BoxError, Failure};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep};
+use tokio_test::assert_pending;
+use tokio_test::task::spawn;
+
+use crate::support::{all_dropped, ms};
+
+const MS: Duration = Duration::from_millis(1);
+
+type Log = Arc<Mutex<Vec<(&'static str, u64)>>>;
+
+/// A call that logs its name and the virtual time it ran at.
+fn logged(
+    log: &Log,
+    name: &'static str,
+    start: Instant,
+) -> impl Future<Output = Result<(), BoxError>> + Send + 'static {
+    let log = Arc::clone(log);
+    async move {
+        log.lock().unwrap().push((name, ms(start)));
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_the_last_call_of_a_burst_runs_after_the_delay() {
+    let log = Log::default();
+    let start = Instant::now();
+    let debouncer = Debouncer::new(300 * MS);
+    for name in ["a", "b", "c"] {
+        debouncer.call(logged(&log, name, start));
+        sleep(100 * MS).await;
+    }
+    sleep(Duration::from_secs(1)).await;
+    // The last call came at 200 ms; it ran 300 ms later.
+    assert_eq!(*log.lock().unwrap(), [("c", 500)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn separate_bursts_each_run_once() {
+    let log = Log::default();
+    let start = Instant::now();
+    let debouncer = Debouncer::new(100 * MS);
+    debouncer.call(logged(&log, "first", start));
+    sleep(150 * MS).await;
+    debouncer.call(logged(&log, "second", start));
+    debouncer.call(logged(&log, "third", start));
+    sleep(Duration::from_secs(1)).await;
+    assert_eq!(*log.lock().unwrap(), [("first", 100), ("third", 250)]);
+    assert!(!debouncer.is_pending());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replaced_call_is_dropped_unrun() {
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let debouncer = Debouncer::new(100 * MS);
+    debouncer.call(async move {
+        let _alive = tx;
+        Err("never runs".into())
+    });
+    debouncer.call(async { Ok(()) });
+    assert!(
+        matches!(rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)),
+        "the replaced call was dropped at once"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_never_overlap() {
+    let log = Log::default();
+    let start = Instant::now();
+    let debouncer = Debouncer::new(10 * MS);
+    let slow_log = Arc::clone(&log);
+    debouncer.call(async move {
+        slow_log.lock().unwrap().push(("slow starts", ms(start)));
+        sleep(100 * MS).await;
+        slow_log.lock().unwrap().push(("slow ends", ms(start)));
+        Ok(())
+    });
+    sleep(20 * MS).await;
+    debouncer.call(logged(&log, "next", start));
+    sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        [("slow starts", 10), ("slow ends", 110), ("next", 110)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn flush_runs_the_pending_call_now_and_returns_its_result() {
+    let log = Log::default();
+    let start = Instant::now();
+    let debouncer = Debouncer::new(Duration::from_secs(10));
+    debouncer.call(logged(&log, "saved", start));
+    sleep(MS).await;
+    assert!(debouncer.flush().await.expect("a call was pending").is_ok());
+    assert_eq!(*log.lock().unwrap(), [("saved", 1)]);
+    sleep(Duration::from_secs(20)).await;
+    assert_eq!(
+        log.lock().unwrap().len(),
+        1,
+        "a flushed call does not run again"
+    );
+
+    debouncer.call(async { Err("disk full".into()) });
+    let result = debouncer.flush().await.expect("a call was pending");
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "disk full",
+        "flush returns the error"
+    );
+    assert!(debouncer.flush().await.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_flush_mid_run_drops_the_call() {
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let debouncer = Debouncer::new(Duration::from_secs(10));
+    debouncer.call(async move {
+        let _alive = tx;
+        std::future::pending::<Result<(), BoxError>>().await
+    });
+    let mut flush = spawn(debouncer.flush());
+    assert_pending!(flush.poll());
+    drop(flush);
+    all_dropped(&mut rx, "the call was dropped").await;
+    assert!(!debouncer.is_pending(), "and is not pending any more");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_zero_delay_runs_the_call_on_the_next_tick() {
+    let log = Log::default();
+    let start = Instant::now();
+    let debouncer = Debouncer::new(Duration::ZERO);
+    debouncer.call(logged(&log, "now", start));
+    sleep(MS).await;
+    assert_eq!(*log.lock().unwrap(), [("now", 0)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_endless_delay_runs_only_when_flushed() {
+    let log = Log::default();
+    let start = Instant::now();
+    let debouncer = Debouncer::new(Duration::MAX);
+    debouncer.call(logged(&log, "flushed", start));
+    sleep(Duration::from_secs(3600)).await;
+    assert!(log.lock().unwrap().is_empty());
+    assert!(debouncer.flush().await.is_some());
+    assert_eq!(*log.lock().unwrap(), [("flushed", 3_600_000)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_debouncer_cancels_the_pending_call() {
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let ran = Arc::new(Mutex::new(false));
+    let debouncer = Debouncer::new(100 * MS);
+    let flag = Arc::clone(&ran);
+    debouncer.call(async move {
+        let _alive = tx;
+        *flag.lock().unwrap() = true;
+        Ok(())
+    });
+    sleep(50 * MS).await;
+    drop(debouncer);
+    all_dropped(&mut rx, "the pending call was dropped").await;
+    sleep(Duration::from_secs(1)).await;
+    assert!(!*ran.lock().unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_debouncer_aborts_a_running_call() {
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let (started_tx, started) = tokio::sync::oneshot::channel();
+    let debouncer = Debouncer::new(10 * MS);
+    debouncer.call(async move {
+        let _alive = tx;
+        let _ = started_tx.send(());
+        std::future::pending::<Result<(), BoxError>>().await
+    });
+    started.await.expect("the call started");
+    drop(debouncer);
+    all_dropped(&mut rx, "the running call was aborted").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn errors_and_panics_go_to_the_hook() {
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&failures);
+    let debouncer = Debouncer::with_hook(10 * MS, move |failure: Failure<String>| {
+        sink.lock().unwrap().push(failure.to_string());
+    });
+    debouncer.call(async { Err("disk full".to_string()) });
+    sleep(20 * MS).await;
+    debouncer.call(async { panic!("bug in save") });
+    sleep(20 * MS).await;
+    debouncer.call(async { Ok(()) });
+    sleep(20 * MS).await;
+    assert_eq!(
+        *failures.lock().unwrap(),
+        ["task failed: disk full", "task panicked: bug in save"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_hook_failures_are_reported() {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reports);
+    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
+        if report.source() == "Debouncer" {
+            sink.lock().unwrap().push(format!("{:?}", report.detail()));
+        }
+    });
+    let debouncer = Debouncer::new(10 * MS);
+    debouncer.call(async { Err("disk full".into()) });
+    sleep(20 * MS).await;
+    corral::report::take_hook();
+    assert_eq!(*reports.lock().unwrap(), ["\"disk full\""]);
+}

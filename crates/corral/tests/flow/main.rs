@@ -1,0 +1,13 @@
+//! Integration tests for `corral::flow`: `RateLimiter`, `Limiter` and `map_concurrent`,
+//! `Debouncer`, `Throttler`.
+//!
+//! Everything time-dependent runs on the paused clock, so timings are exact virtual times.
+//! Property tests run from a fixed seed (`CORRAL_SEED` replays another one; the seed is printed
+//! when a test starts).
+
+mod debounce;
+mod limiter;
+mod map;
+mod rate_limiter;
+mod support;
+mod throttle;

@@ -1,0 +1,443 @@
+//! `RateLimiter`: exact virtual timings, FIFO order, cancel safety, the long-run rate and the
+//! burst bound.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use corral::flow::{AcquireError, RateLimiter, TryAcquireError};
+use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
+use tokio::time::{Instant, advance};
+use tokio_test::task::spawn;
+use tokio_test::{assert_pending, assert_ready};
+
+use crate::support::{check_windows, config, ms, paused_runtime};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn limited(n: u32, period: Duration, burst: u32) -> RateLimiter {
+    RateLimiter::builder().rate(n, period).burst(burst).build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_second_spaces_calls_evenly() {
+    let limiter = RateLimiter::per_second(10);
+    let start = Instant::now();
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        limiter.acquire().await;
+        times.push(ms(start));
+    }
+    assert_eq!(times, [0, 100, 200, 300, 400]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_minute_spaces_calls_evenly() {
+    let limiter = RateLimiter::per_minute(30);
+    let start = Instant::now();
+    limiter.acquire().await;
+    limiter.acquire().await;
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn burst_goes_at_once_then_the_rate_holds() {
+    let limiter = limited(10, Duration::from_secs(1), 3);
+    let start = Instant::now();
+    let mut times = Vec::new();
+    for _ in 0..6 {
+        limiter.acquire().await;
+        times.push(ms(start));
+    }
+    assert_eq!(times, [0, 0, 0, 100, 200, 300]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_limiter_refills_up_to_the_burst_only() {
+    let limiter = limited(10, Duration::from_secs(1), 3);
+    limiter.acquire_n(3).await.expect("within the burst");
+    advance(Duration::from_secs(10)).await;
+    let start = Instant::now();
+    let mut times = Vec::new();
+    for _ in 0..4 {
+        limiter.acquire().await;
+        times.push(ms(start));
+    }
+    assert_eq!(times, [0, 0, 0, 100]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn try_acquire_says_exactly_how_long_to_wait() {
+    let limiter = RateLimiter::per_second(4);
+    assert_eq!(limiter.try_acquire(), Ok(()));
+    let wait = |ms| {
+        Err(TryAcquireError::RateLimited {
+            retry_after: Duration::from_millis(ms),
+        })
+    };
+    assert_eq!(limiter.try_acquire(), wait(250));
+    advance(100 * MS).await;
+    assert_eq!(limiter.try_acquire(), wait(150));
+    advance(150 * MS).await;
+    assert_eq!(limiter.try_acquire(), Ok(()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn try_acquire_n_checks_the_burst_and_the_rate() {
+    let limiter = limited(10, Duration::from_secs(1), 4);
+    assert_eq!(limiter.try_acquire_n(0), Ok(()));
+    assert_eq!(
+        limiter.try_acquire_n(5),
+        Err(TryAcquireError::ExceedsBurst(
+            limiter.acquire_n(5).await.unwrap_err()
+        ))
+    );
+    assert_eq!(limiter.try_acquire_n(3), Ok(()));
+    assert_eq!(
+        limiter.try_acquire_n(2).map_err(|e| e.retry_after()),
+        Err(Some(100 * MS))
+    );
+    assert_eq!(limiter.try_acquire_n(1), Ok(()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn acquire_n_above_the_burst_fails_at_the_first_poll() {
+    let limiter = limited(1, Duration::from_secs(3600), 2);
+    let mut too_many = spawn(limiter.acquire_n(3));
+    let error: AcquireError = assert_ready!(too_many.poll()).unwrap_err();
+    assert_eq!((error.requested(), error.burst()), (3, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn acquire_n_waits_until_all_its_calls_fit() {
+    let limiter = limited(10, Duration::from_secs(1), 4);
+    let start = Instant::now();
+    limiter.acquire_n(4).await.expect("within the burst");
+    limiter.acquire_n(2).await.expect("within the burst");
+    assert_eq!(ms(start), 200);
+    limiter.acquire_n(0).await.expect("zero is always fine");
+    assert_eq!(ms(start), 200);
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiters_are_served_in_arrival_order() {
+    let limiter = RateLimiter::per_second(10);
+    limiter.try_acquire().expect("fresh limiter");
+    let start = Instant::now();
+    // Arrival order: c, a, b.
+    let mut a = spawn(limiter.acquire());
+    let mut b = spawn(limiter.acquire());
+    let mut c = spawn(limiter.acquire());
+    assert_pending!(c.poll());
+    assert_pending!(a.poll());
+    assert_pending!(b.poll());
+    let mut order = Vec::new();
+    let mut pending = vec![("a", a), ("b", b), ("c", c)];
+    while !pending.is_empty() {
+        advance(100 * MS).await;
+        // Poll everybody, in an order that favours the later arrivals.
+        for i in (0..pending.len()).rev() {
+            if pending[i].1.poll().is_ready() {
+                let (name, _) = pending.remove(i);
+                order.push((name, ms(start)));
+            }
+        }
+    }
+    assert_eq!(order, [("c", 100), ("a", 200), ("b", 300)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_call_never_takes_the_capacity_a_woken_waiter_is_due() {
+    let limiter = RateLimiter::per_second(10);
+    limiter.try_acquire().expect("fresh limiter");
+    let mut queued = spawn(limiter.acquire());
+    assert_pending!(queued.poll());
+    advance(100 * MS).await;
+    assert!(queued.is_woken(), "the head's timer fired");
+    // In the gap before the woken waiter runs, newcomers find somebody waiting and queue.
+    let mut newcomer = spawn(limiter.acquire());
+    assert_pending!(newcomer.poll());
+    assert!(limiter.try_acquire().is_err());
+    assert_ready!(queued.poll());
+    assert!(newcomer.is_woken(), "the granted waiter hands the head on");
+    assert_pending!(newcomer.poll());
+    advance(100 * MS).await;
+    assert_ready!(newcomer.poll());
+}
+
+#[tokio::test(start_paused = true)]
+async fn try_acquire_does_not_jump_ahead_of_waiters() {
+    let limiter = limited(10, Duration::from_secs(1), 2);
+    limiter.acquire_n(2).await.expect("within the burst");
+    let mut waiter = spawn(limiter.acquire_n(2));
+    assert_pending!(waiter.poll());
+    advance(100 * MS).await;
+    // One cell is free now, but the waiter ahead asked for two first.
+    assert_eq!(
+        limiter.try_acquire(),
+        Err(TryAcquireError::RateLimited {
+            retry_after: 200 * MS
+        })
+    );
+    advance(100 * MS).await;
+    assert_ready!(waiter.poll()).expect("within the burst");
+}
+
+// ---- cancel safety: dropping a waiter loses nothing
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_head_waiter_passes_its_turn_to_the_next() {
+    let limiter = RateLimiter::per_second(10);
+    limiter.try_acquire().expect("fresh limiter");
+    let start = Instant::now();
+    let mut head = spawn(limiter.acquire());
+    let mut next = spawn(limiter.acquire());
+    assert_pending!(head.poll());
+    assert_pending!(next.poll());
+    advance(50 * MS).await;
+    drop(head);
+    assert!(next.is_woken(), "the new head must start its own timer");
+    assert_pending!(next.poll());
+    advance(50 * MS).await;
+    assert_ready!(next.poll());
+    assert_eq!(ms(start), 100, "the next waiter got the dropped one's slot");
+    // Only one call went through since the first: the dropped waiter took nothing.
+    assert_eq!(
+        limiter.try_acquire().map_err(|e| e.retry_after()),
+        Err(Some(100 * MS))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_waiter_in_the_middle_loses_nothing() {
+    let limiter = RateLimiter::per_second(10);
+    limiter.try_acquire().expect("fresh limiter");
+    let start = Instant::now();
+    let mut a = spawn(limiter.acquire());
+    let mut b = spawn(limiter.acquire());
+    let mut c = spawn(limiter.acquire());
+    assert_pending!(a.poll());
+    assert_pending!(b.poll());
+    assert_pending!(c.poll());
+    drop(b);
+    advance(100 * MS).await;
+    assert_ready!(a.poll());
+    assert_pending!(c.poll());
+    advance(100 * MS).await;
+    assert_ready!(c.poll());
+    assert_eq!(ms(start), 200, "c moved up into b's place");
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_an_acquire_n_waiter_frees_its_place_for_smaller_requests() {
+    let limiter = limited(10, Duration::from_secs(1), 3);
+    limiter.acquire_n(3).await.expect("within the burst");
+    let mut big = spawn(limiter.acquire_n(3));
+    let mut small = spawn(limiter.acquire());
+    assert_pending!(big.poll());
+    assert_pending!(small.poll());
+    advance(100 * MS).await;
+    assert_pending!(small.poll(), "queued behind the big request");
+    drop(big);
+    assert_ready!(small.poll());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiter_cancelled_by_select_leaves_no_trace() {
+    let limiter = RateLimiter::per_second(10);
+    limiter.try_acquire().expect("fresh limiter");
+    tokio::select! {
+        () = limiter.acquire() => panic!("not due yet"),
+        () = tokio::time::sleep(30 * MS) => {}
+    }
+    // Nobody is counted as waiting any more: the fast path and try_acquire work again.
+    assert_eq!(
+        limiter.try_acquire().map_err(|e| e.retry_after()),
+        Err(Some(70 * MS))
+    );
+    advance(70 * MS).await;
+    let mut fast = spawn(limiter.acquire());
+    assert_ready!(fast.poll());
+}
+
+// ---- configuration
+
+#[test]
+fn invalid_configurations_are_refused_when_built() {
+    assert!(RateLimiter::try_per_second(0).is_err());
+    let builder = RateLimiter::builder;
+    assert!(builder().try_build().is_err());
+    assert!(
+        builder()
+            .rate(0, Duration::from_secs(1))
+            .try_build()
+            .is_err()
+    );
+    assert!(builder().rate(1, Duration::ZERO).try_build().is_err());
+    assert!(
+        builder()
+            .rate(2, Duration::from_nanos(1))
+            .try_build()
+            .is_err()
+    );
+    for rate in [0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e-30] {
+        assert!(
+            builder().calls_per_second(rate).try_build().is_err(),
+            "{rate}"
+        );
+    }
+    assert!(
+        builder()
+            .calls_per_second(1.0)
+            .burst(0)
+            .try_build()
+            .is_err()
+    );
+    assert!(builder().calls_per_second(1e9).try_build().is_ok());
+}
+
+#[test]
+#[should_panic(expected = "the rate must be above zero")]
+fn per_second_zero_panics() {
+    let _ = RateLimiter::per_second(0);
+}
+
+// ---- the long-run rate and the burst bound
+
+/// Runs `tasks` tasks that each take `per_task` single calls, and returns the virtual time
+/// the whole run took.
+async fn run_tasks(limiter: &RateLimiter, tasks: usize, per_task: usize) -> Duration {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    limiter.acquire().await;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.expect("no panic");
+    }
+    start.elapsed()
+}
+
+fn assert_rate_within_1_percent(calls: usize, elapsed: Duration, rate: f64) {
+    let measured = calls as f64 / elapsed.as_secs_f64();
+    let error = (measured - rate).abs() / rate;
+    assert!(
+        error < 0.01,
+        "{calls} calls in {elapsed:?}: {measured:.1}/s against {rate}/s ({:.2}% off)",
+        error * 100.0
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_rate_holds_within_1_percent_over_a_long_run() {
+    // A rate whose interval is not a whole number of timer ticks (333.3 ms).
+    let limiter = RateLimiter::builder().calls_per_second(3.0).build();
+    let elapsed = run_tasks(&limiter, 1, 3_000).await;
+    assert_rate_within_1_percent(3_000 - 1, elapsed, 3.0);
+
+    // Ten tasks contending for 10,000 calls a second (a 100 µs interval, below the timer's
+    // 1 ms resolution), with a burst of 2 ms worth of calls.
+    let limiter = limited(10_000, Duration::from_secs(1), 20);
+    let elapsed = run_tasks(&limiter, 10, 5_000).await;
+    assert_rate_within_1_percent(50_000 - 20, elapsed, 10_000.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn contending_tasks_never_exceed_the_burst() {
+    let limiter = limited(200, Duration::from_secs(1), 4);
+    let grants = Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..8u32)
+        .map(|task| {
+            let (limiter, grants) = (limiter.clone(), Arc::clone(&grants));
+            tokio::spawn(async move {
+                for i in 0..50u32 {
+                    let cells = 1 + (task + i) % 3;
+                    limiter.acquire_n(cells).await.expect("within the burst");
+                    grants.lock().unwrap().push((start.elapsed(), cells));
+                    tokio::time::sleep(Duration::from_millis(u64::from(task * i % 7))).await;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.expect("no panic");
+    }
+    let grants = grants.lock().unwrap();
+    check_windows(&grants, limiter.interval(), limiter.burst());
+}
+
+#[test]
+fn no_window_exceeds_the_burst() {
+    let mut runner = TestRunner::new(config("no_window_exceeds_the_burst", 200));
+    let strategy = (
+        1..200u32,
+        1..6u32,
+        prop::collection::vec((0..40u64, 0..7u32), 1..120),
+    );
+    runner
+        .run(&strategy, |(per_second, burst, steps)| {
+            let limiter = limited(per_second, Duration::from_secs(1), burst);
+            let grants = paused_runtime().block_on(async {
+                let start = Instant::now();
+                let mut grants = Vec::new();
+                for (pause_ms, cells) in steps {
+                    advance(Duration::from_millis(pause_ms)).await;
+                    if limiter.try_acquire_n(cells).is_ok() && cells > 0 {
+                        grants.push((start.elapsed(), cells));
+                    }
+                }
+                grants
+            });
+            check_windows(&grants, limiter.interval(), burst);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn no_window_exceeds_the_burst_with_waiting_tasks() {
+    let mut runner = TestRunner::new(config("no_window_exceeds_the_burst_with_waiting_tasks", 60));
+    let strategy = (
+        1..500u32,
+        1..5u32,
+        prop::collection::vec(prop::collection::vec((0..20u64, 1..5u32), 1..30), 1..6),
+    );
+    runner
+        .run(&strategy, |(per_second, burst, tasks)| {
+            let limiter = limited(per_second, Duration::from_secs(1), burst);
+            let grants = paused_runtime().block_on(async {
+                let start = Instant::now();
+                let grants = Arc::new(Mutex::new(Vec::new()));
+                let handles: Vec<_> = tasks
+                    .into_iter()
+                    .map(|steps| {
+                        let (limiter, grants) = (limiter.clone(), Arc::clone(&grants));
+                        tokio::spawn(async move {
+                            for (pause_ms, cells) in steps {
+                                tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+                                let cells = cells.min(limiter.burst());
+                                limiter.acquire_n(cells).await.expect("within the burst");
+                                grants.lock().unwrap().push((start.elapsed(), cells));
+                            }
+                        })
+                    })
+                    .collect();
+                for handle in handles {
+                    handle.await.expect("no panic");
+                }
+                let mut grants = grants.lock().unwrap().clone();
+                grants.sort();
+                grants
+            });
+            check_windows(&grants, limiter.interval(), burst);
+            Ok(())
+        })
+        .unwrap();
+}

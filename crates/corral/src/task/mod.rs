@@ -72,6 +72,7 @@
 
 mod as_completed;
 mod background;
+mod builder;
 mod core;
 mod error;
 mod gather;
@@ -79,14 +80,18 @@ mod group;
 mod handle;
 mod indexed;
 mod race;
+mod spawner;
+mod state;
 mod wait;
 
 pub use as_completed::{AsCompleted, as_completed};
 pub use background::BackgroundTasks;
+pub use builder::Builder;
 pub(crate) use error::panic_message;
 pub use error::{BoxError, ErrorGroup, Failure, PanicPayload, TaskError};
 pub use gather::{Gather, GatherSettled, gather, gather_settled};
-pub use group::{Builder, Spawner, TaskGroup};
+pub use group::TaskGroup;
 pub use handle::Task;
 pub use race::{FirstOk, Race, first_ok, race};
+pub use spawner::Spawner;
 pub use wait::{Done, Pending, WaitFor, wait};

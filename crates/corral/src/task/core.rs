@@ -274,6 +274,9 @@ impl<E: Send + 'static> Core<E> {
         self.tracker.close();
         self.nested.close();
         self.lock().set_joining();
+        // An abort waits for one turn of the scheduler after it falls due, so that tasks
+        // already ready at that instant run first and their errors are kept.
+        let mut deferred = false;
         loop {
             // Made before looking, so a last task leaving in between still wakes us.
             let own = self.tracker.wait();
@@ -283,7 +286,7 @@ impl<E: Send + 'static> Core<E> {
                 nested.await;
             };
             let token_cancelled = self.token.is_cancelled();
-            let (due, open) = {
+            let step = {
                 let mut state = self.lock();
                 if self.tracker.is_empty() && self.nested.is_empty() {
                     return state.finish();
@@ -296,7 +299,17 @@ impl<E: Send + 'static> Core<E> {
                     state.cancelled_from_outside(true, abort_at);
                 }
                 let open = state.phase() == super::state::Phase::Open;
-                (state.due(Instant::now()), open)
+                let now = Instant::now();
+                if !deferred && state.abort_due(now) {
+                    None
+                } else {
+                    Some((state.due(now), open))
+                }
+            };
+            let Some((due, open)) = step else {
+                deferred = true;
+                tokio::task::yield_now().await;
+                continue;
             };
             for handle in due.abort {
                 handle.abort();

@@ -234,6 +234,14 @@ impl<E> State<E> {
         )
     }
 
+    /// Whether the tasks are to be aborted at `now` and have not been yet.
+    pub(crate) fn abort_due(&self, now: Instant) -> bool {
+        matches!(
+            self.phase,
+            Phase::Cancelling { abort_at: Some(at), aborted: false } if at <= now
+        )
+    }
+
     /// The abort due at `now`, if any, and when to look again.
     pub(crate) fn due(&mut self, now: Instant) -> Due {
         match &mut self.phase {

@@ -10,6 +10,7 @@ mod errors;
 mod group;
 mod lifecycle;
 mod panics;
+mod promises;
 mod wait;
 
 /// Counts the bytes each thread holds, for the reaping test in `lifecycle.rs`.

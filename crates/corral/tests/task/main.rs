@@ -6,6 +6,7 @@ mod support;
 mod background;
 mod combinators;
 mod coop;
+mod done;
 mod errors;
 mod group;
 mod lifecycle;

@@ -178,7 +178,7 @@ impl<T: Send + 'static> Task<T> {
     /// // callback runs at once.
     /// background.shutdown(std::time::Duration::ZERO).await;
     /// let refused = background.spawn(async { Ok(0) });
-    /// let (tell, told) = oneshot::channel();
+    /// let (tell, mut told) = oneshot::channel();
     /// refused.on_done(move |outcome| {
     ///     let _ = tell.send(outcome.is_err_and(|e| e.is_cancelled()));
     /// });
@@ -194,11 +194,11 @@ impl<T: Send + 'static> Task<T> {
             callback: Some(callback),
             _value: std::marker::PhantomData,
         };
-        if self.is_finished() {
-            if let Some(outcome) = (&mut self).now_or_never() {
-                done.call(outcome);
-                return;
-            }
+        if self.is_finished()
+            && let Some(outcome) = (&mut self).now_or_never()
+        {
+            done.call(outcome);
+            return;
         }
         tokio::spawn(async move {
             let outcome = self.await;

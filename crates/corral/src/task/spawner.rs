@@ -10,7 +10,7 @@ use super::core::Core;
 use super::error::BoxError;
 use super::handle::Task;
 
-/// A cheap, clonable handle that spawns into a [`TaskGroup`], for children that spawn their
+/// A cheap, clonable handle that spawns into a [`TaskGroup`](crate::task::TaskGroup), for children that spawn their
 /// siblings.
 ///
 /// A `Spawner` holds its group weakly: a child holding one does not keep its group alive, so
@@ -59,7 +59,7 @@ impl<E> Spawner<E> {
 }
 
 impl<E: Send + 'static> Spawner<E> {
-    /// Spawns `future` into the group, like [`TaskGroup::spawn`]; if the group is gone,
+    /// Spawns `future` into the group, like [`TaskGroup::spawn`](crate::task::TaskGroup::spawn); if the group is gone,
     /// cancelling or finished, drops `future` unpolled and returns a cancelled task.
     ///
     /// # Panics

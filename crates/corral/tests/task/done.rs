@@ -16,13 +16,12 @@ fn err(msg: &str) -> BoxError {
     msg.to_string().into()
 }
 
+type Told<T> = oneshot::Receiver<Result<T, TaskError>>;
+
 /// A callback that sends the outcome it got, and counts its calls.
 fn recorder<T: Send + 'static>(
     calls: &Arc<AtomicUsize>,
-) -> (
-    impl FnOnce(Result<T, TaskError>) + Send + 'static,
-    oneshot::Receiver<Result<T, TaskError>>,
-) {
+) -> (impl FnOnce(Result<T, TaskError>) + Send + 'static, Told<T>) {
     let (tell, told) = oneshot::channel();
     let calls = calls.clone();
     let callback = move |outcome| {

@@ -57,7 +57,9 @@ where
 {
     /// How long children get, once the group starts cancelling because a task failed or the
     /// token was cancelled from outside, to notice the [token](TaskGroup::token) and return
-    /// before they are aborted. Zero (the default) aborts them at once.
+    /// before they are aborted. Zero (the default) aborts them at once; `Duration::MAX` never
+    /// aborts them (they get as long as they take). A [`shutdown`](TaskGroup::shutdown) under
+    /// way keeps its own grace, whatever fails meanwhile.
     ///
     /// # Examples
     ///

@@ -26,9 +26,13 @@ use super::spawner::Spawner;
 ///
 /// The first task to return `Err` (or to panic) cancels every sibling and the body's wait.
 /// Every error that happened is kept, in order, in the [`ErrorGroup`] that `join` returns;
-/// cancelled siblings add nothing to it. Errors of nested groups nest: a child that returns an
-/// inner group's `ErrorGroup` (say with `?` into a [`BoxError`]) is one error of the outer
-/// group, never flattened into it.
+/// cancelled siblings add nothing to it. Errors that happen together are all kept: the abort
+/// after a failure waits one turn of the scheduler, so siblings already ready at that instant
+/// run first (and a sibling mid-step on another worker is waited for), and their errors count;
+/// the group still fails at the instant of the first error.
+///
+/// Errors of nested groups nest: a child that returns an inner group's `ErrorGroup` (say with
+/// `?` into a [`BoxError`]) is one error of the outer group, never flattened into it.
 ///
 /// A panic is not an error: once the siblings are cancelled and gone, `join` resumes the
 /// original panic. Errors collected meanwhile (and any further panic) go to the group's report
@@ -50,9 +54,10 @@ use super::spawner::Spawner;
 ///
 /// # Spawning into a group that is done
 ///
-/// A group accepts tasks until it starts cancelling or finishes (its `join` or `run` returned).
-/// After that, `spawn` drops the future without ever polling it and returns a [`Task`] that is
-/// already cancelled. corral hands back a cancelled task rather than an error (asyncio raises
+/// A group accepts tasks until it starts cancelling (a task failed, its token was cancelled,
+/// by you or through a parent token, or `shutdown` began) or finishes (its `join` or `run`
+/// returned). After that, `spawn` drops the future without ever polling it and returns a
+/// [`Task`] that is already cancelled. corral hands back a cancelled task rather than an error (asyncio raises
 /// `RuntimeError`) because a failing group is an expected state: a child spawning a sibling at
 /// the moment another child fails must not need an error path of its own.
 ///
@@ -60,6 +65,15 @@ use super::spawner::Spawner;
 ///
 /// Dropping the group, or the future of its `join`, `run` or `shutdown`, aborts every child:
 /// nothing outlives its group. Errors the group held and no one received go to the report hook.
+///
+/// A group created inside a task of another group is nested in it: the outer group's `join`
+/// waits until every task of the inner group has stopped, even one the inner group's `Drop`
+/// aborted in the middle of a step on another worker. (So a group that a task hands out of
+/// itself, say as its return value, still holds up the group it was created in while its own
+/// tasks run.)
+///
+/// If the runtime the tasks run on shuts down under them, a later `join` returns a cancelled
+/// [`ErrorGroup`]: the tasks did not complete.
 ///
 /// A task that finishes is reaped at once: Tokio drops its future, and everything it
 /// captured, the moment it completes, and the group's small record of it (an abort handle) is
@@ -441,7 +455,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// gone.
     ///
     /// Shutting down is not a failure: the result is `Ok(())` unless a task failed before or
-    /// during the shutdown. A panic of a task resumes here.
+    /// during the shutdown. A panic of a task resumes here. The `grace` holds whatever a task
+    /// does meanwhile: a task whose cleanup fails does not cut its siblings' cleanup short.
+    /// `Duration::MAX` waits as long as the tasks take.
     ///
     /// # Cancel safety
     ///

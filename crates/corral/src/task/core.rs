@@ -26,11 +26,12 @@
 //! when nobody waits yet): a task that was already ready in the same tick as the failure runs
 //! first, and its error is kept, not lost to the abort.
 
+use std::any::Any;
 use std::cell::Cell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 use super::error::{ErrorGroup, Failure, Hook, PanicPayload};
 use super::handle::{Outcome, Task};
 use super::state::{Collected, Failed, State, deadline_after};
+use crate::loom::{Mutex, MutexGuard};
 use crate::report::ReportKind;
 
 /// What a failing task does to its siblings.
@@ -58,18 +60,31 @@ pub(crate) enum Policy {
 /// group.
 pub(crate) type Scope = Arc<[TaskTracker]>;
 
+/// What the thread-local holds while a task is polled: its group's core, type-erased, so a
+/// group created inside the task finds the scope to nest in. The task's own `Arc` is moved in
+/// and back out around each poll: no reference count changes.
+trait Scoped: Any + Send + Sync {
+    fn scope(&self) -> &Scope;
+}
+
+impl<E: Send + 'static> Scoped for Core<E> {
+    fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
 thread_local! {
-    /// The scope of the task being polled on this thread, if it belongs to a corral group.
-    static SCOPE: Cell<Option<Scope>> = const { Cell::new(None) };
+    /// The core of the task being polled on this thread, if it belongs to a corral group.
+    static POLLING: Cell<Option<Arc<dyn Scoped>>> = const { Cell::new(None) };
 }
 
 /// The scope of the task running on this thread, for a group created inside it.
 fn current_scope() -> Option<Scope> {
-    SCOPE.with(|cell| {
-        let scope = cell.take();
-        let copy = scope.clone();
-        cell.set(scope);
-        copy
+    POLLING.with(|cell| {
+        let core = cell.take();
+        let scope = core.as_ref().map(|core| Arc::clone(core.scope()));
+        cell.set(core);
+        scope
     })
 }
 
@@ -189,10 +204,6 @@ impl<E: Send + 'static> Core<E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
-        if let Err(error) = tokio::runtime::Handle::try_current() {
-            // As `tokio::spawn` would, but before anything is counted.
-            panic!("{error}");
-        }
         let token_cancelled = self.token.is_cancelled();
         let own = {
             let mut state = self.lock();
@@ -220,8 +231,7 @@ impl<E: Send + 'static> Core<E> {
         let handle = tokio::spawn(Child {
             future,
             guard: Guard {
-                core: Arc::clone(self),
-                scope: Some(Arc::clone(&self.scope)),
+                core: Some(Arc::clone(self)),
                 done: false,
                 _own: own,
                 _enclosing: enclosing,
@@ -398,9 +408,15 @@ where
         let this = self.project();
         let guard = this.guard;
         let mut future = this.future;
-        let outer = SCOPE.with(|cell| cell.replace(guard.scope.take()));
+        let outer = guard
+            .core
+            .take()
+            .map(|core| POLLING.with(|cell| cell.replace(Some(core))));
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
-        guard.scope = SCOPE.with(|cell| cell.replace(outer));
+        if let Some(outer) = outer {
+            let mine = POLLING.with(|cell| cell.replace(outer));
+            guard.core = mine.and_then(|core| (core as Arc<dyn Any + Send + Sync>).downcast().ok());
+        }
         let failure = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Ok(value))) => {
@@ -415,7 +431,15 @@ where
             Failure::Error(_) => Outcome::Failed,
             Failure::Panic(_) => Outcome::Panicked,
         };
-        guard.core.fail(failure);
+        match &guard.core {
+            Some(core) => core.fail(failure),
+            // Unreachable: the core is back in the guard after every poll.
+            None => crate::report::report(
+                "TaskGroup",
+                ReportKind::Error,
+                &"a task failed after its group became unreachable",
+            ),
+        }
         Poll::Ready(outcome)
     }
 }
@@ -423,9 +447,8 @@ where
 /// What a task holds of its group: the core, and the tracker tokens that keep its group (and
 /// every enclosing group) waiting until Tokio drops it.
 struct Guard<E> {
-    core: Arc<Core<E>>,
-    /// Handed to the thread-local while the task is polled.
-    scope: Option<Scope>,
+    /// The task's group; in the thread-local while the task is polled, here otherwise.
+    core: Option<Arc<Core<E>>>,
     /// The task completed (it was not dropped unfinished).
     done: bool,
     _own: TaskTrackerToken,
@@ -434,12 +457,13 @@ struct Guard<E> {
 
 impl<E> Drop for Guard<E> {
     fn drop(&mut self) {
-        if self.done || self.core.lock().aborting() {
+        let Some(core) = &self.core else { return };
+        if self.done || core.lock().aborting() {
             return;
         }
         // Dropped unfinished, not by the group: `Task::abort`, or the runtime shutting down.
         if runtime_is_shutting_down() {
-            self.core.lock().runtime_gone();
+            core.lock().runtime_gone();
         }
         // The tokens are dropped after this, so a waiter sees the flag.
     }

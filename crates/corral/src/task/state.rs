@@ -193,9 +193,6 @@ impl<E> State<E> {
                 aborted: false,
             } => {
                 *at = abort_at;
-                if self.cause == Some(Cause::Outside) {
-                    self.cause = Some(Cause::Shutdown);
-                }
             }
             Phase::Cancelling { .. } | Phase::Finished => {}
         }
@@ -287,5 +284,108 @@ impl<E> State<E> {
             std::mem::take(&mut self.errors),
             std::mem::take(&mut self.panics),
         )
+    }
+}
+
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    //! The core's admission protocol over the real [`State`]: admit and count under the lock,
+    //! finish only under the lock with nothing counted. The count stands for the core's
+    //! `TaskTracker` (tokio-util's, not modelled here).
+
+    use super::{Failed, Failure, Phase, State};
+    use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+
+    /// Invariant: no task admitted by `spawn` runs after the waiter finished the group (no
+    /// task outlives its group), the live count never goes below zero, and the waiter always
+    /// finishes (no lost wake-up: it re-checks under the lock).
+    #[test]
+    fn loom_admission_never_outlives_finish() {
+        loom::model(|| {
+            let state = Arc::new(Mutex::new(State::<u8>::new()));
+            let live = Arc::new(AtomicUsize::new(0));
+            let outlived = Arc::new(AtomicBool::new(false));
+
+            let spawner = {
+                let (state, live, outlived) = (state.clone(), live.clone(), outlived.clone());
+                loom::thread::spawn(move || {
+                    let admitted = {
+                        let mut state = state.lock().unwrap();
+                        let admitted = state.admit(false, None);
+                        if admitted {
+                            live.fetch_add(1, Ordering::SeqCst);
+                        }
+                        admitted
+                    };
+                    if admitted {
+                        // The task runs (outside the lock) and then completes.
+                        if state.lock().unwrap().phase() == Phase::Finished {
+                            outlived.store(true, Ordering::SeqCst);
+                        }
+                        let before = live.fetch_sub(1, Ordering::SeqCst);
+                        assert!(before > 0, "the count went below zero");
+                    }
+                })
+            };
+            let failer = {
+                let state = state.clone();
+                loom::thread::spawn(move || {
+                    let failed = state.lock().unwrap().fail(Failure::Error(7), None);
+                    // Before the waiter finishes, a failure is recorded; after, it is handed
+                    // back for the hook: never lost.
+                    match failed {
+                        Failed::Recorded { .. } | Failed::Unreceived(Failure::Error(7)) => {}
+                        Failed::Unreceived(_) => panic!("a different failure came back"),
+                    }
+                })
+            };
+
+            // The waiter.
+            let collected = loop {
+                let mut state = state.lock().unwrap();
+                if live.load(Ordering::SeqCst) == 0 {
+                    break state.finish();
+                }
+                drop(state);
+                loom::thread::yield_now();
+            };
+            spawner.join().unwrap();
+            failer.join().unwrap();
+            assert!(
+                !outlived.load(Ordering::SeqCst),
+                "a task ran after the group finished"
+            );
+            assert!(collected.errors.len() <= 1);
+            assert_eq!(live.load(Ordering::SeqCst), 0);
+        });
+    }
+
+    /// Invariant: `shutdown`'s deadline survives a failure that comes after it (the grace a
+    /// caller gives is honoured whatever a task does), and a failure before it still counts.
+    #[test]
+    fn loom_shutdown_grace_survives_a_concurrent_failure() {
+        loom::model(|| {
+            let state = Arc::new(Mutex::new(State::<u8>::new()));
+            let failer = {
+                let state = state.clone();
+                loom::thread::spawn(move || {
+                    // A failure with "abort at once" semantics (the builder's zero grace)...
+                    let now = tokio::time::Instant::now();
+                    let _ = state.lock().unwrap().fail(Failure::Error(1), Some(now));
+                })
+            };
+            // ...and a shutdown that gives no limit.
+            state.lock().unwrap().shutdown(None);
+            failer.join().unwrap();
+            let state = state.lock().unwrap();
+            match state.phase() {
+                Phase::Cancelling {
+                    abort_at: None,
+                    aborted: false,
+                } => {}
+                other => panic!("the shutdown's grace was lost: {other:?}"),
+            }
+            assert_eq!(state.errors(), 1);
+        });
     }
 }

@@ -116,13 +116,13 @@ impl<E: Send + 'static> BackgroundTasks<E> {
 
     fn from_hook(hook: Hook<E>) -> Self {
         Self {
-            core: Arc::new(Core::new(
+            core: Core::new(
                 Policy::Report,
                 CancellationToken::new(),
                 Duration::ZERO,
                 hook,
                 SOURCE,
-            )),
+            ),
         }
     }
 

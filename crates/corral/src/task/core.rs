@@ -26,8 +26,8 @@
 //! when nobody waits yet): a task that was already ready in the same tick as the failure runs
 //! first, and its error is kept, not lost to the abort.
 
-use std::any::Any;
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
@@ -60,10 +60,8 @@ pub(crate) enum Policy {
 /// group.
 pub(crate) type Scope = Arc<[TaskTracker]>;
 
-/// What the thread-local holds while a task is polled: its group's core, type-erased, so a
-/// group created inside the task finds the scope to nest in. The task's own `Arc` is moved in
-/// and back out around each poll: no reference count changes.
-trait Scoped: Any + Send + Sync {
+/// What a group created inside a task needs of the task's group: the scope to nest in.
+trait Scoped: Send + Sync {
     fn scope(&self) -> &Scope;
 }
 
@@ -74,18 +72,34 @@ impl<E: Send + 'static> Scoped for Core<E> {
 }
 
 thread_local! {
-    /// The core of the task being polled on this thread, if it belongs to a corral group.
-    static POLLING: Cell<Option<Arc<dyn Scoped>>> = const { Cell::new(None) };
+    /// The address of the core whose task is being polled on this thread (0: none). A plain
+    /// number, so setting it around each poll costs next to nothing; a group created inside the
+    /// poll looks the address up in [`CORES`].
+    static POLLING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Every live core by address: registered when it is made, removed when it is dropped (so an
+/// address is never looked up after its core is gone: a task being polled holds its core).
+/// Touched once per group, never per task. Not a loom shim: it is a `static`.
+static CORES: std::sync::Mutex<Option<HashMap<usize, Weak<dyn Scoped>>>> =
+    std::sync::Mutex::new(None);
+
+fn cores() -> std::sync::MutexGuard<'static, Option<HashMap<usize, Weak<dyn Scoped>>>> {
+    CORES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn address<T>(core: &T) -> usize {
+    std::ptr::from_ref(core).cast::<()>() as usize
 }
 
 /// The scope of the task running on this thread, for a group created inside it.
 fn current_scope() -> Option<Scope> {
-    POLLING.with(|cell| {
-        let core = cell.take();
-        let scope = core.as_ref().map(|core| Arc::clone(core.scope()));
-        cell.set(core);
-        scope
-    })
+    let polling = POLLING.with(Cell::get);
+    if polling == 0 {
+        return None;
+    }
+    let core = cores().as_ref()?.get(&polling)?.upgrade()?;
+    Some(Arc::clone(core.scope()))
 }
 
 pub(crate) struct Core<E> {
@@ -107,39 +121,6 @@ pub(crate) struct Core<E> {
 }
 
 impl<E> Core<E> {
-    pub(crate) fn new(
-        policy: Policy,
-        token: CancellationToken,
-        grace: Duration,
-        hook: Hook<E>,
-        source: &'static str,
-    ) -> Self {
-        let enclosing: Scope = match policy {
-            // A group created inside a group's task is nested in it.
-            Policy::CancelSiblings => current_scope().unwrap_or_else(|| Arc::new([])),
-            // Background tasks outlive the code that started them: they nest in nothing.
-            Policy::Report => Arc::new([]),
-        };
-        let nested = TaskTracker::new();
-        let scope: Scope = enclosing
-            .iter()
-            .cloned()
-            .chain(std::iter::once(nested.clone()))
-            .collect();
-        Self {
-            state: Mutex::new(State::new()),
-            policy,
-            tracker: TaskTracker::new(),
-            nested,
-            enclosing,
-            scope,
-            token,
-            grace,
-            hook,
-            source,
-        }
-    }
-
     /// Locks the state. Nothing panics under this lock (no user code runs there), so a
     /// poisoned lock is still consistent.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<E>> {
@@ -197,6 +178,44 @@ pub(crate) fn call_hook<E>(source: &'static str, hook: &Hook<E>, failure: Failur
 }
 
 impl<E: Send + 'static> Core<E> {
+    pub(crate) fn new(
+        policy: Policy,
+        token: CancellationToken,
+        grace: Duration,
+        hook: Hook<E>,
+        source: &'static str,
+    ) -> Arc<Self> {
+        let enclosing: Scope = match policy {
+            // A group created inside a group's task is nested in it.
+            Policy::CancelSiblings => current_scope().unwrap_or_else(|| Arc::new([])),
+            // Background tasks outlive the code that started them: they nest in nothing.
+            Policy::Report => Arc::new([]),
+        };
+        let nested = TaskTracker::new();
+        let scope: Scope = enclosing
+            .iter()
+            .cloned()
+            .chain(std::iter::once(nested.clone()))
+            .collect();
+        let core = Arc::new(Self {
+            state: Mutex::new(State::new()),
+            policy,
+            tracker: TaskTracker::new(),
+            nested,
+            enclosing,
+            scope,
+            token,
+            grace,
+            hook,
+            source,
+        });
+        let weak: Weak<dyn Scoped> = Arc::downgrade(&core) as Weak<Core<E>>;
+        cores()
+            .get_or_insert_with(HashMap::new)
+            .insert(address(&*core), weak);
+        core
+    }
+
     /// Spawns `future` as a task of this core if it admits one; otherwise drops it unpolled
     /// and returns an already-cancelled task. `tokio::spawn` runs with no lock held.
     pub(crate) fn spawn<F, T>(self: &Arc<Self>, future: F) -> Task<T>
@@ -207,7 +226,7 @@ impl<E: Send + 'static> Core<E> {
         let token_cancelled = self.token.is_cancelled();
         let own = {
             let mut state = self.lock();
-            let abort_at = match self.policy {
+            let abort_at = || match self.policy {
                 Policy::CancelSiblings => self.abort_at(),
                 Policy::Report => None,
             };
@@ -231,7 +250,7 @@ impl<E: Send + 'static> Core<E> {
         let handle = tokio::spawn(Child {
             future,
             guard: Guard {
-                core: Some(Arc::clone(self)),
+                core: Arc::clone(self),
                 done: false,
                 _own: own,
                 _enclosing: enclosing,
@@ -408,15 +427,9 @@ where
         let this = self.project();
         let guard = this.guard;
         let mut future = this.future;
-        let outer = guard
-            .core
-            .take()
-            .map(|core| POLLING.with(|cell| cell.replace(Some(core))));
+        let outer = POLLING.with(|cell| cell.replace(address(&*guard.core)));
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
-        if let Some(outer) = outer {
-            let mine = POLLING.with(|cell| cell.replace(outer));
-            guard.core = mine.and_then(|core| (core as Arc<dyn Any + Send + Sync>).downcast().ok());
-        }
+        POLLING.with(|cell| cell.set(outer));
         let failure = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Ok(value))) => {
@@ -431,15 +444,7 @@ where
             Failure::Error(_) => Outcome::Failed,
             Failure::Panic(_) => Outcome::Panicked,
         };
-        match &guard.core {
-            Some(core) => core.fail(failure),
-            // Unreachable: the core is back in the guard after every poll.
-            None => crate::report::report(
-                "TaskGroup",
-                ReportKind::Error,
-                &"a task failed after its group became unreachable",
-            ),
-        }
+        guard.core.fail(failure);
         Poll::Ready(outcome)
     }
 }
@@ -447,17 +452,24 @@ where
 /// What a task holds of its group: the core, and the tracker tokens that keep its group (and
 /// every enclosing group) waiting until Tokio drops it.
 struct Guard<E> {
-    /// The task's group; in the thread-local while the task is polled, here otherwise.
-    core: Option<Arc<Core<E>>>,
+    core: Arc<Core<E>>,
     /// The task completed (it was not dropped unfinished).
     done: bool,
     _own: TaskTrackerToken,
     _enclosing: Option<Box<[TaskTrackerToken]>>,
 }
 
+impl<E> Drop for Core<E> {
+    fn drop(&mut self) {
+        if let Some(cores) = cores().as_mut() {
+            cores.remove(&address(self));
+        }
+    }
+}
+
 impl<E> Drop for Guard<E> {
     fn drop(&mut self) {
-        let Some(core) = &self.core else { return };
+        let core = &self.core;
         if self.done || core.lock().aborting() {
             return;
         }

@@ -193,10 +193,8 @@ where
 }
 
 impl<E> TaskGroup<E> {
-    pub(super) fn from_core(core: Core<E>) -> Self {
-        Self {
-            core: Arc::new(core),
-        }
+    pub(super) fn from_core(core: Arc<Core<E>>) -> Self {
+        Self { core }
     }
 }
 

@@ -122,14 +122,18 @@ impl<E> State<E> {
 
     /// Admits a new task if the group is open and its token is not cancelled. A token found
     /// cancelled moves the group to `Cancelling`, aborting at `abort_at`.
-    pub(crate) fn admit(&mut self, token_cancelled: bool, abort_at: Option<Instant>) -> bool {
+    pub(crate) fn admit(
+        &mut self,
+        token_cancelled: bool,
+        abort_at: impl FnOnce() -> Option<Instant>,
+    ) -> bool {
         if self.phase != Phase::Open {
             return false;
         }
         if token_cancelled {
             // Work was asked for and will not run: the group was cancelled with work to do.
             self.cancelled_running = true;
-            self.begin_cancelling(Cause::Outside, abort_at);
+            self.begin_cancelling(Cause::Outside, abort_at());
             return false;
         }
         true
@@ -311,7 +315,7 @@ mod loom_tests {
                 loom::thread::spawn(move || {
                     let admitted = {
                         let mut state = state.lock().unwrap();
-                        let admitted = state.admit(false, None);
+                        let admitted = state.admit(false, || None);
                         if admitted {
                             live.fetch_add(1, Ordering::SeqCst);
                         }

@@ -6,21 +6,23 @@
 //! Each task is a plain Tokio task, wrapped in [`Child`], which catches a panic and hands an
 //! error or panic to the core, whose [`Policy`] says what a failure does: cancel the siblings
 //! (a group) or go to the report hook (background tasks). Tokio drops a task's future as soon
-//! as it completes or is aborted, and with it the task's tracker token: everything it captured
-//! is released at once, and a finished task costs its owner nothing but an abort handle, swept
-//! as the list grows (amortised O(1) per spawn).
+//! as it completes or is aborted, and with it the task's [`Guard`], which counts it out of the
+//! core's [`Live`] word: everything it captured is released at once, and a finished task
+//! costs its owner nothing but an abort handle, swept as the list grows (amortised O(1) per
+//! spawn).
 //!
-//! Spawning takes the lock twice, and calls `tokio::spawn` between the two, never under it:
-//! first to admit the task (the group is open and its token not cancelled) and take its
-//! tracker token, then to record its abort handle (or abort it, if the group began aborting
-//! meanwhile). A waiter finishes the group only under the lock and only when the tracker is
-//! empty, so a task admitted before the group finished is always waited for.
+//! Spawning checks the token, admits the task with one atomic step on the live word (which
+//! fails once the group left `Open` or finished), calls `tokio::spawn` with no lock held, and
+//! then takes the lock once to record the abort handle (or abort the task at once, if the
+//! group began aborting meanwhile). A waiter finishes the group by closing the live word only
+//! if no task is alive, so an admitted task is always waited for and none is admitted after.
 //!
-//! Nesting: while a task runs, a thread-local names the trackers of every group above it
-//! ([`Scope`]). A group created inside a task records them, and each of its tasks holds a
-//! token of each, so an enclosing group's `join` waits for the tasks of every group nested in
-//! it, at any depth, even after the inner group was dropped with its tasks mid-step on
-//! another worker.
+//! Nesting: while a task is polled, a thread-local holds the address of its core; a group
+//! created inside the task looks the core up in a registry (touched once per group, never per
+//! task) and records the `TaskTracker`s of every enclosing group ([`Scope`]). Each of its tasks
+//! holds a token of each, so an enclosing group's `join` waits for the tasks of every group
+//! nested in it, at any depth, even after the inner group was dropped with its tasks mid-step
+//! on another worker.
 //!
 //! Aborting after a failure is deferred to a turn of its own (the waiter's, or a small task's
 //! when nobody waits yet): a task that was already ready in the same tick as the failure runs
@@ -30,12 +32,13 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -43,7 +46,8 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::error::{ErrorGroup, Failure, Hook, PanicPayload};
 use super::handle::{Outcome, Task};
-use super::state::{Collected, Failed, State, deadline_after};
+use super::live::{Admit, Live};
+use super::state::{Collected, Failed, Phase, State, deadline_after};
 use crate::loom::{Mutex, MutexGuard};
 use crate::report::ReportKind;
 
@@ -105,8 +109,10 @@ fn current_scope() -> Option<Scope> {
 pub(crate) struct Core<E> {
     state: Mutex<State<E>>,
     policy: Policy,
-    /// This group's own live tasks.
-    tracker: TaskTracker,
+    /// This group's own live tasks, and whether it admits more.
+    live: Live,
+    /// Notified when the last task leaves while a waiter watches.
+    idle: Notify,
     /// The live tasks of groups nested in this group's tasks, at any depth.
     nested: TaskTracker,
     /// The `nested` trackers of the enclosing groups: each task holds a token of each.
@@ -129,7 +135,15 @@ impl<E> Core<E> {
 
     /// How many of this group's own tasks are alive.
     pub(crate) fn live(&self) -> usize {
-        self.tracker.len()
+        self.live.len()
+    }
+
+    /// Keeps the live word closed whenever the phase is not `Open`; called under the lock,
+    /// after every transition, before the token is cancelled.
+    fn seal(&self, state: &State<E>) {
+        if state.phase() != Phase::Open {
+            self.live.close();
+        }
     }
 
     fn abort_at(&self) -> Option<Instant> {
@@ -144,7 +158,12 @@ impl<E> Core<E> {
 
     /// The owner is dropped: abort every task now, report what nobody received.
     pub(crate) fn close(&self) {
-        let (handles, errors, panics) = self.lock().close();
+        let (handles, errors, panics) = {
+            let mut state = self.lock();
+            let closed = state.close();
+            self.seal(&state);
+            closed
+        };
         self.token.cancel();
         for handle in handles {
             handle.abort();
@@ -200,7 +219,8 @@ impl<E: Send + 'static> Core<E> {
         let core = Arc::new(Self {
             state: Mutex::new(State::new()),
             policy,
-            tracker: TaskTracker::new(),
+            live: Live::new(),
+            idle: Notify::new(),
             nested,
             enclosing,
             scope,
@@ -223,25 +243,26 @@ impl<E: Send + 'static> Core<E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
-        let token_cancelled = self.token.is_cancelled();
-        let own = {
+        if self.token.is_cancelled() {
             let mut state = self.lock();
             let abort_at = || match self.policy {
                 Policy::CancelSiblings => self.abort_at(),
                 Policy::Report => None,
             };
-            if !state.admit(token_cancelled, abort_at) {
-                None
-            } else {
-                // Counted before the lock is released: a waiter never finishes the group
-                // while an admitted task is on its way.
-                Some(self.tracker.token())
-            }
-        };
-        let Some(own) = own else {
+            state.admit(true, abort_at);
+            self.seal(&state);
+            drop(state);
             drop(future);
             return Task::refused();
-        };
+        }
+        // No lock: one atomic step that fails once the group left `Open` or finished.
+        if let Admit::Refused { wake } = self.live.admit() {
+            if wake {
+                self.idle.notify_waiters();
+            }
+            drop(future);
+            return Task::refused();
+        }
         let enclosing = if self.enclosing.is_empty() {
             None
         } else {
@@ -252,7 +273,6 @@ impl<E: Send + 'static> Core<E> {
             guard: Guard {
                 core: Arc::clone(self),
                 done: false,
-                _own: own,
                 _enclosing: enclosing,
             },
         });
@@ -271,7 +291,9 @@ impl<E: Send + 'static> Core<E> {
         }
         let (failed, joining) = {
             let mut state = self.lock();
-            (state.fail(failure, self.abort_at()), state.is_joining())
+            let failed = state.fail(failure, self.abort_at());
+            self.seal(&state);
+            (failed, state.is_joining())
         };
         match failed {
             Failed::Unreceived(failure) => self.report(failure),
@@ -293,32 +315,35 @@ impl<E: Send + 'static> Core<E> {
 
     /// Cancels the token and aborts every task at `abort_at` (`shutdown`).
     pub(crate) fn shutdown(&self, grace: Duration) {
-        self.lock().shutdown(deadline_after(grace));
+        let mut state = self.lock();
+        state.shutdown(deadline_after(grace));
+        self.seal(&state);
+        drop(state);
         self.token.cancel();
     }
 
     /// Waits until every task (own and nested) is gone, aborting them when the grace ends,
     /// and finishes the group.
     pub(crate) async fn wait(&self) -> Collected<E> {
-        self.tracker.close();
+        self.live.watch();
         self.nested.close();
         self.lock().set_joining();
         // An abort waits for one turn of the scheduler after it falls due, so that tasks
         // already ready at that instant run first and their errors are kept.
         let mut deferred = false;
         loop {
-            // Made before looking, so a last task leaving in between still wakes us.
-            let own = self.tracker.wait();
+            // Made (and enabled) before looking, so a last task leaving in between still
+            // wakes us.
+            let mut own = pin!(self.idle.notified());
+            own.as_mut().enable();
             let nested = self.nested.wait();
-            let idle = async {
-                own.await;
-                nested.await;
-            };
             let token_cancelled = self.token.is_cancelled();
             let step = {
                 let mut state = self.lock();
-                if self.tracker.is_empty() && self.nested.is_empty() {
-                    return state.finish();
+                if self.nested.is_empty() && self.live.close_if_idle() {
+                    let collected = state.finish();
+                    self.seal(&state);
+                    return collected;
                 }
                 if token_cancelled {
                     let abort_at = match self.policy {
@@ -326,8 +351,9 @@ impl<E: Send + 'static> Core<E> {
                         Policy::Report => None,
                     };
                     state.cancelled_from_outside(true, abort_at);
+                    self.seal(&state);
                 }
-                let open = state.phase() == super::state::Phase::Open;
+                let open = state.phase() == Phase::Open;
                 let now = Instant::now();
                 if !deferred && state.abort_due(now) {
                     None
@@ -343,6 +369,13 @@ impl<E: Send + 'static> Core<E> {
             for handle in due.abort {
                 handle.abort();
             }
+            let own_live = self.live.len() > 0;
+            let idle = async {
+                if own_live {
+                    own.await;
+                }
+                nested.await;
+            };
             tokio::select! {
                 () = idle => {}
                 () = self.token.cancelled(), if open => {}
@@ -354,7 +387,9 @@ impl<E: Send + 'static> Core<E> {
     /// Marks the group as cancelled from outside with work running (`run`'s body was
     /// cancelled by the token).
     pub(crate) fn body_cancelled(&self) {
-        self.lock().cancelled_from_outside(true, self.abort_at());
+        let mut state = self.lock();
+        state.cancelled_from_outside(true, self.abort_at());
+        self.seal(&state);
     }
 
     pub(crate) fn set_joining(&self) {
@@ -455,7 +490,6 @@ struct Guard<E> {
     core: Arc<Core<E>>,
     /// The task completed (it was not dropped unfinished).
     done: bool,
-    _own: TaskTrackerToken,
     _enclosing: Option<Box<[TaskTrackerToken]>>,
 }
 
@@ -470,14 +504,14 @@ impl<E> Drop for Core<E> {
 impl<E> Drop for Guard<E> {
     fn drop(&mut self) {
         let core = &self.core;
-        if self.done || core.lock().aborting() {
-            return;
-        }
         // Dropped unfinished, not by the group: `Task::abort`, or the runtime shutting down.
-        if runtime_is_shutting_down() {
+        if !self.done && !core.lock().aborting() && runtime_is_shutting_down() {
             core.lock().runtime_gone();
         }
-        // The tokens are dropped after this, so a waiter sees the flag.
+        // Counted out after the flag is set, so a waiter sees it.
+        if core.live.leave() {
+            core.idle.notify_waiters();
+        }
     }
 }
 

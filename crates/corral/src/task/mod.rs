@@ -89,21 +89,22 @@
 //! grace is an `abort_at` of "never".
 //!
 //! Each task is a plain Tokio task whose future is wrapped to catch a panic, hand a failure to
-//! the core, and hold a token of the group's `TaskTracker` (tokio-util's), so Tokio dropping
-//! the future, on completion or abort, counts it out. Spawning takes the lock to admit the
-//! task and take its token, calls `tokio::spawn` with no lock held, then takes the lock again
-//! to record the abort handle (or abort at once if the group began aborting meanwhile). A
-//! waiter finishes the group only under the lock and when the tracker is empty, so a task
-//! admitted before the group finished is always waited for. Completing tasks never take the
-//! lock.
+//! the core, and count itself out of the core's live word when Tokio drops it (on completion
+//! or abort). Spawning admits the task with one atomic step on that word (count plus a
+//! "closed" bit: a `TaskTracker` counts, but cannot refuse a task), calls `tokio::spawn` with
+//! no lock held, then takes the lock once to record the abort handle (or abort at once if the
+//! group began aborting meanwhile). A waiter finishes the group by closing the word only when
+//! no task is alive, so a task admitted before the group finished is always waited for, and
+//! none after. Completing tasks never take the lock. The word and the state have loom models.
 //!
-//! Nesting is tracked, not trusted to `Drop`: while a task is polled, a thread-local names the
-//! trackers of the groups above it; a group created there records them, and each of its tasks
-//! holds a token of each. So an outer `join` waits for every task beneath it, including the
-//! task of a dropped inner group that is still finishing a step on another worker. Background
-//! tasks are meant to outlive the code that started them, so they nest in nothing.
+//! Nesting is tracked, not trusted to `Drop`: while a task is polled, a thread-local names its
+//! group; a group created there records the `TaskTracker`s (tokio-util's) of every group above
+//! it, and each of its tasks holds a token of each. So an outer `join` waits for every task
+//! beneath it, including the task of a dropped inner group that is still finishing a step on
+//! another worker. Background tasks are meant to outlive the code that started them, so they
+//! nest in nothing.
 //!
-//! That costs about what `tokio::spawn` plus awaiting the handles costs, and less than a
+//! That costs a little more than `tokio::spawn` plus awaiting the handles, and less than a
 //! `JoinSet` (the `taskgroup` benchmark measures it), where a prototype with a oneshot per
 //! task and a registration on the group's token cost 1.5×. The in-place combinators are built
 //! on `FuturesUnordered`, so a wake-up polls only the future that was woken and the cost per
@@ -118,6 +119,7 @@ mod gather;
 mod group;
 mod handle;
 mod indexed;
+mod live;
 mod race;
 mod spawner;
 mod state;

@@ -293,9 +293,9 @@ impl<E> State<E> {
 
 #[cfg(all(test, corral_loom))]
 mod loom_tests {
-    //! The core's admission protocol over the real [`State`]: admit and count under the lock,
-    //! finish only under the lock with nothing counted. The count stands for the core's
-    //! `TaskTracker` (tokio-util's, not modelled here).
+    //! The state's transitions under the lock, racing a task's admission, a failure and the
+    //! waiter (the count here is a plain atomic; the core's real live word has its own model
+    //! in `live.rs`).
 
     use super::{Failed, Failure, Phase, State};
     use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};

@@ -495,8 +495,13 @@ struct Guard<E> {
 
 impl<E> Drop for Core<E> {
     fn drop(&mut self) {
-        if let Some(cores) = cores().as_mut() {
-            cores.remove(&address(self));
+        let mut cores = cores();
+        if let Some(map) = cores.as_mut() {
+            map.remove(&address(self));
+            if map.is_empty() {
+                // Nothing held once no group is alive.
+                *cores = None;
+            }
         }
     }
 }

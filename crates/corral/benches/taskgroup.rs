@@ -2,6 +2,8 @@
 //!
 //! - `corral_taskgroup`: `TaskGroup::spawn` each, `join`, then await the `Task`s and sum.
 //! - `tokio_joinset`: `JoinSet::spawn` each, then `join_next` until empty and sum (anchor).
+//! - `tokio_spawn`: `tokio::spawn` each, then await the `JoinHandle`s in order and sum (the
+//!   floor: what a group costs beyond it is the price of its promises).
 //!
 //! Timed: from creating the group to having the sum, as asyncio's
 //! `async with TaskGroup() as tg: ...; sum(t.result() for t in tasks)`.
@@ -54,6 +56,25 @@ async fn tokio_joinset(n: u64) -> Duration {
     elapsed
 }
 
+async fn tokio_spawn(n: u64) -> Duration {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            tokio::spawn(async move {
+                yield_now().await;
+                i
+            })
+        })
+        .collect();
+    let mut sum = 0;
+    for handle in handles {
+        sum += handle.await.expect("no task panics");
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(sum, tri(n));
+    elapsed
+}
+
 fn taskgroup(c: &mut Criterion) {
     let runtimes = common::runtimes();
     let mut group = common::group(c, "taskgroup");
@@ -62,6 +83,7 @@ fn taskgroup(c: &mut Criterion) {
         for rt in &runtimes {
             common::bench(&mut group, "corral_taskgroup", rt, n, corral_taskgroup);
             common::bench(&mut group, "tokio_joinset", rt, n, tokio_joinset);
+            common::bench(&mut group, "tokio_spawn", rt, n, tokio_spawn);
         }
     }
     group.finish();

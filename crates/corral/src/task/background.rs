@@ -1,14 +1,16 @@
 use std::fmt;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::core::{Children, Supervisor, abort_all, spawn_child};
+use super::core::{Core, Policy};
 use super::error::{BoxError, Failure, Hook, log_failure};
 use super::handle::Task;
+
+/// The source named in the reports.
+const SOURCE: &str = "BackgroundTasks";
 
 /// Fire-and-forget tasks that are still tracked: the guides' `BackgroundTaskManager`.
 ///
@@ -50,18 +52,7 @@ use super::handle::Task;
 /// # }
 /// ```
 pub struct BackgroundTasks<E = BoxError> {
-    shared: Arc<Shared<E>>,
-}
-
-struct Shared<E> {
-    children: Children<State>,
-    token: CancellationToken,
-    hook: Hook<E>,
-}
-
-#[derive(Debug)]
-struct State {
-    closed: bool,
+    core: Arc<Core<E>>,
 }
 
 impl BackgroundTasks<BoxError> {
@@ -88,7 +79,7 @@ where
 {
     /// A new manager for any error type, reporting failures through the crate's [`report`](crate::report).
     fn default() -> Self {
-        Self::from_hook(log_failure("BackgroundTasks"))
+        Self::from_hook(log_failure(SOURCE))
     }
 }
 
@@ -125,11 +116,13 @@ impl<E: Send + 'static> BackgroundTasks<E> {
 
     fn from_hook(hook: Hook<E>) -> Self {
         Self {
-            shared: Arc::new(Shared {
-                children: Children::new(State { closed: false }),
-                token: CancellationToken::new(),
+            core: Core::new(
+                Policy::Report,
+                CancellationToken::new(),
+                Duration::ZERO,
                 hook,
-            }),
+                SOURCE,
+            ),
         }
     }
 
@@ -162,7 +155,7 @@ impl<E: Send + 'static> BackgroundTasks<E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
-        spawn_child(&self.shared, future, |state| !state.closed)
+        self.core.spawn(future)
     }
 
     /// How many tasks are running: spawned and not yet finished. Exact at every moment.
@@ -183,7 +176,7 @@ impl<E: Send + 'static> BackgroundTasks<E> {
     /// # }
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.children.live()
+        self.core.live()
     }
 
     /// Whether no task is running.
@@ -214,7 +207,7 @@ impl<E: Send + 'static> BackgroundTasks<E> {
     /// assert!(token.is_cancelled());
     /// ```
     pub fn token(&self) -> CancellationToken {
-        self.shared.token.clone()
+        self.core.token.clone()
     }
 
     /// Stops every task: cancels the [token](BackgroundTasks::token), waits up to `grace` for
@@ -245,57 +238,24 @@ impl<E: Send + 'static> BackgroundTasks<E> {
     /// # }
     /// ```
     pub async fn shutdown(&self, grace: Duration) {
-        self.shared.children.lock().owner.closed = true;
-        self.shared.token.cancel();
-        let _ = tokio::time::timeout(grace, self.wait_idle()).await;
-        let handles = self.shared.children.lock().take_abort_handles(None);
-        abort_all(handles);
-        self.wait_idle().await;
-    }
-
-    async fn wait_idle(&self) {
-        loop {
-            let mut notified = pin!(self.shared.children.idle().notified());
-            notified.as_mut().enable();
-            if self.shared.children.watch() {
-                return;
-            }
-            notified.await;
-        }
+        self.core.shutdown(grace);
+        // Failures went to the hook as they happened: nothing is left to return.
+        let _ = self.core.wait().await;
     }
 }
 
 impl<E> Drop for BackgroundTasks<E> {
     fn drop(&mut self) {
-        let handles = {
-            let mut set = self.shared.children.lock();
-            set.owner.closed = true;
-            set.take_abort_handles(None)
-        };
-        self.shared.token.cancel();
-        abort_all(handles);
+        self.core.close();
     }
 }
 
 impl<E> fmt::Debug for BackgroundTasks<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let set = self.shared.children.lock();
+        let state = self.core.lock();
         f.debug_struct("BackgroundTasks")
-            .field("live", &self.shared.children.live())
-            .field("closed", &set.owner.closed)
+            .field("live", &self.core.live())
+            .field("phase", &state.phase())
             .finish()
-    }
-}
-
-impl<E: Send + 'static> Supervisor for Shared<E> {
-    type Error = E;
-    type State = State;
-
-    fn children(&self) -> &Children<State> {
-        &self.children
-    }
-
-    fn child_failed(&self, failure: Failure<E>) {
-        (self.hook)(failure);
     }
 }

@@ -1,242 +1,535 @@
-//! The machinery `TaskGroup` and `BackgroundTasks` share: a set of live children, each a
-//! plain Tokio task, that the owner can abort and wait for.
+//! The core `TaskGroup` and `BackgroundTasks` share: one owned state machine ([`State`]) under
+//! one lock, a `TaskTracker` that counts the live tasks, and the wrapper every task runs in.
 //!
 //! # Design
 //!
-//! Each child is spawned with `tokio::spawn`, wrapped in [`Child`], which catches a panic and
-//! hands an error or panic to the owner's [`Supervisor`]. Tokio drops a task's future as soon
-//! as it completes or is aborted, and with it the child's [`ChildGuard`], which counts the child
-//! out of an atomic `live` count and wakes a waiting `join` when it was the last. So everything
-//! the child captured is released at once, and a finished child costs its owner nothing but
-//! an entry in a list of abort handles.
+//! Each task is a plain Tokio task, wrapped in [`Child`], which catches a panic and hands an
+//! error or panic to the core, whose [`Policy`] says what a failure does: cancel the siblings
+//! (a group) or go to the report hook (background tasks). Tokio drops a task's future as soon
+//! as it completes or is aborted, and with it the task's [`Guard`], which counts it out of the
+//! core's [`Live`] word: everything it captured is released at once, and a finished task
+//! costs its owner nothing but an abort handle, swept as the list grows (amortised O(1) per
+//! spawn).
 //!
-//! That list is touched only by spawners (and by whoever aborts): completing children never
-//! take the lock, so on a multi-threaded runtime a child finishing on one worker does not
-//! contend with the task spawning on another. The spawner sweeps handles of finished tasks out
-//! of the list whenever it holds more than twice as many as there are live children (plus a
-//! small constant), so the memory a long-lived group holds stays proportional to the tasks
-//! running, amortised O(1) per spawn: a group that runs a million short tasks one after another
-//! holds a few dozen handles, not a million.
+//! Spawning checks the token, admits the task with one atomic step on the live word (which
+//! fails once the group left `Open` or finished), calls `tokio::spawn` with no lock held, and
+//! then takes the lock once to record the abort handle (or abort the task at once, if the
+//! group began aborting meanwhile). A waiter finishes the group by closing the live word only
+//! if no task is alive, so an admitted task is always waited for and none is admitted after.
 //!
-//! Alternatives measured: a oneshot per child plus a registration on the group's token cost
-//! 1.5x `JoinSet`; a slab of abort handles from which each child removed itself under the lock
-//! cost three lock acquisitions per task and contended across workers (1.13x bare
-//! `tokio::spawn` on a current-thread runtime, worse on two workers); owning a `JoinSet` would
-//! need the owner to call `join_next` to reap.
+//! Nesting: while a task is polled, a thread-local holds the address of its core; a group
+//! created inside the task looks the core up in a registry (touched once per group, never per
+//! task) and records the `TaskTracker`s of every enclosing group ([`Scope`]). Each of its tasks
+//! holds a token of each, so an enclosing group's `join` waits for the tasks of every group
+//! nested in it, at any depth, even after the inner group was dropped with its tasks mid-step
+//! on another worker.
 //!
-//! The guard never takes the lock, so spawning under it is safe even if `tokio::spawn` panics
-//! (no runtime) or drops the future at once (runtime shutting down): the guard only counts.
+//! Aborting after a failure is deferred to a turn of its own (the waiter's, or a small task's
+//! when nobody waits yet): a task that was already ready in the same tick as the failure runs
+//! first, and its error is kept, not lost to the abort.
 
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, ready};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::{Pin, pin};
+use std::sync::{Arc, PoisonError, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use pin_project_lite::pin_project;
 use tokio::sync::Notify;
-use tokio::task::{AbortHandle, Id};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 
-use super::error::Failure;
+use super::error::{ErrorGroup, Failure, Hook, PanicPayload};
 use super::handle::{Outcome, Task};
+use super::live::{Admit, Live};
+use super::state::{Collected, Failed, Phase, State, deadline_after};
+use crate::loom::{Mutex, MutexGuard};
+use crate::report::ReportKind;
 
-/// The owner of a set of children: told about every child that fails.
-pub(crate) trait Supervisor: Send + Sync + 'static {
-    type Error: Send + 'static;
-    type State: Send + 'static;
-
-    fn children(&self) -> &Children<Self::State>;
-
-    /// Called from inside the failing child's poll, before its guard is dropped.
-    fn child_failed(&self, failure: Failure<Self::Error>);
+/// What a failing task does to its siblings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Policy {
+    /// Record it and cancel the siblings: a `TaskGroup`.
+    CancelSiblings,
+    /// Hand it to the hook and go on: `BackgroundTasks`.
+    Report,
 }
 
-/// Handles beyond `2 * live + SWEEP_SLACK` trigger a sweep of the finished ones.
-const SWEEP_SLACK: usize = 16;
+/// The trackers a task's nested groups register their tasks in: those of every enclosing
+/// group.
+pub(crate) type Scope = Arc<[TaskTracker]>;
 
-/// The children of one owner: their count, their abort handles, and whatever state the owner
-/// keeps under the same lock.
-#[derive(Debug)]
-pub(crate) struct Children<S> {
-    state: Mutex<ChildSet<S>>,
-    /// Spawned and not yet dropped.
-    live: AtomicUsize,
-    /// Someone waits in `idle`: the last child to go must notify.
-    watched: AtomicBool,
+/// What a group created inside a task needs of the task's group: the scope to nest in.
+trait Scoped: Send + Sync {
+    fn scope(&self) -> &Scope;
+}
+
+impl<E: Send + 'static> Scoped for Core<E> {
+    fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+thread_local! {
+    /// The address of the core whose task is being polled on this thread (0: none). A plain
+    /// number, so setting it around each poll costs next to nothing; a group created inside the
+    /// poll looks the address up in [`CORES`].
+    static POLLING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Every live core by address: registered when it is made, removed when it is dropped (so an
+/// address is never looked up after its core is gone: a task being polled holds its core).
+/// Touched once per group, never per task. Not a loom shim: it is a `static`.
+static CORES: std::sync::Mutex<Option<HashMap<usize, Weak<dyn Scoped>>>> =
+    std::sync::Mutex::new(None);
+
+fn cores() -> std::sync::MutexGuard<'static, Option<HashMap<usize, Weak<dyn Scoped>>>> {
+    CORES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn address<T>(core: &T) -> usize {
+    std::ptr::from_ref(core).cast::<()>() as usize
+}
+
+/// The scope of the task running on this thread, for a group created inside it.
+fn current_scope() -> Option<Scope> {
+    let polling = POLLING.with(Cell::get);
+    if polling == 0 {
+        return None;
+    }
+    let core = cores().as_ref()?.get(&polling)?.upgrade()?;
+    Some(Arc::clone(core.scope()))
+}
+
+pub(crate) struct Core<E> {
+    state: Mutex<State<E>>,
+    policy: Policy,
+    /// This group's own live tasks, and whether it admits more.
+    live: Live,
+    /// Notified when the last task leaves while a waiter watches.
     idle: Notify,
+    /// The live tasks of groups nested in this group's tasks, at any depth.
+    nested: TaskTracker,
+    /// The `nested` trackers of the enclosing groups: each task holds a token of each.
+    enclosing: Scope,
+    /// What this group's tasks give groups created inside them: `enclosing` plus `nested`.
+    scope: Scope,
+    pub(crate) token: CancellationToken,
+    /// The grace a failure (or a cancelled token) gives before aborting.
+    grace: Duration,
+    hook: Hook<E>,
+    source: &'static str,
 }
 
-#[derive(Debug)]
-pub(crate) struct ChildSet<S> {
-    /// Abort handles of the children, and of some finished ones not yet swept.
-    handles: Vec<AbortHandle>,
-    /// Children are being aborted: one spawned from now on is aborted at once.
-    aborting: bool,
-    pub(crate) owner: S,
-}
-
-impl<S> ChildSet<S> {
-    /// Takes the abort handles of every child but `except` (a task id), and makes any child
-    /// spawned from now on abort itself. The caller aborts them after releasing the lock.
-    pub(crate) fn take_abort_handles(&mut self, except: Option<Id>) -> Vec<AbortHandle> {
-        self.aborting = true;
-        let mut handles = std::mem::take(&mut self.handles);
-        if let Some(id) = except {
-            handles.retain(|handle| handle.id() != id);
-        }
-        handles
-    }
-
-    fn sweep(&mut self, live: usize) {
-        if self.handles.len() < 2 * live + SWEEP_SLACK {
-            return;
-        }
-        self.handles.retain(|handle| !handle.is_finished());
-        if self.handles.capacity() > 4 * self.handles.len() + 4 * SWEEP_SLACK {
-            self.handles.shrink_to(2 * self.handles.len() + SWEEP_SLACK);
-        }
-    }
-}
-
-impl<S> Children<S> {
-    pub(crate) fn new(owner: S) -> Self {
-        Self {
-            state: Mutex::new(ChildSet {
-                handles: Vec::new(),
-                aborting: false,
-                owner,
-            }),
-            live: AtomicUsize::new(0),
-            watched: AtomicBool::new(false),
-            idle: Notify::new(),
-        }
-    }
-
-    /// Locks the set. A panic never happens under this lock in corral's own code (bar one in
-    /// `tokio::spawn` itself, outside a runtime), and the state is updated in single steps, so
-    /// a poisoned lock is still usable.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, ChildSet<S>> {
+impl<E> Core<E> {
+    /// Locks the state. Nothing panics under this lock (no user code runs there), so a
+    /// poisoned lock is still consistent.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<E>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// How many children are alive (spawned and not yet dropped).
+    /// How many of this group's own tasks are alive.
     pub(crate) fn live(&self) -> usize {
-        self.live.load(Ordering::SeqCst)
+        self.live.len()
     }
 
-    /// Asks the last child to go to notify [`Children::idle`]; returns whether none is alive.
-    /// Call it after enabling a `Notified` of `idle`: with the child's decrement and load in the
-    /// opposite order (both `SeqCst`), one of the two sides sees the other.
-    pub(crate) fn watch(&self) -> bool {
-        self.watched.store(true, Ordering::SeqCst);
-        self.live() == 0
+    /// Keeps the live word closed whenever the phase is not `Open`; called under the lock,
+    /// after every transition, before the token is cancelled.
+    fn seal(&self, state: &State<E>) {
+        if state.phase() != Phase::Open {
+            self.live.close();
+        }
     }
 
-    /// Notified when the last watched child goes, and when the owner's state changes in a way
-    /// a waiter must see (see [`Children::wake_watchers`]).
-    pub(crate) fn idle(&self) -> &Notify {
-        &self.idle
+    fn abort_at(&self) -> Option<Instant> {
+        deadline_after(self.grace)
     }
 
-    pub(crate) fn wake_watchers(&self) {
-        self.idle.notify_waiters();
+    /// Hands a failure nobody can receive to the hook, under `catch_unwind`: a panicking hook
+    /// is reported, never propagated.
+    pub(crate) fn report(&self, failure: Failure<E>) {
+        call_hook(self.source, &self.hook, failure);
+    }
+
+    /// The owner is dropped: abort every task now, report what nobody received.
+    pub(crate) fn close(&self) {
+        let (handles, errors, panics) = {
+            let mut state = self.lock();
+            let closed = state.close();
+            self.seal(&state);
+            closed
+        };
+        self.token.cancel();
+        for handle in handles {
+            handle.abort();
+        }
+        self.report_all(errors, panics);
+    }
+
+    /// Reports every failure in order.
+    pub(crate) fn report_all(&self, errors: Vec<E>, panics: Vec<PanicPayload>) {
+        for error in errors {
+            self.report(Failure::Error(error));
+        }
+        for payload in panics {
+            self.report(Failure::Panic(payload));
+        }
     }
 }
 
-/// Spawns `future` as a child of `sup`, if `admit` (run under the lock) allows it; otherwise
-/// drops it unpolled and returns an already-cancelled task.
-pub(crate) fn spawn_child<P, F, T>(
-    sup: &Arc<P>,
-    future: F,
-    admit: impl FnOnce(&P::State) -> bool,
-) -> Task<T>
-where
-    P: Supervisor,
-    F: Future<Output = Result<T, P::Error>> + Send + 'static,
-    T: Send + 'static,
-{
-    let children = sup.children();
-    let mut set = children.lock();
-    if !admit(&set.owner) {
-        drop(set);
-        drop(future);
-        return Task::refused();
+/// Runs `hook` on `failure`, containing a panic of the hook.
+pub(crate) fn call_hook<E>(source: &'static str, hook: &Hook<E>, failure: Failure<E>) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook(failure))) {
+        let message = super::error::panic_message(payload.as_ref())
+            .unwrap_or("<non-string panic payload>")
+            .to_owned();
+        crate::report::report(
+            source,
+            ReportKind::Panic,
+            &format_args!("the failure hook panicked: {message}"),
+        );
     }
-    // Counted before the child can run, so its guard never sees the count below itself.
-    let live = children.live.fetch_add(1, Ordering::SeqCst) + 1;
-    let handle = tokio::spawn(Child {
-        future,
-        guard: ChildGuard {
-            sup: Arc::clone(sup),
-        },
-    });
-    if set.aborting {
+}
+
+impl<E: Send + 'static> Core<E> {
+    pub(crate) fn new(
+        policy: Policy,
+        token: CancellationToken,
+        grace: Duration,
+        hook: Hook<E>,
+        source: &'static str,
+    ) -> Arc<Self> {
+        let enclosing: Scope = match policy {
+            // A group created inside a group's task is nested in it.
+            Policy::CancelSiblings => current_scope().unwrap_or_else(|| Arc::new([])),
+            // Background tasks outlive the code that started them: they nest in nothing.
+            Policy::Report => Arc::new([]),
+        };
+        let nested = TaskTracker::new();
+        let scope: Scope = enclosing
+            .iter()
+            .cloned()
+            .chain(std::iter::once(nested.clone()))
+            .collect();
+        let core = Arc::new(Self {
+            state: Mutex::new(State::new()),
+            policy,
+            live: Live::new(),
+            idle: Notify::new(),
+            nested,
+            enclosing,
+            scope,
+            token,
+            grace,
+            hook,
+            source,
+        });
+        let weak: Weak<dyn Scoped> = Arc::downgrade(&core) as Weak<Core<E>>;
+        cores()
+            .get_or_insert_with(HashMap::new)
+            .insert(address(&*core), weak);
+        core
+    }
+
+    /// Spawns `future` as a task of this core if it admits one; otherwise drops it unpolled
+    /// and returns an already-cancelled task. `tokio::spawn` runs with no lock held.
+    pub(crate) fn spawn<F, T>(self: &Arc<Self>, future: F) -> Task<T>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.token.is_cancelled() {
+            let mut state = self.lock();
+            let abort_at = || match self.policy {
+                Policy::CancelSiblings => self.abort_at(),
+                Policy::Report => None,
+            };
+            state.admit(true, abort_at);
+            self.seal(&state);
+            drop(state);
+            drop(future);
+            return Task::refused();
+        }
+        // No lock: one atomic step that fails once the group left `Open` or finished.
+        if let Admit::Refused { wake } = self.live.admit() {
+            if wake {
+                self.idle.notify_waiters();
+            }
+            drop(future);
+            return Task::refused();
+        }
+        let enclosing = if self.enclosing.is_empty() {
+            None
+        } else {
+            Some(self.enclosing.iter().map(TaskTracker::token).collect())
+        };
+        let handle = tokio::spawn(Child {
+            future,
+            guard: Guard {
+                core: Arc::clone(self),
+                done: false,
+                _enclosing: enclosing,
+            },
+        });
+        let abort = self.lock().register(handle.abort_handle(), self.live());
+        if let Some(abort) = abort {
+            abort.abort();
+        }
+        Task::new(handle)
+    }
+
+    /// A task (or the body, from `run`) failed.
+    pub(crate) fn fail(self: &Arc<Self>, failure: Failure<E>) {
+        if self.policy == Policy::Report {
+            self.report(failure);
+            return;
+        }
+        let (failed, joining) = {
+            let mut state = self.lock();
+            let failed = state.fail(failure, self.abort_at());
+            self.seal(&state);
+            (failed, state.is_joining())
+        };
+        match failed {
+            Failed::Unreceived(failure) => self.report(failure),
+            Failed::Recorded { first: false } => {}
+            Failed::Recorded { first: true } => {
+                // Wakes a waiter, which aborts when the grace ends.
+                self.token.cancel();
+                if !joining && self.grace.is_zero() {
+                    // Nobody waits yet: abort in a turn of its own, after the tasks that
+                    // were ready in this same tick have run (and kept their errors).
+                    let core = Arc::downgrade(self);
+                    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                        drop(runtime.spawn(abort_when_due(core)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Cancels the token and aborts every task at `abort_at` (`shutdown`).
+    pub(crate) fn shutdown(&self, grace: Duration) {
+        let mut state = self.lock();
+        state.shutdown(deadline_after(grace));
+        self.seal(&state);
+        drop(state);
+        self.token.cancel();
+    }
+
+    /// Waits until every task (own and nested) is gone, aborting them when the grace ends,
+    /// and finishes the group.
+    pub(crate) async fn wait(&self) -> Collected<E> {
+        self.live.watch();
+        self.nested.close();
+        self.lock().set_joining();
+        // An abort waits for one turn of the scheduler after it falls due, so that tasks
+        // already ready at that instant run first and their errors are kept.
+        let mut deferred = false;
+        loop {
+            // Made (and enabled) before looking, so a last task leaving in between still
+            // wakes us.
+            let mut own = pin!(self.idle.notified());
+            own.as_mut().enable();
+            let nested = self.nested.wait();
+            let token_cancelled = self.token.is_cancelled();
+            let step = {
+                let mut state = self.lock();
+                if self.nested.is_empty() && self.live.close_if_idle() {
+                    let collected = state.finish();
+                    self.seal(&state);
+                    return collected;
+                }
+                if token_cancelled {
+                    let abort_at = match self.policy {
+                        Policy::CancelSiblings => self.abort_at(),
+                        Policy::Report => None,
+                    };
+                    state.cancelled_from_outside(true, abort_at);
+                    self.seal(&state);
+                }
+                let open = state.phase() == Phase::Open;
+                let now = Instant::now();
+                if !deferred && state.abort_due(now) {
+                    None
+                } else {
+                    Some((state.due(now), open))
+                }
+            };
+            let Some((due, open)) = step else {
+                deferred = true;
+                tokio::task::yield_now().await;
+                continue;
+            };
+            for handle in due.abort {
+                handle.abort();
+            }
+            let own_live = self.live.len() > 0;
+            let idle = async {
+                if own_live {
+                    own.await;
+                }
+                nested.await;
+            };
+            tokio::select! {
+                () = idle => {}
+                () = self.token.cancelled(), if open => {}
+                () = sleep_until(due.wake_at) => {}
+            }
+        }
+    }
+
+    /// Marks the group as cancelled from outside with work running (`run`'s body was
+    /// cancelled by the token).
+    pub(crate) fn body_cancelled(&self) {
+        let mut state = self.lock();
+        state.cancelled_from_outside(true, self.abort_at());
+        self.seal(&state);
+    }
+
+    pub(crate) fn set_joining(&self) {
+        self.lock().set_joining();
+    }
+
+    /// Turns what the group collected into `join`'s result; resumes the first panic once the
+    /// others (and the errors) went to the hook.
+    pub(crate) fn result<T>(
+        &self,
+        collected: Collected<E>,
+        value: Option<T>,
+    ) -> Result<T, ErrorGroup<E>> {
+        let Collected {
+            errors,
+            panics,
+            cancelled,
+            runtime_gone,
+        } = collected;
+        let mut panics = panics.into_iter();
+        if let Some(first) = panics.next() {
+            self.report_all(errors, panics.collect());
+            resume_unwind(first);
+        }
+        if !errors.is_empty() {
+            return Err(ErrorGroup::from_errors(errors));
+        }
+        match value {
+            Some(value) if !cancelled && !runtime_gone => Ok(value),
+            _ => Err(ErrorGroup::cancelled()),
+        }
+    }
+}
+
+/// Aborts a failed group's tasks in a turn of their own, unless a waiter did it first.
+async fn abort_when_due<E>(core: Weak<Core<E>>) {
+    let Some(core) = core.upgrade() else { return };
+    let due = core.lock().due(Instant::now());
+    drop(core);
+    for handle in due.abort {
         handle.abort();
-    } else {
-        set.sweep(live);
-        set.handles.push(handle.abort_handle());
     }
-    drop(set);
-    Task::new(handle)
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 pin_project! {
-    /// A child's future: catches its panic and reports its failure to the supervisor.
-    struct Child<P: Supervisor, F> {
+    /// A task's future: catches its panic, hands its failure to the core, and names its
+    /// group's scope to the code it polls.
+    struct Child<E, F> {
         #[pin]
         future: F,
-        guard: ChildGuard<P>,
+        guard: Guard<E>,
     }
 }
 
-impl<P, F, T> Future for Child<P, F>
+impl<E, F, T> Future for Child<E, F>
 where
-    P: Supervisor,
-    F: Future<Output = Result<T, P::Error>>,
+    E: Send + 'static,
+    F: Future<Output = Result<T, E>>,
 {
     type Output = Outcome<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<T>> {
         let this = self.project();
-        let guard = &*this.guard;
+        let guard = this.guard;
         let mut future = this.future;
-        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-            Ok(poll) => match ready!(poll) {
-                Ok(value) => Poll::Ready(Outcome::Done(value)),
-                Err(error) => {
-                    guard.sup.child_failed(Failure::Error(error));
-                    Poll::Ready(Outcome::Failed)
-                }
-            },
-            Err(payload) => {
-                guard.sup.child_failed(Failure::Panic(payload));
-                Poll::Ready(Outcome::Panicked)
+        let outer = POLLING.with(|cell| cell.replace(address(&*guard.core)));
+        let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
+        POLLING.with(|cell| cell.set(outer));
+        let failure = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Ok(value))) => {
+                guard.done = true;
+                return Poll::Ready(Outcome::Done(value));
+            }
+            Ok(Poll::Ready(Err(error))) => Failure::Error(error),
+            Err(payload) => Failure::Panic(payload),
+        };
+        guard.done = true;
+        let outcome = match failure {
+            Failure::Error(_) => Outcome::Failed,
+            Failure::Panic(_) => Outcome::Panicked,
+        };
+        guard.core.fail(failure);
+        Poll::Ready(outcome)
+    }
+}
+
+/// What a task holds of its group: the core, and the tracker tokens that keep its group (and
+/// every enclosing group) waiting until Tokio drops it.
+struct Guard<E> {
+    core: Arc<Core<E>>,
+    /// The task completed (it was not dropped unfinished).
+    done: bool,
+    _enclosing: Option<Box<[TaskTrackerToken]>>,
+}
+
+impl<E> Drop for Core<E> {
+    fn drop(&mut self) {
+        let mut cores = cores();
+        if let Some(map) = cores.as_mut() {
+            map.remove(&address(self));
+            if map.is_empty() {
+                // Nothing held once no group is alive.
+                *cores = None;
             }
         }
     }
 }
 
-/// Counts its child out when the child's future is dropped: on completion, on abort, and when
-/// the runtime shuts down.
-struct ChildGuard<P: Supervisor> {
-    sup: Arc<P>,
-}
-
-impl<P: Supervisor> Drop for ChildGuard<P> {
+impl<E> Drop for Guard<E> {
     fn drop(&mut self) {
-        let children = self.sup.children();
-        if children.live.fetch_sub(1, Ordering::SeqCst) == 1
-            && children.watched.load(Ordering::SeqCst)
-        {
-            children.wake_watchers();
+        let core = &self.core;
+        // Dropped unfinished, not by the group: `Task::abort`, or the runtime shutting down.
+        if !self.done && !core.lock().aborting() && runtime_is_shutting_down() {
+            core.lock().runtime_gone();
+        }
+        // Counted out after the flag is set, so a waiter sees it.
+        if core.live.leave() {
+            core.idle.notify_waiters();
         }
     }
 }
 
-/// Aborts every handle; called after the lock is released.
-pub(crate) fn abort_all(handles: Vec<AbortHandle>) {
-    for handle in handles {
-        handle.abort();
-    }
+/// Whether the runtime of the current thread refuses new tasks (it is shutting down), or
+/// there is none.
+fn runtime_is_shutting_down() -> bool {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return true;
+    };
+    // A runtime shutting down drops a new task on the spot; a running one never finishes a
+    // pending task by itself.
+    let probe = runtime.spawn(std::future::pending::<()>());
+    let closed = probe.is_finished();
+    probe.abort();
+    closed
 }

@@ -1,17 +1,20 @@
+//! [`TaskGroup`]: spawn, run, join, shutdown, drop.
+
 use std::fmt;
 use std::future::{Future, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::core::{Children, Supervisor, abort_all, spawn_child};
-use super::error::{BoxError, ErrorGroup, Failure, Hook, PanicPayload, log_failure};
+use super::builder::Builder;
+use super::core::Core;
+use super::error::{BoxError, ErrorGroup, Failure, PanicPayload};
 use super::handle::Task;
+use super::spawner::Spawner;
 
 /// Structured concurrency: a scope that owns its tasks, asyncio's `TaskGroup`, trio's nursery.
 ///
@@ -23,9 +26,13 @@ use super::handle::Task;
 ///
 /// The first task to return `Err` (or to panic) cancels every sibling and the body's wait.
 /// Every error that happened is kept, in order, in the [`ErrorGroup`] that `join` returns;
-/// cancelled siblings add nothing to it. Errors of nested groups nest: a child that returns an
-/// inner group's `ErrorGroup` (say with `?` into a [`BoxError`]) is one error of the outer
-/// group, never flattened into it.
+/// cancelled siblings add nothing to it. Errors that happen together are all kept: the abort
+/// after a failure waits one turn of the scheduler, so siblings already ready at that instant
+/// run first (and a sibling mid-step on another worker is waited for), and their errors count;
+/// the group still fails at the instant of the first error.
+///
+/// Errors of nested groups nest: a child that returns an inner group's `ErrorGroup` (say with
+/// `?` into a [`BoxError`]) is one error of the outer group, never flattened into it.
 ///
 /// A panic is not an error: once the siblings are cancelled and gone, `join` resumes the
 /// original panic. Errors collected meanwhile (and any further panic) go to the group's report
@@ -47,9 +54,10 @@ use super::handle::Task;
 ///
 /// # Spawning into a group that is done
 ///
-/// A group accepts tasks until it starts cancelling or finishes (its `join` or `run` returned).
-/// After that, `spawn` drops the future without ever polling it and returns a [`Task`] that is
-/// already cancelled. corral hands back a cancelled task rather than an error (asyncio raises
+/// A group accepts tasks until it starts cancelling (a task failed, its token was cancelled,
+/// by you or through a parent token, or `shutdown` began) or finishes (its `join` or `run`
+/// returned). After that, `spawn` drops the future without ever polling it and returns a
+/// [`Task`] that is already cancelled. corral hands back a cancelled task rather than an error (asyncio raises
 /// `RuntimeError`) because a failing group is an expected state: a child spawning a sibling at
 /// the moment another child fails must not need an error path of its own.
 ///
@@ -57,6 +65,15 @@ use super::handle::Task;
 ///
 /// Dropping the group, or the future of its `join`, `run` or `shutdown`, aborts every child:
 /// nothing outlives its group. Errors the group held and no one received go to the report hook.
+///
+/// A group created inside a task of another group is nested in it: the outer group's `join`
+/// waits until every task of the inner group has stopped, even one the inner group's `Drop`
+/// aborted in the middle of a step on another worker. (So a group that a task hands out of
+/// itself, say as its return value, still holds up the group it was created in while its own
+/// tasks run.)
+///
+/// If the runtime the tasks run on shuts down under them, a later `join` returns a cancelled
+/// [`ErrorGroup`]: the tasks did not complete.
 ///
 /// A task that finishes is reaped at once: Tokio drops its future, and everything it
 /// captured, the moment it completes, and the group's small record of it (an abort handle) is
@@ -101,105 +118,7 @@ use super::handle::Task;
 /// # }
 /// ```
 pub struct TaskGroup<E = BoxError> {
-    shared: Arc<Shared<E>>,
-}
-
-/// A cheap, clonable handle that spawns into a [`TaskGroup`], for children that spawn their
-/// siblings.
-///
-/// A `Spawner` holds its group weakly: a child holding one does not keep its group alive, so
-/// dropping the `TaskGroup` still aborts everything. Spawning through a `Spawner` whose group is
-/// gone, cancelling or finished drops the future unpolled and returns a cancelled [`Task`].
-///
-/// # Examples
-///
-/// A crawler whose tasks discover more work:
-///
-/// ```
-/// use corral::task::{BoxError, Spawner, TaskGroup};
-/// use std::sync::Arc;
-/// use std::sync::atomic::{AtomicUsize, Ordering};
-///
-/// fn visit(spawner: Spawner, depth: u32, seen: Arc<AtomicUsize>) {
-///     let next = spawner.clone();
-///     spawner.spawn(async move {
-///         seen.fetch_add(1, Ordering::Relaxed);
-///         if depth > 0 {
-///             visit(next.clone(), depth - 1, seen.clone());
-///             visit(next, depth - 1, seen);
-///         }
-///         Ok(())
-///     });
-/// }
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let seen = Arc::new(AtomicUsize::new(0));
-/// let group: TaskGroup<BoxError> = TaskGroup::new();
-/// visit(group.spawner(), 3, seen.clone());
-/// group.join().await?;
-/// assert_eq!(seen.load(Ordering::Relaxed), 15); // 1 + 2 + 4 + 8
-/// # Ok(())
-/// # }
-/// ```
-pub struct Spawner<E = BoxError> {
-    shared: Weak<Shared<E>>,
-}
-
-/// Configures a [`TaskGroup`]: grace period, parent token and report hook.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use corral::task::{BoxError, TaskGroup};
-/// use tokio_util::sync::CancellationToken;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let app = CancellationToken::new();
-/// let group: TaskGroup<BoxError> = TaskGroup::builder()
-///     .parent_token(&app)
-///     .cancel_grace(Duration::from_secs(1))
-///     .on_failure(|failure| eprintln!("lost: {failure}"))
-///     .build();
-/// group.spawn(async { Ok(()) });
-/// group.join().await?;
-/// # Ok(())
-/// # }
-/// ```
-pub struct Builder<E = BoxError> {
-    grace: Duration,
-    parent: Option<CancellationToken>,
-    hook: Option<Hook<E>>,
-}
-
-struct Shared<E> {
-    children: Children<State<E>>,
-    token: CancellationToken,
-    grace: Duration,
-    hook: Hook<E>,
-}
-
-struct State<E> {
-    phase: Phase,
-    errors: Vec<E>,
-    panics: Vec<PanicPayload>,
-    /// When the group started cancelling, for the grace period.
-    cancel_started: Option<Instant>,
-    /// `shutdown` cancelled the token: not a cancellation from outside.
-    shutdown: bool,
-    /// The token was found cancelled while work was still running.
-    cancelled_running: bool,
-    /// The remaining children have been aborted.
-    aborted: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    Open,
-    Cancelling,
-    Closed,
+    core: Arc<Core<E>>,
 }
 
 enum BodyEnd<T, E> {
@@ -259,11 +178,7 @@ where
     /// assert!(group.is_empty());
     /// ```
     pub fn builder() -> Builder<E> {
-        Builder {
-            grace: Duration::ZERO,
-            parent: None,
-            hook: None,
-        }
+        Builder::new()
     }
 }
 
@@ -274,6 +189,12 @@ where
     /// A new, empty group for any error type; see [`TaskGroup::new`].
     fn default() -> Self {
         Self::builder().build()
+    }
+}
+
+impl<E> TaskGroup<E> {
+    pub(super) fn from_core(core: Arc<Core<E>>) -> Self {
+        Self { core }
     }
 }
 
@@ -309,7 +230,7 @@ impl<E: Send + 'static> TaskGroup<E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
-        self.shared.spawn(future)
+        self.core.spawn(future)
     }
 
     /// A handle that children can use to spawn siblings; it does not keep the group alive.
@@ -333,9 +254,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// # }
     /// ```
     pub fn spawner(&self) -> Spawner<E> {
-        Spawner {
-            shared: Arc::downgrade(&self.shared),
-        }
+        Spawner::new(Arc::downgrade(&self.core))
     }
 
     /// The group's cancellation token: cancelled when the group starts cancelling (a task
@@ -369,7 +288,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// # }
     /// ```
     pub fn token(&self) -> CancellationToken {
-        self.shared.token.clone()
+        self.core.token.clone()
     }
 
     /// How many of the group's tasks are alive: spawned and not yet finished or dropped.
@@ -390,7 +309,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// # }
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.children.live()
+        self.core.live()
     }
 
     /// Whether no task of the group is alive.
@@ -452,10 +371,11 @@ impl<E: Send + 'static> TaskGroup<E> {
     where
         F: Future<Output = Result<T, E>>,
     {
-        let shared = &*self.shared;
+        let core = &self.core;
+        core.set_joining();
         let end = {
             let mut body = pin!(body);
-            let mut cancelled = pin!(shared.token.cancelled());
+            let mut cancelled = pin!(core.token.cancelled());
             poll_fn(|cx| {
                 match catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx))) {
                     Ok(Poll::Ready(result)) => return Poll::Ready(BodyEnd::Done(result)),
@@ -473,20 +393,20 @@ impl<E: Send + 'static> TaskGroup<E> {
         let value = match end {
             BodyEnd::Done(Ok(value)) => Some(value),
             BodyEnd::Done(Err(error)) => {
-                shared.fail(None, Failure::Error(error));
+                core.fail(Failure::Error(error));
                 None
             }
             BodyEnd::Panicked(payload) => {
-                shared.fail(None, Failure::Panic(payload));
+                core.fail(Failure::Panic(payload));
                 None
             }
             BodyEnd::Cancelled => {
-                shared.children.lock().owner.cancelled_running = true;
+                core.body_cancelled();
                 None
             }
         };
-        shared.wait_children(shared.grace).await;
-        shared.finish(value)
+        let collected = core.wait().await;
+        core.result(collected, value)
     }
 
     /// Waits for every task of the group.
@@ -533,7 +453,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// gone.
     ///
     /// Shutting down is not a failure: the result is `Ok(())` unless a task failed before or
-    /// during the shutdown. A panic of a task resumes here.
+    /// during the shutdown. A panic of a task resumes here. The `grace` holds whatever a task
+    /// does meanwhile: a task whose cleanup fails does not cut its siblings' cleanup short.
+    /// `Duration::MAX` waits as long as the tasks take.
     ///
     /// # Cancel safety
     ///
@@ -560,380 +482,25 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// # }
     /// ```
     pub async fn shutdown(self, grace: Duration) -> Result<(), ErrorGroup<E>> {
-        {
-            let mut set = self.shared.children.lock();
-            let state = &mut set.owner;
-            state.shutdown = true;
-            if state.phase == Phase::Open {
-                state.phase = Phase::Cancelling;
-                state.cancel_started = Some(Instant::now());
-            }
-        }
-        self.shared.token.cancel();
-        self.shared.wait_children(grace).await;
-        self.shared.finish(Some(()))
+        self.core.shutdown(grace);
+        let collected = self.core.wait().await;
+        self.core.result(collected, Some(()))
     }
 }
 
 impl<E> Drop for TaskGroup<E> {
     fn drop(&mut self) {
-        let (handles, errors, panics) = {
-            let mut set = self.shared.children.lock();
-            set.owner.phase = Phase::Closed;
-            let handles = set.take_abort_handles(None);
-            let errors = std::mem::take(&mut set.owner.errors);
-            let panics = std::mem::take(&mut set.owner.panics);
-            (handles, errors, panics)
-        };
-        self.shared.token.cancel();
-        abort_all(handles);
-        report(&self.shared.hook, errors, panics);
+        self.core.close();
     }
 }
 
 impl<E> fmt::Debug for TaskGroup<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let set = self.shared.children.lock();
+        let state = self.core.lock();
         f.debug_struct("TaskGroup")
-            .field("live", &self.shared.children.live())
-            .field("phase", &set.owner.phase)
-            .field("errors", &set.owner.errors.len())
+            .field("live", &self.core.live())
+            .field("phase", &state.phase())
+            .field("errors", &state.errors())
             .finish()
-    }
-}
-
-impl<E: Send + 'static> Spawner<E> {
-    /// Spawns `future` into the group, like [`TaskGroup::spawn`]; if the group is gone,
-    /// cancelling or finished, drops `future` unpolled and returns a cancelled task.
-    ///
-    /// # Panics
-    ///
-    /// Panics if called outside a Tokio runtime while the group accepts tasks.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::task::{BoxError, TaskGroup};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let group: TaskGroup<BoxError> = TaskGroup::new();
-    /// let spawner = group.spawner();
-    /// group.join().await?;
-    /// let late = spawner.spawn(async { Ok(1) });
-    /// assert!(late.await.expect_err("group is gone").is_cancelled());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn spawn<F, T>(&self, future: F) -> Task<T>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-    {
-        match self.shared.upgrade() {
-            Some(shared) => shared.spawn(future),
-            None => Task::refused(),
-        }
-    }
-
-    /// The group's cancellation token, or `None` if the group is gone.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::task::{BoxError, TaskGroup};
-    ///
-    /// let group: TaskGroup<BoxError> = TaskGroup::new();
-    /// let spawner = group.spawner();
-    /// assert!(spawner.token().is_some());
-    /// drop(group);
-    /// assert!(spawner.token().is_none());
-    /// ```
-    pub fn token(&self) -> Option<CancellationToken> {
-        self.shared.upgrade().map(|shared| shared.token.clone())
-    }
-}
-
-impl<E> Clone for Spawner<E> {
-    fn clone(&self) -> Self {
-        Self {
-            shared: self.shared.clone(),
-        }
-    }
-}
-
-impl<E> fmt::Debug for Spawner<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Spawner")
-            .field("group_alive", &(self.shared.strong_count() > 0))
-            .finish()
-    }
-}
-
-impl<E> Builder<E>
-where
-    E: fmt::Debug + Send + 'static,
-{
-    /// How long children get, once the group starts cancelling because a task failed or the
-    /// token was cancelled from outside, to notice the [token](TaskGroup::token) and return
-    /// before they are aborted. Zero (the default) aborts them at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use corral::task::{BoxError, TaskGroup};
-    ///
-    /// let group: TaskGroup<BoxError> = TaskGroup::builder()
-    ///     .cancel_grace(Duration::from_secs(2))
-    ///     .build();
-    /// # drop(group);
-    /// ```
-    pub fn cancel_grace(mut self, grace: Duration) -> Self {
-        self.grace = grace;
-        self
-    }
-
-    /// Makes the group's token a child of `parent`: cancelling `parent` cancels the group from
-    /// outside. The group's own failures never cancel `parent`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::task::{BoxError, TaskGroup};
-    /// use tokio_util::sync::CancellationToken;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let app = CancellationToken::new();
-    /// let group: TaskGroup<BoxError> = TaskGroup::builder().parent_token(&app).build();
-    /// group.spawn(std::future::pending::<Result<(), BoxError>>());
-    /// app.cancel();
-    /// let err = group.join().await.expect_err("cancelled from outside");
-    /// assert!(err.is_cancelled() && err.is_empty());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn parent_token(mut self, parent: &CancellationToken) -> Self {
-        self.parent = Some(parent.child_token());
-        self
-    }
-
-    /// Where failures go that the group cannot return: errors collected while a panic is being
-    /// resumed, panics after the first, and errors of a group dropped without being joined.
-    /// The default sends each failure to the crate's [`report`](crate::report): a `tracing`
-    /// error event, or a line on standard error when no subscriber records it.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::{Arc, Mutex};
-    /// use corral::task::{BoxError, TaskGroup};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let lost = Arc::new(Mutex::new(Vec::new()));
-    /// let sink = lost.clone();
-    /// let group: TaskGroup<BoxError> = TaskGroup::builder()
-    ///     .on_failure(move |failure| sink.lock().unwrap().push(failure.to_string()))
-    ///     .build();
-    /// let task = group.spawn(async { Err::<(), BoxError>("nobody joined me".into()) });
-    /// let _ = task.await;
-    /// drop(group); // dropped without join: the error goes to the hook
-    /// assert_eq!(*lost.lock().unwrap(), ["task failed: nobody joined me"]);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn on_failure<H>(mut self, hook: H) -> Self
-    where
-        H: Fn(Failure<E>) + Send + Sync + 'static,
-    {
-        self.hook = Some(Arc::new(hook));
-        self
-    }
-
-    /// Builds the group.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use corral::task::{BoxError, TaskGroup};
-    ///
-    /// let group: TaskGroup<BoxError> = TaskGroup::builder().build();
-    /// assert!(group.is_empty());
-    /// ```
-    pub fn build(self) -> TaskGroup<E> {
-        TaskGroup {
-            shared: Arc::new(Shared {
-                children: Children::new(State {
-                    phase: Phase::Open,
-                    errors: Vec::new(),
-                    panics: Vec::new(),
-                    cancel_started: None,
-                    shutdown: false,
-                    cancelled_running: false,
-                    aborted: false,
-                }),
-                token: self.parent.unwrap_or_default(),
-                grace: self.grace,
-                hook: self.hook.unwrap_or_else(|| log_failure("TaskGroup")),
-            }),
-        }
-    }
-}
-
-impl<E> fmt::Debug for Builder<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("grace", &self.grace)
-            .field("parent", &self.parent.is_some())
-            .field("hook", &self.hook.is_some())
-            .finish()
-    }
-}
-
-impl<E: Send + 'static> Supervisor for Shared<E> {
-    type Error = E;
-    type State = State<E>;
-
-    fn children(&self) -> &Children<State<E>> {
-        &self.children
-    }
-
-    fn child_failed(&self, failure: Failure<E>) {
-        self.fail(tokio::task::try_id(), failure);
-    }
-}
-
-impl<E: Send + 'static> Shared<E> {
-    fn spawn<F, T>(self: &Arc<Self>, future: F) -> Task<T>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-    {
-        spawn_child(self, future, |state| state.phase == Phase::Open)
-    }
-
-    /// Records a failure of a child (`me`, its task id) or of the body (`None`) and starts
-    /// cancelling.
-    fn fail(&self, me: Option<tokio::task::Id>, failure: Failure<E>) {
-        let handles = {
-            let mut set = self.children.lock();
-            let state = &mut set.owner;
-            if state.phase == Phase::Closed {
-                // Nobody will join: the group was dropped while this child was finishing.
-                drop(set);
-                (self.hook)(failure);
-                return;
-            }
-            match failure {
-                Failure::Error(error) => state.errors.push(error),
-                Failure::Panic(payload) => state.panics.push(payload),
-            }
-            if state.phase == Phase::Open {
-                state.phase = Phase::Cancelling;
-                state.cancel_started = Some(Instant::now());
-            }
-            if !state.aborted && self.grace.is_zero() {
-                state.aborted = true;
-                set.take_abort_handles(me)
-            } else {
-                Vec::new()
-            }
-        };
-        self.token.cancel();
-        abort_all(handles);
-        self.children.wake_watchers();
-    }
-
-    /// Waits until every child is gone, cancelling them (after `grace`) once the token is
-    /// cancelled.
-    async fn wait_children(&self, grace: Duration) {
-        loop {
-            let mut notified = pin!(self.children.idle().notified());
-            notified.as_mut().enable();
-            let token_cancelled = self.token.is_cancelled();
-            let mut grace_end = None;
-            let handles = {
-                let mut set = self.children.lock();
-                if self.children.watch() {
-                    set.owner.phase = Phase::Closed;
-                    return;
-                }
-                let state = &mut set.owner;
-                if token_cancelled && !state.aborted {
-                    state.cancelled_running = true;
-                    let started = *state.cancel_started.get_or_insert_with(Instant::now);
-                    state.phase = state.phase.max_cancelling();
-                    let end = started + grace;
-                    if grace.is_zero() || Instant::now() >= end {
-                        state.aborted = true;
-                        set.take_abort_handles(None)
-                    } else {
-                        grace_end = Some(end);
-                        Vec::new()
-                    }
-                } else {
-                    Vec::new()
-                }
-            };
-            abort_all(handles);
-            tokio::select! {
-                () = notified => {}
-                () = self.token.cancelled(), if !token_cancelled => {}
-                () = sleep_until_some(grace_end) => {}
-            }
-        }
-    }
-
-    /// Turns what the group collected into `join`'s result; resumes the first panic.
-    fn finish<T>(&self, value: Option<T>) -> Result<T, ErrorGroup<E>> {
-        let (errors, panics, cancelled) = {
-            let mut set = self.children.lock();
-            let state = &mut set.owner;
-            state.phase = Phase::Closed;
-            (
-                std::mem::take(&mut state.errors),
-                std::mem::take(&mut state.panics),
-                state.cancelled_running && !state.shutdown,
-            )
-        };
-        let mut panics = panics.into_iter();
-        if let Some(first) = panics.next() {
-            report(&self.hook, errors, panics.collect());
-            resume_unwind(first);
-        }
-        if !errors.is_empty() {
-            return Err(ErrorGroup::from_errors(errors));
-        }
-        match value {
-            Some(value) if !cancelled => Ok(value),
-            _ => Err(ErrorGroup::cancelled()),
-        }
-    }
-}
-
-impl Phase {
-    fn max_cancelling(self) -> Self {
-        match self {
-            Phase::Open => Phase::Cancelling,
-            other => other,
-        }
-    }
-}
-
-async fn sleep_until_some(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-fn report<E>(hook: &Hook<E>, errors: Vec<E>, panics: Vec<PanicPayload>) {
-    for error in errors {
-        hook(Failure::Error(error));
-    }
-    for payload in panics {
-        hook(Failure::Panic(payload));
     }
 }

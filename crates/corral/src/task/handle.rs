@@ -1,11 +1,14 @@
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use futures_util::FutureExt;
 use tokio::task::{Id, JoinHandle};
 
-use super::error::TaskError;
+use super::error::{TaskError, panic_message};
+use crate::report::ReportKind;
 
 /// What a child's future produced, as its `JoinHandle` sees it. The error or panic itself went
 /// to the supervisor.
@@ -133,6 +136,103 @@ impl<T> Task<T> {
     /// ```
     pub fn id(&self) -> Option<Id> {
         self.handle.as_ref().map(JoinHandle::id)
+    }
+}
+
+impl<T: Send + 'static> Task<T> {
+    /// Runs `callback` with the task's outcome when the task finishes, without anyone awaiting
+    /// it: asyncio's `task.add_done_callback(...)`.
+    ///
+    /// The callback gets what awaiting the task would have given: the value, or a
+    /// [`TaskError`] saying the task failed, panicked or was cancelled (the error or panic
+    /// itself belongs to the group, which returns or reports it). It runs exactly once: at
+    /// once, on this thread, if the task has already finished (or was refused by its group);
+    /// otherwise on the runtime, in a small task that awaits this one, and never under a
+    /// lock of corral's. If that runtime shuts down first, the callback runs as it drops,
+    /// with a cancellation. A panic of the callback is caught and goes to the crate's
+    /// [`report`](crate::report).
+    ///
+    /// The callback consumes the handle, so it owns the value: nothing needs `Clone`. To
+    /// run several callbacks, call them from one.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called outside a Tokio runtime while the task is still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BackgroundTasks, BoxError};
+    /// use tokio::sync::oneshot;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
+    /// let (tell, told) = oneshot::channel();
+    /// background.spawn(async { Ok(6 * 7) }).on_done(move |outcome| {
+    ///     let _ = tell.send(outcome.ok()); // runs when the task finishes
+    /// });
+    /// assert_eq!(told.await?, Some(42));
+    ///
+    /// // Attached to a task that is already finished (here: refused after shutdown), the
+    /// // callback runs at once.
+    /// background.shutdown(std::time::Duration::ZERO).await;
+    /// let refused = background.spawn(async { Ok(0) });
+    /// let (tell, mut told) = oneshot::channel();
+    /// refused.on_done(move |outcome| {
+    ///     let _ = tell.send(outcome.is_err_and(|e| e.is_cancelled()));
+    /// });
+    /// assert!(told.try_recv()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_done<F>(mut self, callback: F)
+    where
+        F: FnOnce(Result<T, TaskError>) + Send + 'static,
+    {
+        let mut done = DoneCallback {
+            callback: Some(callback),
+            _value: std::marker::PhantomData,
+        };
+        if self.is_finished()
+            && let Some(outcome) = (&mut self).now_or_never()
+        {
+            done.call(outcome);
+            return;
+        }
+        tokio::spawn(async move {
+            let outcome = self.await;
+            done.call(outcome);
+        });
+    }
+}
+
+/// A done callback that runs exactly once: with the outcome, or with a cancellation if it is
+/// dropped first (its watcher was dropped by the runtime shutting down).
+struct DoneCallback<T, F: FnOnce(Result<T, TaskError>)> {
+    callback: Option<F>,
+    _value: std::marker::PhantomData<fn(T)>,
+}
+
+impl<T, F: FnOnce(Result<T, TaskError>)> DoneCallback<T, F> {
+    fn call(&mut self, outcome: Result<T, TaskError>) {
+        let Some(callback) = self.callback.take() else {
+            return;
+        };
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(outcome))) {
+            let message = panic_message(payload.as_ref()).unwrap_or("<non-string panic payload>");
+            crate::report::report(
+                "Task::on_done",
+                ReportKind::Panic,
+                &format_args!("the done callback panicked: {message}"),
+            );
+        }
+    }
+}
+
+impl<T, F: FnOnce(Result<T, TaskError>)> Drop for DoneCallback<T, F> {
+    fn drop(&mut self) {
+        self.call(Err(TaskError::CANCELLED));
     }
 }
 

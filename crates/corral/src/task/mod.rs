@@ -13,6 +13,7 @@
 //! | first success among mirrors | [`first_ok`] | no |
 //! | `asyncio.wait(tasks, return_when=...)` | [`wait`] | yes |
 //! | `task.cancel()` | [`Task::abort`] | |
+//! | `task.add_done_callback(cb)` | [`Task::on_done`] | a watcher, if the task still runs |
 //! | the `background_tasks` set + `add_done_callback(discard)` | [`BackgroundTasks`] | yes |
 //! | `except CancelledError: await cleanup(); raise` | [`TaskGroup::token`] + [`Builder::cancel_grace`] / [`TaskGroup::shutdown`] | |
 //!
@@ -33,14 +34,31 @@
 //!
 //! # Guarantees
 //!
-//! - **No task leaks out of a group.** Dropping a [`TaskGroup`] (or the future of its `join`)
-//!   aborts every task it owns. A [`Spawner`] holds its group weakly, so a task keeping one
-//!   does not keep its own group alive.
-//! - **No error is silently dropped.** A group returns every error in its [`ErrorGroup`];
-//!   a panic resumes in the code that joins; what can be returned to nobody (errors collected
-//!   while a panic resumes, a group dropped unjoined, every failure of a [`BackgroundTasks`])
-//!   goes to a report hook, by default the crate's [`report`](crate::report) (a `tracing`
-//!   event, or standard error when no subscriber records it).
+//! - **Nothing outlives its group, at any depth.** Dropping a [`TaskGroup`] (or the future of
+//!   its `join`) aborts every task it owns, and `join` returns only once every task under the
+//!   group has stopped: its own, and those of every group created inside them, even when an
+//!   inner group was dropped with a task mid-step on another worker. A [`Spawner`] holds its
+//!   group weakly, so a task keeping one does not keep its own group alive.
+//! - **No error is silently dropped.** A group returns every error in its [`ErrorGroup`],
+//!   including errors that happen in the same tick as the first one (or as a cancellation):
+//!   the abort that follows a failure waits for one turn of the scheduler, so tasks already
+//!   ready at that instant run and keep their errors, and a task mid-poll on another worker is
+//!   waited for, its real outcome kept. A panic resumes in the code that joins; what can be
+//!   returned to nobody (errors collected while a panic resumes, a group dropped unjoined,
+//!   every failure of a [`BackgroundTasks`]) goes to a report hook, by default the crate's
+//!   [`report`](crate::report) (a `tracing` event, or standard error when no subscriber
+//!   records it). Hooks and done callbacks run under `catch_unwind`: a panicking hook is
+//!   reported, never resumed in place of a task's panic, and never aborts the process.
+//! - **A runtime shutting down is not success.** If the runtime of a group's tasks shuts down
+//!   under them, a later `join` returns a cancelled [`ErrorGroup`], not `Ok(())`.
+//! - **Nothing new starts once cancelled.** Once a group's token is cancelled (by a failure,
+//!   `shutdown`, you, or a parent token), `spawn` drops the future unpolled and returns a task
+//!   that is already cancelled.
+//! - **Grace periods hold.** The grace given to [`TaskGroup::shutdown`] holds whatever a task
+//!   does meanwhile, a failing cleanup included; `Duration::MAX` means "as long as it takes",
+//!   for `shutdown`, [`Builder::cancel_grace`] and [`BackgroundTasks::shutdown`].
+//! - **No user code under a lock.** Spawning, dropping a refused future, hooks, callbacks and
+//!   wake-ups all run with no lock of corral's held; a destructor may spawn into its own group.
 //! - **Finished tasks are reaped at once.** A task's future and what it captured are dropped
 //!   when it completes; the group's abort handles of finished tasks are swept as it grows. A
 //!   group that runs a million short tasks one after another holds memory in proportion to the
@@ -61,32 +79,60 @@
 //!
 //! # Design
 //!
-//! A group's task is a plain Tokio task whose future is wrapped to catch a panic, report a
-//! failure, and count itself out of the group when Tokio drops it (on completion or abort).
-//! Completing tasks touch only an atomic count, never the group's lock; the group keeps an
-//! abort handle per task, swept of finished ones as it grows, and cancels by aborting. That
-//! costs less than a `JoinSet` (the `taskgroup` benchmark measures it), where a prototype with
-//! a oneshot per task and a registration on the group's token cost 1.5×. The in-place
-//! combinators are built on `FuturesUnordered`, so a wake-up polls only the future that was
-//! woken and the cost per future stays flat from ten futures to a million.
+//! [`TaskGroup`] and [`BackgroundTasks`] are two faces of one core, which differ only in
+//! their failure policy: a group records a failure and cancels the siblings, background tasks
+//! hand it to the hook and go on. The core's state is one owned state machine, a phase
+//! (`Open`, `Cancelling { abort_at, aborted }`, `Finished`) with what it collected, changed
+//! only by a few private transitions (admit, fail, shutdown, cancelled from outside, abort
+//! when due, finish, close), each a single step under one lock that returns what the caller
+//! must do after releasing it: the handles to abort, the failure to report. `Duration::MAX`
+//! grace is an `abort_at` of "never".
+//!
+//! Each task is a plain Tokio task whose future is wrapped to catch a panic, hand a failure to
+//! the core, and count itself out of the core's live word when Tokio drops it (on completion
+//! or abort). Spawning admits the task with one atomic step on that word (count plus a
+//! "closed" bit: a `TaskTracker` counts, but cannot refuse a task), calls `tokio::spawn` with
+//! no lock held, then takes the lock once to record the abort handle (or abort at once if the
+//! group began aborting meanwhile). A waiter finishes the group by closing the word only when
+//! no task is alive, so a task admitted before the group finished is always waited for, and
+//! none after. Completing tasks never take the lock. The word and the state have loom models.
+//!
+//! Nesting is tracked, not trusted to `Drop`: while a task is polled, a thread-local names its
+//! group; a group created there records the `TaskTracker`s (tokio-util's) of every group above
+//! it, and each of its tasks holds a token of each. So an outer `join` waits for every task
+//! beneath it, including the task of a dropped inner group that is still finishing a step on
+//! another worker. Background tasks are meant to outlive the code that started them, so they
+//! nest in nothing.
+//!
+//! That costs a little more than `tokio::spawn` plus awaiting the handles, and less than a
+//! `JoinSet` (the `taskgroup` benchmark measures it), where a prototype with a oneshot per
+//! task and a registration on the group's token cost 1.5×. The in-place combinators are built
+//! on `FuturesUnordered`, so a wake-up polls only the future that was woken and the cost per
+//! future stays flat from ten futures to a million.
 
 mod as_completed;
 mod background;
+mod builder;
 mod core;
 mod error;
 mod gather;
 mod group;
 mod handle;
 mod indexed;
+mod live;
 mod race;
+mod spawner;
+mod state;
 mod wait;
 
 pub use as_completed::{AsCompleted, as_completed};
 pub use background::BackgroundTasks;
+pub use builder::Builder;
 pub(crate) use error::panic_message;
 pub use error::{BoxError, ErrorGroup, Failure, PanicPayload, TaskError};
 pub use gather::{Gather, GatherSettled, gather, gather_settled};
-pub use group::{Builder, Spawner, TaskGroup};
+pub use group::TaskGroup;
 pub use handle::Task;
 pub use race::{FirstOk, Race, first_ok, race};
+pub use spawner::Spawner;
 pub use wait::{Done, Pending, WaitFor, wait};

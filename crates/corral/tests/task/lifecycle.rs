@@ -4,7 +4,6 @@ use std::future::pending;
 use std::time::Duration;
 
 use corral::task::{BoxError, TaskGroup};
-use tokio::task::yield_now;
 use tokio::time::sleep;
 
 use crate::support::{DropFlag, PollCount};
@@ -18,17 +17,22 @@ fn err(msg: &str) -> BoxError {
 async fn dropping_the_group_aborts_every_child() {
     let group: TaskGroup = TaskGroup::new();
     let flags: Vec<DropFlag> = (0..5).map(|_| DropFlag::new()).collect();
-    for flag in &flags {
-        let guard = flag.guard();
-        group.spawn(async move {
-            let _guard = guard;
-            pending::<Result<(), BoxError>>().await
-        });
-    }
-    yield_now().await; // let them start
+    let tasks: Vec<_> = flags
+        .iter()
+        .map(|flag| {
+            let guard = flag.guard();
+            group.spawn(async move {
+                let _guard = guard;
+                pending::<Result<(), BoxError>>().await
+            })
+        })
+        .collect();
     assert!(flags.iter().all(|f| !f.is_dropped()));
     drop(group);
-    yield_now().await; // aborted tasks are dropped at their next scheduling
+    for task in tasks {
+        // A handle completes only once Tokio dropped the aborted future.
+        assert!(task.await.unwrap_err().is_cancelled());
+    }
     assert!(flags.iter().all(DropFlag::is_dropped));
 }
 
@@ -37,28 +41,30 @@ async fn dropping_the_join_future_aborts_every_child() {
     let group: TaskGroup = TaskGroup::new();
     let flag = DropFlag::new();
     let guard = flag.guard();
-    group.spawn(async move {
+    let task = group.spawn(async move {
         let _guard = guard;
         pending::<Result<(), BoxError>>().await
     });
     let timed_out = tokio::time::timeout(Duration::from_millis(10), group.join()).await;
     assert!(timed_out.is_err());
-    yield_now().await;
+    assert!(task.await.unwrap_err().is_cancelled());
     assert!(flag.is_dropped(), "the join future owned the group");
 }
 
 #[tokio::test(start_paused = true)]
 async fn finished_children_are_reaped_at_once() {
     let group: TaskGroup = TaskGroup::new();
-    for i in 0..100_u64 {
-        group.spawn(async move {
-            sleep(Duration::from_millis(i)).await;
-            Ok(())
-        });
-    }
+    let mut tasks: Vec<_> = (0..100_u64)
+        .map(|i| {
+            group.spawn(async move {
+                sleep(Duration::from_millis(i)).await;
+                Ok(())
+            })
+        })
+        .collect();
     assert_eq!(group.len(), 100);
-    sleep(Duration::from_millis(50)).await;
-    yield_now().await;
+    // Task 50 finishing means tasks 0 to 50 have all finished (on the paused clock).
+    tasks.swap_remove(50).await.unwrap();
     assert_eq!(
         group.len(),
         49,
@@ -127,19 +133,22 @@ async fn spawning_into_a_finished_or_dropped_group_never_polls_the_future() {
     let polls = PollCount::new();
     group.join().await.unwrap();
     let after_join = spawner.spawn(polls.track(async { Ok(()) }));
+    assert!(
+        after_join.is_finished(),
+        "refused at once, not cancelled later"
+    );
     assert!(after_join.await.unwrap_err().is_cancelled());
 
     let group: TaskGroup = TaskGroup::new();
     let spawner = group.spawner();
     drop(group);
     let after_drop = spawner.spawn(polls.track(async { Ok(()) }));
+    assert!(
+        after_drop.is_finished(),
+        "refused at once, not cancelled later"
+    );
     assert!(after_drop.await.unwrap_err().is_cancelled());
-    assert!(after_drop_is_finished(&spawner));
     assert_eq!(polls.get(), 0);
-}
-
-fn after_drop_is_finished(spawner: &corral::task::Spawner) -> bool {
-    spawner.spawn(async { Ok(()) }).is_finished()
 }
 
 #[tokio::test(start_paused = true)]

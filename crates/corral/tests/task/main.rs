@@ -6,11 +6,13 @@ mod support;
 mod background;
 mod combinators;
 mod coop;
+mod done;
 mod errors;
 mod group;
 mod lifecycle;
 mod panics;
 mod split;
+mod promises;
 mod wait;
 
 /// Counts the bytes each thread holds, for the reaping test in `lifecycle.rs`.

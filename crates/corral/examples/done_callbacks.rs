@@ -1,0 +1,85 @@
+//! Done callbacks: react to tasks finishing without awaiting them, the guides'
+//! `task.add_done_callback(on_complete)`.
+//!
+//! A small job runner starts jobs in the background and keeps a live tally of how each one
+//! ended (value, failure, panic or cancellation), as asyncio code does with a done callback
+//! that records `task.result()` or the exception.
+//!
+//! Run: `cargo run -p corral --example done_callbacks`
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use corral::task::{BackgroundTasks, BoxError, TaskError};
+use tokio::sync::mpsc;
+
+#[derive(Debug, Default)]
+struct Tally {
+    done: Vec<u64>,
+    failed: usize,
+    panicked: usize,
+    cancelled: usize,
+}
+
+impl Tally {
+    fn record(&mut self, outcome: Result<u64, TaskError>) {
+        match outcome {
+            Ok(value) => self.done.push(value),
+            Err(e) if e.is_failed() => self.failed += 1,
+            Err(e) if e.is_panic() => self.panicked += 1,
+            Err(_) => self.cancelled += 1,
+        }
+    }
+}
+
+async fn job(n: u64) -> Result<u64, BoxError> {
+    tokio::time::sleep(Duration::from_millis(10 * n)).await;
+    match n {
+        3 => Err(format!("job {n}: upstream refused").into()),
+        4 => panic!("job {n}: corrupt input"),
+        _ => Ok(n * n),
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    // Failures go to this hook; the callbacks see only how each task ended.
+    let background: BackgroundTasks<BoxError> =
+        BackgroundTasks::with_hook(|failure| println!("reported: {failure}"));
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    // Each callback also says "one more finished", so `main` knows when the tally is complete.
+    let (finished, mut finishing) = mpsc::unbounded_channel();
+
+    for n in 1..=5 {
+        let tally = tally.clone();
+        let finished = finished.clone();
+        background.spawn(job(n)).on_done(move |outcome| {
+            println!("job {n} finished: {outcome:?}");
+            tally.lock().expect("tally lock").record(outcome);
+            let _ = finished.send(());
+        });
+    }
+    // A job that never ends, cancelled by the shutdown below.
+    let stuck_tally = tally.clone();
+    background
+        .spawn(std::future::pending::<Result<u64, BoxError>>())
+        .on_done(move |outcome| {
+            println!("the stuck job finished: {outcome:?}");
+            stuck_tally.lock().expect("tally lock").record(outcome);
+            let _ = finished.send(());
+        });
+
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    background.shutdown(Duration::from_millis(10)).await;
+    for _ in 0..6 {
+        finishing
+            .recv()
+            .await
+            .expect("every callback runs exactly once");
+    }
+
+    let tally = tally.lock().expect("tally lock");
+    println!("{tally:?}");
+    assert_eq!(tally.done, [1, 4, 25]);
+    assert_eq!((tally.failed, tally.panicked, tally.cancelled), (1, 1, 1));
+}

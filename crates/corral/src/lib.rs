@@ -114,6 +114,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod blocking;
 pub mod queue;
 pub mod report;
 pub mod sync;

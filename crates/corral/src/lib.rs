@@ -117,6 +117,7 @@
 pub mod blocking;
 pub mod queue;
 pub mod report;
+pub mod stream;
 pub mod sync;
 pub mod task;
 pub mod time;

@@ -117,6 +117,7 @@
 pub mod blocking;
 pub mod queue;
 pub mod report;
+pub mod scope;
 pub mod stream;
 pub mod sync;
 pub mod task;

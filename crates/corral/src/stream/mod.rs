@@ -16,7 +16,7 @@
 //! | a cursor/`next` token API | [`paginate_cursor`] with [`Page`] |
 //! | `stream_log_entries`: fetch after the last id, `sleep(1)`, repeat | [`poll`] |
 //! | `batch_insert(items, batch_size)` | `items.chunks(n)` in memory; [`batches`] for items arriving over time |
-//! | merging several async iterators (`aiostream.merge`) | [`select_all`], [`StreamExt::merge`], [`StreamMap`] (keyed) |
+//! | merging several async iterators (`aiostream.merge`) | [`select_all()`], [`StreamExt::merge`], [`StreamMap`] (keyed) |
 //!
 //! # Ported from the guides
 //!

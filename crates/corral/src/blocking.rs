@@ -57,7 +57,6 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use tokio::runtime::Handle;
@@ -103,7 +102,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    run_blocking_with(move |_| f())
+    spawn_job(move || Some(f()), None)
 }
 
 /// Like [`run_blocking`], and the job gets a [`CancellationToken`] that is cancelled when its
@@ -151,26 +150,30 @@ where
     R: Send + 'static,
 {
     let token = CancellationToken::new();
-    let dropped = Arc::new(AtomicBool::new(false));
+    let job_token = token.clone();
+    spawn_job(
+        move || {
+            // A job whose future is gone before it starts does not start (`abort` may
+            // already have stopped it; this covers the race).
+            if job_token.is_cancelled() {
+                return None;
+            }
+            Some(f(job_token))
+        },
+        Some(token),
+    )
+}
+
+fn spawn_job<R, J>(job: J, token: Option<CancellationToken>) -> Blocking<R>
+where
+    J: FnOnce() -> Option<R> + Send + 'static,
+    R: Send + 'static,
+{
     let inner = match Handle::try_current() {
-        Ok(handle) => {
-            let job_token = token.clone();
-            let job_dropped = Arc::clone(&dropped);
-            Inner::Running(handle.spawn_blocking(move || {
-                // `abort` only *may* stop a job that has not started: this makes sure.
-                if job_dropped.load(Ordering::Acquire) {
-                    return None;
-                }
-                Some(f(job_token))
-            }))
-        }
+        Ok(handle) => Inner::Running(handle.spawn_blocking(job)),
         Err(_) => Inner::Failed(Some(BlockingError::no_runtime())),
     };
-    Blocking {
-        inner,
-        token,
-        dropped,
-    }
+    Blocking { inner, token }
 }
 
 /// Runs a CPU-bound closure on rayon's thread pool (one thread per core) and awaits its result.
@@ -218,7 +221,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    run_cpu_with(move |_| f())
+    spawn_cpu(move |_| f(), None)
 }
 
 /// Like [`run_cpu`], and the job gets a [`CancellationToken`] that is cancelled when its future
@@ -256,13 +259,21 @@ where
 {
     let token = CancellationToken::new();
     let job_token = token.clone();
+    spawn_cpu(move |()| f(job_token), Some(token))
+}
+
+fn spawn_cpu<R, J>(job: J, token: Option<CancellationToken>) -> Cpu<R>
+where
+    J: FnOnce(()) -> R + Send + 'static,
+    R: Send + 'static,
+{
     let (tx, rx) = oneshot::channel();
     rayon::spawn(move || {
         // The receiver is closed only when the future was dropped: skip a job nobody awaits.
         if tx.is_closed() {
             return;
         }
-        let outcome = catch_unwind(AssertUnwindSafe(|| f(job_token)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| job(())));
         // The receiver is gone only when the future was dropped: nobody wants the result.
         let _ = tx.send(outcome);
     });
@@ -371,33 +382,8 @@ enum Inner<R> {
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Blocking<R> {
     inner: Inner<R>,
-    token: CancellationToken,
-    dropped: Arc<AtomicBool>,
-}
-
-impl<R> Blocking<R> {
-    /// The job's token: cancelled when this future is dropped, and cancellable by hand to ask
-    /// a [`run_blocking_with`] job to stop while still awaiting what it returns.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), corral::task::BoxError> {
-    /// let job = corral::blocking::run_blocking_with(|token| {
-    ///     while !token.is_cancelled() {
-    ///         std::thread::sleep(std::time::Duration::from_millis(1));
-    ///     }
-    ///     "stopped on request"
-    /// });
-    /// job.token().cancel();
-    /// assert_eq!(job.await?, "stopped on request");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn token(&self) -> &CancellationToken {
-        &self.token
-    }
+    /// The `_with` job's token, cancelled on drop.
+    token: Option<CancellationToken>,
 }
 
 impl<R> Future for Blocking<R> {
@@ -423,8 +409,9 @@ impl<R> Future for Blocking<R> {
 
 impl<R> Drop for Blocking<R> {
     fn drop(&mut self) {
-        self.dropped.store(true, Ordering::Release);
-        self.token.cancel();
+        if let Some(token) = &self.token {
+            token.cancel();
+        }
         if let Inner::Running(handle) = &self.inner {
             // Stops a job that has not started; a running one is out of reach.
             handle.abort();
@@ -435,7 +422,10 @@ impl<R> Drop for Blocking<R> {
 impl<R> fmt::Debug for Blocking<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Blocking")
-            .field("cancelled", &self.token.is_cancelled())
+            .field(
+                "cancelled",
+                &self.token.as_ref().map(CancellationToken::is_cancelled),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -457,30 +447,8 @@ impl<R> fmt::Debug for Blocking<R> {
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Cpu<R> {
     rx: oneshot::Receiver<std::thread::Result<R>>,
-    token: CancellationToken,
-}
-
-impl<R> Cpu<R> {
-    /// The job's token: cancelled when this future is dropped, and cancellable by hand.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let job = corral::blocking::run_cpu_with(|token| {
-    ///     while !token.is_cancelled() {
-    ///         std::hint::spin_loop();
-    ///     }
-    ///     "stopped on request"
-    /// });
-    /// job.token().cancel();
-    /// assert_eq!(job.await, "stopped on request");
-    /// # }
-    /// ```
-    pub fn token(&self) -> &CancellationToken {
-        &self.token
-    }
+    /// The `_with` job's token, cancelled on drop.
+    token: Option<CancellationToken>,
 }
 
 impl<R> Future for Cpu<R> {
@@ -501,14 +469,19 @@ impl<R> Future for Cpu<R> {
 
 impl<R> Drop for Cpu<R> {
     fn drop(&mut self) {
-        self.token.cancel();
+        if let Some(token) = &self.token {
+            token.cancel();
+        }
     }
 }
 
 impl<R> fmt::Debug for Cpu<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cpu")
-            .field("cancelled", &self.token.is_cancelled())
+            .field(
+                "cancelled",
+                &self.token.as_ref().map(CancellationToken::is_cancelled),
+            )
             .finish_non_exhaustive()
     }
 }

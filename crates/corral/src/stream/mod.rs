@@ -162,7 +162,7 @@ mod paginate;
 mod poll;
 
 pub use batch::batches;
-pub use paginate::{Page, paginate, paginate_cursor};
+pub use paginate::{Page, Paginate, paginate, paginate_cursor};
 pub use poll::poll;
 
 pub use async_stream::{stream, try_stream};

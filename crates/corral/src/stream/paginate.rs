@@ -74,9 +74,10 @@ pin_project! {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), std::io::Error> {
-    /// let mut users = paginate(1, |page| async move {
+    /// let users: Paginate<_, _, _> = paginate(1, |page| async move {
     ///     Ok::<_, std::io::Error>(if page == 1 { vec!["ada", "bob"] } else { vec![] })
     /// });
+    /// let mut users = std::pin::pin!(users); // an `async` block's future is not `Unpin`
     /// while let Some(user) = users.next().await {
     ///     println!("{}", user?);
     /// }

@@ -286,6 +286,11 @@ where
 /// The function takes one argument; pass a tuple for several. Each call returns a
 /// [`Blocking`] future, as [`run_blocking`] does.
 ///
+/// # Cancel safety
+///
+/// As [`run_blocking`]: dropping a call's future loses its result; a call that has not
+/// started never starts, a running one runs to its end.
+///
 /// # Examples
 ///
 /// ```

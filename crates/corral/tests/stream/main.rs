@@ -325,6 +325,43 @@ async fn dropping_next_mid_fetch_loses_nothing_for_paginate() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn dropping_next_mid_fetch_loses_nothing_for_paginate_cursor() {
+    let (fetches, seen) = counter();
+    let stream = paginate_cursor(move |cursor: Option<u32>| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok::<_, String>(match cursor {
+                None => Page {
+                    items: vec![1, 2],
+                    next: Some(2),
+                },
+                Some(_) => Page {
+                    items: vec![3],
+                    next: None,
+                },
+            })
+        }
+    });
+    let mut stream = pin!(stream);
+    assert_eq!(stream.next().await, Some(Ok(1)));
+    assert_eq!(stream.next().await, Some(Ok(2)));
+    tokio::select! {
+        _ = stream.next() => panic!("the second fetch takes a second"),
+        () = tokio::time::sleep(Duration::from_millis(600)) => {}
+    }
+    let started = Instant::now();
+    assert_eq!(stream.next().await, Some(Ok(3)));
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(400),
+        "the fetch went on, not restarted"
+    );
+    assert_eq!(stream.next().await, None);
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn dropping_next_mid_wait_loses_nothing_for_poll() {
     let start = Instant::now();
     let (calls, fetch) = log_source(start, Duration::from_millis(100));

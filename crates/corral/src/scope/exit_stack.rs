@@ -217,6 +217,48 @@ impl<E: fmt::Debug + Send + 'static> ExitStack<E> {
         });
     }
 
+    /// Moves every registered cleanup to a new stack and leaves this one empty: asyncio's
+    /// `pop_all`, for "open everything or nothing": if a later step fails, this stack closes
+    /// what was opened; once all succeeded, `pop_all` hands the resources' cleanups on to
+    /// whoever keeps the resources.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::scope::ExitStack;
+    /// use corral::task::BoxError;
+    ///
+    /// async fn open_all(names: &[&'static str]) -> Result<ExitStack, BoxError> {
+    ///     let mut stack = ExitStack::new();
+    ///     for &name in names {
+    ///         if name.is_empty() {
+    ///             stack.close().await?; // close what was opened, then fail
+    ///             return Err("empty name".into());
+    ///         }
+    ///         stack.callback(move || println!("closed {name}"));
+    ///     }
+    ///     Ok(stack.pop_all()) // success: the caller owns the cleanups now
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let opened = open_all(&["a", "b"]).await?;
+    /// assert_eq!(opened.len(), 2);
+    /// opened.close().await?;
+    /// assert!(open_all(&["a", ""]).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pop_all(&mut self) -> Self {
+        Self {
+            cleanups: std::mem::take(&mut self.cleanups),
+            current: None,
+            errors: Vec::new(),
+            panic: None,
+            drop_timeout: self.drop_timeout,
+        }
+    }
+
     /// The number of cleanups registered and not yet run.
     ///
     /// # Examples

@@ -8,6 +8,7 @@
 //! | `async with AsyncExitStack() as stack:` | [`ExitStack`] + [`close`](ExitStack::close)`().await` |
 //! | `await stack.enter_async_context(cm)` | [`ExitStack::enter`]`(acquire, release)` |
 //! | `stack.push_async_callback(f)` / `stack.callback(f)` | [`ExitStack::push`] / [`ExitStack::callback`] |
+//! | `stack.pop_all()` | [`ExitStack::pop_all`] |
 //! | `async with DatabaseSession() as s:` (`__aenter__`/`__aexit__`) | [`with_session`] over a [`Session`] |
 //! | `@asynccontextmanager` with `try: yield; commit() except: rollback() finally: close()` | [`with_session`] |
 //! | `async with resource:` whose `__aexit__` only closes | a [`Session`] with only `close`, or an RAII guard whose `Drop` releases (sync), or [`ExitStack::enter`] |

@@ -126,6 +126,20 @@ async fn a_panicking_cleanup_resumes_after_all_ran_and_the_errors_are_reported()
     assert_eq!(reports.lines(), ["ExitStack: \"a failed\""]);
 }
 
+#[tokio::test(start_paused = true)]
+async fn pop_all_moves_the_cleanups_and_leaves_the_stack_empty() {
+    let log = log();
+    let mut stack = ExitStack::new();
+    stack.push(step(&log, "a", Duration::ZERO, false));
+    stack.push(step(&log, "b", Duration::ZERO, false));
+    let moved = stack.pop_all();
+    assert!(stack.is_empty());
+    stack.close().await.unwrap();
+    assert!(entries(&log).is_empty(), "the emptied stack ran nothing");
+    moved.close().await.unwrap();
+    assert_eq!(entries(&log), ["b", "a"]);
+}
+
 #[tokio::test]
 async fn enter_returns_the_resource_and_releases_it_on_close() {
     let log = log();

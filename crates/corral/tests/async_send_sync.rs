@@ -226,3 +226,9 @@ assert_future!(scope_close, corral::scope::ExitStack::new().close() => Send & !S
 assert_future!(scope_with_session, corral::scope::with_session(async { Ok(PinSession) }, async |_: &mut PinSession| {
     Ok::<_, BoxError>(1_u8)
 }) => Send & Sync & !Unpin);
+assert_future!(scope_with_resource, corral::scope::with_resource(
+    async { Ok::<_, BoxError>(1_u8) },
+    async |_: &mut u8| Ok::<_, BoxError>(1_u8),
+    |_| async { Ok(()) },
+    |_| async { Ok(()) },
+) => Send & Sync & !Unpin);

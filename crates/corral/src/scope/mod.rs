@@ -11,6 +11,7 @@
 //! | `stack.pop_all()` | [`ExitStack::pop_all`] |
 //! | `async with DatabaseSession() as s:` (`__aenter__`/`__aexit__`) | [`with_session`] over a [`Session`] |
 //! | `@asynccontextmanager` with `try: yield; commit() except: rollback() finally: close()` | [`with_session`] |
+//! | the same over a type whose `commit(self)`/`rollback(self)` consume it (sqlx's `Transaction`) | [`with_resource`]`(acquire, body, on_ok, on_err)` |
 //! | `async with resource:` whose `__aexit__` only closes | a [`Session`] with only `close`, or an RAII guard whose `Drop` releases (sync), or [`ExitStack::enter`] |
 //!
 //! # Rust has no async drop: what that means here
@@ -36,7 +37,9 @@
 //! lines on top of Tokio, futures' `catch_unwind` and corral's
 //! [`ErrorGroup`](crate::task::ErrorGroup) and [`report`](crate::report).
 mod exit_stack;
+mod resource;
 mod session;
 
 pub use exit_stack::ExitStack;
+pub use resource::with_resource;
 pub use session::{Session, SessionError, with_session};

@@ -207,7 +207,7 @@ where
     }
 }
 
-/// Why [`with_session`] failed: the error that ended the session, and the rollback or close
+/// Why [`with_session`] or [`with_resource`](super::with_resource) failed: the error that ended the session, and the rollback or close
 /// errors that followed it.
 ///
 /// # Examples
@@ -237,11 +237,15 @@ pub struct SessionError<E> {
 }
 
 impl<E> SessionError<E> {
-    fn new(error: E) -> Self {
+    pub(crate) fn new(error: E) -> Self {
         Self {
             error,
             suppressed: Vec::new(),
         }
+    }
+
+    pub(crate) fn suppress(&mut self, error: E) {
+        self.suppressed.push(error);
     }
 
     /// The error that ended the session.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use corral::report::Report;
-use corral::scope::{ExitStack, Session, with_session};
+use corral::scope::{ExitStack, Session, with_resource, with_session};
 use corral::task::BoxError;
 use futures::FutureExt;
 use tokio::sync::oneshot;
@@ -472,4 +472,115 @@ async fn with_session_and_exit_stack_futures_can_be_spawned() {
     .await
     .unwrap();
     assert_eq!(entries(&log), ["insert", "commit", "close"]);
+}
+
+/// A transaction whose end consumes it (as sqlx's does).
+struct Tx {
+    log: Log,
+    fail_end: bool,
+    ended: Option<oneshot::Sender<()>>,
+}
+
+impl Tx {
+    async fn end(mut self, how: &'static str) -> Result<(), String> {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        self.log.lock().unwrap().push(how.to_owned());
+        if let Some(ended) = self.ended.take() {
+            let _ = ended.send(());
+        }
+        if self.fail_end {
+            Err(format!("{how} failed"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn tx(log: &Log, fail_end: bool) -> impl Future<Output = Result<Tx, String>> + use<> {
+    let log = log.clone();
+    async move {
+        Ok(Tx {
+            log,
+            fail_end,
+            ended: None,
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_resource_hands_the_resource_to_on_ok_after_success() {
+    let log = log();
+    let value = with_resource(
+        tx(&log, false),
+        async |_: &mut Tx| Ok::<_, String>(5),
+        |t| t.end("commit"),
+        |t| t.end("rollback"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(value, 5);
+    assert_eq!(entries(&log), ["commit"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_resource_hands_it_to_on_err_after_failure_and_the_body_error_wins() {
+    let log = log();
+    let failure = with_resource(
+        tx(&log, true),
+        async |_: &mut Tx| Err::<(), _>("insert failed".to_owned()),
+        |t| t.end("commit"),
+        |t| t.end("rollback"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(entries(&log), ["rollback"]);
+    assert_eq!(failure.error(), "insert failed");
+    assert_eq!(failure.suppressed(), ["rollback failed"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_resource_returns_the_on_ok_error() {
+    let log = log();
+    let failure = with_resource(
+        tx(&log, true),
+        async |_: &mut Tx| Ok::<_, String>(()),
+        |t| t.end("commit"),
+        |t| t.end("rollback"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(failure.error(), "commit failed");
+    assert_eq!(entries(&log), ["commit"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_resource_dropped_mid_body_runs_on_err_on_a_task() {
+    let log = log();
+    let (ended_tx, ended_rx) = oneshot::channel();
+    let acquire = {
+        let log = log.clone();
+        async move {
+            Ok::<_, String>(Tx {
+                log,
+                fail_end: false,
+                ended: Some(ended_tx),
+            })
+        }
+    };
+    let work = with_resource(
+        acquire,
+        async |_: &mut Tx| {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, String>(())
+        },
+        |t| t.end("commit"),
+        |t| t.end("rollback"),
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), work)
+            .await
+            .is_err()
+    );
+    ended_rx.await.unwrap();
+    assert_eq!(entries(&log), ["rollback"]);
 }

@@ -2,10 +2,13 @@
 //! success, rolls back on error, and closes the connection always.
 //!
 //! Run: `cargo run --example db_session`
+//!
+//! The last part shows `with_resource`, for transaction types whose `commit(self)` and
+//! `rollback(self)` consume them (as sqlx's do), where a `Session` impl cannot be written.
 
 use std::time::Duration;
 
-use corral::scope::{Session, with_session};
+use corral::scope::{Session, with_resource, with_session};
 use corral::task::BoxError;
 
 /// A pretend connection from a pool.

@@ -82,5 +82,24 @@ async fn main() -> Result<(), BoxError> {
         "db_session: failed as expected, nothing kept: {}",
         failed.expect_err("duplicate email")
     );
+
+    println!("db_session: the same with a consuming commit/rollback (with_resource):");
+    let rows = with_resource(
+        Connection::acquire(3),
+        async |db: &mut Connection| {
+            db.execute("UPDATE users SET active = true").await?;
+            Ok::<_, BoxError>(1)
+        },
+        |mut db: Connection| async move {
+            db.commit().await?;
+            db.close().await
+        },
+        |mut db: Connection| async move {
+            db.rollback().await?;
+            db.close().await
+        },
+    )
+    .await?;
+    println!("db_session: {rows} row committed");
     Ok(())
 }

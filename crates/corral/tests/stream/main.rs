@@ -258,6 +258,30 @@ async fn poll_after_a_slow_fetch_fetches_at_once_then_restarts_the_cadence() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_empty_fetch_keeps_the_last_item_for_the_next_fetch() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let items: Vec<Result<u32, String>> =
+        poll(Duration::from_secs(1), move |last: Option<&u32>| {
+            log.lock().unwrap().push(last.copied());
+            let call = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                Ok(match call {
+                    0 => vec![1, 2],
+                    1 => vec![], // nothing new this time
+                    _ => vec![3],
+                })
+            }
+        })
+        .take(3)
+        .collect()
+        .await;
+    assert_eq!(items, [Ok(1), Ok(2), Ok(3)]);
+    assert_eq!(*seen.lock().unwrap(), [None, Some(2), Some(2)]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_poll_error_is_yielded_and_ends_the_stream() {
     let (fetches, seen) = counter();
     let items: Vec<Result<u32, String>> =

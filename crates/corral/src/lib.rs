@@ -162,9 +162,12 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod blocking;
 pub mod flow;
 pub mod queue;
 pub mod report;
+pub mod scope;
+pub mod stream;
 pub mod sync;
 pub mod task;
 pub mod time;

@@ -226,3 +226,47 @@ assert_future!(flow_throttler_run, {
     let t: &'static corral::flow::Throttler = todo!();
     t.run(std::future::ready(1u8))
 } => Send & Sync & !Unpin);
+// ---- blocking
+assert_value!(corral::blocking::Blocking<u8>: Send & Sync & Unpin);
+assert_value!(corral::blocking::Cpu<u8>: Send & Sync & Unpin);
+assert_value!(corral::blocking::BlockingError: Send & Sync & Unpin);
+assert_value!(corral::blocking::BlockOnError: Send & Sync & Unpin);
+assert_future!(blocking_run_blocking, corral::blocking::run_blocking(|| 1_u8) => Send & Sync & Unpin);
+assert_future!(blocking_run_cpu, corral::blocking::run_cpu(|| 1_u8) => Send & Sync & Unpin);
+assert_future!(blocking_to_async, corral::blocking::to_async(|x: u8| x)(1) => Send & Sync & Unpin);
+
+// ---- stream (the streams are `impl Stream`: pinned through a value of each)
+assert_value!(corral::stream::Page<u8, u8>: Send & Sync & Unpin);
+assert_future!(stream_paginate, corral::stream::paginate(1, |_| async { Ok::<Vec<u8>, BoxError>(vec![]) }) => Send & Sync & !Unpin);
+assert_future!(stream_paginate_cursor, corral::stream::paginate_cursor(|_: Option<u8>| async {
+    Ok::<_, BoxError>(corral::stream::Page { items: vec![1_u8], next: None })
+}) => Send & Sync & !Unpin);
+assert_future!(stream_poll, corral::stream::poll(Duration::from_secs(1), |_: Option<&u8>| async {
+    Ok::<Vec<u8>, BoxError>(vec![])
+}) => Send & Sync & !Unpin);
+assert_future!(stream_batches, corral::stream::batches(tokio_stream::iter([1_u8]), 2, Duration::from_secs(1)) => Send & Sync & !Unpin);
+
+// ---- scope
+struct PinSession;
+impl corral::scope::Session for PinSession {
+    type Error = BoxError;
+    async fn close(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+assert_value!(corral::scope::ExitStack<BoxError>: Send & !Sync & Unpin);
+assert_value!(corral::scope::SessionError<BoxError>: Send & Sync & Unpin);
+assert_future!(scope_enter, {
+    let stack: &'static mut corral::scope::ExitStack<BoxError> = todo!();
+    stack.enter(async { Ok::<_, BoxError>(1_u8) }, |_| async { Ok(()) })
+} => Send & !Sync & !Unpin);
+assert_future!(scope_close, corral::scope::ExitStack::new().close() => Send & !Sync & !Unpin);
+assert_future!(scope_with_session, corral::scope::with_session(async { Ok(PinSession) }, async |_: &mut PinSession| {
+    Ok::<_, BoxError>(1_u8)
+}) => Send & Sync & !Unpin);
+assert_future!(scope_with_resource, corral::scope::with_resource(
+    async { Ok::<_, BoxError>(1_u8) },
+    async |_: &mut u8| Ok::<_, BoxError>(1_u8),
+    |_| async { Ok(()) },
+    |_| async { Ok(()) },
+) => Send & Sync & !Unpin);

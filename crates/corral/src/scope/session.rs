@@ -1,0 +1,333 @@
+//! `Session` and `with_session`: the guides' database session (commit on success, rollback on
+//! error, close always).
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+
+use super::exit_stack::{DEFAULT_DROP_TIMEOUT, run_detached};
+use crate::report::{ReportKind, report};
+
+/// A resource with an async end: the guides' `DatabaseSession` (`__aenter__`/`__aexit__`).
+///
+/// [`with_session`] calls [`commit`](Self::commit) when the body succeeds,
+/// [`rollback`](Self::rollback) when it (or the commit) fails, and [`close`](Self::close)
+/// always. `commit` and `rollback` do nothing by default, so a resource that only needs
+/// closing (the guides' `get_connection`) implements `close` alone.
+///
+/// # Examples
+///
+/// ```
+/// use corral::scope::Session;
+///
+/// # #[allow(dead_code)]
+/// struct Connection { id: u32 }
+///
+/// impl Session for Connection {
+///     type Error = std::io::Error;
+///     async fn close(self) -> Result<(), std::io::Error> {
+///         println!("connection {} closed", self.id);
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Session: Send + Sized + 'static {
+    /// What commit, rollback and close fail with.
+    type Error: Send + 'static;
+
+    /// Makes the body's work permanent. Called once, when the body returned `Ok`.
+    fn commit(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Undoes the body's work. Called once, when the body or the commit failed, or (on a
+    /// runtime task) when the [`with_session`] future was dropped before the end.
+    fn rollback(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Releases the resource. Called once, always, last.
+    fn close(self) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// Acquires a [`Session`], runs `body` with it, then commits or rolls back, and closes it:
+/// `async with DatabaseSession() as session:` and the guides' `get_db_session`.
+///
+/// - The body returns `Ok`: `commit`, then `close`. A failing commit is rolled back (as the
+///   guide's `try: yield; commit() except: rollback()` does) and its error is returned.
+/// - The body returns `Err`: `rollback`, then `close`, and the body's error is returned.
+/// - The error that caused the failure wins: a rollback or close error that follows it is
+///   attached to it ([`SessionError::suppressed`]), never lost and never in its place. A close
+///   error after a success is the error returned (as an exception in `finally` is raised).
+///
+/// # Cancel safety
+///
+/// Dropping this future before the session was closed (a timeout, `select!`, a cancelled
+/// task) cannot await anything, since Rust has no async drop: the session is handed to a task
+/// on the current runtime that rolls it back and closes it, bounded by 30 seconds, with every
+/// failure [reported](crate::report). Dropped while closing, the close in progress is dropped
+/// with the session (the session's own `Drop` runs). Outside a runtime the session is dropped
+/// and that reported.
+///
+/// # Errors
+///
+/// A [`SessionError`] holding the error that ended the session (from `acquire`, the body,
+/// the commit, or the close), with later cleanup errors attached.
+///
+/// # Examples
+///
+/// ```
+/// use corral::scope::{Session, with_session};
+/// use corral::task::BoxError;
+///
+/// #[derive(Default)]
+/// struct Db { log: Vec<String> }
+///
+/// impl Db {
+///     async fn execute(&mut self, sql: &str) -> Result<(), BoxError> {
+///         if sql.contains("DROP") { return Err("permission denied".into()) }
+///         self.log.push(sql.to_owned());
+///         Ok(())
+///     }
+/// }
+///
+/// impl Session for Db {
+///     type Error = BoxError;
+///     async fn commit(&mut self) -> Result<(), BoxError> { println!("commit {:?}", self.log); Ok(()) }
+///     async fn rollback(&mut self) -> Result<(), BoxError> { println!("rollback"); Ok(()) }
+///     async fn close(self) -> Result<(), BoxError> { println!("close"); Ok(()) }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), BoxError> {
+/// let rows = with_session(async { Ok(Db::default()) }, async |db: &mut Db| {
+///     db.execute("INSERT INTO users VALUES (1)").await?;
+///     Ok::<_, BoxError>(1)
+/// })
+/// .await?; // commit, close
+/// assert_eq!(rows, 1);
+///
+/// let failed = with_session(async { Ok(Db::default()) }, async |db: &mut Db| {
+///     db.execute("DROP TABLE users").await
+/// })
+/// .await; // rollback, close
+/// assert_eq!(failed.expect_err("denied").error().to_string(), "permission denied");
+/// # Ok(())
+/// # }
+/// ```
+pub async fn with_session<S, T, E, A, B>(acquire: A, body: B) -> Result<T, SessionError<E>>
+where
+    S: Session,
+    A: Future<Output = Result<S, S::Error>>,
+    B: AsyncFnOnce(&mut S) -> Result<T, E>,
+    E: From<S::Error>,
+    S::Error: fmt::Debug,
+{
+    let session = acquire
+        .await
+        .map_err(|error| SessionError::new(error.into()))?;
+    let mut guard = Guard {
+        session: Some(session),
+    };
+    let outcome = body(guard.session_mut()).await;
+    let outcome = match outcome {
+        Ok(value) => match guard.session_mut().commit().await {
+            Ok(()) => Ok(value),
+            Err(error) => Err(SessionError::new(E::from(error))),
+        },
+        Err(error) => Err(SessionError::new(error)),
+    };
+    let mut outcome = match outcome {
+        Ok(value) => Ok(value),
+        Err(mut failure) => {
+            if let Err(error) = guard.session_mut().rollback().await {
+                failure.suppressed.push(E::from(error));
+            }
+            Err(failure)
+        }
+    };
+    if let Some(session) = guard.session.take()
+        && let Err(error) = session.close().await
+    {
+        match &mut outcome {
+            Ok(_) => outcome = Err(SessionError::new(E::from(error))),
+            Err(failure) => failure.suppressed.push(E::from(error)),
+        }
+    }
+    outcome
+}
+
+/// Holds the session while the body, commit and rollback run; rolls back and closes it on a
+/// runtime task if the `with_session` future is dropped before the end.
+struct Guard<S: Session>
+where
+    S::Error: fmt::Debug,
+{
+    session: Option<S>,
+}
+
+impl<S: Session> Guard<S>
+where
+    S::Error: fmt::Debug,
+{
+    fn session_mut(&mut self) -> &mut S {
+        // Taken only for `close`, the last step, after which the guard is not used again.
+        self.session
+            .as_mut()
+            .expect("the session is held until it is closed")
+    }
+}
+
+impl<S: Session> Drop for Guard<S>
+where
+    S::Error: fmt::Debug,
+{
+    fn drop(&mut self) {
+        let Some(mut session) = self.session.take() else {
+            return;
+        };
+        match Handle::try_current() {
+            Ok(handle) => {
+                let cleanup = async move {
+                    let rolled_back = session.rollback().await;
+                    let closed = session.close().await;
+                    rolled_back.and(closed)
+                };
+                let limit: Duration = DEFAULT_DROP_TIMEOUT;
+                handle.spawn(run_detached::<S::Error>(vec![Box::pin(cleanup)], limit));
+            }
+            Err(_) => report(
+                "with_session",
+                ReportKind::Error,
+                &"dropped outside a tokio runtime: the session was neither rolled back nor closed",
+            ),
+        }
+    }
+}
+
+/// Why [`with_session`] or [`with_resource`](super::with_resource) failed: the error that ended the session, and the rollback or close
+/// errors that followed it.
+///
+/// # Examples
+///
+/// ```
+/// use corral::scope::{Session, with_session};
+///
+/// struct Flaky;
+/// impl Session for Flaky {
+///     type Error = String;
+///     async fn rollback(&mut self) -> Result<(), String> { Err("rollback failed".into()) }
+///     async fn close(self) -> Result<(), String> { Ok(()) }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let failure = with_session(async { Ok(Flaky) }, async |_: &mut Flaky| Err::<(), String>("insert failed".into()))
+///     .await
+///     .expect_err("the body failed");
+/// assert_eq!(failure.error(), "insert failed"); // the body's error wins
+/// assert_eq!(failure.suppressed(), ["rollback failed"]); // and the rollback's is kept
+/// # }
+/// ```
+pub struct SessionError<E> {
+    error: E,
+    suppressed: Vec<E>,
+}
+
+impl<E> SessionError<E> {
+    pub(crate) fn new(error: E) -> Self {
+        Self {
+            error,
+            suppressed: Vec::new(),
+        }
+    }
+
+    pub(crate) fn suppress(&mut self, error: E) {
+        self.suppressed.push(error);
+    }
+
+    /// The error that ended the session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # struct S; impl corral::scope::Session for S { type Error = String; async fn close(self) -> Result<(), String> { Ok(()) } }
+    /// let failure = corral::scope::with_session(async { Err::<S, _>("no connection".to_owned()) }, async |_: &mut S| Ok::<(), String>(()))
+    ///     .await
+    ///     .expect_err("acquire failed");
+    /// assert_eq!(failure.error(), "no connection");
+    /// # }
+    /// ```
+    pub fn error(&self) -> &E {
+        &self.error
+    }
+
+    /// The error that ended the session, by value (the suppressed ones are dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # struct S; impl corral::scope::Session for S { type Error = String; async fn close(self) -> Result<(), String> { Ok(()) } }
+    /// let failure = corral::scope::with_session(async { Ok(S) }, async |_: &mut S| Err::<(), String>("boom".to_owned()))
+    ///     .await
+    ///     .expect_err("the body failed");
+    /// assert_eq!(failure.into_error(), "boom");
+    /// # }
+    /// ```
+    pub fn into_error(self) -> E {
+        self.error
+    }
+
+    /// The rollback and close errors that followed, in the order they happened.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # struct S; impl corral::scope::Session for S { type Error = String; async fn close(self) -> Result<(), String> { Err("close failed".into()) } }
+    /// let failure = corral::scope::with_session(async { Ok(S) }, async |_: &mut S| Err::<(), String>("boom".to_owned()))
+    ///     .await
+    ///     .expect_err("the body failed");
+    /// assert_eq!(failure.suppressed(), ["close failed"]);
+    /// # }
+    /// ```
+    pub fn suppressed(&self) -> &[E] {
+        &self.suppressed
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for SessionError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionError")
+            .field("error", &self.error)
+            .field("suppressed", &self.suppressed)
+            .finish()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for SessionError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)?;
+        match self.suppressed.len() {
+            0 => Ok(()),
+            1 => write!(f, " (and while cleaning up: {})", self.suppressed[0]),
+            n => write!(
+                f,
+                " (and {n} errors while cleaning up, first: {})",
+                self.suppressed[0]
+            ),
+        }
+    }
+}
+
+/// Like [`ErrorGroup`](crate::task::ErrorGroup), an `Error` for any printable `E` (so
+/// `SessionError<BoxError>` is one too); its `Display` starts with the error that ended the
+/// session.
+impl<E: fmt::Debug + fmt::Display> Error for SessionError<E> {}

@@ -1,0 +1,221 @@
+//! corral::blocking: results, panics, the drop-to-cancel token, jobs that never start, and the
+//! sync bridge's typed errors.
+#![allow(clippy::unwrap_used)]
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use corral::blocking::{
+    BlockOnError, block_on, run_blocking, run_blocking_with, run_cpu, run_cpu_with, to_async,
+};
+use futures::FutureExt;
+use tokio::sync::oneshot;
+
+#[tokio::test]
+async fn run_blocking_returns_the_closure_value() {
+    let value = run_blocking(|| std::thread::current().name().map(str::to_owned))
+        .await
+        .unwrap();
+    // It ran on a blocking-pool thread, not on the test's thread.
+    assert_ne!(value, std::thread::current().name().map(str::to_owned));
+}
+
+#[tokio::test]
+async fn run_cpu_returns_the_closure_value_on_a_rayon_thread() {
+    let index = run_cpu(rayon::current_thread_index).await;
+    assert!(index.is_some(), "ran on a rayon worker");
+}
+
+#[tokio::test]
+async fn to_async_turns_a_sync_fn_into_an_async_one() {
+    let add = to_async(|(a, b): (u32, u32)| a + b);
+    let again = add.clone();
+    assert_eq!(add((2, 3)).await.unwrap(), 5);
+    assert_eq!(again((4, 5)).await.unwrap(), 9);
+}
+
+#[tokio::test]
+async fn a_panic_in_run_blocking_resumes_in_the_awaiting_task() {
+    let outcome = AssertUnwindSafe(run_blocking(|| -> u32 { panic!("disk on fire") }))
+        .catch_unwind()
+        .await;
+    let payload = outcome.expect_err("the panic resumes here");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"disk on fire"));
+}
+
+#[tokio::test]
+async fn a_panic_in_run_cpu_resumes_in_the_awaiting_task_and_the_pool_survives() {
+    let outcome = AssertUnwindSafe(run_cpu(|| -> u32 { panic!("bad math") }))
+        .catch_unwind()
+        .await;
+    let payload = outcome.expect_err("the panic resumes here");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"bad math"));
+    // The rayon pool still works (rayon::spawn alone would have aborted the process).
+    assert_eq!(run_cpu(|| 1 + 1).await, 2);
+}
+
+#[test]
+fn run_blocking_outside_a_runtime_is_a_typed_error() {
+    let error = futures::executor::block_on(run_blocking(|| 1)).unwrap_err();
+    assert!(error.is_no_runtime());
+    assert!(!error.is_shutdown());
+    assert_eq!(
+        error.to_string(),
+        "blocking job started outside a tokio runtime"
+    );
+}
+
+#[test]
+fn run_cpu_needs_no_tokio_runtime() {
+    assert_eq!(futures::executor::block_on(run_cpu(|| 3 * 3)), 9);
+}
+
+#[test]
+fn block_on_runs_a_future_from_sync_code() {
+    let value = block_on(async {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        run_blocking(|| 7).await
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(value, 7);
+}
+
+#[tokio::test]
+async fn block_on_inside_a_runtime_is_an_error_not_a_panic() {
+    let refused = block_on(async { 1 });
+    assert!(matches!(refused, Err(BlockOnError::InsideRuntime)));
+    // Also from a blocking-pool thread, which is inside the runtime too.
+    let refused = run_blocking(|| block_on(async { 1 }).map_err(|e| e.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(
+        refused,
+        Err("block_on called inside a tokio runtime: await the future instead".to_owned())
+    );
+}
+
+/// Dropping the future of a running job cancels its token; the job sees it and stops early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_running_blocking_job_cancels_its_token() {
+    let (started_tx, started_rx) = oneshot::channel();
+    let (noticed_tx, noticed_rx) = oneshot::channel();
+    let job = run_blocking_with(move |token| {
+        started_tx.send(()).unwrap();
+        let mut spins = 0_u64;
+        while !token.is_cancelled() {
+            std::thread::yield_now();
+            spins += 1;
+        }
+        noticed_tx.send(spins).unwrap();
+    });
+    started_rx.await.unwrap();
+    drop(job);
+    noticed_rx
+        .await
+        .expect("the running job noticed the drop and returned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_running_cpu_job_cancels_its_token() {
+    let (started_tx, started_rx) = oneshot::channel();
+    let (noticed_tx, noticed_rx) = oneshot::channel();
+    let job = run_cpu_with(move |token| {
+        started_tx.send(()).unwrap();
+        while !token.is_cancelled() {
+            std::hint::spin_loop();
+        }
+        noticed_tx.send(()).unwrap();
+    });
+    started_rx.await.unwrap();
+    drop(job);
+    noticed_rx
+        .await
+        .expect("the running job noticed the drop and returned");
+}
+
+/// Queues a job behind one that occupies the only blocking thread, drops the queued job's
+/// future, and reports whether the queued job ran.
+fn queued_job_ran_after_drop(with_token: bool) -> bool {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let (busy_tx, busy_rx) = oneshot::channel();
+        // Occupy the only blocking thread.
+        let first = run_blocking(move || {
+            busy_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        });
+        busy_rx.await.unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ran);
+        if with_token {
+            drop(run_blocking_with(move |_token| {
+                flag.store(true, Ordering::SeqCst)
+            }));
+        } else {
+            drop(run_blocking(move || flag.store(true, Ordering::SeqCst)));
+        }
+        release_tx.send(()).unwrap();
+        first.await.unwrap();
+        // The pool runs its queue in order: once a later job ran, the dropped one was passed.
+        run_blocking(|| ()).await.unwrap();
+        ran.load(Ordering::SeqCst)
+    })
+}
+
+/// A job whose future was dropped before a pool thread took it never runs.
+#[test]
+fn a_blocking_job_dropped_before_it_started_never_runs() {
+    assert!(
+        !queued_job_ran_after_drop(false),
+        "the dropped job must not run"
+    );
+    assert!(
+        !queued_job_ran_after_drop(true),
+        "the dropped job must not run"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cpu_job_dropped_before_it_started_never_runs() {
+    let threads = rayon::current_num_threads();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = Arc::new(std::sync::Mutex::new(release_rx));
+    let busy = Arc::new(AtomicUsize::new(0));
+    let (all_busy_tx, all_busy_rx) = oneshot::channel();
+    let all_busy_tx = Arc::new(std::sync::Mutex::new(Some(all_busy_tx)));
+    let blockers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (busy, release_rx, all_busy_tx) =
+                (busy.clone(), release_rx.clone(), all_busy_tx.clone());
+            run_cpu(move || {
+                if busy.fetch_add(1, Ordering::SeqCst) + 1 == threads
+                    && let Some(tx) = all_busy_tx.lock().unwrap().take()
+                {
+                    tx.send(()).unwrap();
+                }
+                // Each blocker waits for its own release message.
+                let _ = release_rx.lock().unwrap().recv();
+            })
+        })
+        .collect();
+    all_busy_rx.await.unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&ran);
+    let queued = run_cpu(move || flag.store(true, Ordering::SeqCst));
+    drop(queued);
+    for _ in 0..threads {
+        release_tx.send(()).unwrap();
+    }
+    for blocker in blockers {
+        blocker.await;
+    }
+    run_cpu(|| ()).await;
+    assert!(!ran.load(Ordering::SeqCst), "the dropped job must not run");
+}

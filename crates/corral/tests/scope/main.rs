@@ -1,0 +1,586 @@
+//! corral::scope: reverse-order cleanups on every path, every failure kept or reported,
+//! dropped stacks and sessions handing their cleanups on, and the session protocol.
+#![allow(clippy::unwrap_used)]
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use corral::report::Report;
+use corral::scope::{ExitStack, Session, with_resource, with_session};
+use corral::task::BoxError;
+use futures::FutureExt;
+use tokio::sync::oneshot;
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn log() -> Log {
+    Arc::new(Mutex::new(Vec::new()))
+}
+
+fn entries(log: &Log) -> Vec<String> {
+    log.lock().unwrap().clone()
+}
+
+/// The report hook is global: tests that set it take this lock first.
+static HOOK_LOCK: Mutex<()> = Mutex::new(());
+
+/// Collects every report while it lives.
+struct Reports {
+    seen: Log,
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl Reports {
+    fn collect() -> Self {
+        let lock = HOOK_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let seen = log();
+        let sink = seen.clone();
+        corral::report::set_hook(move |report: &Report<'_>| {
+            sink.lock()
+                .unwrap()
+                .push(format!("{}: {:?}", report.source(), report.detail()));
+        });
+        Self { seen, _lock: lock }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        entries(&self.seen)
+    }
+}
+
+impl Drop for Reports {
+    fn drop(&mut self) {
+        corral::report::take_hook();
+    }
+}
+
+/// A cleanup that records its name (after `delay`) and then succeeds or fails.
+fn step(
+    log: &Log,
+    name: &'static str,
+    delay: Duration,
+    fail: bool,
+) -> impl Future<Output = Result<(), BoxError>> + Send + 'static {
+    let log = log.clone();
+    async move {
+        tokio::time::sleep(delay).await;
+        log.lock().unwrap().push(name.to_owned());
+        if fail {
+            Err(format!("{name} failed").into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn close_runs_cleanups_in_reverse_order() {
+    let log = log();
+    let mut stack = ExitStack::new();
+    for name in ["first", "second", "third"] {
+        stack.push(step(&log, name, Duration::from_millis(10), false));
+    }
+    stack.callback({
+        let log = log.clone();
+        move || log.lock().unwrap().push("callback".into())
+    });
+    assert_eq!(stack.len(), 4);
+    stack.close().await.unwrap();
+    assert_eq!(entries(&log), ["callback", "third", "second", "first"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_cleanup_does_not_stop_the_others_and_every_error_is_returned() {
+    let log = log();
+    let mut stack = ExitStack::new();
+    stack.push(step(&log, "a", Duration::ZERO, true));
+    stack.push(step(&log, "b", Duration::ZERO, false));
+    stack.push(step(&log, "c", Duration::ZERO, true));
+    let errors = stack.close().await.unwrap_err();
+    assert_eq!(entries(&log), ["c", "b", "a"]);
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(messages, ["c failed", "a failed"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_cleanup_resumes_after_all_ran_and_the_errors_are_reported() {
+    let reports = Reports::collect();
+    let log = log();
+    let mut stack = ExitStack::new();
+    stack.push(step(&log, "a", Duration::ZERO, true));
+    stack.push(async { panic!("cleanup exploded") });
+    stack.push(step(&log, "c", Duration::ZERO, false));
+    let payload = AssertUnwindSafe(stack.close())
+        .catch_unwind()
+        .await
+        .unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"cleanup exploded"));
+    assert_eq!(
+        entries(&log),
+        ["c", "a"],
+        "the cleanup after the panic still ran"
+    );
+    assert_eq!(reports.lines(), ["ExitStack: \"a failed\""]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn pop_all_moves_the_cleanups_and_leaves_the_stack_empty() {
+    let log = log();
+    let mut stack = ExitStack::new();
+    stack.push(step(&log, "a", Duration::ZERO, false));
+    stack.push(step(&log, "b", Duration::ZERO, false));
+    let moved = stack.pop_all();
+    assert!(stack.is_empty());
+    stack.close().await.unwrap();
+    assert!(entries(&log).is_empty(), "the emptied stack ran nothing");
+    moved.close().await.unwrap();
+    assert_eq!(entries(&log), ["b", "a"]);
+}
+
+#[tokio::test]
+async fn enter_returns_the_resource_and_releases_it_on_close() {
+    let log = log();
+    let mut stack = ExitStack::new();
+    let released = log.clone();
+    let conn = stack
+        .enter(
+            async { Ok::<_, BoxError>(String::from("conn-1")) },
+            move |conn| async move {
+                released.lock().unwrap().push(format!("released {conn}"));
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(*conn, "conn-1");
+    assert!(entries(&log).is_empty(), "not released before close");
+    stack.close().await.unwrap();
+    assert_eq!(entries(&log), ["released conn-1"]);
+}
+
+#[tokio::test]
+async fn a_failed_acquire_registers_nothing() {
+    let mut stack = ExitStack::new();
+    let failed = stack
+        .enter(
+            async { Err::<u32, BoxError>("refused".into()) },
+            |_| async { panic!("never released") },
+        )
+        .await;
+    assert_eq!(failed.unwrap_err().to_string(), "refused");
+    assert!(stack.is_empty());
+    stack.close().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn enter_dropped_mid_acquire_registers_nothing() {
+    let mut stack = ExitStack::new();
+    let acquire = async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ok::<_, BoxError>(1)
+    };
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(1),
+        stack.enter(acquire, |_| async { Ok(()) }),
+    )
+    .await;
+    assert!(outcome.is_err());
+    assert!(stack.is_empty());
+    stack.close().await.unwrap();
+}
+
+async fn process(log: Log, done: oneshot::Sender<()>, fail_early: bool) -> Result<(), BoxError> {
+    let mut stack = ExitStack::new();
+    stack.push({
+        let log = log.clone();
+        async move {
+            log.lock().unwrap().push("first".into());
+            done.send(()).map_err(|()| "receiver gone")?;
+            Ok(())
+        }
+    });
+    stack.push(step(&log, "second", Duration::from_millis(10), false));
+    if fail_early {
+        Err("early return")?; // drops the stack without close
+    }
+    stack.close().await?;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_early_return_still_runs_the_cleanups_in_reverse_order() {
+    let log = log();
+    let (done_tx, done_rx) = oneshot::channel();
+    let outcome = process(log.clone(), done_tx, true).await;
+    assert_eq!(outcome.unwrap_err().to_string(), "early return");
+    done_rx.await.unwrap();
+    assert_eq!(entries(&log), ["second", "first"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_whole_future_mid_way_still_runs_the_cleanups_in_order() {
+    let log = log();
+    let (done_tx, done_rx) = oneshot::channel();
+    let work = {
+        let log = log.clone();
+        async move {
+            let mut stack = ExitStack::new();
+            stack.push({
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push("close connection".into());
+                    let _ = done_tx.send(());
+                    Ok(())
+                }
+            });
+            stack.push(step(&log, "flush file", Duration::from_millis(50), false));
+            tokio::time::sleep(Duration::from_secs(60)).await; // the work that gets cancelled
+            stack.close().await
+        }
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), work)
+            .await
+            .is_err()
+    );
+    done_rx.await.unwrap();
+    assert_eq!(entries(&log), ["flush file", "close connection"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_close_mid_way_hands_the_rest_on_and_reports_the_errors_seen() {
+    let reports = Reports::collect();
+    let log = log();
+    let (done_tx, done_rx) = oneshot::channel();
+    let mut stack = ExitStack::new();
+    stack.push({
+        let log = log.clone();
+        async move {
+            log.lock().unwrap().push("a".into());
+            let _ = done_tx.send(());
+            Ok(())
+        }
+    });
+    stack.push(step(&log, "b (slow)", Duration::from_secs(2), false));
+    stack.push(step(&log, "c", Duration::ZERO, true));
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), stack.close())
+            .await
+            .is_err()
+    );
+    done_rx.await.unwrap();
+    assert_eq!(
+        entries(&log),
+        ["c", "b (slow)", "a"],
+        "the interrupted cleanup finished, none skipped"
+    );
+    assert_eq!(reports.lines(), ["ExitStack: \"c failed\""]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cleanups_of_a_dropped_stack_are_bounded_by_the_drop_timeout() {
+    let reports = Reports::collect();
+    let log = log();
+    let mut stack = ExitStack::new().drop_timeout(Duration::from_secs(1));
+    stack.push(step(&log, "never", Duration::from_secs(3600), false));
+    drop(stack);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(entries(&log).is_empty());
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("timed out after 1s: 1 of 1 did not finish"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_stack_dropped_outside_a_runtime_reports_what_it_could_not_run() {
+    let reports = Reports::collect();
+    let mut stack = ExitStack::new();
+    stack.callback(|| ());
+    stack.callback(|| ());
+    drop(stack);
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].contains("2 cleanups could not run"), "{lines:?}");
+}
+
+/// A fake database session that logs every call and can be told to fail any step.
+struct Db {
+    log: Log,
+    fail: &'static [&'static str],
+    closed: Option<oneshot::Sender<()>>,
+}
+
+impl Db {
+    fn step(&self, name: &'static str) -> Result<(), String> {
+        self.log.lock().unwrap().push(name.to_owned());
+        if self.fail.contains(&name) {
+            Err(format!("{name} failed"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Session for Db {
+    type Error = String;
+    async fn commit(&mut self) -> Result<(), String> {
+        self.step("commit")
+    }
+    async fn rollback(&mut self) -> Result<(), String> {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        self.step("rollback")
+    }
+    async fn close(mut self) -> Result<(), String> {
+        if let Some(closed) = self.closed.take() {
+            let _ = closed.send(());
+        }
+        self.step("close")
+    }
+}
+
+fn db(
+    log: &Log,
+    fail: &'static [&'static str],
+) -> impl Future<Output = Result<Db, String>> + use<> {
+    let log = log.clone();
+    async move {
+        Ok(Db {
+            log,
+            fail,
+            closed: None,
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_successful_body_commits_then_closes() {
+    let log = log();
+    let value = with_session(db(&log, &[]), async |db: &mut Db| {
+        db.step("insert").map(|()| 7)
+    })
+    .await
+    .unwrap();
+    assert_eq!(value, 7);
+    assert_eq!(entries(&log), ["insert", "commit", "close"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_body_rolls_back_then_closes_and_its_error_wins() {
+    let log = log();
+    let failure = with_session(db(&log, &["insert"]), async |db: &mut Db| db.step("insert"))
+        .await
+        .unwrap_err();
+    assert_eq!(entries(&log), ["insert", "rollback", "close"]);
+    assert_eq!(failure.error(), "insert failed");
+    assert!(failure.suppressed().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_commit_is_rolled_back() {
+    let log = log();
+    let failure = with_session(db(&log, &["commit"]), async |db: &mut Db| db.step("insert"))
+        .await
+        .unwrap_err();
+    assert_eq!(entries(&log), ["insert", "commit", "rollback", "close"]);
+    assert_eq!(failure.error(), "commit failed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn rollback_and_close_errors_are_attached_to_the_body_error_not_in_its_place() {
+    let log = log();
+    let failure = with_session(
+        db(&log, &["insert", "rollback", "close"]),
+        async |db: &mut Db| db.step("insert"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(failure.error(), "insert failed");
+    assert_eq!(failure.suppressed(), ["rollback failed", "close failed"]);
+    assert_eq!(
+        failure.to_string(),
+        "insert failed (and 2 errors while cleaning up, first: rollback failed)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_close_error_after_success_is_the_error() {
+    let log = log();
+    let failure = with_session(db(&log, &["close"]), async |_: &mut Db| Ok::<_, String>(1))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.error(), "close failed");
+    assert_eq!(entries(&log), ["commit", "close"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_acquire_runs_no_step() {
+    let failure = with_session(
+        async { Err::<Db, _>("no connection".to_owned()) },
+        async |_: &mut Db| Ok::<_, String>(()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(failure.into_error(), "no connection");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_dropped_mid_body_is_rolled_back_and_closed_on_a_task() {
+    let log = log();
+    let (closed_tx, closed_rx) = oneshot::channel();
+    let acquire = {
+        let log = log.clone();
+        async move {
+            Ok(Db {
+                log,
+                fail: &[],
+                closed: Some(closed_tx),
+            })
+        }
+    };
+    let work = with_session(acquire, async |db: &mut Db| {
+        db.step("insert")?;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        db.step("never")
+    });
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), work)
+            .await
+            .is_err()
+    );
+    closed_rx.await.unwrap();
+    assert_eq!(entries(&log), ["insert", "rollback", "close"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_session_and_exit_stack_futures_can_be_spawned() {
+    let log = log();
+    let task_log = log.clone();
+    tokio::spawn(async move {
+        let mut stack = ExitStack::new();
+        stack.callback(|| ());
+        stack.close().await.unwrap();
+        with_session(db(&task_log, &[]), async |db: &mut Db| db.step("insert"))
+            .await
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(entries(&log), ["insert", "commit", "close"]);
+}
+
+/// A transaction whose end consumes it (as sqlx's does).
+struct Tx {
+    log: Log,
+    fail_end: bool,
+    ended: Option<oneshot::Sender<()>>,
+}
+
+impl Tx {
+    async fn end(mut self, how: &'static str) -> Result<(), String> {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        self.log.lock().unwrap().push(how.to_owned());
+        if let Some(ended) = self.ended.take() {
+            let _ = ended.send(());
+        }
+        if self.fail_end {
+            Err(format!("{how} failed"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn tx(log: &Log, fail_end: bool) -> impl Future<Output = Result<Tx, String>> + use<> {
+    let log = log.clone();
+    async move {
+        Ok(Tx {
+            log,
+            fail_end,
+            ended: None,
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_resource_hands_the_resource_to_on_ok_after_success() {
+    let log = log();
+    let value = with_resource(
+        tx(&log, false),
+        async |_: &mut Tx| Ok::<_, String>(5),
+        |t| t.end("commit"),
+        |t| t.end("rollback"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(value, 5);
+    assert_eq!(entries(&log), ["commit"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_resource_hands_it_to_on_err_after_failure_and_the_body_error_wins() {
+    let log = log();
+    let failure = with_resource(
+        tx(&log, true),
+        async |_: &mut Tx| Err::<(), _>("insert failed".to_owned()),
+        |t| t.end("commit"),
+        |t| t.end("rollback"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(entries(&log), ["rollback"]);
+    assert_eq!(failure.error(), "insert failed");
+    assert_eq!(failure.suppressed(), ["rollback failed"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_resource_returns_the_on_ok_error() {
+    let log = log();
+    let failure = with_resource(
+        tx(&log, true),
+        async |_: &mut Tx| Ok::<_, String>(()),
+        |t| t.end("commit"),
+        |t| t.end("rollback"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(failure.error(), "commit failed");
+    assert_eq!(entries(&log), ["commit"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_resource_dropped_mid_body_runs_on_err_on_a_task() {
+    let log = log();
+    let (ended_tx, ended_rx) = oneshot::channel();
+    let acquire = {
+        let log = log.clone();
+        async move {
+            Ok::<_, String>(Tx {
+                log,
+                fail_end: false,
+                ended: Some(ended_tx),
+            })
+        }
+    };
+    let work = with_resource(
+        acquire,
+        async |_: &mut Tx| {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, String>(())
+        },
+        |t| t.end("commit"),
+        |t| t.end("rollback"),
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), work)
+            .await
+            .is_err()
+    );
+    ended_rx.await.unwrap();
+    assert_eq!(entries(&log), ["rollback"]);
+}

@@ -1,0 +1,465 @@
+//! corral::stream: pagination (lazy, stops, errors), polling cadence and missed ticks,
+//! batching, merging, and cancel safety of `next()`.
+#![allow(clippy::unwrap_used)]
+
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use corral::stream::{
+    Page, Stream, StreamExt, batches, paginate, paginate_cursor, poll, select_all, stream,
+};
+use tokio::time::Instant;
+
+fn counter() -> (Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let c = Arc::new(AtomicUsize::new(0));
+    (c.clone(), c)
+}
+
+/// Pages 1..=3 hold two items each; page 4 is empty; page 5 would have items again.
+async fn numbered(page: u64) -> Result<Vec<u64>, String> {
+    Ok(match page {
+        1..=3 => vec![page * 10, page * 10 + 1],
+        5 => vec![99],
+        _ => vec![],
+    })
+}
+
+#[tokio::test]
+async fn paginate_yields_every_item_and_stops_at_the_first_empty_page() {
+    let (fetches, seen) = counter();
+    let items: Vec<_> = paginate(1, move |page| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        numbered(page)
+    })
+    .collect()
+    .await;
+    let items: Vec<u64> = items.into_iter().collect::<Result<_, _>>().unwrap();
+    assert_eq!(items, [10, 11, 20, 21, 30, 31]);
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        4,
+        "pages 1..=4; page 5 is never asked for"
+    );
+}
+
+#[tokio::test]
+async fn paginate_fetches_no_page_that_nobody_asked_for() {
+    let (fetches, seen) = counter();
+    let stream = paginate(1, move |page| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        numbered(page)
+    });
+    let mut stream = pin!(stream);
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        0,
+        "nothing is fetched before the first poll"
+    );
+    assert_eq!(stream.next().await, Some(Ok(10)));
+    assert_eq!(stream.next().await, Some(Ok(11)));
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "page 2 is not fetched until an item of it is asked for"
+    );
+    assert_eq!(stream.next().await, Some(Ok(20)));
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn paginate_starts_at_the_given_page() {
+    let items: Vec<_> = paginate(3, numbered).collect().await;
+    assert_eq!(items, [Ok(30), Ok(31)]);
+}
+
+#[tokio::test]
+async fn a_paginate_error_is_yielded_and_ends_the_stream() {
+    let (fetches, seen) = counter();
+    let stream = paginate(1, move |page| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if page == 2 {
+                Err(format!("page {page}: 503"))
+            } else {
+                numbered(page).await
+            }
+        }
+    });
+    let items: Vec<_> = stream.collect().await;
+    assert_eq!(items, [Ok(10), Ok(11), Err("page 2: 503".to_owned())]);
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        2,
+        "nothing is fetched after the error"
+    );
+}
+
+#[tokio::test]
+async fn paginate_cursor_stops_after_a_page_without_a_cursor() {
+    let (fetches, seen) = counter();
+    let cursors = Arc::new(Mutex::new(Vec::new()));
+    let log = cursors.clone();
+    let items: Vec<_> = paginate_cursor(move |cursor: Option<&'static str>| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        log.lock().unwrap().push(cursor);
+        async move {
+            Ok::<_, String>(match cursor {
+                None => Page {
+                    items: vec![1, 2],
+                    next: Some("b"),
+                },
+                Some("b") => Page {
+                    items: vec![3],
+                    next: None,
+                },
+                Some(_) => Page {
+                    items: vec![4],
+                    next: None,
+                },
+            })
+        }
+    })
+    .collect()
+    .await;
+    assert_eq!(items, [Ok(1), Ok(2), Ok(3)]);
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    assert_eq!(*cursors.lock().unwrap(), [None, Some("b")]);
+}
+
+#[tokio::test]
+async fn paginate_cursor_stops_at_an_empty_page_even_with_a_cursor() {
+    let (fetches, seen) = counter();
+    let items: Vec<Result<u32, String>> = paginate_cursor(move |cursor: Option<u32>| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async move {
+            Ok(match cursor {
+                None => Page {
+                    items: vec![1],
+                    next: Some(1),
+                },
+                Some(_) => Page {
+                    items: vec![],
+                    next: Some(2),
+                },
+            })
+        }
+    })
+    .collect()
+    .await;
+    assert_eq!(items, [Ok(1)]);
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_paginate_cursor_error_is_yielded_and_ends_the_stream() {
+    let items: Vec<Result<u32, String>> = paginate_cursor(|cursor: Option<u32>| async move {
+        match cursor {
+            None => Ok(Page {
+                items: vec![1],
+                next: Some(1),
+            }),
+            Some(_) => Err("gone".to_owned()),
+        }
+    })
+    .collect()
+    .await;
+    assert_eq!(items, [Ok(1), Err("gone".to_owned())]);
+}
+
+type Calls = Arc<Mutex<Vec<(Duration, Option<u64>)>>>;
+type LogFetch =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u64>, String>> + Send>>;
+
+/// Records when each fetch happened and what it was given; returns two new items per fetch.
+fn log_source(
+    start: Instant,
+    fetch_time: Duration,
+) -> (Calls, impl FnMut(Option<&u64>) -> LogFetch) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let log = calls.clone();
+    let fetch = move |last: Option<&u64>| -> LogFetch {
+        let last = last.copied();
+        log.lock().unwrap().push((start.elapsed(), last));
+        let next = last.map_or(1, |id| id + 1);
+        Box::pin(async move {
+            tokio::time::sleep(fetch_time).await;
+            Ok(vec![next, next + 1])
+        })
+    };
+    (calls, fetch)
+}
+
+#[tokio::test(start_paused = true)]
+async fn poll_fetches_at_once_then_every_interval_after_the_last_item() {
+    let start = Instant::now();
+    let (calls, fetch) = log_source(start, Duration::ZERO);
+    let items: Vec<_> = poll(Duration::from_secs(1), fetch).take(6).collect().await;
+    assert_eq!(items, [Ok(1), Ok(2), Ok(3), Ok(4), Ok(5), Ok(6)]);
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [
+            (Duration::ZERO, None),
+            (Duration::from_secs(1), Some(2)),
+            (Duration::from_secs(2), Some(4))
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn poll_keeps_its_cadence_when_fetches_take_time() {
+    // Unlike the guide's `sleep(1)` after each fetch, the period does not drift by the fetch time.
+    let start = Instant::now();
+    let (calls, fetch) = log_source(start, Duration::from_millis(300));
+    let _: Vec<_> = poll(Duration::from_secs(1), fetch).take(6).collect().await;
+    let times: Vec<Duration> = calls.lock().unwrap().iter().map(|c| c.0).collect();
+    assert_eq!(
+        times,
+        [
+            Duration::ZERO,
+            Duration::from_secs(1),
+            Duration::from_secs(2)
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn poll_after_a_slow_fetch_fetches_at_once_then_restarts_the_cadence() {
+    // MissedTickBehavior::Delay: no catch-up burst, no wait for the old grid.
+    let start = Instant::now();
+    let slow_once = Arc::new(AtomicUsize::new(0));
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let log = times.clone();
+    let items: Vec<Result<u32, String>> =
+        poll(Duration::from_secs(1), move |_last: Option<&u32>| {
+            log.lock().unwrap().push(start.elapsed());
+            let n = slow_once.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    tokio::time::sleep(Duration::from_millis(2500)).await;
+                }
+                Ok(vec![1])
+            }
+        })
+        .take(4)
+        .collect()
+        .await;
+    assert_eq!(items.len(), 4);
+    assert_eq!(
+        *times.lock().unwrap(),
+        [
+            Duration::ZERO,
+            Duration::from_millis(2500),
+            Duration::from_millis(3500),
+            Duration::from_millis(4500)
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_fetch_keeps_the_last_item_for_the_next_fetch() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let items: Vec<Result<u32, String>> =
+        poll(Duration::from_secs(1), move |last: Option<&u32>| {
+            log.lock().unwrap().push(last.copied());
+            let call = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                Ok(match call {
+                    0 => vec![1, 2],
+                    1 => vec![], // nothing new this time
+                    _ => vec![3],
+                })
+            }
+        })
+        .take(3)
+        .collect()
+        .await;
+    assert_eq!(items, [Ok(1), Ok(2), Ok(3)]);
+    assert_eq!(*seen.lock().unwrap(), [None, Some(2), Some(2)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_poll_error_is_yielded_and_ends_the_stream() {
+    let (fetches, seen) = counter();
+    let items: Vec<Result<u32, String>> =
+        poll(Duration::from_secs(1), move |last: Option<&u32>| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let last = last.copied();
+            async move {
+                if last.is_none() {
+                    Ok(vec![7])
+                } else {
+                    Err("log server down".to_owned())
+                }
+            }
+        })
+        .collect()
+        .await;
+    assert_eq!(items, [Ok(7), Err("log server down".to_owned())]);
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn poll_with_a_huge_or_zero_interval_does_not_panic() {
+    let once: Vec<Result<u32, String>> =
+        poll(Duration::MAX, |_: Option<&u32>| async { Ok(vec![1]) })
+            .take(1)
+            .collect()
+            .await;
+    assert_eq!(once, [Ok(1)]);
+    let (fetches, seen) = counter();
+    let many: Vec<Result<u32, String>> = poll(Duration::ZERO, move |_: Option<&u32>| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async { Ok(vec![1]) }
+    })
+    .take(3)
+    .collect()
+    .await;
+    assert_eq!(many.len(), 3);
+    assert_eq!(fetches.load(Ordering::SeqCst), 3);
+}
+
+/// Dropping `next()` mid-fetch loses nothing: the same fetch goes on at the next call.
+#[tokio::test(start_paused = true)]
+async fn dropping_next_mid_fetch_loses_nothing_for_paginate() {
+    let (fetches, seen) = counter();
+    let stream = paginate(1, move |page| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            numbered(page).await
+        }
+    });
+    let mut stream = pin!(stream);
+    tokio::select! {
+        _ = stream.next() => panic!("the fetch takes a second"),
+        () = tokio::time::sleep(Duration::from_millis(600)) => {}
+    }
+    let started = Instant::now();
+    assert_eq!(stream.next().await, Some(Ok(10)));
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(400),
+        "the first fetch went on, not restarted"
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_next_mid_fetch_loses_nothing_for_paginate_cursor() {
+    let (fetches, seen) = counter();
+    let stream = paginate_cursor(move |cursor: Option<u32>| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok::<_, String>(match cursor {
+                None => Page {
+                    items: vec![1, 2],
+                    next: Some(2),
+                },
+                Some(_) => Page {
+                    items: vec![3],
+                    next: None,
+                },
+            })
+        }
+    });
+    let mut stream = pin!(stream);
+    assert_eq!(stream.next().await, Some(Ok(1)));
+    assert_eq!(stream.next().await, Some(Ok(2)));
+    tokio::select! {
+        _ = stream.next() => panic!("the second fetch takes a second"),
+        () = tokio::time::sleep(Duration::from_millis(600)) => {}
+    }
+    let started = Instant::now();
+    assert_eq!(stream.next().await, Some(Ok(3)));
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(400),
+        "the fetch went on, not restarted"
+    );
+    assert_eq!(stream.next().await, None);
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_next_mid_wait_loses_nothing_for_poll() {
+    let start = Instant::now();
+    let (calls, fetch) = log_source(start, Duration::from_millis(100));
+    let stream = poll(Duration::from_secs(1), fetch);
+    let mut stream = pin!(stream);
+    assert_eq!(stream.next().await, Some(Ok(1)));
+    assert_eq!(stream.next().await, Some(Ok(2)));
+    // Now waiting for the next tick; give up on it twice.
+    for _ in 0..2 {
+        tokio::select! {
+            _ = stream.next() => panic!("the next tick is at 1s"),
+            () = tokio::time::sleep(Duration::from_millis(300)) => {}
+        }
+    }
+    assert_eq!(stream.next().await, Some(Ok(3)));
+    assert_eq!(stream.next().await, Some(Ok(4)));
+    assert_eq!(
+        calls.lock().unwrap().len(),
+        2,
+        "one fetch per tick, none lost or doubled"
+    );
+}
+
+/// Yields each item at its time (milliseconds after `start`).
+fn timed(start: Instant, items: &'static [(u64, u32)]) -> impl Stream<Item = u32> {
+    stream! {
+        for (at_ms, item) in items {
+            tokio::time::sleep_until(start + Duration::from_millis(*at_ms)).await;
+            yield *item;
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn batches_hand_on_a_full_batch_at_once_and_a_partial_one_after_max_wait() {
+    let start = Instant::now();
+    let source = timed(start, &[(0, 1), (0, 2), (0, 3), (100, 4), (5000, 5)]);
+    let out: Vec<(Vec<u32>, Duration)> = batches(source, 3, Duration::from_secs(1))
+        .map(|b| (b, start.elapsed()))
+        .collect()
+        .await;
+    assert_eq!(
+        out,
+        [
+            (vec![1, 2, 3], Duration::ZERO),
+            (vec![4], Duration::from_millis(1100)),
+            (vec![5], Duration::from_millis(5000)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn batches_of_zero_are_batches_of_one() {
+    let out: Vec<Vec<u32>> = batches(tokio_stream::iter([1, 2]), 0, Duration::MAX)
+        .collect()
+        .await;
+    assert_eq!(out, [vec![1], vec![2]]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_next_mid_batch_keeps_the_partial_batch() {
+    let source = timed(Instant::now(), &[(0, 1), (0, 2), (10_000, 3)]);
+    let mut batched = pin!(batches(source, 10, Duration::from_secs(1)));
+    tokio::select! {
+        _ = batched.next() => panic!("the batch is due at 1s"),
+        () = tokio::time::sleep(Duration::from_millis(500)) => {}
+    }
+    assert_eq!(batched.next().await, Some(vec![1, 2]));
+}
+
+#[tokio::test]
+async fn select_all_merges_streams() {
+    let merged = select_all([tokio_stream::iter(vec![1, 2]), tokio_stream::iter(vec![3])]);
+    let mut all: Vec<u32> = merged.collect().await;
+    all.sort_unstable();
+    assert_eq!(all, [1, 2, 3]);
+}

@@ -19,10 +19,14 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod error;
+mod queue;
 mod rate_limiter;
+mod semaphore;
 
 #[doc(hidden)]
 pub mod test_server;
 
 pub use error::Error;
+pub use queue::{Ack, RedisDelivery, RedisQueue};
 pub use rate_limiter::{Builder as RateLimiterBuilder, RedisRateLimiter};
+pub use semaphore::{RedisPermit, RedisSemaphore};

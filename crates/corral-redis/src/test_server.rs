@@ -11,7 +11,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-const WRAPPER: &str = r#"redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning >/dev/null 2>&1 </dev/null & r=$!
+const WRAPPER: &str = r#"port=$1; shift
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning "$@" >/dev/null 2>&1 </dev/null & r=$!
 read _
 kill "$r" 2>/dev/null
 wait "$r""#;
@@ -21,6 +22,7 @@ wait "$r""#;
 #[derive(Debug)]
 pub struct TestServer {
     port: u16,
+    extra: Vec<String>,
     running: Mutex<Option<(Child, ChildStdin)>>,
 }
 
@@ -32,11 +34,22 @@ impl TestServer {
     /// A message saying how to install `redis-server` if it is not on `PATH`, or why it did not
     /// start.
     pub fn start() -> Result<Self, String> {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server on a free port with more `redis-server` arguments (they override the
+    /// defaults: `--appendonly yes --dir ...` makes a server whose data survives a restart).
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_with(extra: &[&str]) -> Result<Self, String> {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port()?;
             let server = Self {
                 port,
+                extra: extra.iter().map(|arg| (*arg).to_owned()).collect(),
                 running: Mutex::new(None),
             };
             match server.spawn() {
@@ -99,6 +112,7 @@ impl TestServer {
             .arg(WRAPPER)
             .arg("sh")
             .arg(self.port.to_string())
+            .args(&self.extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()

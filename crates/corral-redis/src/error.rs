@@ -43,8 +43,9 @@ impl Error {
         matches!(self, Self::Shutdown)
     }
 
-    /// Whether Redis could not be reached (the connection dropped, was refused or timed out):
-    /// retrying later may succeed.
+    /// Whether Redis could not be reached or is not ready (the connection dropped, was refused
+    /// or timed out; the server is still loading its data after a restart): retrying later may
+    /// succeed.
     ///
     /// # Examples
     ///
@@ -58,6 +59,10 @@ impl Error {
                     || error.is_connection_dropped()
                     || error.is_connection_refusal()
                     || error.is_timeout()
+                    || matches!(
+                        error.kind(),
+                        redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
+                    )
             }
             _ => false,
         }

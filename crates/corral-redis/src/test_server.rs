@@ -123,7 +123,9 @@ impl TestServer {
             .ok_or_else(|| "no stdin pipe to the redis-server wrapper".to_owned())?;
         let started = Instant::now();
         loop {
-            if TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok() {
+            if let Ok(stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))
+                && answers_ping(stream)
+            {
                 break;
             }
             if let Ok(Some(status)) = child.try_wait() {
@@ -148,6 +150,17 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Whether the server answers `PING` with `PONG` (not `-LOADING` while it reads its data).
+fn answers_ping(mut stream: TcpStream) -> bool {
+    use std::io::Read;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0; 7];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
 }
 
 fn free_port() -> Result<u16, String> {

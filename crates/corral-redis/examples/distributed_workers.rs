@@ -62,7 +62,12 @@ async fn producer() -> Result<(), BoxError> {
 
     for n in 0..JOBS {
         // A bounded queue: `put` waits while 8 jobs wait to be taken.
-        queue.put(Job { n, text: format!("job {n}") }).await?;
+        queue
+            .put(Job {
+                n,
+                text: format!("job {n}"),
+            })
+            .await?;
     }
     queue.join().await?;
     println!("join: all {JOBS} jobs were acknowledged");
@@ -77,7 +82,10 @@ async fn producer() -> Result<(), BoxError> {
         }
         for line in String::from_utf8_lossy(&output.stdout).lines() {
             if let Some((name, n)) = line.split_once(" processed ") {
-                by_worker.entry(name.to_owned()).or_default().push(n.parse()?);
+                by_worker
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push(n.parse()?);
             }
         }
     }
@@ -91,7 +99,10 @@ async fn producer() -> Result<(), BoxError> {
     if all != expected {
         return Err(format!("jobs processed {all:?}, expected each of 0..{JOBS} once").into());
     }
-    println!("every job was processed exactly once across {} workers", by_worker.len());
+    println!(
+        "every job was processed exactly once across {} workers",
+        by_worker.len()
+    );
     server.stop();
     Ok(())
 }

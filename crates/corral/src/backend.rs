@@ -249,18 +249,12 @@ impl ConcurrencyLimit for Semaphore {
         Semaphore::acquire(self)
     }
 
-    fn try_acquire(
-        &self,
-    ) -> impl Future<Output = Result<Option<Self::Permit<'_>>, Self::Error>> + Send {
-        async move {
-            match Semaphore::try_acquire(self) {
-                Ok(permit) => Ok(Some(permit)),
-                Err(tokio::sync::TryAcquireError::NoPermits) => Ok(None),
-                // Closed: `acquire` fails at once with the error this trait returns.
-                Err(tokio::sync::TryAcquireError::Closed) => {
-                    Semaphore::acquire(self).await.map(Some)
-                }
-            }
+    async fn try_acquire(&self) -> Result<Option<Self::Permit<'_>>, Self::Error> {
+        match Semaphore::try_acquire(self) {
+            Ok(permit) => Ok(Some(permit)),
+            Err(tokio::sync::TryAcquireError::NoPermits) => Ok(None),
+            // Closed: `acquire` fails at once with the error this trait returns.
+            Err(tokio::sync::TryAcquireError::Closed) => Semaphore::acquire(self).await.map(Some),
         }
     }
 }
@@ -440,22 +434,18 @@ impl<T: Send + Sync + 'static> JobQueue<T> for Queue<T> {
         Queue::put(self, item)
     }
 
-    fn get(&self) -> impl Future<Output = Result<Self::Delivery<'_>, Self::GetError>> + Send {
-        async move {
-            let item = Queue::get(self).await?;
-            Ok(LocalDelivery {
-                item,
-                queue: self,
-                acknowledged: false,
-            })
-        }
+    async fn get(&self) -> Result<Self::Delivery<'_>, Self::GetError> {
+        let item = Queue::get(self).await?;
+        Ok(LocalDelivery {
+            item,
+            queue: self,
+            acknowledged: false,
+        })
     }
 
-    fn join(&self) -> impl Future<Output = Result<(), Self::Error>> + Send {
-        async move {
-            Queue::join(self).await;
-            Ok(())
-        }
+    async fn join(&self) -> Result<(), Self::Error> {
+        Queue::join(self).await;
+        Ok(())
     }
 
     fn shutdown(&self) -> impl Future<Output = Result<(), Self::Error>> + Send {

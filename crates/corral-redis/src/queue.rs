@@ -40,7 +40,10 @@ return 1
 /// Takes one item: first one whose consumer has been idle past the visibility timeout
 /// (`XAUTOCLAIM`), then a new one (`XREADGROUP >`). Returns `{1, id, payload}`, `{2, '', ''}`
 /// when nothing is left and the queue is shut down, `{0, '', ''}` when nothing is there now.
-/// KEYS: stream, shutdown flag. ARGV: group, consumer, visibility timeout in ms.
+/// The claim scan resumes where the last one stopped (`{key}:cursor`), since `XAUTOCLAIM`
+/// looks at a bounded number of pending entries per call: a dead consumer's item behind many
+/// live ones is still reached.
+/// KEYS: stream, shutdown flag, claim cursor. ARGV: group, consumer, visibility timeout in ms.
 static GET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -54,7 +57,9 @@ local function field(entry)
   end
   return ''
 end
-local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', 1)
+local cursor = redis.call('GET', KEYS[3]) or '0-0'
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
+if claimed[1] ~= cursor then redis.call('SET', KEYS[3], claimed[1]) end
 if #claimed[2] > 0 and claimed[2][1] then
   local entry = claimed[2][1]
   return {1, entry[1], field(entry)}
@@ -66,6 +71,19 @@ if read and #read[1][2] > 0 then
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {2, '', ''} end
 return {0, '', ''}
+",
+    )
+});
+
+/// Resets the idle time of an item still held by this consumer; `0` if another consumer took
+/// it over (or it was acknowledged). KEYS: stream. ARGV: group, consumer, id.
+static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
 ",
     )
 });
@@ -109,8 +127,11 @@ const MAX_POLL: Duration = Duration::from_millis(50);
 /// stream `{key}:dead` (with its id and the error), acknowledges it, reports it through
 /// [`corral::report`], and goes on to the next item.
 ///
+/// A job that may run longer than the visibility timeout keeps its item by calling
+/// [`RedisDelivery::touch`] now and then.
+///
 /// Keys used: `{key}` (the stream, with consumer group `corral`), `{key}:shutdown`,
-/// `{key}:dead`. Waiting operations poll (1 ms doubling to 50 ms): a blocking `XREADGROUP`
+/// `{key}:dead`, `{key}:cursor`. Waiting operations poll (1 ms doubling to 50 ms): a blocking `XREADGROUP`
 /// would hold the shared multiplexed connection.
 ///
 /// # Comparison to the local `Queue`
@@ -150,6 +171,7 @@ struct Shared {
     stream: String,
     shutdown: String,
     dead: String,
+    cursor: String,
     consumer: String,
     maxsize: usize,
     visibility_ms: u64,
@@ -222,6 +244,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                 conn,
                 shutdown: format!("{key}:shutdown"),
                 dead: format!("{key}:dead"),
+                cursor: format!("{key}:cursor"),
                 stream: key,
                 consumer: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
                 maxsize,
@@ -258,6 +281,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
             stream: self.shared.stream.clone(),
             shutdown: self.shared.shutdown.clone(),
             dead: self.shared.dead.clone(),
+            cursor: self.shared.cursor.clone(),
             consumer: self.shared.consumer.clone(),
             maxsize: self.shared.maxsize,
             visibility_ms,
@@ -336,6 +360,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
             let (kind, id, payload): (i64, String, String) = GET
                 .key(&shared.stream)
                 .key(&shared.shutdown)
+                .key(&shared.cursor)
                 .arg(GROUP)
                 .arg(&shared.consumer)
                 .arg(shared.visibility_ms)
@@ -547,6 +572,48 @@ impl<T> RedisDelivery<T> {
     /// ```
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Tells Redis this consumer is still working on the item: its visibility timeout starts
+    /// again. Returns `false` if the item was already handed to another consumer (its timeout
+    /// had run out) or acknowledged: stop working on it.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: dropped before it completes, the timeout was reset or not.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`] if the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "long");
+    /// queue.put(String::from("a long job")).await?;
+    /// let job = queue.get().await?;
+    /// // ... part of the work ...
+    /// assert!(job.touch().await?, "still ours");
+    /// // ... the rest ...
+    /// job.done().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn touch(&self) -> Result<bool, Error> {
+        let shared = &*self.queue.shared;
+        let mut conn = shared.conn.clone();
+        let still_ours: i64 = TOUCH
+            .key(&shared.stream)
+            .arg(GROUP)
+            .arg(&shared.consumer)
+            .arg(&self.id)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(still_ours == 1)
     }
 
     /// The item and an acknowledgement to send later with [`Ack::done`].

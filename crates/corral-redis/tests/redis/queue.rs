@@ -324,3 +324,76 @@ async fn redis_restarted_mid_run_fails_clearly_then_recovers_without_a_new_clien
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn touch_keeps_an_item_past_its_visibility_timeout() {
+    let name = key("touch");
+    let visibility = Duration::from_millis(300);
+    let a = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let b = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    a.put(1).await.expect("put");
+    let job = a.get().await.expect("get");
+    for _ in 0..4 {
+        // Time passing on the real server: 600 ms in all, twice the timeout.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(job.touch().await.expect("redis"), "still ours");
+    }
+    let stolen = tokio::time::timeout(Duration::from_millis(100), b.get()).await;
+    assert!(stolen.is_err(), "a touched item is not handed out again");
+    // Stop touching: another consumer takes it over, and the first one learns it.
+    let again = tokio::time::timeout(Duration::from_secs(3), b.get())
+        .await
+        .expect("handed out again")
+        .expect("get");
+    assert_eq!(again.id(), job.id());
+    assert!(!job.touch().await.expect("redis"), "taken over");
+    again.done().await.expect("done");
+}
+
+#[tokio::test]
+async fn a_dead_item_behind_many_live_ones_is_still_reclaimed() {
+    // XAUTOCLAIM looks at 10 pending entries per call with COUNT 1: the claim scan must resume
+    // where it stopped, or a dead item behind 10 live ones waits until they too go idle.
+    let name = key("cursor");
+    let visibility = Duration::from_millis(300);
+    let live = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let dead = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let other = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    for n in 0..12 {
+        live.put(n).await.expect("put");
+    }
+    let mut held = Vec::new();
+    for _ in 0..11 {
+        held.push(live.get().await.expect("get"));
+    }
+    let lost = dead.get().await.expect("get");
+    let lost_id = lost.id().to_owned();
+    drop(lost); // its consumer "dies"
+    tokio::time::sleep(visibility + Duration::from_millis(50)).await;
+    for job in &held {
+        assert!(
+            job.touch().await.expect("redis"),
+            "the live consumer keeps its items"
+        );
+    }
+    let reclaimed = tokio::time::timeout(Duration::from_millis(200), other.get())
+        .await
+        .expect("reclaimed before the live items go idle")
+        .expect("get");
+    assert_eq!(reclaimed.id(), lost_id);
+    reclaimed.done().await.expect("done");
+    for job in held {
+        job.done().await.expect("done");
+    }
+    live.join().await.expect("join");
+}

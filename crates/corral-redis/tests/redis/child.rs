@@ -29,9 +29,9 @@ fn child_process_entry() {
     });
 }
 
-/// Takes the only permit (lease 300 ms), says so, and hangs until killed.
+/// Takes the only permit (lease 1 s), says so, and hangs until killed.
 async fn hold_permit(conn: redis::aio::ConnectionManager, key: &str) {
-    let limit = RedisSemaphore::new(conn, key, 1, Duration::from_millis(300)).expect("config");
+    let limit = RedisSemaphore::new(conn, key, 1, Duration::from_secs(1)).expect("config");
     let permit = limit.acquire().await.expect("acquire");
     println!("ACQUIRED {}", permit.fence());
     std::future::pending::<()>().await;

@@ -471,3 +471,68 @@ impl<T: Send + Sync + 'static> JobQueue<T> for Queue<T> {
 pub fn report_unreceived(source: &'static str, detail: &dyn fmt::Debug) {
     crate::report::report(source, ReportKind::Error, detail);
 }
+
+#[cfg(all(test, not(corral_loom)))]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_dropped_local_delivery_counts_as_done() {
+        let queue = Queue::unbounded();
+        JobQueue::put(&queue, 1).await.expect("put");
+        JobQueue::put(&queue, 2).await.expect("put");
+        let first = JobQueue::get(&queue).await.expect("get");
+        first.done().await.expect("done");
+        assert!(
+            JobQueue::join(&queue).now_or_never().is_none(),
+            "one item is still out"
+        );
+        drop(JobQueue::get(&queue).await.expect("get"));
+        assert!(matches!(
+            JobQueue::join(&queue).now_or_never(),
+            Some(Ok(()))
+        ));
+        assert!(queue.task_done().is_err(), "the drop spent the count once");
+    }
+
+    #[tokio::test]
+    async fn local_get_after_shutdown_drains_then_fails() {
+        let queue = Queue::unbounded();
+        JobQueue::put(&queue, "a").await.expect("put");
+        JobQueue::shutdown(&queue).await.expect("shutdown");
+        assert!(JobQueue::put(&queue, "b").await.is_err());
+        JobQueue::get(&queue)
+            .await
+            .expect("drain")
+            .done()
+            .await
+            .expect("done");
+        assert!(JobQueue::get(&queue).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn semaphore_through_the_trait() {
+        let semaphore = Semaphore::new(1);
+        let held = ConcurrencyLimit::acquire(&semaphore)
+            .await
+            .expect("acquire");
+        assert!(
+            ConcurrencyLimit::try_acquire(&semaphore)
+                .await
+                .expect("open")
+                .is_none()
+        );
+        drop(held);
+        assert!(
+            ConcurrencyLimit::try_acquire(&semaphore)
+                .await
+                .expect("open")
+                .is_some()
+        );
+        semaphore.close();
+        assert!(ConcurrencyLimit::try_acquire(&semaphore).await.is_err());
+        assert!(ConcurrencyLimit::acquire(&semaphore).await.is_err());
+    }
+}

@@ -162,6 +162,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod backend;
 pub mod blocking;
 pub mod flow;
 pub mod queue;

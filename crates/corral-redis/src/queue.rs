@@ -1,0 +1,766 @@
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use corral::backend::{Delivery, JobQueue};
+use redis::Script;
+use redis::aio::ConnectionManager;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+
+/// The consumer group every `RedisQueue` reads through.
+const GROUP: &str = "corral";
+
+/// Adds one item if the queue is open and (when bounded) fewer than `maxsize` items wait to be
+/// taken (stream length minus pending entries), atomically.
+/// KEYS: stream, shutdown flag. ARGV: group, maxsize (0: unbounded), payload.
+/// Returns 1 (added), 0 (full), -1 (shut down).
+static PUT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+end
+local max = tonumber(ARGV[2])
+if max > 0 then
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
+  if redis.call('XLEN', KEYS[1]) - pending >= max then return 0 end
+end
+redis.call('XADD', KEYS[1], '*', 'p', ARGV[3])
+return 1
+",
+    )
+});
+
+/// Takes one item: first one whose consumer has been idle past the visibility timeout
+/// (`XAUTOCLAIM`), then a new one (`XREADGROUP >`). Returns `{1, id, payload}`, `{2, '', ''}`
+/// when nothing is left and the queue is shut down, `{0, '', ''}` when nothing is there now.
+/// The claim scan resumes where the last one stopped (`{key}:cursor`), since `XAUTOCLAIM`
+/// looks at a bounded number of pending entries per call: a dead consumer's item behind many
+/// live ones is still reached.
+/// KEYS: stream, shutdown flag, claim cursor. ARGV: group, consumer, visibility timeout in ms.
+static GET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+end
+local function field(entry)
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'p' then return fields[i + 1] end
+  end
+  return ''
+end
+local cursor = redis.call('GET', KEYS[3]) or '0-0'
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
+if claimed[1] ~= cursor then redis.call('SET', KEYS[3], claimed[1]) end
+if #claimed[2] > 0 and claimed[2][1] then
+  local entry = claimed[2][1]
+  return {1, entry[1], field(entry)}
+end
+local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+if read and #read[1][2] > 0 then
+  local entry = read[1][2][1]
+  return {1, entry[1], field(entry)}
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {2, '', ''} end
+return {0, '', ''}
+",
+    )
+});
+
+/// Resets the idle time of an item still held by this consumer; `0` if another consumer took
+/// it over (or it was acknowledged). KEYS: stream. ARGV: group, consumer, id.
+static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+",
+    )
+});
+
+/// Sets a payload that does not decode aside: copies it to the dead-letter stream, then
+/// acknowledges and deletes it. KEYS: stream, dead letters. ARGV: group, id, payload, error.
+static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'p', ARGV[3], 'error', ARGV[4])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return 1
+",
+    )
+});
+
+/// The longest pause between two polls of a waiting `get`, `put` or `join`.
+const MAX_POLL: Duration = Duration::from_millis(50);
+
+/// A job queue shared by every process that uses the same Redis key: asyncio's `Queue`
+/// semantics across processes, on a Redis Stream with a consumer group.
+///
+/// Items are JSON ([`serde_json`]). [`put`](Self::put) adds an item (waiting while a bounded
+/// queue is full: the check and the `XADD` are one atomic script), [`get`](Self::get) takes one
+/// and returns it as a [`RedisDelivery`], whose [`done`](RedisDelivery::done) is `task_done`
+/// for that item (`XACK` + `XDEL`). [`join`](Self::join) returns when every item put, by any
+/// process, has been acknowledged; [`shutdown`](Self::shutdown) makes `put` fail and `get`
+/// drain what is left and then fail, in every process.
+///
+/// # Delivery is at least once
+///
+/// An item taken by a consumer that dies, or whose delivery is dropped without `done`, stays
+/// pending; once it has been idle for the *visibility timeout* (default 30 s), the next `get`
+/// in any process takes it over (`XAUTOCLAIM`) before reading new items. So no item is lost,
+/// but an item can be processed twice: by a consumer that died after its work and before
+/// `done`, or by one that took longer than the visibility timeout. Make processing idempotent,
+/// and choose a timeout above your longest job.
+///
+/// An item that does not decode as `T` is not retried: `get` moves it to the dead-letter
+/// stream `{key}:dead` (with its id and the error), acknowledges it, reports it through
+/// [`corral::report`], and goes on to the next item.
+///
+/// A job that may run longer than the visibility timeout keeps its item by calling
+/// [`RedisDelivery::touch`] now and then.
+///
+/// Keys used: `{key}` (the stream, with consumer group `corral`), `{key}:shutdown`,
+/// `{key}:dead`, `{key}:cursor`. Waiting operations poll (1 ms doubling to 50 ms): a blocking `XREADGROUP`
+/// would hold the shared multiplexed connection.
+///
+/// # Comparison to the local `Queue`
+///
+/// Same method names; `task_done` is per item ([`RedisDelivery::done`]), every method is async
+/// and can fail with [`Error::Redis`], and waiters are not served in order. `maxsize` bounds
+/// the items waiting to be taken, as asyncio's does (taken but unacknowledged items do not
+/// count).
+///
+/// # Examples
+///
+/// ```
+/// use corral_redis::RedisQueue;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = corral_redis::test_server::TestServer::start()?;
+/// # let url = server.url();
+/// let conn = redis::aio::ConnectionManager::new(redis::Client::open(url)?).await?;
+/// let queue = RedisQueue::<String>::bounded(conn, "jobs", 100)?;
+/// queue.put("resize cat.png".to_owned()).await?;
+/// let job = queue.get().await?;
+/// println!("processing {}", *job);
+/// job.done().await?;
+/// queue.join().await?; // every item put has been acknowledged
+/// # Ok(())
+/// # }
+/// ```
+pub struct RedisQueue<T> {
+    shared: Arc<Shared>,
+    _items: PhantomData<fn(T) -> T>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    conn: ConnectionManager,
+    stream: String,
+    shutdown: String,
+    dead: String,
+    cursor: String,
+    consumer: String,
+    maxsize: usize,
+    visibility_ms: u64,
+}
+
+impl<T> Clone for RedisQueue<T> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            _items: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for RedisQueue<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisQueue")
+            .field("stream", &self.shared.stream)
+            .field("consumer", &self.shared.consumer)
+            .field("maxsize", &self.shared.maxsize)
+            .field("visibility_ms", &self.shared.visibility_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
+    /// A queue on the Redis key `key` that holds at most `maxsize` items waiting to be taken.
+    ///
+    /// Every process sharing `key` should use the same `maxsize`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if `maxsize` is zero.
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisQueue`].
+    pub fn bounded(
+        conn: ConnectionManager,
+        key: impl Into<String>,
+        maxsize: usize,
+    ) -> Result<Self, Error> {
+        if maxsize == 0 {
+            return Err(Error::Config("maxsize must be at least 1"));
+        }
+        Ok(Self::new(conn, key.into(), maxsize))
+    }
+
+    /// A queue on the Redis key `key` with no bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::<u32>::unbounded(conn, "events");
+    /// queue.put(1).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn unbounded(conn: ConnectionManager, key: impl Into<String>) -> Self {
+        Self::new(conn, key.into(), 0)
+    }
+
+    fn new(conn: ConnectionManager, key: String, maxsize: usize) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                conn,
+                shutdown: format!("{key}:shutdown"),
+                dead: format!("{key}:dead"),
+                cursor: format!("{key}:cursor"),
+                stream: key,
+                consumer: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
+                maxsize,
+                visibility_ms: 30_000,
+            }),
+            _items: PhantomData,
+        }
+    }
+
+    /// Sets the visibility timeout: how long an item taken and not acknowledged stays with its
+    /// consumer before another `get` may take it over (default 30 s, at least 1 ms).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::<u32>::unbounded(conn, "quick")
+    ///     .with_visibility_timeout(Duration::from_secs(5));
+    /// # let _ = queue;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_visibility_timeout(self, timeout: Duration) -> Self {
+        let visibility_ms = u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let shared = Shared {
+            conn: self.shared.conn.clone(),
+            stream: self.shared.stream.clone(),
+            shutdown: self.shared.shutdown.clone(),
+            dead: self.shared.dead.clone(),
+            cursor: self.shared.cursor.clone(),
+            consumer: self.shared.consumer.clone(),
+            maxsize: self.shared.maxsize,
+            visibility_ms,
+        };
+        Self {
+            shared: Arc::new(shared),
+            _items: PhantomData,
+        }
+    }
+
+    /// Puts an item, waiting while the queue is full.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: dropped while it waits for room, it has inserted nothing
+    /// (and drops the item). Dropped while its last request is in flight, the item may have
+    /// been inserted, once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Shutdown`] if the queue is shut down, [`Error::Encode`] if the item does not
+    /// serialise, [`Error::Redis`] if the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisQueue`].
+    pub async fn put(&self, item: T) -> Result<(), Error> {
+        let payload = serde_json::to_string(&item).map_err(Error::Encode)?;
+        let shared = &*self.shared;
+        let mut conn = shared.conn.clone();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let added: i64 = PUT
+                .key(&shared.stream)
+                .key(&shared.shutdown)
+                .arg(GROUP)
+                .arg(shared.maxsize)
+                .arg(&payload)
+                .invoke_async(&mut conn)
+                .await?;
+            match added {
+                1 => return Ok(()),
+                -1 => return Err(Error::Shutdown),
+                _ => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_POLL);
+                }
+            }
+        }
+    }
+
+    /// Takes an item, waiting while the queue is empty: first an item whose consumer has held
+    /// it past the visibility timeout, then a new one.
+    ///
+    /// After [`shutdown`](Self::shutdown), `get` still returns the items left, then fails.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: no item is lost. Dropped while its last request is in
+    /// flight, the item it took stays pending and is handed out again after the visibility
+    /// timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Shutdown`] once the queue is shut down and nothing is left to take,
+    /// [`Error::Redis`] if the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisQueue`].
+    pub async fn get(&self) -> Result<RedisDelivery<T>, Error> {
+        let shared = &*self.shared;
+        let mut conn = shared.conn.clone();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let (kind, id, payload): (i64, String, String) = GET
+                .key(&shared.stream)
+                .key(&shared.shutdown)
+                .key(&shared.cursor)
+                .arg(GROUP)
+                .arg(&shared.consumer)
+                .arg(shared.visibility_ms)
+                .invoke_async(&mut conn)
+                .await?;
+            match kind {
+                1 => match serde_json::from_str(&payload) {
+                    Ok(item) => {
+                        return Ok(RedisDelivery {
+                            item,
+                            id,
+                            queue: self.clone(),
+                        });
+                    }
+                    Err(error) => {
+                        let error = error.to_string();
+                        DEAD_LETTER
+                            .key(&shared.stream)
+                            .key(&shared.dead)
+                            .arg(GROUP)
+                            .arg(&id)
+                            .arg(&payload)
+                            .arg(&error)
+                            .invoke_async::<i64>(&mut conn)
+                            .await?;
+                        corral::backend::report_unreceived(
+                            "RedisQueue",
+                            &format_args!(
+                                "item {id} of {} does not decode ({error}); moved to {}",
+                                shared.stream, shared.dead
+                            ),
+                        );
+                        pause = Duration::from_millis(1);
+                    }
+                },
+                2 => return Err(Error::Shutdown),
+                _ => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_POLL);
+                }
+            }
+        }
+    }
+
+    /// Waits until every item put into the queue, by any process, has been acknowledged
+    /// (or set aside as undecodable).
+    ///
+    /// It polls the stream's length (1 ms doubling to 50 ms): acknowledged items are deleted,
+    /// so the stream holds exactly the items not yet done.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: it takes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`] if the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisQueue`].
+    pub async fn join(&self) -> Result<(), Error> {
+        let mut conn = self.shared.conn.clone();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let unfinished: u64 = redis::cmd("XLEN")
+                .arg(&self.shared.stream)
+                .query_async(&mut conn)
+                .await?;
+            if unfinished == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_POLL);
+        }
+    }
+
+    /// Shuts the queue down, for every process: from now on [`put`](Self::put) fails, and
+    /// [`get`](Self::get) returns what is left, then fails.
+    ///
+    /// The shutdown flag stays in Redis (key `{key}:shutdown`); delete it to reopen the queue.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: dropped before it completes, it shut the queue down or did
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`] if the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "closing");
+    /// queue.put(1).await?;
+    /// queue.shutdown().await?;
+    /// assert!(queue.put(2).await.is_err());
+    /// let last = queue.get().await?; // what is left is still handed out
+    /// assert_eq!(*last, 1);
+    /// last.done().await?;
+    /// assert!(queue.get().await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        let mut conn = self.shared.conn.clone();
+        redis::cmd("SET")
+            .arg(&self.shared.shutdown)
+            .arg(1)
+            .exec_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the queue is shut down.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`] if the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::<u8>::unbounded(conn, "flag");
+    /// assert!(!queue.is_shutdown().await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn is_shutdown(&self) -> Result<bool, Error> {
+        let mut conn = self.shared.conn.clone();
+        Ok(redis::cmd("EXISTS")
+            .arg(&self.shared.shutdown)
+            .query_async::<i64>(&mut conn)
+            .await?
+            == 1)
+    }
+
+    /// The number of items put and not yet acknowledged (waiting, or taken and in progress).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`] if the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "count");
+    /// queue.put('a').await?;
+    /// assert_eq!(queue.unfinished().await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn unfinished(&self) -> Result<u64, Error> {
+        let mut conn = self.shared.conn.clone();
+        Ok(redis::cmd("XLEN")
+            .arg(&self.shared.stream)
+            .query_async(&mut conn)
+            .await?)
+    }
+}
+
+/// An item taken from a [`RedisQueue`], with its acknowledgement.
+///
+/// Read the item through `Deref` (or take it with [`into_parts`](Self::into_parts)); call
+/// [`done`](Self::done) when it has been processed. Dropped without `done`, nothing is sent:
+/// the item stays pending and is handed out again, to this or another process, once the
+/// visibility timeout has passed since it was taken.
+///
+/// # Examples
+///
+/// See [`RedisQueue`].
+#[must_use = "call `done` once the item is processed, or it is handed out again"]
+pub struct RedisDelivery<T> {
+    item: T,
+    id: String,
+    queue: RedisQueue<T>,
+}
+
+impl<T> RedisDelivery<T> {
+    /// The item's stream id, as Redis named it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "ids");
+    /// queue.put(5).await?;
+    /// let job = queue.get().await?;
+    /// assert!(job.id().contains('-'));
+    /// # job.done().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Tells Redis this consumer is still working on the item: its visibility timeout starts
+    /// again. Returns `false` if the item was already handed to another consumer (its timeout
+    /// had run out) or acknowledged: stop working on it.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: dropped before it completes, the timeout was reset or not.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`] if the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "long");
+    /// queue.put(String::from("a long job")).await?;
+    /// let job = queue.get().await?;
+    /// // ... part of the work ...
+    /// assert!(job.touch().await?, "still ours");
+    /// // ... the rest ...
+    /// job.done().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn touch(&self) -> Result<bool, Error> {
+        let shared = &*self.queue.shared;
+        let mut conn = shared.conn.clone();
+        let still_ours: i64 = TOUCH
+            .key(&shared.stream)
+            .arg(GROUP)
+            .arg(&shared.consumer)
+            .arg(&self.id)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(still_ours == 1)
+    }
+
+    /// The item and an acknowledgement to send later with [`Ack::done`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "parts");
+    /// queue.put(String::from("job")).await?;
+    /// let (job, ack) = queue.get().await?.into_parts();
+    /// drop(job); // owned
+    /// ack.done().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_parts(self) -> (T, Ack) {
+        let ack = Ack {
+            shared: self.queue.shared,
+            id: self.id,
+        };
+        (self.item, ack)
+    }
+
+    /// Acknowledges the item (`XACK` + `XDEL` in one round trip): it counts as done for
+    /// [`RedisQueue::join`] and is never handed out again.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: dropped before it completes, the item was acknowledged or
+    /// will be handed out again after the visibility timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`] if the server cannot be reached; the item is then handed out again
+    /// after the visibility timeout.
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisQueue`].
+    pub async fn done(self) -> Result<(), Error> {
+        self.into_parts().1.done().await
+    }
+}
+
+impl<T> Deref for RedisDelivery<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.item
+    }
+}
+
+impl<T> std::fmt::Debug for RedisDelivery<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisDelivery")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The acknowledgement of an item taken from a [`RedisQueue`], apart from the item.
+///
+/// # Examples
+///
+/// See [`RedisDelivery::into_parts`].
+#[must_use = "call `done` once the item is processed, or it is handed out again"]
+#[derive(Debug)]
+pub struct Ack {
+    shared: Arc<Shared>,
+    id: String,
+}
+
+impl Ack {
+    /// The item's stream id.
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisDelivery::id`].
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// As [`RedisDelivery::done`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`RedisDelivery::done`].
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisDelivery::done`].
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisDelivery::into_parts`].
+    pub async fn done(self) -> Result<(), Error> {
+        let mut conn = self.shared.conn.clone();
+        redis::pipe()
+            .cmd("XACK")
+            .arg(&self.shared.stream)
+            .arg(GROUP)
+            .arg(&self.id)
+            .ignore()
+            .cmd("XDEL")
+            .arg(&self.shared.stream)
+            .arg(&self.id)
+            .ignore()
+            .exec_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+}
+
+impl<T: Send + Sync> Delivery<T> for RedisDelivery<T> {
+    type Error = Error;
+
+    fn done(self) -> impl Future<Output = Result<(), Error>> + Send {
+        RedisDelivery::done(self)
+    }
+}
+
+impl<T> JobQueue<T> for RedisQueue<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    type Delivery<'a> = RedisDelivery<T>;
+    type PutError = Error;
+    type GetError = Error;
+    type Error = Error;
+
+    fn put(&self, item: T) -> impl Future<Output = Result<(), Error>> + Send {
+        RedisQueue::put(self, item)
+    }
+
+    fn get(&self) -> impl Future<Output = Result<RedisDelivery<T>, Error>> + Send {
+        RedisQueue::get(self)
+    }
+
+    fn join(&self) -> impl Future<Output = Result<(), Error>> + Send {
+        RedisQueue::join(self)
+    }
+
+    fn shutdown(&self) -> impl Future<Output = Result<(), Error>> + Send {
+        RedisQueue::shutdown(self)
+    }
+}

@@ -1,0 +1,430 @@
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use corral::backend::ConcurrencyLimit;
+use redis::Script;
+use redis::aio::ConnectionManager;
+use tokio::task::JoinHandle;
+
+use crate::Error;
+
+/// Grants a lease if fewer than `limit` unexpired leases are held. Expired holders are dropped
+/// first, in the same script, so a crashed holder's permit comes back once its lease runs out.
+/// KEYS: holders (sorted set, member = lease token, score = expiry in server ms), fence counter.
+/// ARGV: limit, lease ms, token. Returns `{1, fence}` or `{0, ms until the first lease expires}`.
+static GRANT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[3])
+  if redis.call('PTTL', KEYS[1]) < lease then redis.call('PEXPIRE', KEYS[1], lease) end
+  return {1, redis.call('INCR', KEYS[2])}
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, tonumber(first[2]) - now}
+",
+    )
+});
+
+/// Extends a lease that is still held and unexpired; `0` if it was lost.
+/// KEYS: holders. ARGV: lease ms, token.
+static RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[1])
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not expiry then return 0 end
+if tonumber(expiry) <= now then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  return 0
+end
+redis.call('ZADD', KEYS[1], 'XX', now + lease, ARGV[2])
+if redis.call('PTTL', KEYS[1]) < lease then redis.call('PEXPIRE', KEYS[1], lease) end
+return 1
+",
+    )
+});
+
+/// The longest pause between two attempts of a waiting [`RedisSemaphore::acquire`].
+const MAX_BACKOFF: Duration = Duration::from_millis(100);
+
+/// At most N permits across every process that uses the same Redis key: the distributed twin
+/// of [`corral::sync::Semaphore`].
+///
+/// A permit is a *lease*: an entry in a sorted set scored by its expiry (on the server's
+/// clock). While a [`RedisPermit`] is held, a background task renews its lease every third of
+/// the lease time; dropping the permit stops the renewal and releases the lease (a spawned
+/// `ZREM`). If the holder dies, nobody renews its lease, and it expires: a crash never leaks a
+/// permit for longer than one lease time. Each permit carries a fencing number (`INCR`,
+/// increasing across every process), to hand to the resource so it can refuse a holder whose
+/// lease was lost while it paused.
+///
+/// Keys used: `{key}:holders` (expires when every lease has) and `{key}:fence`.
+///
+/// # Comparison to the local `Semaphore`
+///
+/// One permit per `acquire`, no `close`. Waiters are not queued: a waiting
+/// [`acquire`](Self::acquire) polls with a backoff (1 ms doubling to 100 ms, and never past the
+/// first lease's expiry), so it is not fair. A lease can be *lost* (a holder paused past its
+/// lease, or Redis restarted without persistence): check [`RedisPermit::is_lost`] or use the
+/// fencing number where that matters.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corral_redis::RedisSemaphore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = corral_redis::test_server::TestServer::start()?;
+/// # let url = server.url();
+/// let conn = redis::aio::ConnectionManager::new(redis::Client::open(url)?).await?;
+/// // At most 2 connections to the database, across the fleet.
+/// let limit = RedisSemaphore::new(conn, "db:connections", 2, Duration::from_secs(10))?;
+/// let first = limit.acquire().await?;
+/// let second = limit.acquire().await?;
+/// assert!(limit.try_acquire().await?.is_none());
+/// assert!(second.fence() > first.fence());
+/// drop(first);
+/// # drop(second);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisSemaphore {
+    conn: ConnectionManager,
+    holders: Arc<str>,
+    fence: Arc<str>,
+    limit: usize,
+    lease: Duration,
+}
+
+impl std::fmt::Debug for RedisSemaphore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSemaphore")
+            .field("holders", &self.holders)
+            .field("limit", &self.limit)
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisSemaphore {
+    /// At most `limit` permits on the Redis key `key`, each a lease of `lease` (renewed while
+    /// held).
+    ///
+    /// Choose `lease` as the longest a crashed holder may keep its permit; every process that
+    /// shares `key` must use the same `limit`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if `limit` is zero or `lease` is under 10 ms.
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisSemaphore`].
+    pub fn new(
+        conn: ConnectionManager,
+        key: impl Into<String>,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Self, Error> {
+        if limit == 0 {
+            return Err(Error::Config("the limit must be at least 1"));
+        }
+        if lease < Duration::from_millis(10) {
+            return Err(Error::Config("the lease must be at least 10 ms"));
+        }
+        let key = key.into();
+        Ok(Self {
+            conn,
+            holders: format!("{key}:holders").into(),
+            fence: format!("{key}:fence").into(),
+            limit,
+            lease,
+        })
+    }
+
+    /// The number of permits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limit = corral_redis::RedisSemaphore::new(conn, "n", 3, Duration::from_secs(5))?;
+    /// assert_eq!(limit.limit(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Waits for a permit.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: a dropped `acquire` holds no permit. (Dropped while a
+    /// granting reply is in flight, the lease it was granted is never renewed and expires after
+    /// one lease time.)
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`] if the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisSemaphore`].
+    pub async fn acquire(&self) -> Result<RedisPermit, Error> {
+        let mut backoff = Duration::from_millis(1);
+        loop {
+            match self.grant().await? {
+                Ok(permit) => return Ok(permit),
+                Err(first_expiry) => {
+                    tokio::time::sleep(backoff.min(first_expiry)).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Takes a permit if one is free now; `Ok(None)` if none is. One round trip.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`] if the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisSemaphore`].
+    pub async fn try_acquire(&self) -> Result<Option<RedisPermit>, Error> {
+        Ok(self.grant().await?.ok())
+    }
+
+    /// One attempt: the permit, or how long until the first lease expires.
+    async fn grant(&self) -> Result<Result<RedisPermit, Duration>, Error> {
+        let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let mut conn = self.conn.clone();
+        let (granted, value): (i64, i64) = GRANT
+            .key(&*self.holders)
+            .key(&*self.fence)
+            .arg(self.limit)
+            .arg(lease_ms(self.lease))
+            .arg(&token)
+            .invoke_async(&mut conn)
+            .await?;
+        if granted != 1 {
+            let wait = Duration::from_millis(value.max(1).unsigned_abs());
+            return Ok(Err(wait));
+        }
+        let fence = u64::try_from(value).map_err(|_| Error::Protocol(format!("fence {value}")))?;
+        let lost = Arc::new(AtomicBool::new(false));
+        let renewal = tokio::spawn(renew(
+            conn,
+            self.holders.clone(),
+            token.clone(),
+            self.lease,
+            lost.clone(),
+        ));
+        Ok(Ok(RedisPermit {
+            conn: self.conn.clone(),
+            holders: self.holders.clone(),
+            token,
+            fence,
+            lost,
+            renewal,
+        }))
+    }
+}
+
+fn lease_ms(lease: Duration) -> u64 {
+    u64::try_from(lease.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Renews the lease every third of its time until it is lost (or the task is aborted).
+async fn renew(
+    mut conn: ConnectionManager,
+    holders: Arc<str>,
+    token: String,
+    lease: Duration,
+    lost: Arc<AtomicBool>,
+) {
+    let period = lease / 3;
+    loop {
+        tokio::time::sleep(period).await;
+        let renewed: Result<i64, _> = RENEW
+            .key(&*holders)
+            .arg(lease_ms(lease))
+            .arg(&token)
+            .invoke_async(&mut conn)
+            .await;
+        match renewed {
+            Ok(1) => {}
+            Ok(_) => {
+                lost.store(true, Ordering::Release);
+                return;
+            }
+            // Redis unreachable: try again next period; if the lease runs out meanwhile, the
+            // next renewal finds it gone and marks it lost.
+            Err(_) => {}
+        }
+    }
+}
+
+/// A permit of a [`RedisSemaphore`]: a lease, renewed in the background while this value lives.
+///
+/// Dropping it stops the renewal and releases the lease (a spawned `ZREM` on the current Tokio
+/// runtime; outside a runtime, or if that command fails, the lease simply expires). Use
+/// [`release`](Self::release) to release it and see the outcome.
+///
+/// # Examples
+///
+/// See [`RedisSemaphore`].
+#[must_use = "the permit is released when dropped"]
+pub struct RedisPermit {
+    conn: ConnectionManager,
+    holders: Arc<str>,
+    token: String,
+    fence: u64,
+    lost: Arc<AtomicBool>,
+    renewal: JoinHandle<()>,
+}
+
+impl RedisPermit {
+    /// The fencing number handed out with this permit: larger than every one handed out
+    /// before it, by any process, on this semaphore.
+    ///
+    /// # Examples
+    ///
+    /// See [`RedisSemaphore`].
+    pub fn fence(&self) -> u64 {
+        self.fence
+    }
+
+    /// Whether the lease was found lost by a renewal (it had expired, or Redis forgot it): the
+    /// permit no longer counts against the limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limit = corral_redis::RedisSemaphore::new(conn, "lost", 1, Duration::from_secs(5))?;
+    /// let permit = limit.acquire().await?;
+    /// assert!(!permit.is_lost());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Acquire)
+    }
+
+    /// Releases the permit now and waits for Redis to confirm.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: dropped before it completes, the lease is released or
+    /// expires by itself.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`] if the server cannot be reached (the lease then expires by itself).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limit = corral_redis::RedisSemaphore::new(conn, "rel", 1, Duration::from_secs(5))?;
+    /// limit.acquire().await?.release().await?;
+    /// assert!(limit.try_acquire().await?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn release(self) -> Result<(), Error> {
+        self.renewal.abort();
+        let mut conn = self.conn.clone();
+        let holders = self.holders.clone();
+        let token = std::mem::take(&mut { self }.token);
+        redis::cmd("ZREM")
+            .arg(&*holders)
+            .arg(token)
+            .exec_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Drop for RedisPermit {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        if self.token.is_empty() {
+            return; // released by `release`
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // no runtime to send on: the lease expires by itself
+        };
+        let mut conn = self.conn.clone();
+        let holders = self.holders.clone();
+        let token = std::mem::take(&mut self.token);
+        runtime.spawn(async move {
+            if let Err(error) = redis::cmd("ZREM")
+                .arg(&*holders)
+                .arg(token)
+                .exec_async(&mut conn)
+                .await
+            {
+                corral::backend::report_unreceived(
+                    "RedisPermit",
+                    &format_args!("release failed, the lease will expire by itself: {error}"),
+                );
+            }
+        });
+    }
+}
+
+impl std::fmt::Debug for RedisPermit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisPermit")
+            .field("fence", &self.fence)
+            .field("lost", &self.is_lost())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConcurrencyLimit for RedisSemaphore {
+    type Permit<'a> = RedisPermit;
+    type Error = Error;
+
+    fn acquire(&self) -> impl Future<Output = Result<RedisPermit, Error>> + Send {
+        RedisSemaphore::acquire(self)
+    }
+
+    fn try_acquire(&self) -> impl Future<Output = Result<Option<RedisPermit>, Error>> + Send {
+        RedisSemaphore::try_acquire(self)
+    }
+}

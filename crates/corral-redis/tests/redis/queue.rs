@@ -1,0 +1,399 @@
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use corral::backend::{Delivery, JobQueue};
+use corral_redis::test_server::TestServer;
+use corral_redis::{Error, RedisQueue};
+use redis::AsyncCommands;
+
+use crate::support::{ChildProcess, connect, key, server};
+
+async fn queue<T>(key: &str, maxsize: usize) -> RedisQueue<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let conn = connect(server()).await;
+    if maxsize == 0 {
+        RedisQueue::unbounded(conn, key)
+    } else {
+        RedisQueue::bounded(conn, key, maxsize).expect("a valid configuration")
+    }
+}
+
+#[tokio::test]
+async fn put_get_done_join_in_order() {
+    let name = key("basic");
+    let producer = queue::<u32>(&name, 0).await;
+    let consumer = queue::<u32>(&name, 0).await;
+    for n in 0..5 {
+        producer.put(n).await.expect("put");
+    }
+    assert_eq!(producer.unfinished().await.expect("xlen"), 5);
+    for n in 0..5 {
+        let job = consumer.get().await.expect("get");
+        assert_eq!(*job, n, "first in, first out");
+        job.done().await.expect("done");
+    }
+    producer.join().await.expect("join");
+    assert_eq!(producer.unfinished().await.expect("xlen"), 0);
+}
+
+#[tokio::test]
+async fn bounded_put_waits_for_a_get() {
+    let name = key("bounded");
+    let queue = queue::<u32>(&name, 2).await;
+    queue.put(1).await.expect("put");
+    queue.put(2).await.expect("put");
+    let full = tokio::time::timeout(Duration::from_millis(100), queue.put(3)).await;
+    assert!(full.is_err(), "the queue is full");
+    assert_eq!(
+        queue.unfinished().await.expect("xlen"),
+        2,
+        "the dropped put inserted nothing"
+    );
+    let first = queue.get().await.expect("get");
+    // Taken items do not count against maxsize, as in asyncio.
+    tokio::time::timeout(Duration::from_secs(2), queue.put(3))
+        .await
+        .expect("room was made")
+        .expect("put");
+    first.done().await.expect("done");
+}
+
+#[tokio::test]
+async fn join_waits_for_every_acknowledgement_from_any_process() {
+    let name = key("join");
+    let producer = queue::<String>(&name, 0).await;
+    let worker = queue::<String>(&name, 0).await;
+    producer.put("a".into()).await.expect("put");
+    producer.put("b".into()).await.expect("put");
+    let a = worker.get().await.expect("get");
+    let b = worker.get().await.expect("get");
+    a.done().await.expect("done");
+    let waiting = tokio::time::timeout(Duration::from_millis(100), producer.join()).await;
+    assert!(waiting.is_err(), "b is not done yet");
+    let join = tokio::spawn({
+        let producer = producer.clone();
+        async move { producer.join().await }
+    });
+    b.done().await.expect("done");
+    tokio::time::timeout(Duration::from_secs(2), join)
+        .await
+        .expect("join returned")
+        .expect("no panic")
+        .expect("redis");
+}
+
+#[tokio::test]
+async fn shutdown_fails_puts_and_drains_gets_in_every_process() {
+    let name = key("shutdown");
+    let a = queue::<u32>(&name, 0).await;
+    let b = queue::<u32>(&name, 0).await;
+    a.put(1).await.expect("put");
+    b.shutdown().await.expect("shutdown");
+    assert!(a.is_shutdown().await.expect("redis"));
+    assert!(matches!(a.put(2).await, Err(Error::Shutdown)));
+    let last = a.get().await.expect("what is left is handed out");
+    assert_eq!(*last, 1);
+    last.done().await.expect("done");
+    assert!(matches!(a.get().await, Err(Error::Shutdown)));
+    assert!(matches!(b.get().await, Err(Error::Shutdown)));
+    a.join().await.expect("join");
+}
+
+#[tokio::test]
+async fn a_waiting_get_is_woken_by_shutdown() {
+    let name = key("shutdown-wait");
+    let a = queue::<u32>(&name, 0).await;
+    let b = queue::<u32>(&name, 0).await;
+    let get = tokio::spawn(async move { a.get().await.map(|delivery| *delivery) });
+    b.shutdown().await.expect("shutdown");
+    let got = tokio::time::timeout(Duration::from_secs(2), get)
+        .await
+        .expect("get returned")
+        .expect("no panic");
+    assert!(matches!(got, Err(Error::Shutdown)));
+}
+
+#[tokio::test]
+async fn a_dropped_delivery_is_handed_out_again_after_the_visibility_timeout() {
+    let name = key("redeliver");
+    let visibility = Duration::from_millis(200);
+    let a = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let b = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    a.put(7).await.expect("put");
+    let taken = Instant::now();
+    let first = a.get().await.expect("get");
+    let id = first.id().to_owned();
+    drop(first); // not done
+    let again = tokio::time::timeout(Duration::from_secs(3), b.get())
+        .await
+        .expect("handed out again")
+        .expect("get");
+    assert!(
+        taken.elapsed() >= visibility,
+        "not before the visibility timeout"
+    );
+    assert_eq!((again.id(), *again), (id.as_str(), 7));
+    again.done().await.expect("done");
+    a.join().await.expect("join");
+}
+
+#[tokio::test]
+async fn a_dropped_get_loses_nothing() {
+    let name = key("cancel");
+    let queue = queue::<u32>(&name, 0).await;
+    let waited = tokio::time::timeout(Duration::from_millis(30), queue.get()).await;
+    assert!(waited.is_err(), "nothing to take");
+    queue.put(1).await.expect("put");
+    let job = queue.get().await.expect("get");
+    assert_eq!(*job, 1);
+    job.done().await.expect("done");
+}
+
+/// Child role: takes one item (visibility 300 ms), says which, and hangs until killed.
+pub(crate) async fn take_item_and_hang(conn: redis::aio::ConnectionManager, key: &str) {
+    let queue =
+        RedisQueue::<u32>::unbounded(conn, key).with_visibility_timeout(Duration::from_millis(300));
+    let job = queue.get().await.expect("get");
+    println!("TAKEN {} {}", job.id(), *job);
+    std::future::pending::<()>().await;
+}
+
+#[tokio::test]
+async fn a_consumer_killed_mid_item_loses_nothing() {
+    let name = key("killed");
+    let queue = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(Duration::from_millis(300));
+    for n in 0..3 {
+        queue.put(n).await.expect("put");
+    }
+    let mut child = ChildProcess::spawn("take_item", &server().url(), &name);
+    let taken = child.wait_for("TAKEN");
+    child.kill();
+    let (taken_id, taken_item) = taken.split_once(' ').expect("id and item");
+    let mut seen = Vec::new();
+    let mut redelivered = false;
+    for _ in 0..3 {
+        let job = tokio::time::timeout(Duration::from_secs(3), queue.get())
+            .await
+            .expect("an item")
+            .expect("get");
+        redelivered |= job.id() == taken_id;
+        seen.push(*job);
+        job.done().await.expect("done");
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, [0, 1, 2], "every item processed once here");
+    assert!(
+        redelivered,
+        "the dead consumer's item {taken_item} came back"
+    );
+    queue.join().await.expect("join");
+}
+
+#[tokio::test]
+async fn a_bad_payload_is_set_aside_with_its_id() {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let sink = reports.clone();
+    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
+        sink.lock().expect("not poisoned").push(format!(
+            "{}: {:?}",
+            report.source(),
+            report.detail()
+        ));
+    });
+    let name = key("bad");
+    let queue = queue::<u32>(&name, 0).await;
+    queue.put(1).await.expect("put");
+    let mut conn = connect(server()).await;
+    let bad_id: String = conn
+        .xadd(&name, "*", &[("p", "not json")])
+        .await
+        .expect("xadd");
+    queue.put(2).await.expect("put");
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let job = queue.get().await.expect("get");
+        got.push(*job);
+        job.done().await.expect("done");
+    }
+    assert_eq!(got, [1, 2], "the bad payload is skipped");
+    queue
+        .join()
+        .await
+        .expect("join: the bad payload counts as handled");
+    let dead: redis::streams::StreamRangeReply = conn
+        .xrange_all(format!("{name}:dead"))
+        .await
+        .expect("xrange");
+    assert_eq!(dead.ids.len(), 1);
+    let entry = &dead.ids[0];
+    assert_eq!(entry.get::<String>("id").as_deref(), Some(bad_id.as_str()));
+    assert_eq!(entry.get::<String>("p").as_deref(), Some("not json"));
+    assert!(entry.get::<String>("error").is_some());
+    corral::report::take_hook();
+    let reports = reports.lock().expect("not poisoned");
+    assert!(
+        reports.iter().any(|report| report.contains(&bad_id)),
+        "reported with its id: {reports:?}"
+    );
+}
+
+async fn drain<Q: JobQueue<u32>>(
+    queue: &Q,
+) -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+    queue.shutdown().await?;
+    let mut sum = 0;
+    while let Ok(job) = queue.get().await {
+        sum += *job;
+        job.done().await?;
+    }
+    queue.join().await?;
+    Ok(sum)
+}
+
+#[tokio::test]
+async fn the_same_code_runs_on_both_backends() {
+    let local = corral::queue::Queue::unbounded();
+    let redis = queue::<u32>(&key("trait"), 0).await;
+    for n in 1..=4 {
+        JobQueue::put(&local, n).await.expect("put");
+        redis.put(n).await.expect("put");
+    }
+    assert_eq!(drain(&local).await.expect("local"), 10);
+    assert_eq!(drain(&redis).await.expect("redis"), 10);
+}
+
+#[tokio::test]
+async fn redis_restarted_mid_run_fails_clearly_then_recovers_without_a_new_client() {
+    let dir = std::env::temp_dir().join(format!("corral-redis-aof-{}", fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir_arg = dir.to_str().expect("utf-8 temp dir").to_owned();
+    let server = TestServer::start_with(&[
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        &dir_arg,
+    ])
+    .expect("a persistent server");
+    let queue = RedisQueue::<u32>::unbounded(connect(&server).await, "restart")
+        .with_visibility_timeout(Duration::from_millis(300));
+    for n in 0..3 {
+        queue.put(n).await.expect("put");
+    }
+    let acknowledged = queue.get().await.expect("get");
+    assert_eq!(*acknowledged, 0);
+    acknowledged.done().await.expect("done");
+    let in_progress = queue.get().await.expect("get");
+    assert_eq!(*in_progress, 1);
+
+    server.stop();
+    let error = queue.put(9).await.expect_err("redis is down");
+    assert!(error.is_connection(), "a connection error: {error}");
+    assert!(error.to_string().starts_with("redis failed"), "{error}");
+    drop(in_progress); // its done could not be sent either
+
+    server.restart().expect("restart");
+    // The same handle (the same ConnectionManager) reconnects by itself.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        assert!(Instant::now() < deadline, "no recovery: {seen:?}");
+        match queue.get().await {
+            Ok(job) => {
+                seen.push(*job);
+                job.done().await.expect("done");
+            }
+            Err(error) => {
+                assert!(error.is_connection(), "{error}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, [1, 2], "the acknowledged item never comes back");
+    queue.join().await.expect("join");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn touch_keeps_an_item_past_its_visibility_timeout() {
+    let name = key("touch");
+    let visibility = Duration::from_millis(450);
+    let a = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let b = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    a.put(1).await.expect("put");
+    let job = a.get().await.expect("get");
+    for _ in 0..4 {
+        // Time passing on the real server: 600 ms in all, past the timeout.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(job.touch().await.expect("redis"), "still ours");
+    }
+    let stolen = tokio::time::timeout(Duration::from_millis(100), b.get()).await;
+    assert!(stolen.is_err(), "a touched item is not handed out again");
+    // Stop touching: another consumer takes it over, and the first one learns it.
+    let again = tokio::time::timeout(Duration::from_secs(3), b.get())
+        .await
+        .expect("handed out again")
+        .expect("get");
+    assert_eq!(again.id(), job.id());
+    assert!(!job.touch().await.expect("redis"), "taken over");
+    again.done().await.expect("done");
+}
+
+#[tokio::test]
+async fn a_dead_item_behind_many_live_ones_is_still_reclaimed() {
+    // XAUTOCLAIM looks at 10 pending entries per call with COUNT 1: the claim scan must resume
+    // where it stopped, or a dead item behind 10 live ones waits until they too go idle.
+    let name = key("cursor");
+    let visibility = Duration::from_millis(600);
+    let live = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let dead = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let other = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    for n in 0..12 {
+        live.put(n).await.expect("put");
+    }
+    let mut held = Vec::new();
+    for _ in 0..11 {
+        held.push(live.get().await.expect("get"));
+    }
+    let lost = dead.get().await.expect("get");
+    let lost_id = lost.id().to_owned();
+    drop(lost); // its consumer "dies"
+    tokio::time::sleep(visibility + Duration::from_millis(50)).await;
+    for job in &held {
+        assert!(
+            job.touch().await.expect("redis"),
+            "the live consumer keeps its items"
+        );
+    }
+    let reclaimed = tokio::time::timeout(Duration::from_millis(400), other.get())
+        .await
+        .expect("reclaimed before the live items go idle")
+        .expect("get");
+    assert_eq!(reclaimed.id(), lost_id);
+    reclaimed.done().await.expect("done");
+    for job in held {
+        job.done().await.expect("done");
+    }
+    live.join().await.expect("join");
+}

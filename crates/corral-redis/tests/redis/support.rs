@@ -1,0 +1,106 @@
+use std::sync::OnceLock;
+
+use corral_redis::test_server::TestServer;
+use redis::aio::ConnectionManager;
+
+/// One private server per test binary, started on first use; it dies with the process (see
+/// `corral_redis::test_server`). Each test uses its own keys.
+pub(crate) fn server() -> &'static TestServer {
+    static SERVER: OnceLock<TestServer> = OnceLock::new();
+    SERVER.get_or_init(|| match TestServer::start() {
+        Ok(server) => server,
+        Err(message) => panic!("{message}"),
+    })
+}
+
+/// A fresh connection manager to `server`: one per simulated process.
+pub(crate) async fn connect(server: &TestServer) -> ConnectionManager {
+    let client = redis::Client::open(server.url()).expect("a valid url");
+    ConnectionManager::new(client)
+        .await
+        .expect("the test server is up")
+}
+
+/// A key prefix of its own for each test.
+pub(crate) fn key(test: &str) -> String {
+    format!("test:{test}:{}", fastrand::u64(..))
+}
+
+/// The environment variable that turns this test binary into a child process (see
+/// `child::child_process_entry`).
+pub(crate) const CHILD_ROLE: &str = "CORRAL_REDIS_CHILD";
+
+/// A child process: this test binary re-invoked to run `child::child_process_entry` in `role`.
+#[derive(Debug)]
+pub(crate) struct ChildProcess {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl ChildProcess {
+    pub(crate) fn spawn(role: &str, url: &str, key: &str) -> Self {
+        use std::io::BufRead;
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let mut child = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "child::child_process_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ROLE, role)
+            .env("CORRAL_REDIS_URL", url)
+            .env("CORRAL_REDIS_KEY", key)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("re-invoke the test binary");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// What follows `prefix` in the next line the child printed that holds it (blocking, at
+    /// most 30 s).
+    pub(crate) fn wait_for(&mut self, prefix: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                // libtest prints `test child::child_process_entry ... ` before the child's output.
+                Ok(line) => {
+                    if let Some(at) = line.find(prefix) {
+                        return line[at + prefix.len()..].trim().to_owned();
+                    }
+                }
+                Err(error) => panic!("the child never printed {prefix:?}: {error}"),
+            }
+        }
+    }
+
+    /// SIGKILL: the child gets no chance to clean up.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().expect("kill the child");
+        self.child.wait().expect("reap the child");
+    }
+
+    pub(crate) fn wait_success(mut self) {
+        self.wait_for("DONE");
+        let status = self.child.wait().expect("reap the child");
+        assert!(status.success(), "the child failed: {status}");
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

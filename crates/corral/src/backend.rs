@@ -1,0 +1,538 @@
+//! One trait per kind of primitive, implemented by the local type and by its distributed twin,
+//! so code is written once and moved across processes by changing a constructor.
+//!
+//! | kind | trait | local type | across processes (crate `corral-redis`) |
+//! |---|---|---|---|
+//! | job queue with per-item acknowledgement | [`JobQueue`] | [`queue::Queue`](crate::queue::Queue) | `RedisQueue` |
+//! | rate and burst | [`RateLimit`] | `flow::RateLimiter` | `RedisRateLimiter` |
+//! | at most N at a time | [`ConcurrencyLimit`] | [`sync::Semaphore`](crate::sync::Semaphore) | `RedisSemaphore` |
+//!
+//! # Why these shapes
+//!
+//! - Every method returns `impl Future + Send`, even where the local type answers at once
+//!   (`try_acquire`, `shutdown`): a distributed backend needs a round trip for each, and generic
+//!   code must be able to spawn what it builds.
+//! - Every operation can fail (`type Error`): a local type fails only where its own API does
+//!   (a closed semaphore, a shut-down queue), a distributed one also when its server cannot be
+//!   reached.
+//! - A queue hands out a [`Delivery`]: the item plus its acknowledgement. asyncio's
+//!   `task_done()` counts anonymous items; across processes the server must know *which* item
+//!   is done, so the acknowledgement travels with the item ([`Delivery::done`]).
+//!
+//! # Examples
+//!
+//! A worker written once, run here on the local queue and semaphore:
+//!
+//! ```
+//! use corral::backend::{ConcurrencyLimit, Delivery, JobQueue};
+//! use corral::queue::Queue;
+//! use corral::sync::Semaphore;
+//!
+//! async fn work<Q, L>(jobs: &Q, limit: &L) -> Result<u64, Box<dyn std::error::Error + Send + Sync>>
+//! where
+//!     Q: JobQueue<u64>,
+//!     L: ConcurrencyLimit,
+//! {
+//!     let mut sum = 0;
+//!     while let Ok(job) = jobs.get().await {
+//!         let _permit = limit.acquire().await?;
+//!         sum += *job;
+//!         job.done().await?;
+//!     }
+//!     Ok(sum)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let queue = Queue::unbounded();
+//! for n in 1..=4 {
+//!     JobQueue::put(&queue, n).await?;
+//! }
+//! JobQueue::shutdown(&queue).await?;
+//! assert_eq!(work(&queue, &Semaphore::new(2)).await?, 10);
+//! JobQueue::join(&queue).await?;
+//! # Ok(())
+//! # }
+//! ```
+use std::convert::Infallible;
+use std::error::Error;
+use std::fmt;
+use std::future::{Future, ready};
+use std::ops::Deref;
+use std::time::Duration;
+
+use crate::queue::{GetError, PutError, Queue, TaskDoneError};
+use crate::report::ReportKind;
+use crate::sync::{AcquireError, Semaphore, SemaphorePermit};
+
+/// A limit on how often something may happen: a rate and a burst.
+///
+/// Implemented by the local `corral::flow::RateLimiter` and by `corral_redis::RedisRateLimiter`,
+/// whose rate and burst are shared by every process.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::backend::{RateLimit, TryAcquireError};
+///
+/// // Call `send` at most as often as `limit` allows, whichever backend it is.
+/// async fn send_all<L: RateLimit>(limit: &L, n: usize) -> Result<usize, L::Error> {
+///     for _ in 0..n {
+///         limit.acquire().await?;
+///     }
+///     Ok(n)
+/// }
+///
+/// // Refuse instead of waiting: how long until the next call would be let through?
+/// async fn poll_once<L: RateLimit>(limit: &L) -> Result<Option<Duration>, L::Error> {
+///     match limit.try_acquire().await {
+///         Ok(()) => Ok(None),
+///         Err(TryAcquireError::RateLimited { retry_after }) => Ok(Some(retry_after)),
+///         Err(TryAcquireError::Failed(error)) => Err(error),
+///     }
+/// }
+/// # let _ = (send_all::<Never>, poll_once::<Never>);
+/// # struct Never;
+/// # impl RateLimit for Never {
+/// #     type Error = std::convert::Infallible;
+/// #     fn acquire(&self) -> impl Future<Output = Result<(), Self::Error>> + Send { std::future::ready(Ok(())) }
+/// #     fn acquire_n(&self, _: u32) -> impl Future<Output = Result<(), Self::Error>> + Send { std::future::ready(Ok(())) }
+/// #     fn try_acquire(&self) -> impl Future<Output = Result<(), TryAcquireError<Self::Error>>> + Send { std::future::ready(Ok(())) }
+/// # }
+/// ```
+pub trait RateLimit: Send + Sync {
+    /// Why a call could not be let through at all: more asked for than the burst, or the
+    /// backend failed.
+    type Error: Error + Send + Sync + 'static;
+
+    /// Waits until the limit lets one call through.
+    ///
+    /// # Cancel safety
+    ///
+    /// Implementations in corral are cancel safe: a dropped `acquire` has taken nothing.
+    fn acquire(&self) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Waits until the limit lets `n` calls through at once; `n` above the burst is an error at
+    /// once.
+    ///
+    /// # Cancel safety
+    ///
+    /// Implementations in corral are cancel safe: a dropped `acquire_n` has taken nothing.
+    fn acquire_n(&self, n: u32) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Lets one call through if the limit allows it now; otherwise says how long to wait.
+    ///
+    /// # Cancel safety
+    ///
+    /// Implementations in corral are cancel safe: if the future is dropped before it completes,
+    /// the call was either let through (and that capacity is spent) or refused.
+    fn try_acquire(&self) -> impl Future<Output = Result<(), TryAcquireError<Self::Error>>> + Send;
+}
+
+/// Why [`RateLimit::try_acquire`] did not let a call through.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::backend::TryAcquireError;
+///
+/// let refused: TryAcquireError<std::io::Error> =
+///     TryAcquireError::RateLimited { retry_after: Duration::from_millis(100) };
+/// assert_eq!(refused.retry_after(), Some(Duration::from_millis(100)));
+/// assert_eq!(refused.to_string(), "rate limited: retry after 100ms");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TryAcquireError<E> {
+    /// The limit does not allow the call now; it would after `retry_after`, if nobody else takes
+    /// capacity meanwhile.
+    RateLimited {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// The call can never be let through, or the backend failed.
+    Failed(E),
+}
+
+impl<E> TryAcquireError<E> {
+    /// How long to wait before the call would be let through; `None` for
+    /// [`Failed`](Self::Failed).
+    ///
+    /// # Examples
+    ///
+    /// See [`TryAcquireError`].
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            Self::Failed(_) => None,
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for TryAcquireError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RateLimited { retry_after } => {
+                write!(f, "rate limited: retry after {retry_after:?}")
+            }
+            Self::Failed(error) => fmt::Display::fmt(error, f),
+        }
+    }
+}
+
+impl<E: Error + 'static> Error for TryAcquireError<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::RateLimited { .. } => None,
+            Self::Failed(error) => Some(error),
+        }
+    }
+}
+
+/// A limit on how many holders may be inside at once: acquire a permit, drop it to leave.
+///
+/// Implemented by [`Semaphore`] (Tokio's, re-exported as `corral::sync::Semaphore`; one permit per
+/// `acquire`) and by `corral_redis::RedisSemaphore`, whose permits are leases shared by every
+/// process.
+///
+/// # Examples
+///
+/// ```
+/// use corral::backend::ConcurrencyLimit;
+/// use corral::sync::Semaphore;
+///
+/// async fn guarded<L: ConcurrencyLimit>(limit: &L) -> Result<bool, L::Error> {
+///     let _permit = limit.acquire().await?;
+///     // At most N callers, across every holder of the limit, are here at once.
+///     Ok(limit.try_acquire().await?.is_some())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert!(!guarded(&Semaphore::new(1)).await?, "the only permit is held");
+/// assert!(guarded(&Semaphore::new(2)).await?);
+/// # Ok(())
+/// # }
+/// ```
+pub trait ConcurrencyLimit: Send + Sync {
+    /// The guard: the permit is held until it is dropped.
+    type Permit<'a>: Send
+    where
+        Self: 'a;
+
+    /// Why no permit can be had: the limit was closed, or the backend failed.
+    type Error: Error + Send + Sync + 'static;
+
+    /// Waits for a permit.
+    ///
+    /// # Cancel safety
+    ///
+    /// Implementations in corral are cancel safe: a dropped `acquire` holds no permit.
+    fn acquire(&self) -> impl Future<Output = Result<Self::Permit<'_>, Self::Error>> + Send;
+
+    /// Takes a permit if one is free now; `Ok(None)` if none is.
+    ///
+    /// # Cancel safety
+    ///
+    /// Implementations in corral are cancel safe: a dropped `try_acquire` holds no permit.
+    fn try_acquire(
+        &self,
+    ) -> impl Future<Output = Result<Option<Self::Permit<'_>>, Self::Error>> + Send;
+}
+
+impl ConcurrencyLimit for Semaphore {
+    type Permit<'a> = SemaphorePermit<'a>;
+    type Error = AcquireError;
+
+    fn acquire(&self) -> impl Future<Output = Result<Self::Permit<'_>, Self::Error>> + Send {
+        Semaphore::acquire(self)
+    }
+
+    async fn try_acquire(&self) -> Result<Option<Self::Permit<'_>>, Self::Error> {
+        match Semaphore::try_acquire(self) {
+            Ok(permit) => Ok(Some(permit)),
+            Err(tokio::sync::TryAcquireError::NoPermits) => Ok(None),
+            // Closed: `acquire` fails at once with the error this trait returns.
+            Err(tokio::sync::TryAcquireError::Closed) => Semaphore::acquire(self).await.map(Some),
+        }
+    }
+}
+
+/// A queue of jobs shared by producers and workers, each item acknowledged when it is done.
+///
+/// Implemented by [`Queue`] (in this process) and by `corral_redis::RedisQueue` (across
+/// processes, with at-least-once delivery). [`get`](Self::get) returns a [`Delivery`]: the item
+/// and its acknowledgement; [`join`](Self::join) returns once every item put has been
+/// acknowledged.
+///
+/// # Examples
+///
+/// ```
+/// use corral::backend::{Delivery, JobQueue};
+/// use corral::queue::Queue;
+///
+/// async fn produce<Q: JobQueue<String>>(queue: &Q) -> Result<(), Q::PutError> {
+///     for name in ["a", "b"] {
+///         queue.put(name.to_owned()).await?;
+///     }
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let queue = Queue::bounded(8);
+/// produce(&queue).await?;
+/// let first = JobQueue::get(&queue).await?;
+/// assert_eq!(first.as_str(), "a");
+/// first.done().await?;
+/// JobQueue::get(&queue).await?.done().await?;
+/// JobQueue::join(&queue).await?; // both were acknowledged
+/// # Ok(())
+/// # }
+/// ```
+pub trait JobQueue<T>: Send + Sync {
+    /// An item taken by [`get`](Self::get), with its acknowledgement.
+    type Delivery<'a>: Delivery<T>
+    where
+        Self: 'a;
+
+    /// Why [`put`](Self::put) failed: the queue is shut down, or the backend failed.
+    type PutError: Error + Send + Sync + 'static;
+
+    /// Why [`get`](Self::get) failed: the queue is shut down and drained, or the backend failed.
+    type GetError: Error + Send + Sync + 'static;
+
+    /// Why [`join`](Self::join) or [`shutdown`](Self::shutdown) failed (only a backend can).
+    type Error: Error + Send + Sync + 'static;
+
+    /// Puts an item, waiting while a bounded queue is full.
+    ///
+    /// # Cancel safety
+    ///
+    /// Implementations in corral are cancel safe: a dropped `put` has inserted nothing, or
+    /// (for a distributed queue, dropped while its reply is in flight) inserted the item once.
+    fn put(&self, item: T) -> impl Future<Output = Result<(), Self::PutError>> + Send;
+
+    /// Takes an item, waiting while the queue is empty.
+    ///
+    /// # Cancel safety
+    ///
+    /// Implementations in corral are cancel safe: no item is lost; a distributed queue hands an
+    /// item whose `get` was dropped in flight to another worker after its visibility timeout.
+    fn get(&self) -> impl Future<Output = Result<Self::Delivery<'_>, Self::GetError>> + Send;
+
+    /// Waits until every item put has been acknowledged.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: it takes nothing.
+    fn join(&self) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Shuts the queue down: `put` fails from now on, `get` drains what is left, then fails.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: dropped before it completes, it either shut the queue down or
+    /// did nothing.
+    fn shutdown(&self) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// An item taken from a [`JobQueue`], with its acknowledgement.
+///
+/// Read the item through `Deref`; call [`done`](Self::done) when it has been processed. What
+/// dropping a delivery without `done` means depends on the queue: the local [`Queue`] counts it
+/// as done (nobody else could take it), a distributed queue hands the item to another worker
+/// after its visibility timeout.
+///
+/// # Examples
+///
+/// See [`JobQueue`].
+pub trait Delivery<T>: Deref<Target = T> + Send {
+    /// Why the acknowledgement failed.
+    type Error: Error + Send + Sync + 'static;
+
+    /// Acknowledges the item: it counts as done for `join`, and is never handed out again.
+    ///
+    /// # Cancel safety
+    ///
+    /// Implementations in corral are cancel safe in the sense that a dropped `done` either
+    /// acknowledged the item or left it to be handed out again.
+    fn done(self) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// An item taken from a local [`Queue`] through [`JobQueue::get`].
+///
+/// [`done`](Delivery::done) calls [`Queue::task_done`]. Dropped without `done`, it calls
+/// `task_done` itself, so [`join`](Queue::join) never waits for an item nobody will finish: a
+/// local queue has no other process to hand it to.
+///
+/// # Examples
+///
+/// ```
+/// use corral::backend::{Delivery, JobQueue};
+/// use corral::queue::Queue;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let queue = Queue::unbounded();
+/// JobQueue::put(&queue, 7).await?;
+/// let job = JobQueue::get(&queue).await?;
+/// assert_eq!(*job, 7);
+/// job.done().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "call `done` once the item is processed"]
+pub struct LocalDelivery<'a, T> {
+    item: T,
+    queue: &'a Queue<T>,
+    acknowledged: bool,
+}
+
+impl<T> Deref for LocalDelivery<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.item
+    }
+}
+
+impl<T: Send + Sync> Delivery<T> for LocalDelivery<'_, T> {
+    type Error = TaskDoneError;
+
+    fn done(mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.acknowledged = true;
+        ready(self.queue.task_done())
+    }
+}
+
+impl<T> Drop for LocalDelivery<'_, T> {
+    fn drop(&mut self) {
+        if !self.acknowledged {
+            // Counted by the `get` that made this delivery, so it cannot be over-counted.
+            let _ = self.queue.task_done();
+        }
+    }
+}
+
+impl<T> fmt::Debug for LocalDelivery<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalDelivery")
+            .field("acknowledged", &self.acknowledged)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + Sync + 'static> JobQueue<T> for Queue<T> {
+    type Delivery<'a> = LocalDelivery<'a, T>;
+    type PutError = PutError<T>;
+    type GetError = GetError;
+    type Error = Infallible;
+
+    fn put(&self, item: T) -> impl Future<Output = Result<(), Self::PutError>> + Send {
+        Queue::put(self, item)
+    }
+
+    async fn get(&self) -> Result<Self::Delivery<'_>, Self::GetError> {
+        let item = Queue::get(self).await?;
+        Ok(LocalDelivery {
+            item,
+            queue: self,
+            acknowledged: false,
+        })
+    }
+
+    async fn join(&self) -> Result<(), Self::Error> {
+        Queue::join(self).await;
+        Ok(())
+    }
+
+    fn shutdown(&self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        Queue::shutdown(self);
+        ready(Ok(()))
+    }
+}
+
+/// Reports a failure that nobody can receive through corral's [`report`](crate::report) hook.
+///
+/// For backend crates: a permit released from `Drop` whose release failed, a payload set aside
+/// because it does not decode. `source` names the type, as in corral's own reports.
+///
+/// # Examples
+///
+/// ```
+/// corral::report::set_hook(|report: &corral::report::Report<'_>| {
+///     assert_eq!(report.source(), "MyBackend");
+/// });
+/// corral::backend::report_unreceived("MyBackend", &"connection reset");
+/// corral::report::take_hook();
+/// ```
+pub fn report_unreceived(source: &'static str, detail: &dyn fmt::Debug) {
+    crate::report::report(source, ReportKind::Error, detail);
+}
+
+#[cfg(all(test, not(corral_loom)))]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_dropped_local_delivery_counts_as_done() {
+        let queue = Queue::unbounded();
+        JobQueue::put(&queue, 1).await.expect("put");
+        JobQueue::put(&queue, 2).await.expect("put");
+        let first = JobQueue::get(&queue).await.expect("get");
+        first.done().await.expect("done");
+        assert!(
+            JobQueue::join(&queue).now_or_never().is_none(),
+            "one item is still out"
+        );
+        drop(JobQueue::get(&queue).await.expect("get"));
+        assert!(matches!(
+            JobQueue::join(&queue).now_or_never(),
+            Some(Ok(()))
+        ));
+        assert!(queue.task_done().is_err(), "the drop spent the count once");
+    }
+
+    #[tokio::test]
+    async fn local_get_after_shutdown_drains_then_fails() {
+        let queue = Queue::unbounded();
+        JobQueue::put(&queue, "a").await.expect("put");
+        JobQueue::shutdown(&queue).await.expect("shutdown");
+        assert!(JobQueue::put(&queue, "b").await.is_err());
+        JobQueue::get(&queue)
+            .await
+            .expect("drain")
+            .done()
+            .await
+            .expect("done");
+        assert!(JobQueue::get(&queue).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn semaphore_through_the_trait() {
+        let semaphore = Semaphore::new(1);
+        let held = ConcurrencyLimit::acquire(&semaphore)
+            .await
+            .expect("acquire");
+        assert!(
+            ConcurrencyLimit::try_acquire(&semaphore)
+                .await
+                .expect("open")
+                .is_none()
+        );
+        drop(held);
+        assert!(
+            ConcurrencyLimit::try_acquire(&semaphore)
+                .await
+                .expect("open")
+                .is_some()
+        );
+        semaphore.close();
+        assert!(ConcurrencyLimit::try_acquire(&semaphore).await.is_err());
+        assert!(ConcurrencyLimit::acquire(&semaphore).await.is_err());
+    }
+}

@@ -4,7 +4,7 @@
 //! | kind | trait | local type | across processes (crate `corral-redis`) |
 //! |---|---|---|---|
 //! | job queue with per-item acknowledgement | [`JobQueue`] | [`queue::Queue`](crate::queue::Queue) | `RedisQueue` |
-//! | rate and burst | [`RateLimit`] | `flow::RateLimiter` | `RedisRateLimiter` |
+//! | rate and burst | [`RateLimit`] | [`flow::RateLimiter`](crate::flow::RateLimiter) | `RedisRateLimiter` |
 //! | at most N at a time | [`ConcurrencyLimit`] | [`sync::Semaphore`](crate::sync::Semaphore) | `RedisSemaphore` |
 //!
 //! # Why these shapes
@@ -61,13 +61,14 @@ use std::future::{Future, ready};
 use std::ops::Deref;
 use std::time::Duration;
 
+use crate::flow::{self, RateLimiter};
 use crate::queue::{GetError, PutError, Queue, TaskDoneError};
 use crate::report::ReportKind;
 use crate::sync::{AcquireError, Semaphore, SemaphorePermit};
 
 /// A limit on how often something may happen: a rate and a burst.
 ///
-/// Implemented by the local `corral::flow::RateLimiter` and by `corral_redis::RedisRateLimiter`,
+/// Implemented by the local [`RateLimiter`](crate::flow::RateLimiter) and by `corral_redis::RedisRateLimiter`,
 /// whose rate and burst are shared by every process.
 ///
 /// # Examples
@@ -92,13 +93,13 @@ use crate::sync::{AcquireError, Semaphore, SemaphorePermit};
 ///         Err(TryAcquireError::Failed(error)) => Err(error),
 ///     }
 /// }
-/// # let _ = (send_all::<Never>, poll_once::<Never>);
-/// # struct Never;
-/// # impl RateLimit for Never {
-/// #     type Error = std::convert::Infallible;
-/// #     fn acquire(&self) -> impl Future<Output = Result<(), Self::Error>> + Send { std::future::ready(Ok(())) }
-/// #     fn acquire_n(&self, _: u32) -> impl Future<Output = Result<(), Self::Error>> + Send { std::future::ready(Ok(())) }
-/// #     fn try_acquire(&self) -> impl Future<Output = Result<(), TryAcquireError<Self::Error>>> + Send { std::future::ready(Ok(())) }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let limiter = corral::flow::RateLimiter::per_second(10);
+/// assert_eq!(send_all(&limiter, 3).await?, 3);
+/// assert_eq!(poll_once(&limiter).await?, Some(Duration::from_millis(100)));
+/// # Ok(())
 /// # }
 /// ```
 pub trait RateLimit: Send + Sync {
@@ -128,6 +129,32 @@ pub trait RateLimit: Send + Sync {
     /// Implementations in corral are cancel safe: if the future is dropped before it completes,
     /// the call was either let through (and that capacity is spent) or refused.
     fn try_acquire(&self) -> impl Future<Output = Result<(), TryAcquireError<Self::Error>>> + Send;
+}
+
+impl RateLimit for RateLimiter {
+    type Error = flow::AcquireError;
+
+    fn acquire(&self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let wait = RateLimiter::acquire(self);
+        async move {
+            wait.await;
+            Ok(())
+        }
+    }
+
+    fn acquire_n(&self, n: u32) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        RateLimiter::acquire_n(self, n)
+    }
+
+    fn try_acquire(&self) -> impl Future<Output = Result<(), TryAcquireError<Self::Error>>> + Send {
+        ready(match RateLimiter::try_acquire(self) {
+            Ok(()) => Ok(()),
+            Err(flow::TryAcquireError::RateLimited { retry_after }) => {
+                Err(TryAcquireError::RateLimited { retry_after })
+            }
+            Err(flow::TryAcquireError::ExceedsBurst(error)) => Err(TryAcquireError::Failed(error)),
+        })
+    }
 }
 
 /// Why [`RateLimit::try_acquire`] did not let a call through.
@@ -474,6 +501,15 @@ pub fn report_unreceived(source: &'static str, detail: &dyn fmt::Debug) {
 
 #[cfg(all(test, not(corral_loom)))]
 mod tests {
+
+    #[tokio::test(start_paused = true)]
+    async fn local_rate_limiter_through_the_trait() {
+        let limiter = RateLimiter::per_second(10);
+        RateLimit::acquire(&limiter).await.expect("acquire");
+        let refused = RateLimit::try_acquire(&limiter).await.expect_err("spent");
+        assert_eq!(refused.retry_after(), Some(Duration::from_millis(100)));
+        assert!(RateLimit::acquire_n(&limiter, 2).await.is_err());
+    }
     use futures_util::FutureExt;
 
     use super::*;

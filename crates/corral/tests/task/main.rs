@@ -11,8 +11,8 @@ mod errors;
 mod group;
 mod lifecycle;
 mod panics;
-mod split;
 mod promises;
+mod split;
 mod wait;
 
 /// Counts the bytes each thread holds, for the reaping test in `lifecycle.rs`.

@@ -4,6 +4,8 @@
 //! - `tokio_joinset`: `JoinSet::spawn` each, then `join_next` until empty and sum (anchor).
 //! - `tokio_spawn`: `tokio::spawn` each, then await the `JoinHandle`s in order and sum (the
 //!   floor: what a group costs beyond it is the price of its promises).
+//! - `corral_taskgroup_debug`: `corral_taskgroup` with `corral::debug` on (100 ms threshold):
+//!   the price of watching every poll and spawn site, compared with `corral_taskgroup`.
 //!
 //! Timed: from creating the group to having the sum, as asyncio's
 //! `async with TaskGroup() as tg: ...; sum(t.result() for t in tasks)`.
@@ -35,6 +37,13 @@ async fn corral_taskgroup(n: u64) -> Duration {
     }
     let elapsed = start.elapsed();
     assert_eq!(sum, tri(n));
+    elapsed
+}
+
+async fn corral_taskgroup_debug(n: u64) -> Duration {
+    corral::debug::enable(Duration::from_millis(100));
+    let elapsed = corral_taskgroup(n).await;
+    corral::debug::disable();
     elapsed
 }
 
@@ -84,6 +93,13 @@ fn taskgroup(c: &mut Criterion) {
             common::bench(&mut group, "corral_taskgroup", rt, n, corral_taskgroup);
             common::bench(&mut group, "tokio_joinset", rt, n, tokio_joinset);
             common::bench(&mut group, "tokio_spawn", rt, n, tokio_spawn);
+            common::bench(
+                &mut group,
+                "corral_taskgroup_debug",
+                rt,
+                n,
+                corral_taskgroup_debug,
+            );
         }
     }
     group.finish();

@@ -164,6 +164,7 @@
 
 pub mod backend;
 pub mod blocking;
+pub mod debug;
 pub mod flow;
 pub mod queue;
 pub mod report;

@@ -150,6 +150,7 @@ impl<E: Send + 'static> BackgroundTasks<E> {
     /// # Ok(())
     /// # }
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&self, future: F) -> Task<T>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
@@ -246,6 +247,7 @@ impl<E: Send + 'static> BackgroundTasks<E> {
 
 impl<E> Drop for BackgroundTasks<E> {
     fn drop(&mut self) {
+        self.core.report_abandoned();
         self.core.close();
     }
 }

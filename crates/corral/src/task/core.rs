@@ -138,6 +138,19 @@ impl<E> Core<E> {
         self.live.len()
     }
 
+    /// This core's identity in [debug mode](crate::debug): its address, unique while it lives.
+    fn debug_owner(&self) -> u64 {
+        address(self) as u64
+    }
+
+    /// Called when the owning `TaskGroup` or `BackgroundTasks` is dropped: in debug mode, every
+    /// task still running (about to be aborted) is reported with its name and spawn site.
+    pub(crate) fn report_abandoned(&self) {
+        if crate::debug::is_enabled() && self.live() > 0 {
+            crate::debug::report_abandoned(self.debug_owner(), self.source);
+        }
+    }
+
     /// Keeps the live word closed whenever the phase is not `Open`; called under the lock,
     /// after every transition, before the token is cancelled.
     fn seal(&self, state: &State<E>) {
@@ -238,6 +251,7 @@ impl<E: Send + 'static> Core<E> {
 
     /// Spawns `future` as a task of this core if it admits one; otherwise drops it unpolled
     /// and returns an already-cancelled task. `tokio::spawn` runs with no lock held.
+    #[track_caller]
     pub(crate) fn spawn<F, T>(self: &Arc<Self>, future: F) -> Task<T>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
@@ -268,14 +282,25 @@ impl<E: Send + 'static> Core<E> {
         } else {
             Some(self.enclosing.iter().map(TaskTracker::token).collect())
         };
-        let handle = tokio::spawn(Child {
+        let child = Child {
             future,
             guard: Guard {
                 core: Arc::clone(self),
                 done: false,
                 _enclosing: enclosing,
             },
-        });
+        };
+        // Debug mode costs one atomic load here when off; on, the task is watched.
+        let handle = match crate::debug::slow_poll_threshold() {
+            None => tokio::spawn(child),
+            Some(threshold) => tokio::spawn(crate::debug::Watched::new(
+                child,
+                self.debug_owner(),
+                std::any::type_name::<F>(),
+                std::panic::Location::caller(),
+                threshold,
+            )),
+        };
         let abort = self.lock().register(handle.abort_handle(), self.live());
         if let Some(abort) = abort {
             abort.abort();

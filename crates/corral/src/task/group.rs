@@ -225,6 +225,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// # Ok(())
     /// # }
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&self, future: F) -> Task<T>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
@@ -490,6 +491,7 @@ impl<E: Send + 'static> TaskGroup<E> {
 
 impl<E> Drop for TaskGroup<E> {
     fn drop(&mut self) {
+        self.core.report_abandoned();
         self.core.close();
     }
 }

@@ -81,6 +81,7 @@ impl<E: Send + 'static> Spawner<E> {
     /// # Ok(())
     /// # }
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&self, future: F) -> Task<T>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,

@@ -4,7 +4,7 @@
 //! | kind | trait | local type | across processes (crate `corral-redis`) |
 //! |---|---|---|---|
 //! | job queue with per-item acknowledgement | [`JobQueue`] | [`queue::Queue`](crate::queue::Queue) | `RedisQueue` |
-//! | rate and burst | [`RateLimit`] | [`flow::RateLimiter`](crate::flow::RateLimiter) | `RedisRateLimiter` |
+//! | rate and burst | [`RateLimit`] | [`flow::RateLimiter`] | `RedisRateLimiter` |
 //! | at most N at a time | [`ConcurrencyLimit`] | [`sync::Semaphore`](crate::sync::Semaphore) | `RedisSemaphore` |
 //!
 //! # Why these shapes
@@ -68,7 +68,7 @@ use crate::sync::{AcquireError, Semaphore, SemaphorePermit};
 
 /// A limit on how often something may happen: a rate and a burst.
 ///
-/// Implemented by the local [`RateLimiter`](crate::flow::RateLimiter) and by `corral_redis::RedisRateLimiter`,
+/// Implemented by the local [`RateLimiter`] and by `corral_redis::RedisRateLimiter`,
 /// whose rate and burst are shared by every process.
 ///
 /// # Examples

@@ -47,9 +47,13 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     .await?;
     let most = in_flight.lock().map_err(|_| "poisoned")?.1;
     println!(
-        "map_concurrent: 12 requests of 30 ms, at most {most} at once, took {} ms, results in order: {}",
+        "map_concurrent: 12 requests of 30 ms, at most {most} at once, took {} ms; results came back {}",
         start.elapsed().as_millis(),
-        pages.windows(2).all(|w| w[0] < w[1])
+        if pages.windows(2).all(|w| w[0] < w[1]) {
+            "in input order"
+        } else {
+            "out of order (wrong)"
+        }
     );
 
     let limiter = Limiter::try_new(2)?;

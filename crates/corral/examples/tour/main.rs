@@ -8,7 +8,9 @@ use std::error::Error;
 use std::future::Future;
 use std::time::Duration;
 
+mod flow;
 mod queue;
+mod resources;
 mod sync;
 mod task;
 mod time;
@@ -34,5 +36,15 @@ async fn main() -> Result<(), BoxError> {
     section("time: timeouts, deadlines, shield", time::run()).await?;
     section("sync: event, condition, barrier", sync::run()).await?;
     section("queue: producer/consumer with backpressure", queue::run()).await?;
+    section(
+        "flow: rate limits, concurrency limits, debounce, throttle",
+        flow::run(),
+    )
+    .await?;
+    section(
+        "resources: exit stacks, sessions, streams, blocking code",
+        resources::run(),
+    )
+    .await?;
     Ok(())
 }

@@ -95,6 +95,25 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     );
     drop(pending);
 
+    // Several errors at once, handled except*-style by error type.
+    let group = TaskGroup::new();
+    group.spawn(async { Err::<(), BoxError>(std::io::Error::other("disk full").into()) });
+    group.spawn(async {
+        let _port: u16 = "eighty".parse()?;
+        Ok::<(), BoxError>(())
+    });
+    group.spawn(async { Err::<(), BoxError>(std::io::Error::other("no route to host").into()) });
+    if let Err(errors) = group.join().await {
+        let (io_errors, rest) = errors.split_type::<std::io::Error>();
+        println!(
+            "ErrorGroup: 3 tasks failed in the same tick and all {} errors were kept; \
+             except* io::Error took {}, {} other passed on",
+            io_errors.len() + rest.len(),
+            io_errors.len(),
+            rest.len()
+        );
+    }
+
     let background = BackgroundTasks::<BoxError>::with_hook(|failure: Failure<BoxError>| {
         println!("BackgroundTasks: hook reported \"{failure}\"");
     });

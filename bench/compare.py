@@ -48,8 +48,10 @@ PAIRS: list[tuple[str, int, str, str, float | None]] = [
     ("spawn_gather",     100_000,   "corral_taskgroup",  "tokio_spawn",         1.1),
     # gather over 100k spawned JoinHandles: the ~90x trap of join_all (DESIGN.md), 100k only
     ("spawn_gather",     100_000,   "corral_gather_handles", "futures_join_all_handles", None),
-    ("spawn_gather",     100_000,   "corral_gather_handles", "tokio_spawn",     None),
+    ("spawn_gather",     100_000,   "corral_gather_handles", "await_handles_loop", 1.1),
     ("taskgroup",        100_000,   "corral_taskgroup",  "tokio_joinset",       1.1),
+    ("taskgroup",        100_000,   "corral_taskgroup",  "tokio_spawn",         1.1),
+    ("taskgroup",        100_000,   "corral_taskgroup_debug", "corral_taskgroup", None),
     ("queue_pipeline",   1_000_000, "corral_queue",      "flume",               1.2),
     ("queue_pipeline",   1_000_000, "corral_queue",      "async_channel",       1.0),
     ("event_broadcast",  10_000,    "corral_event",      "tokio_notify",        1.2),
@@ -57,6 +59,14 @@ PAIRS: list[tuple[str, int, str, str, float | None]] = [
     ("timeout_overhead", 100_000,   "corral_deadline",   "tokio_timeout",       1.1),
     ("condition",        1_000_000, "corral_condition",  "tokio_mutex_notify",  None),
     ("barrier",          80_000,    "corral_barrier",    "tokio_barrier",       1.2),
+    ("rate_limiter_overhead",  1_000_000, "corral_rate_limiter", "governor",        1.5),
+    ("rate_limiter_contended", 1_000_000, "corral_rate_limiter", "governor",        1.5),
+    ("semaphore_fanout", 100_000,   "corral_map_concurrent", "futures_buffer_unordered", 1.1),
+    ("semaphore_fanout", 100_000,   "corral_map_concurrent_spawned", "tokio_semaphore_spawn", 1.1),
+    ("blocking_jobs",    10_000,    "corral_run_blocking", "tokio_spawn_blocking", 1.1),
+    ("blocking_jobs",    10_000,    "corral_run_cpu",    "rayon_oneshot",       1.2),
+    ("paginate",         100_000,   "corral_paginate",   "futures_unfold",      1.2),
+    ("exit_stack",       100_000,   "corral_exit_stack", "vec_of_boxed",        1.3),
 ]
 RUNTIMES = ("ct", "mt2")
 # asyncio variant per workload when not "default" (workloads.py's third argument)

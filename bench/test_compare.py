@@ -10,7 +10,7 @@ corral_taskgroup/ct 1,200 vs tokio_spawn/ct 1,000; taskgroup (mt2 only) 1,300 vs
 queue_pipeline corral 90, flume 80, async_channel 100; event_broadcast corral 300 and no
 usable tokio_notify; timeout_overhead corral_timeout 280, corral_deadline 295, tokio 267;
 condition 150 vs 120; barrier 400 vs 350 (the anchor has no value_str, only a Throughput);
-one result of a later module (semaphore_fanout); one without an `<impl>/<rt>` function id.
+one result of a later module (lock_contention); one without an `<impl>/<rt>` function id.
 Every mean is 1.02 x the median. testdata/memory.json is shaped as benches/memory.rs writes it.
 """
 from __future__ import annotations
@@ -140,10 +140,10 @@ class MainTable(unittest.TestCase):
 
     def test_unmatched_results_are_listed(self):
         self.assertEqual(compare.unmatched(self.crit, compare.all_workloads()),
-                         ["semaphore_fanout/corral_semaphore/ct/100000"])
+                         ["lock_contention/corral_mutex/ct/100000"])
         text = compare.render_report(self.crit, self.py, ["barrier"], "median")
-        self.assertIn("`semaphore_fanout/corral_semaphore/ct/100000`", text)
-        self.assertEqual(compare.unmatched(self.crit, []), ["semaphore_fanout/corral_semaphore/ct/100000"])
+        self.assertIn("`lock_contention/corral_mutex/ct/100000`", text)
+        self.assertEqual(compare.unmatched(self.crit, []), ["lock_contention/corral_mutex/ct/100000"])
 
     def test_report_lists_misses(self):
         text = compare.render_report(self.crit, self.py, compare.all_workloads(), "median")
@@ -192,7 +192,8 @@ class ScalingTable(unittest.TestCase):
 
     def test_each_impl_once_per_workload_and_runtime(self):
         impls = [r.impl for r in self.rows if (r.workload, r.rt) == ("spawn_gather", "ct")]
-        self.assertEqual(impls, ["corral_gather", "futures_join_all", "corral_taskgroup", "tokio_spawn"])
+        self.assertEqual(impls, ["corral_gather", "futures_join_all", "corral_taskgroup", "tokio_spawn",
+                                 "await_handles_loop"])
         self.assertEqual({r.workload for r in self.rows}, set(compare.SCALED))
 
     def test_python_rows_only_when_measured(self):
@@ -212,7 +213,7 @@ class HandleTrapRows(unittest.TestCase):
         pairs = [(c, a, t) for w, n, c, a, t in compare.PAIRS
                  if w == "spawn_gather" and c == "corral_gather_handles"]
         self.assertEqual(pairs, [("corral_gather_handles", "futures_join_all_handles", None),
-                                 ("corral_gather_handles", "tokio_spawn", None)])
+                                 ("corral_gather_handles", "await_handles_loop", 1.1)])
         self.assertIn(("spawn_gather", "futures_join_all_handles"), compare.UNSCALED_IMPLS)
 
     def test_unscaled_results_at_other_sizes_are_listed_as_unmatched(self):

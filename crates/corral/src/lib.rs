@@ -14,7 +14,11 @@
 //! - [Testing](#testing): the paused clock, poll-level checks, cancellation, mocks.
 //! - Modules: [`task`] (structured concurrency), [`time`] (timeouts, deadlines, shield),
 //!   [`sync`] (events, conditions, barriers, and Tokio's locks), [`queue`] (joinable queues),
-//!   [`report`] (failures nobody can receive).
+//!   [`flow`] (rate limits, concurrency limits, debounce, throttle), [`retry`] (backoff),
+//!   [`pool`] (worker and resource pools), [`scope`] (async cleanup, sessions), [`stream`]
+//!   (generators, paginators, polling, batching), [`blocking`] (executors and sync bridges),
+//!   [`debug`] (slow polls, abandoned tasks), [`report`] (failures nobody can receive),
+//!   [`backend`] (one trait per kind, for the Redis twins in `corral-redis`).
 //!
 //! # A first example
 //!
@@ -46,28 +50,110 @@
 //!
 //! # Coming from asyncio
 //!
+//! Every asyncio construct the guides use, and its corral (or Tokio) counterpart. The runnable
+//! examples are listed, one per pattern of the guides, in `crates/corral/examples/README.md`.
+//!
+//! **Running and tasks**
+//!
 //! | asyncio | corral |
 //! |---|---|
+//! | `asyncio.run(main())` | `#[tokio::main]`; from sync code [`blocking::block_on`] (a typed error, not a panic, inside a runtime) |
+//! | `async def` / `await` / `asyncio.sleep(s)` | `async fn` / `.await` / [`time::sleep`] (Tokio's). A future does nothing until awaited, and the compiler warns when one is dropped unawaited |
+//! | `asyncio.create_task(c)` | `tokio::spawn(c)`, or [`task::TaskGroup::spawn`] so that it cannot outlive its owner |
 //! | `async with asyncio.TaskGroup() as tg` | [`task::TaskGroup`] ([`run`](task::TaskGroup::run), [`spawn`](task::TaskGroup::spawn), [`join`](task::TaskGroup::join)) |
-//! | `ExceptionGroup` | [`task::ErrorGroup`] |
-//! | `asyncio.gather(*aws)` | [`task::gather`] |
+//! | `ExceptionGroup`, `except* E as eg:` | [`task::ErrorGroup`]; [`split_type`](task::ErrorGroup::split_type) (by type), [`split`](task::ErrorGroup::split) (by predicate), then [`into_result`](task::ErrorGroup::into_result) passes on the rest |
+//! | `asyncio.gather(*aws)` over one coroutine function | [`task::gather`] (polled in place, may borrow) |
+//! | `asyncio.gather(a(), b())` over different coroutines | `tokio::try_join!(a(), b())` (gather's fail-fast: the first `Err` drops the others); `tokio::join!` when the outputs are not `Result`s |
 //! | `gather(*aws, return_exceptions=True)` | [`task::gather_settled`] |
-//! | `asyncio.as_completed(aws)` | [`task::as_completed`] |
-//! | `asyncio.wait(aws, return_when=...)` | [`task::wait`] with [`task::WaitFor`] |
+//! | `asyncio.as_completed(aws)` | [`task::as_completed`] (a `Stream`) |
+//! | `as_completed(aws, timeout=s)` | each `next()` under one [`time::Deadline`] (shown in [`task::as_completed`]) |
+//! | `asyncio.wait(tasks, return_when=...)` | [`task::wait`] with [`task::WaitFor`], over the spawned [`task::Task`]s themselves: dropping a pending entry aborts its task |
 //! | first completed, cancel the rest | [`task::race`] |
 //! | first success among several | [`task::first_ok`] |
-//! | `background_tasks` set + `add_done_callback` | [`task::BackgroundTasks`] |
-//! | `task.cancel()` / `except CancelledError: cleanup` | [`task::Task::abort`] / [`task::TaskGroup::token`] + grace period |
+//! | `task.add_done_callback(cb)` | [`task::Task::on_done`] (runs once with the outcome, at once if the task already finished) |
+//! | `background_tasks` set + `add_done_callback(discard)` | [`task::BackgroundTasks`] |
+//! | `task.cancel()` | [`task::Task::abort`], or drop the future |
+//! | `except CancelledError: await cleanup(); raise` | [`task::TaskGroup::token`] + a grace ([`task::Builder::cancel_grace`], [`task::TaskGroup::shutdown`]): Rust has no async drop |
+//! | `CancelledError` | a cancelled [`task::Task`] gives a [`task::TaskError`] with [`is_cancelled`](task::TaskError::is_cancelled); an in-place future is simply dropped |
+//! | `loop.create_future()` + `set_result` / `await fut` | `tokio::sync::oneshot` (see [`sync`]) |
+//!
+//! **Time**
+//!
+//! | asyncio | corral |
+//! |---|---|
 //! | `asyncio.timeout(s)`, `wait_for(aw, s)` | [`time::timeout`] |
-//! | `asyncio.timeout_at(when)` | [`time::timeout_at`] |
-//! | one timeout over several awaits, `cm.reschedule()` | [`time::Deadline`] |
+//! | `TimeoutError` | [`time::Elapsed`] (says which deadline fired) |
+//! | `asyncio.timeout_at(when)`, `loop.time()` | [`time::timeout_at`], [`time::Instant`] (Tokio's, follows the paused clock) |
+//! | one timeout over several awaits, `cm.reschedule(when)` | [`time::Deadline`], [`time::Deadline::reschedule`] |
+//! | `asyncio.timeout(None)`, `cm.reschedule(None)`, `cm.when()` | [`time::Deadline::never`], `deadline.reschedule(None)`, [`time::Deadline::instant`] (`Duration::MAX` also means no limit) |
 //! | `asyncio.shield(aw)` | [`time::shield`] |
-//! | `asyncio.Event` | [`sync::Event`] |
-//! | `asyncio.Condition` | [`sync::Condition`] (owns the data it guards) |
-//! | `asyncio.Barrier` | [`sync::Barrier`] |
+//!
+//! **Synchronisation**
+//!
+//! | asyncio | corral |
+//! |---|---|
+//! | `asyncio.Event` (`set`, `clear`, `is_set`, `wait`) | [`sync::Event`] (the same names) |
+//! | `asyncio.Condition`, `async with cond: await cond.wait_for(pred)` | [`sync::Condition`] (owns the data it guards): `cond.lock().await`, [`guard.wait_for(pred)`](sync::ConditionGuard::wait_for) |
+//! | `while not pred: await cond.wait()` | `while !pred(&guard) { guard = guard.wait().await; }` (the guard is passed by value) |
+//! | `cond.notify(n)`, `notify_all()` | [`sync::Condition::notify`], [`notify_one`](sync::Condition::notify_one), [`notify_all`](sync::Condition::notify_all) (no lock needed, nothing stored for later) |
+//! | `asyncio.Barrier(n)`, `abort`, `reset` | [`sync::Barrier`] |
 //! | `asyncio.Lock`, `asyncio.Semaphore` | [`sync::Mutex`], [`sync::Semaphore`] (Tokio's, re-exported) |
-//! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`queue::Queue`], [`queue::PriorityQueue`], [`queue::LifoQueue`] |
-//! | `queue.task_done()` / `queue.join()` / `queue.shutdown()` | the same names on every queue |
+//! | `async with sem:` | `let _permit = sem.acquire().await?;` (not `let _ =`, which releases at once; see [`sync`]) |
+//!
+//! **Queues**
+//!
+//! | asyncio | corral |
+//! |---|---|
+//! | `asyncio.Queue(maxsize=n)`, `PriorityQueue`, `LifoQueue` | [`queue::Queue::bounded`] / [`unbounded`](queue::Queue::unbounded), [`queue::PriorityQueue`], [`queue::LifoQueue`] |
+//! | `await q.put(x)`, `q.put_nowait(x)` | [`q.put(x).await`](queue::Queue::put), [`q.try_put(x)`](queue::Queue::try_put) (gives the item back when full) |
+//! | `await q.put(x)` under a timeout, without losing `x` | [`q.reserve().await?.put(x)`](queue::Queue::reserve): the wait is cancel safe, the permit puts without waiting |
+//! | `await q.get()`, `q.get_nowait()` | [`q.get().await`](queue::Queue::get), [`q.try_get()`](queue::Queue::try_get) |
+//! | `q.task_done()`, `await q.join()` | [`q.task_done()`](queue::Queue::task_done) (an error if called more than items taken), [`q.join().await`](queue::Queue::join) |
+//! | `q.shutdown()`, `q.shutdown(immediate=True)`; a `None` sentinel per consumer | [`q.shutdown()`](queue::Queue::shutdown), [`q.shutdown_immediate()`](queue::Queue::shutdown_immediate) (returns what it removed): `get` fails once the queue is drained |
+//! | `async for item in queue_iter(q)` | [`q.into_stream()`](queue::Queue::into_stream) |
+//!
+//! **Flow control, retry, pools**
+//!
+//! | asyncio | corral |
+//! |---|---|
+//! | the guides' `RateLimiter(calls_per_second)`, `await limiter.acquire()` | [`flow::RateLimiter`] ([`per_second`](flow::RateLimiter::per_second), a builder for any rate and burst, [`acquire`](flow::RateLimiter::acquire), [`try_acquire`](flow::RateLimiter::try_acquire)) |
+//! | `async with semaphore:` around a call | [`flow::Limiter::run`] |
+//! | `gather(*(bounded_fetch(u) for u in urls))` with a `Semaphore(n)` | [`flow::map_concurrent`] (in place), [`flow::map_concurrent_spawned`] (tasks, at most `n` alive) |
+//! | the same with `return_exceptions=True` | [`flow::map_concurrent_settled`] |
+//! | the guides' `Debouncer` (cancel the pending call, schedule again) | [`flow::Debouncer`] (`call`, `flush`) |
+//! | throttle: skip calls until the interval has passed | [`flow::Throttler`] |
+//! | the guides' `retry_with_backoff` / `retry(coro_func, max_retries, delay)` | [`retry::Retry`] (`exponential`, `fixed`, jitter, `when`, `on_retry`, `run`) |
+//! | the guides' `WorkerPool` (workers over a queue, a future per item) | [`pool::WorkerPool`] |
+//! | the guides' `ConnectionPool`, `async with pool.acquire() as conn` | [`pool::Pool`] (a guard that returns the resource on drop) |
+//!
+//! **Resources, streams, blocking code**
+//!
+//! | asyncio | corral |
+//! |---|---|
+//! | `async with x` + `__aenter__`/`__aexit__` | an RAII guard (sync release in `Drop`) + an explicit `async fn close`, or [`scope::with_session`] / [`scope::ExitStack::enter`] for an async release |
+//! | `async with AsyncExitStack() as stack`, `enter_async_context`, `push_async_callback` | [`scope::ExitStack`] ([`enter`](scope::ExitStack::enter), [`push`](scope::ExitStack::push), [`callback`](scope::ExitStack::callback), [`close`](scope::ExitStack::close)) |
+//! | `@asynccontextmanager` (`yield session; commit()`, `except: rollback()`, `finally: close()`) | [`scope::with_session`] over a [`scope::Session`]; [`scope::with_resource`] when commit and rollback consume the value |
+//! | `async def gen(): yield x`, `__aiter__`/`__anext__` | [`stream::stream!`] / [`stream::try_stream!`] (async-stream), or `impl Stream` |
+//! | `async for x in gen`, `[x async for x in gen if p(x)]` | `while let Some(x) = gen.next().await`, `gen.filter(p).collect::<Vec<_>>().await` ([`stream::StreamExt`]) |
+//! | `fetch_paginated`, `AsyncPaginator` | [`stream::paginate`], [`stream::paginate_cursor`] |
+//! | `stream_log_entries` (fetch after the last id, sleep, repeat) | [`stream::poll`] |
+//! | `batch_insert(items, batch_size)` for items arriving over time | [`stream::batches`] |
+//! | `loop.run_in_executor(None, f)`, `ThreadPoolExecutor` | [`blocking::run_blocking`] |
+//! | `run_in_executor(ProcessPoolExecutor(), f)` | [`blocking::run_cpu`] (threads run in parallel in Rust; a process via `std::process::Command` only for isolation) |
+//! | `to_async(func)` | [`blocking::to_async`] |
+//! | `sync_wrapper(coro)`, `loop.run_until_complete(coro)` | [`blocking::block_on`] |
+//!
+//! **Debugging and testing**
+//!
+//! | asyncio | corral |
+//! |---|---|
+//! | `asyncio.run(main(), debug=True)`, `slow_callback_duration` | [`debug::enable`]: slow polls and abandoned tasks reported with name and spawn site |
+//! | "Task exception was never retrieved" | [`report`]: failures nobody receives reach `tracing` or standard error |
+//! | `@pytest.mark.asyncio`, `AsyncMock`, `assert_awaited_once()` | `#[tokio::test(start_paused = true)]`, `mockall` (see [Testing](#testing)) |
+//!
+//! **Across processes** (the `corral-redis` crate): `RedisQueue`, `RedisRateLimiter` and
+//! `RedisSemaphore` implement the traits of [`backend`], as the local queue, rate limiter and
+//! semaphore do, so code written against the traits moves to Redis by changing a constructor.
 //!
 //! Where corral chooses differently from asyncio, the item's docs say so in a sentence.
 //!
@@ -87,6 +173,14 @@
 //! - **Hand work from producers to consumers with backpressure**: a bounded [`queue::Queue`],
 //!   with `task_done`/`join` to know when everything taken is processed, and `shutdown` to stop
 //!   consumers without sentinel values.
+//! - **Limit how fast**: [`flow::RateLimiter`]; **how many at once**: [`flow::Limiter`], or
+//!   [`flow::map_concurrent`] over a list of inputs. Retry what fails: [`retry::Retry`].
+//! - **A fixed set of workers** over a queue of jobs: [`pool::WorkerPool`]; reuse expensive
+//!   resources (connections): [`pool::Pool`].
+//! - **Clean up asynchronously, whatever happens**: [`scope::ExitStack`], [`scope::with_session`].
+//! - **Produce values over time**: a [`stream`] (`stream!`, [`stream::paginate`],
+//!   [`stream::poll`]). Blocking or CPU-heavy code: [`blocking::run_blocking`],
+//!   [`blocking::run_cpu`].
 //!
 //! # Cancel safety at a glance
 //!
@@ -100,7 +194,13 @@
 //! | [`time::timeout`], [`time::Deadline::run`] | as cancel safe as the wrapped future |
 //! | awaiting a [`time::Shielded`] | nothing lost: the work goes on |
 //! | [`sync::Event::wait`] | nothing lost |
-//! | [`queue::Queue::get`] / [`queue::Queue::put`] | no item lost, none inserted |
+//! | [`queue::Queue::get`], [`queue::Queue::reserve`], a queue stream's `next()` | nothing lost (an idle stream holds no item) |
+//! | [`queue::Queue::put`] | the item was not put, but is dropped with the future and lost; wait with [`queue::Queue::reserve`] to keep it |
+//! | [`flow::RateLimiter::acquire`], [`flow::Limiter::run`] (waiting) | loses its place in the queue; nothing taken |
+//! | [`flow::map_concurrent`] / [`flow::map_concurrent_spawned`] | drops / aborts every item in flight |
+//! | `next()` on [`stream::paginate`], [`stream::poll`], [`stream::batches`] | nothing lost: the fetch in progress (or the partial batch) goes on at the next call |
+//! | [`scope::ExitStack::close`], [`scope::with_session`] | the remaining cleanups run on a bounded runtime task; their failures are reported |
+//! | [`blocking::Blocking`], [`blocking::Cpu`] | the result is lost; a job not started never starts, a running one runs on and sees its token cancelled |
 //!
 //! # API themes
 //!

@@ -116,6 +116,7 @@
 
 pub mod queue;
 pub mod report;
+pub mod retry;
 pub mod sync;
 pub mod task;
 pub mod time;

@@ -61,7 +61,7 @@ async fn a_panicking_attempt_is_not_retried() {
             .max_attempts(5)
             .run(|| {
                 counter.fetch_add(1, Ordering::SeqCst);
-                async { panic!("attempt exploded") }
+                async { panic!("attempt exploded") as Result<(), &str> }
             })
             .await
             .map_err(|e: corral::retry::RetryError<&str>| e.attempts())

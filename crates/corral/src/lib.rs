@@ -114,6 +114,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod pool;
 pub mod queue;
 pub mod report;
 pub mod retry;

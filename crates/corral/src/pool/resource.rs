@@ -599,7 +599,7 @@ where
 /// # Examples
 ///
 /// ```
-/// use corral::pool::{AcquireError, Pool};
+/// use corral::pool::Pool;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {

@@ -557,8 +557,11 @@ impl JobPanic {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let pool = WorkerPool::new(1, |_: ()| async { std::panic::panic_any(7_u8); Ok::<(), String>(()) });
-    /// if let Err(SubmitError::Panicked(panic)) = pool.submit(()).await {
+    /// let pool = WorkerPool::new(1, |n: u8| async move {
+    ///     if n == 0 { std::panic::panic_any(7_u8) }
+    ///     Ok::<_, String>(n)
+    /// });
+    /// if let Err(SubmitError::Panicked(panic)) = pool.submit(0).await {
     ///     assert_eq!(panic.message(), None); // not a string
     /// }
     /// # }
@@ -576,8 +579,11 @@ impl JobPanic {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let pool = WorkerPool::new(1, |_: ()| async { panic!("bug"); Ok::<(), String>(()) });
-    /// if let Err(SubmitError::Panicked(panic)) = pool.submit(()).await {
+    /// let pool = WorkerPool::new(1, |n: u8| async move {
+    ///     if n == 0 { panic!("bug") }
+    ///     Ok::<_, String>(n)
+    /// });
+    /// if let Err(SubmitError::Panicked(panic)) = pool.submit(0).await {
     ///     std::panic::resume_unwind(panic.into_payload());
     /// }
     /// # }

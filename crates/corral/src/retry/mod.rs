@@ -44,8 +44,8 @@
 //! # What is never retried
 //!
 //! A panicking attempt is not caught: the panic goes through `run` to its caller. An error that
-//! says work was cancelled or panicked (corral's [`TaskError`](crate::task::TaskError), Tokio's
-//! `JoinError`, either one boxed in a [`BoxError`](crate::task::BoxError)) ends the run at
+//! says work was cancelled or panicked (corral's [`TaskError`], Tokio's
+//! `JoinError`, either one boxed in a [`BoxError`]) ends the run at
 //! once, whatever [`when`](Retry::when) says: retrying a cancellation would undo the decision
 //! of whoever cancelled. Cancelling the run itself is dropping its future.
 //!

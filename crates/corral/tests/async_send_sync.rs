@@ -215,7 +215,7 @@ assert_value!(corral::pool::Builder: Send & Sync & Unpin);
 assert_value!(corral::pool::SubmitError<BoxError>: Send & Sync & Unpin);
 assert_value!(corral::pool::JobPanic: Send & Sync & Unpin);
 assert_value!(corral::pool::Pool<PinManager>: Send & Sync & Unpin);
-assert_value!(corral::pool::PoolGuard<PinManager>: Send & Sync & Unpin);
+assert_value!(corral::pool::PoolGuard<u8>: Send & Sync & Unpin);
 assert_value!(corral::pool::Status: Send & Sync & Unpin);
 assert_value!(corral::pool::AcquireError<BoxError>: Send & Sync & Unpin);
 assert_future!(worker_pool_submit, {

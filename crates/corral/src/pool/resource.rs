@@ -141,6 +141,24 @@ struct Inner<M: Manager> {
     waiting: AtomicUsize,
 }
 
+/// Where a guard sends its resource back: the pool's shared state, seen through its resource
+/// type only, so that `PoolGuard<R>` does not name the manager (which also keeps rustc's
+/// `Send` checks of tasks holding a guard simple).
+trait Home<R>: Send + Sync {
+    fn put_back(&self, resource: R);
+    fn forget_one(&self);
+}
+
+impl<M: Manager> Home<M::Resource> for Inner<M> {
+    fn put_back(&self, resource: M::Resource) {
+        Inner::put_back(self, resource);
+    }
+
+    fn forget_one(&self) {
+        Inner::forget_one(self);
+    }
+}
+
 impl<M: Manager> Inner<M> {
     fn idle(&self) -> MutexGuard<'_, VecDeque<M::Resource>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
@@ -256,7 +274,16 @@ impl<M: Manager> Pool<M> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn acquire(&self) -> Result<PoolGuard<M>, AcquireError<M::Error>> {
+    pub fn acquire(
+        &self,
+    ) -> impl Future<Output = Result<PoolGuard<M::Resource>, AcquireError<M::Error>>> + Send + '_
+    {
+        // Declared `Send` here, so the compiler proves it once for every `M` rather than at
+        // each `tokio::spawn` (where it fails on higher-ranked lifetimes for some error types).
+        self.acquire_inner()
+    }
+
+    async fn acquire_inner(&self) -> Result<PoolGuard<M::Resource>, AcquireError<M::Error>> {
         let permit = {
             let _waiting = Waiting::enter(&self.inner.waiting);
             match self.inner.permits.clone().acquire_owned().await {
@@ -335,13 +362,19 @@ impl<M: Manager> Pool<M> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn acquire_timeout(
+    // Not an `async fn`: the `Send` in the signature is what lets a spawned task await it
+    // (see `acquire`).
+    #[allow(clippy::manual_async_fn)]
+    pub fn acquire_timeout(
         &self,
         timeout: Duration,
-    ) -> Result<PoolGuard<M>, AcquireError<M::Error>> {
-        match crate::time::timeout(timeout, self.acquire()).await {
-            Ok(result) => result,
-            Err(_) => Err(AcquireError::Timeout),
+    ) -> impl Future<Output = Result<PoolGuard<M::Resource>, AcquireError<M::Error>>> + Send + '_
+    {
+        async move {
+            match crate::time::timeout(timeout, self.acquire()).await {
+                Ok(result) => result,
+                Err(_) => Err(AcquireError::Timeout),
+            }
         }
     }
 
@@ -387,10 +420,10 @@ impl<M: Manager> Pool<M> {
         &self.inner.manager
     }
 
-    fn guard(&self, resource: M::Resource, permit: OwnedSemaphorePermit) -> PoolGuard<M> {
+    fn guard(&self, resource: M::Resource, permit: OwnedSemaphorePermit) -> PoolGuard<M::Resource> {
         PoolGuard {
             resource: Some(resource),
-            inner: self.inner.clone(),
+            home: self.inner.clone(),
             _permit: permit,
         }
     }
@@ -506,14 +539,14 @@ impl<M: Manager> Drop for Creating<'_, M> {
 /// # }
 /// ```
 #[must_use = "the resource goes back to the pool as soon as the guard is dropped"]
-pub struct PoolGuard<M: Manager> {
-    resource: Option<M::Resource>,
-    inner: Arc<Inner<M>>,
+pub struct PoolGuard<R> {
+    resource: Option<R>,
+    home: Arc<dyn Home<R>>,
     // Dropped after `drop` put the resource back, so the waiter it wakes finds it.
     _permit: OwnedSemaphorePermit,
 }
 
-impl<M: Manager> PoolGuard<M> {
+impl<R> PoolGuard<R> {
     /// Drops the resource instead of returning it; the pool creates a new one when needed.
     ///
     /// # Examples
@@ -548,8 +581,8 @@ impl<M: Manager> PoolGuard<M> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn detach(mut self) -> M::Resource {
-        self.inner.forget_one();
+    pub fn detach(mut self) -> R {
+        self.home.forget_one();
         match self.resource.take() {
             Some(resource) => resource,
             None => unreachable!("a guard holds its resource until it is dropped"),
@@ -557,10 +590,10 @@ impl<M: Manager> PoolGuard<M> {
     }
 }
 
-impl<M: Manager> Deref for PoolGuard<M> {
-    type Target = M::Resource;
+impl<R> Deref for PoolGuard<R> {
+    type Target = R;
 
-    fn deref(&self) -> &M::Resource {
+    fn deref(&self) -> &R {
         match &self.resource {
             Some(resource) => resource,
             None => unreachable!("a guard holds its resource until it is dropped"),
@@ -568,8 +601,8 @@ impl<M: Manager> Deref for PoolGuard<M> {
     }
 }
 
-impl<M: Manager> DerefMut for PoolGuard<M> {
-    fn deref_mut(&mut self) -> &mut M::Resource {
+impl<R> DerefMut for PoolGuard<R> {
+    fn deref_mut(&mut self) -> &mut R {
         match &mut self.resource {
             Some(resource) => resource,
             None => unreachable!("a guard holds its resource until it is dropped"),
@@ -577,18 +610,15 @@ impl<M: Manager> DerefMut for PoolGuard<M> {
     }
 }
 
-impl<M: Manager> Drop for PoolGuard<M> {
+impl<R> Drop for PoolGuard<R> {
     fn drop(&mut self) {
         if let Some(resource) = self.resource.take() {
-            self.inner.put_back(resource);
+            self.home.put_back(resource);
         }
     }
 }
 
-impl<M: Manager> fmt::Debug for PoolGuard<M>
-where
-    M::Resource: fmt::Debug,
-{
+impl<R: fmt::Debug> fmt::Debug for PoolGuard<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("PoolGuard").field(&self.resource).finish()
     }

@@ -345,3 +345,37 @@ async fn a_guard_works_across_tasks() {
     }
     assert_eq!(total, 30);
 }
+
+/// Compiles only if a task may hold a guard across an await with a closure manager and boxed
+/// errors (a `PoolGuard` that named its manager failed rustc's `Send` check there).
+#[tokio::test(start_paused = true)]
+async fn a_spawned_task_may_hold_a_guard_across_an_await() {
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    let pool = Pool::from_fn(1, || async { Ok::<_, BoxError>(5_u32) });
+    let task = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let conn = pool.acquire().await?;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            Ok::<_, BoxError>(*conn)
+        })
+    };
+    assert_eq!(task.await.unwrap().unwrap(), 5);
+    assert_eq!(pool.status().available, 1);
+}
+
+/// The same with `acquire_timeout`.
+#[tokio::test(start_paused = true)]
+async fn a_spawned_task_may_hold_a_timed_guard_across_an_await() {
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    let pool = Pool::from_fn(1, || async { Ok::<_, BoxError>(5_u32) });
+    let task = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let conn = pool.acquire_timeout(Duration::from_secs(1)).await?;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            Ok::<_, BoxError>(*conn)
+        })
+    };
+    assert_eq!(task.await.unwrap().unwrap(), 5);
+}

@@ -335,6 +335,174 @@ async def barrier(variant: str):
     return el, waits, {"waits": waits, "phases": phases}
 
 
+# ------------------------------------------------------------- 11. retry_success
+# corral's benches/retry.rs. n sequential calls that succeed at the first attempt, each under
+# the guides' retry (seed 002, "Retry with Backoff"); check = sum of the results.
+import random  # noqa: E402
+
+from typing import Awaitable, Callable, TypeVar  # noqa: E402
+
+T = TypeVar("T")
+
+
+async def retry(
+    func: Callable[[], Awaitable[T]],
+    max_attempts: int = 3,
+    base_delay: float = 1.0,
+    max_delay: float = 60.0,
+) -> T:
+    """Verbatim from the seed guide 002_3a9f34be5787fd39.txt."""
+    for attempt in range(max_attempts):
+        try:
+            return await func()
+        except Exception as e:
+            if attempt == max_attempts - 1:
+                raise
+
+            delay = min(base_delay * (2**attempt), max_delay)
+            jitter = random.uniform(0, delay * 0.1)
+            await asyncio.sleep(delay + jitter)
+
+    raise RuntimeError("Should not reach here")
+
+
+async def retry_success(variant: str, n: int = N):
+    async def op(i: int) -> int:
+        return i
+
+    total = 0
+    t0 = now_ns()
+    if variant == "default":
+        for i in range(n):
+            total += await retry(lambda: op(i), max_attempts=3, base_delay=0.1)
+    elif variant == "plain":  # the same calls with no retry
+        for i in range(n):
+            total += await op(i)
+    else:
+        raise SystemExit(f"bad variant {variant}")
+    el = now_ns() - t0
+    assert total == tri(n)
+    return el, n, total
+
+
+# ------------------------------------------------------------- 12. pool_acquire
+# corral's benches/pool.rs. POOL_TASKS tasks share the guides' ConnectionPool of POOL_SIZE
+# connections; each acquires, yields once holding it, releases, n / POOL_TASKS times.
+POOL_TASKS = 100
+POOL_SIZE = 10
+WP_WORKERS = 4
+
+from contextlib import asynccontextmanager  # noqa: E402
+
+
+class ConnectionPool:
+    """From the seed guide 002_3a9f34be5787fd39.txt; `_create_connection` and
+    `_release_connection`, which the guide leaves out, reuse connections from `_connections`."""
+
+    def __init__(self, max_connections: int = 10):
+        self._semaphore = asyncio.Semaphore(max_connections)
+        self._connections: list = []
+
+    @asynccontextmanager
+    async def acquire(self):
+        async with self._semaphore:
+            conn = await self._create_connection()
+            try:
+                yield conn
+            finally:
+                await self._release_connection(conn)
+
+    async def _create_connection(self):
+        return self._connections.pop() if self._connections else [0]
+
+    async def _release_connection(self, conn) -> None:
+        self._connections.append(conn)
+
+
+async def pool_acquire(variant: str, n: int = N):
+    pool = ConnectionPool(POOL_SIZE)
+    per_task = n // POOL_TASKS
+
+    async def client() -> int:
+        for _ in range(per_task):
+            async with pool.acquire() as conn:
+                conn[0] += 1
+                await asyncio.sleep(0)
+        return per_task
+
+    t0 = now_ns()
+    done = sum(await asyncio.gather(*[client() for _ in range(POOL_TASKS)]))
+    el = now_ns() - t0
+    assert done == per_task * POOL_TASKS
+    assert len(pool._connections) <= POOL_SIZE
+    return el, done, done
+
+
+# ------------------------------------------------------------- 13. worker_pool
+# corral's benches/pool.rs. The guides' WorkerPool with WP_WORKERS workers; POOL_TASKS clients
+# each submit n / POOL_TASKS items one after the other and await each result (item * 2).
+async def process_item(item: int) -> int:
+    return item * 2
+
+
+async def worker(name: str, queue: asyncio.Queue) -> None:
+    """Verbatim from the seed guide 002_3a9f34be5787fd39.txt ("Worker Pool")."""
+    while True:
+        item, future = await queue.get()
+        try:
+            result = await process_item(item)
+            future.set_result(result)
+        except Exception as e:
+            future.set_exception(e)
+        finally:
+            queue.task_done()
+
+
+class WorkerPool:
+    """Verbatim from the seed guide 002_3a9f34be5787fd39.txt ("Worker Pool")."""
+
+    def __init__(self, num_workers: int = 4):
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._workers: list[asyncio.Task] = []
+        self._num_workers = num_workers
+
+    async def start(self) -> None:
+        for i in range(self._num_workers):
+            task = asyncio.create_task(worker(f"worker-{i}", self._queue))
+            self._workers.append(task)
+
+    async def submit(self, item):
+        future: asyncio.Future = asyncio.Future()
+        await self._queue.put((item, future))
+        return await future
+
+    async def stop(self) -> None:
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+
+
+async def worker_pool(variant: str, n: int = N):
+    pool = WorkerPool(WP_WORKERS)
+    await pool.start()
+    per_client = n // POOL_TASKS
+
+    async def client(c: int) -> int:
+        s = 0
+        for i in range(per_client):
+            s += await pool.submit(c + i)
+        return s
+
+    t0 = now_ns()
+    total = sum(await asyncio.gather(*[client(c) for c in range(POOL_TASKS)]))
+    el = now_ns() - t0
+    await pool.stop()
+    expected = sum(2 * (c + i) for c in range(POOL_TASKS) for i in range(per_client))
+    assert total == expected
+    return el, per_client * POOL_TASKS, total
+
+
+
 async def noop(variant: str):
     t0 = now_ns()
     await asyncio.sleep(0)
@@ -356,6 +524,9 @@ WORKLOADS = {
         timeout_overhead,
         condition,
         barrier,
+        retry_success,
+        pool_acquire,
+        worker_pool,
     )
 }
 
@@ -370,6 +541,9 @@ SIZED = {
     "rate_limiter_contended",
     "timeout_overhead",
     "condition",
+    "retry_success",
+    "pool_acquire",
+    "worker_pool",
 }
 
 

@@ -270,3 +270,49 @@ assert_future!(scope_with_resource, corral::scope::with_resource(
     |_| async { Ok(()) },
     |_| async { Ok(()) },
 ) => Send & Sync & !Unpin);
+// ---- retry
+assert_value!(corral::retry::Retry: Send & Sync & Unpin);
+assert_value!(corral::retry::Retry<fn(&BoxError) -> bool, fn(u32, &BoxError, Duration)>: Send & Sync & Unpin);
+assert_value!(corral::retry::Jitter: Send & Sync & Unpin);
+assert_value!(corral::retry::GiveUp: Send & Sync & Unpin);
+assert_value!(corral::retry::RetryError<BoxError>: Send & Sync & Unpin);
+assert_value!(corral::retry::Always: Send & Sync & Unpin);
+assert_value!(corral::retry::NoHook: Send & Sync & Unpin);
+assert_future!(retry_run, {
+    let r: &'static corral::retry::Retry = todo!();
+    r.run(|| async { Ok::<u8, BoxError>(1) })
+} => Send & Sync & !Unpin);
+
+// ---- pool
+struct PinManager;
+impl corral::pool::Manager for PinManager {
+    type Resource = u8;
+    type Error = BoxError;
+    async fn create(&self) -> Result<u8, BoxError> {
+        Ok(0)
+    }
+}
+assert_value!(corral::pool::WorkerPool<u8, u8, BoxError>: Send & Sync & Unpin);
+assert_value!(corral::pool::Builder: Send & Sync & Unpin);
+assert_value!(corral::pool::SubmitError<BoxError>: Send & Sync & Unpin);
+assert_value!(corral::pool::JobPanic: Send & Sync & Unpin);
+assert_value!(corral::pool::Pool<PinManager>: Send & Sync & Unpin);
+assert_value!(corral::pool::PoolGuard<u8>: Send & Sync & Unpin);
+assert_value!(corral::pool::Status: Send & Sync & Unpin);
+assert_value!(corral::pool::AcquireError<BoxError>: Send & Sync & Unpin);
+assert_future!(worker_pool_submit, {
+    let p: &'static corral::pool::WorkerPool<u8, u8, BoxError> = todo!();
+    p.submit(1)
+} => Send & Sync & !Unpin);
+assert_future!(worker_pool_shutdown, {
+    let p: &'static corral::pool::WorkerPool<u8, u8, BoxError> = todo!();
+    p.shutdown()
+} => Send & Sync & !Unpin);
+assert_future!(pool_acquire, {
+    let p: &'static corral::pool::Pool<PinManager> = todo!();
+    p.acquire()
+} => Send & Sync & !Unpin);
+assert_future!(pool_acquire_timeout, {
+    let p: &'static corral::pool::Pool<PinManager> = todo!();
+    p.acquire_timeout(Duration::from_secs(1))
+} => Send & Sync & !Unpin);

@@ -1,0 +1,114 @@
+//! The guides' `ConnectionPool`: at most N connections, created on demand, checked before
+//! reuse (a broken one is replaced, never handed out), returned when the guard drops:
+//! `async with pool.acquire() as conn` is `let conn = pool.acquire().await?`.
+//!
+//! Run: `cargo run --example connection_pool`
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use corral::pool::{Manager, Pool};
+use corral::task::{BoxError, TaskGroup};
+
+/// A simulated database connection.
+#[derive(Debug)]
+struct Connection {
+    id: usize,
+    healthy: bool,
+}
+
+impl Connection {
+    async fn query(&mut self, sql: &str) -> Result<String, BoxError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Ok(format!("conn {} ran {sql:?}", self.id))
+    }
+}
+
+/// Connects (30 ms each) and pings idle connections before reuse.
+#[derive(Default)]
+struct Database {
+    connects: AtomicUsize,
+}
+
+impl Manager for Database {
+    type Resource = Connection;
+    type Error = BoxError;
+
+    async fn create(&self) -> Result<Connection, BoxError> {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let id = self.connects.fetch_add(1, Ordering::SeqCst);
+        Ok(Connection { id, healthy: true })
+    }
+
+    async fn recycle(&self, conn: &mut Connection) -> Result<(), BoxError> {
+        if conn.healthy {
+            Ok(())
+        } else {
+            Err(format!("conn {} failed its ping", conn.id).into())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let pool = Pool::new(Database::default(), 3);
+
+    // 12 queries from 12 tasks share 3 connections.
+    let start = Instant::now();
+    let group = TaskGroup::new();
+    let served = Arc::new(AtomicUsize::new(0));
+    for i in 0..12 {
+        let (pool, served) = (pool.clone(), served.clone());
+        group.spawn(async move {
+            let mut conn = pool.acquire().await?; // async with pool.acquire() as conn:
+            conn.query(&format!("SELECT {i}")).await?;
+            served.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+    }
+    group.join().await?;
+    let status = pool.status();
+    println!(
+        "{} queries through {} connections ({} created) in {} ms",
+        served.load(Ordering::SeqCst),
+        status.size,
+        pool.manager().connects.load(Ordering::SeqCst),
+        start.elapsed().as_millis()
+    );
+
+    // A connection that breaks is replaced, never handed out again.
+    let mut conn = pool.acquire().await?;
+    let broken = conn.id;
+    conn.healthy = false;
+    drop(conn);
+    let mut conns = Vec::new();
+    for _ in 0..3 {
+        conns.push(pool.acquire().await?);
+    }
+    let ids: Vec<_> = conns.iter().map(|c| c.id).collect();
+    println!("conn {broken} broke; the pool now hands out {ids:?}");
+    drop(conns);
+
+    // With every connection taken, a bounded wait gives up.
+    let held: Vec<_> = take_all(&pool).await?;
+    let late = pool.acquire_timeout(Duration::from_millis(50)).await;
+    println!(
+        "all {} connections in use: acquire_timeout(50 ms) -> {}",
+        held.len(),
+        late.err()
+            .map_or_else(|| "got one?".into(), |e| e.to_string())
+    );
+    Ok(())
+}
+
+/// Takes every connection of the pool.
+async fn take_all(
+    pool: &Pool<Database>,
+) -> Result<Vec<corral::pool::PoolGuard<Connection>>, BoxError> {
+    let mut held = Vec::new();
+    for _ in 0..pool.status().max_size {
+        held.push(pool.acquire().await?);
+    }
+    Ok(held)
+}

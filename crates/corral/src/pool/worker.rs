@@ -1,0 +1,602 @@
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::FutureExt;
+use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
+
+use crate::queue::Queue;
+use crate::sync::Event;
+use crate::task::{BoxError, Failure, PanicPayload};
+
+/// One queued submission: the item and where its result goes.
+type Job<In, Out, E> = (In, oneshot::Sender<Result<Out, SubmitError<E>>>);
+
+/// N workers over a bounded queue: the guides' `WorkerPool`, where each submission gets its
+/// own result back.
+///
+/// [`submit`](WorkerPool::submit) puts an item in the queue, waiting for space when it is full
+/// (backpressure), and resolves to the result of the handler on that item. A job that fails or
+/// panics fails only its own submission; the worker that ran it goes on with the next one.
+///
+/// Shutting down: [`shutdown`](WorkerPool::shutdown) stops taking items, lets the workers
+/// finish everything queued and waits for them; [`shutdown_immediate`](WorkerPool::shutdown_immediate)
+/// stops the workers now and hands back the items that never ran. Dropping the pool stops its
+/// workers as `shutdown_immediate` does: no worker outlives its pool.
+///
+/// The pool is shared by reference (`&WorkerPool`, or an `Arc`), like a Tokio `Semaphore`.
+///
+/// # Comparison to a `Queue` and workers by hand
+///
+/// The guides build this from an `asyncio.Queue`, worker tasks and a `None` sentinel per
+/// worker, and results come back through a second queue in completion order. Here each
+/// submission awaits its own result, a failing job cannot kill its worker, and no sentinel is
+/// needed: shutdown is a method.
+///
+/// # Examples
+///
+/// ```
+/// use corral::pool::WorkerPool;
+/// use corral::task::BoxError;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), BoxError> {
+/// let pool = WorkerPool::new(4, |n: u64| async move { Ok::<_, BoxError>(n * n) });
+/// let squares = corral::task::gather((1..=3).map(|n| pool.submit(n))).await?;
+/// assert_eq!(squares, [1, 4, 9]);
+/// pool.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+pub struct WorkerPool<In, Out, E = BoxError> {
+    queue: Arc<Queue<Job<In, Out, E>>>,
+    shared: Arc<Shared>,
+    workers: Vec<AbortHandle>,
+}
+
+/// What the workers share with the pool.
+struct Shared {
+    /// Workers still running.
+    alive: AtomicUsize,
+    /// Set when the last worker has stopped.
+    stopped: Event,
+}
+
+/// Counts a worker out when its task ends, finished or aborted.
+struct Alive(Arc<Shared>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        if self.0.alive.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.stopped.set();
+        }
+    }
+}
+
+/// Builds a [`WorkerPool`] with a queue capacity other than the default.
+///
+/// # Examples
+///
+/// ```
+/// use corral::pool::WorkerPool;
+/// use corral::task::BoxError;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), BoxError> {
+/// let pool = WorkerPool::builder(2)
+///     .capacity(100)
+///     .build(|line: String| async move { Ok::<_, BoxError>(line.len()) });
+/// assert_eq!(pool.submit("four".to_string()).await?, 4);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    workers: usize,
+    capacity: Option<usize>,
+}
+
+impl Builder {
+    /// The number of items that may wait in the queue before `submit` waits for space (the
+    /// number of workers unless set). Zero counts as one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::WorkerPool;
+    ///
+    /// let builder = WorkerPool::builder(4).capacity(1_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = Some(capacity.max(1));
+        self
+    }
+
+    /// Starts the workers, each calling `handler` on one item at a time.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the number of workers is zero, or if called outside a Tokio runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::WorkerPool;
+    /// use corral::task::BoxError;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let pool = WorkerPool::builder(1).build(|n: i32| async move { Ok::<_, BoxError>(-n) });
+    /// assert_eq!(pool.submit(5).await?, -5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn build<In, Out, E, F, Fut>(self, handler: F) -> WorkerPool<In, Out, E>
+    where
+        F: Fn(In) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Out, E>> + Send + 'static,
+        In: Send + 'static,
+        Out: Send + 'static,
+        E: fmt::Debug + Send + 'static,
+    {
+        assert!(self.workers > 0, "a WorkerPool needs at least one worker");
+        let queue = Arc::new(Queue::bounded(self.capacity.unwrap_or(self.workers)));
+        let shared = Arc::new(Shared {
+            alive: AtomicUsize::new(self.workers),
+            stopped: Event::new(),
+        });
+        let handler = Arc::new(handler);
+        let workers = (0..self.workers)
+            .map(|_| {
+                let alive = Alive(shared.clone());
+                tokio::spawn(work(queue.clone(), handler.clone(), alive)).abort_handle()
+            })
+            .collect();
+        WorkerPool {
+            queue,
+            shared,
+            workers,
+        }
+    }
+}
+
+/// One worker: takes jobs until the queue is shut down and empty.
+async fn work<In, Out, E, F, Fut>(
+    queue: Arc<Queue<Job<In, Out, E>>>,
+    handler: Arc<F>,
+    _alive: Alive,
+) where
+    F: Fn(In) -> Fut,
+    Fut: Future<Output = Result<Out, E>>,
+    E: fmt::Debug,
+{
+    while let Ok((item, reply)) = queue.get().await {
+        if reply.is_closed() {
+            // The submitter went away before the job started: skip it.
+            continue;
+        }
+        let result = match catch_unwind(AssertUnwindSafe(|| handler(item))) {
+            Ok(job) => match AssertUnwindSafe(job).catch_unwind().await {
+                Ok(Ok(out)) => Ok(out),
+                Ok(Err(error)) => Err(SubmitError::Failed(error)),
+                Err(payload) => Err(SubmitError::Panicked(JobPanic::new(payload))),
+            },
+            Err(payload) => Err(SubmitError::Panicked(JobPanic::new(payload))),
+        };
+        if let Err(Err(unreceived)) = reply.send(result) {
+            // The submitter went away while the job ran: nobody else can receive this failure.
+            match unreceived {
+                SubmitError::Failed(error) => {
+                    crate::report::report_failure("WorkerPool", Failure::Error(error));
+                }
+                SubmitError::Panicked(panic) => {
+                    let payload = panic.into_payload();
+                    crate::report::report_failure("WorkerPool", Failure::<E>::Panic(payload));
+                }
+                SubmitError::Closed => {}
+            }
+        }
+    }
+}
+
+impl WorkerPool<(), ()> {
+    /// A builder, for a queue capacity other than the default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::WorkerPool;
+    /// use corral::task::BoxError;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let pool = WorkerPool::builder(3).capacity(10).build(|x: u8| async move { Ok::<_, BoxError>(x) });
+    /// assert_eq!(pool.workers(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(workers: usize) -> Builder {
+        Builder {
+            workers,
+            capacity: None,
+        }
+    }
+}
+
+impl<In, Out, E> WorkerPool<In, Out, E>
+where
+    In: Send + 'static,
+    Out: Send + 'static,
+    E: fmt::Debug + Send + 'static,
+{
+    /// Starts `workers` workers, each calling `handler` on one item at a time, over a queue
+    /// that holds as many items as there are workers.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `workers` is zero, or if called outside a Tokio runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::WorkerPool;
+    /// use corral::task::BoxError;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let pool = WorkerPool::new(2, |url: &'static str| async move {
+    ///     Ok::<_, BoxError>(format!("<html>{url}</html>"))
+    /// });
+    /// assert_eq!(pool.submit("a.example").await?, "<html>a.example</html>");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn new<F, Fut>(workers: usize, handler: F) -> Self
+    where
+        F: Fn(In) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Out, E>> + Send + 'static,
+    {
+        WorkerPool::builder(workers).build(handler)
+    }
+}
+
+impl<In, Out, E> WorkerPool<In, Out, E> {
+    /// Submits `item` and waits for its result.
+    ///
+    /// Waits for space first when the queue is full (backpressure; submitters are served first
+    /// come, first served), then for a worker to run the job.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future while it waits for space loses nothing: the item was not queued (it
+    /// is dropped with the future, as Tokio's `send` drops its value). Dropping it once the item
+    /// is queued withdraws the job: a worker that takes it skips it without calling the
+    /// handler. A job already running when the future is dropped runs to its end, and a
+    /// failure nobody can now receive is [reported](crate::report).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError::Failed`] with the handler's error, [`SubmitError::Panicked`] if it
+    /// panicked, [`SubmitError::Closed`] if the pool was shut down before the job ran (or, with
+    /// [`shutdown_immediate`](WorkerPool::shutdown_immediate), while it ran).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::{SubmitError, WorkerPool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = WorkerPool::new(2, |n: u32| async move {
+    ///     if n == 0 { Err("zero") } else { Ok(100 / n) }
+    /// });
+    /// assert_eq!(pool.submit(4).await?, 25);
+    /// assert!(matches!(pool.submit(0).await, Err(SubmitError::Failed("zero"))));
+    /// assert_eq!(pool.submit(5).await?, 20); // the worker carried on
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn submit(&self, item: In) -> Result<Out, SubmitError<E>> {
+        let (reply, result) = oneshot::channel();
+        if self.queue.put((item, reply)).await.is_err() {
+            return Err(SubmitError::Closed);
+        }
+        result.await.unwrap_or(Err(SubmitError::Closed))
+    }
+
+    /// Stops taking items, lets the workers finish every job already queued, and waits until
+    /// they have stopped. Submissions waiting for space, and any made afterwards, fail with
+    /// [`SubmitError::Closed`].
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: dropping the future only stops the waiting; the pool is shut
+    /// down from the first poll and its workers go on draining the queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::{SubmitError, WorkerPool};
+    /// use corral::task::BoxError;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let pool = WorkerPool::new(1, |n: u8| async move { Ok::<_, BoxError>(n) });
+    /// pool.shutdown().await;
+    /// assert!(matches!(pool.submit(1).await, Err(SubmitError::Closed)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn shutdown(&self) {
+        self.queue.shutdown();
+        self.shared.stopped.wait().await;
+    }
+
+    /// Stops now: takes every queued item out, stops the workers (jobs running are dropped at
+    /// their next await) and returns the items that never ran, in queue order. Their
+    /// submissions, and those of the jobs that were running, fail with
+    /// [`SubmitError::Closed`]. Submissions withdrawn by their submitter are not returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::pool::WorkerPool;
+    /// use corral::task::BoxError;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let pool = WorkerPool::new(1, |n: u8| async move {
+    ///     tokio::time::sleep(Duration::from_secs(1)).await;
+    ///     Ok::<_, BoxError>(n)
+    /// });
+    /// assert!(pool.shutdown_immediate().is_empty()); // nothing was queued
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn shutdown_immediate(&self) -> Vec<In> {
+        let jobs = self.queue.shutdown_immediate();
+        for worker in &self.workers {
+            worker.abort();
+        }
+        jobs.into_iter()
+            .filter(|(_, reply)| !reply.is_closed())
+            .map(|(item, _)| item)
+            .collect()
+    }
+
+    /// The number of workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::WorkerPool;
+    /// use corral::task::BoxError;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = WorkerPool::new(8, |x: u8| async move { Ok::<_, BoxError>(x) });
+    /// assert_eq!(pool.workers(), 8);
+    /// # }
+    /// ```
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// The number of items waiting in the queue (not those running).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::WorkerPool;
+    /// use corral::task::BoxError;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = WorkerPool::new(2, |x: u8| async move { Ok::<_, BoxError>(x) });
+    /// assert_eq!(pool.queued(), 0);
+    /// # }
+    /// ```
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether [`shutdown`](WorkerPool::shutdown) or
+    /// [`shutdown_immediate`](WorkerPool::shutdown_immediate) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::WorkerPool;
+    /// use corral::task::BoxError;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = WorkerPool::new(2, |x: u8| async move { Ok::<_, BoxError>(x) });
+    /// pool.shutdown().await;
+    /// assert!(pool.is_shutdown());
+    /// # }
+    /// ```
+    pub fn is_shutdown(&self) -> bool {
+        self.queue.is_shutdown()
+    }
+}
+
+impl<In, Out, E> Drop for WorkerPool<In, Out, E> {
+    fn drop(&mut self) {
+        self.queue.shutdown();
+        for worker in &self.workers {
+            worker.abort();
+        }
+    }
+}
+
+impl<In, Out, E> fmt::Debug for WorkerPool<In, Out, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerPool")
+            .field("workers", &self.workers.len())
+            .field("queued", &self.queue.len())
+            .field("shutdown", &self.queue.is_shutdown())
+            .finish()
+    }
+}
+
+/// The error of [`WorkerPool::submit`].
+///
+/// # Examples
+///
+/// ```
+/// use corral::pool::{SubmitError, WorkerPool};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let pool = WorkerPool::new(1, |_: ()| async { if true { panic!("bug") } Ok::<(), String>(()) });
+/// let err = pool.submit(()).await.unwrap_err();
+/// assert!(matches!(err, SubmitError::Panicked(_)));
+/// assert_eq!(err.to_string(), "job panicked: bug");
+/// # }
+/// ```
+#[non_exhaustive]
+pub enum SubmitError<E> {
+    /// The handler returned this error.
+    Failed(E),
+    /// The handler panicked; the worker went on.
+    Panicked(JobPanic),
+    /// The pool was shut down before the job could run (or, by `shutdown_immediate`, while it
+    /// ran).
+    Closed,
+}
+
+impl<E> SubmitError<E> {
+    /// The handler's error, if the job failed with one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::SubmitError;
+    ///
+    /// assert_eq!(SubmitError::Failed("full").into_error(), Some("full"));
+    /// assert_eq!(SubmitError::<&str>::Closed.into_error(), None);
+    /// ```
+    pub fn into_error(self) -> Option<E> {
+        match self {
+            SubmitError::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for SubmitError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitError::Failed(error) => f.debug_tuple("Failed").field(error).finish(),
+            SubmitError::Panicked(panic) => f.debug_tuple("Panicked").field(panic).finish(),
+            SubmitError::Closed => f.write_str("Closed"),
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for SubmitError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitError::Failed(error) => write!(f, "job failed: {error}"),
+            SubmitError::Panicked(panic) => match panic.message() {
+                Some(message) => write!(f, "job panicked: {message}"),
+                None => f.write_str("job panicked"),
+            },
+            SubmitError::Closed => f.write_str("worker pool shut down"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for SubmitError<E> {}
+
+/// A job's panic, as [`SubmitError::Panicked`] carries it: its message, and the payload for
+/// [`std::panic::resume_unwind`].
+///
+/// # Examples
+///
+/// ```
+/// use corral::pool::{SubmitError, WorkerPool};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let pool = WorkerPool::new(1, |n: u8| async move { assert!(n > 0, "n was {n}"); Ok::<_, String>(n) });
+/// match pool.submit(0).await {
+///     Err(SubmitError::Panicked(panic)) => assert_eq!(panic.message(), Some("n was 0")),
+///     other => unreachable!("{other:?}"),
+/// }
+/// # }
+/// ```
+pub struct JobPanic {
+    message: Option<String>,
+    // In a Mutex only so that the error is `Sync` (and so converts into a `BoxError`).
+    payload: Mutex<PanicPayload>,
+}
+
+impl JobPanic {
+    fn new(payload: PanicPayload) -> Self {
+        Self {
+            message: crate::task::panic_message(payload.as_ref()).map(str::to_owned),
+            payload: Mutex::new(payload),
+        }
+    }
+
+    /// The panic message, when the payload is a string (as `panic!` makes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::{SubmitError, WorkerPool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = WorkerPool::new(1, |n: u8| async move {
+    ///     if n == 0 { std::panic::panic_any(7_u8) }
+    ///     Ok::<_, String>(n)
+    /// });
+    /// if let Err(SubmitError::Panicked(panic)) = pool.submit(0).await {
+    ///     assert_eq!(panic.message(), None); // not a string
+    /// }
+    /// # }
+    /// ```
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The payload, to resume the panic with [`std::panic::resume_unwind`].
+    ///
+    /// # Examples
+    ///
+    /// ```should_panic
+    /// use corral::pool::{SubmitError, WorkerPool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = WorkerPool::new(1, |n: u8| async move {
+    ///     if n == 0 { panic!("bug") }
+    ///     Ok::<_, String>(n)
+    /// });
+    /// if let Err(SubmitError::Panicked(panic)) = pool.submit(0).await {
+    ///     std::panic::resume_unwind(panic.into_payload());
+    /// }
+    /// # }
+    /// ```
+    pub fn into_payload(self) -> PanicPayload {
+        self.payload
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for JobPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.message().unwrap_or("<non-string payload>"), f)
+    }
+}

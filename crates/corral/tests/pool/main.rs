@@ -1,0 +1,7 @@
+//! Integration tests of `corral::pool`: `WorkerPool` and `Pool`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod resource;
+mod worker;

@@ -1,0 +1,250 @@
+//! `WorkerPool`: results per submission, isolation of failures, backpressure, cancel safety,
+//! shutdown and drop.
+
+use std::sync::Arc;
+
+use corral::pool::{SubmitError, WorkerPool};
+use corral::task::BoxError;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_test::{assert_pending, assert_ready};
+
+use crate::support::{Captured, paused_runtime};
+
+/// A pool whose jobs announce their item on `started`, then wait for a permit of `gate`
+/// before returning it doubled.
+struct Gated {
+    pool: WorkerPool<u32, u32>,
+    gate: Arc<Semaphore>,
+    started: mpsc::UnboundedReceiver<u32>,
+}
+
+fn gated(workers: usize, capacity: usize) -> Gated {
+    let gate = Arc::new(Semaphore::new(0));
+    let (tx, started) = mpsc::unbounded_channel();
+    let g = gate.clone();
+    let pool = WorkerPool::builder(workers)
+        .capacity(capacity)
+        .build(move |n: u32| {
+            let (gate, tx) = (g.clone(), tx.clone());
+            async move {
+                tx.send(n)?;
+                gate.acquire().await?.forget();
+                Ok::<_, BoxError>(n * 2)
+            }
+        });
+    Gated {
+        pool,
+        gate,
+        started,
+    }
+}
+
+#[tokio::test]
+async fn each_submission_gets_its_own_result() {
+    let pool = WorkerPool::new(4, |n: u64| async move { Ok::<_, BoxError>(n * n) });
+    let results = corral::task::gather((0..20).map(|n| pool.submit(n)))
+        .await
+        .unwrap();
+    assert_eq!(results, (0..20).map(|n| n * n).collect::<Vec<_>>());
+    pool.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failing_or_panicking_job_fails_only_its_own_submission() {
+    let pool = WorkerPool::new(1, |n: i32| async move {
+        match n {
+            0 => Err("zero"),
+            1 => panic!("one is not allowed"),
+            n => Ok(n),
+        }
+    });
+    assert!(matches!(
+        pool.submit(0).await,
+        Err(SubmitError::Failed("zero"))
+    ));
+    match pool.submit(1).await {
+        Err(SubmitError::Panicked(panic)) => {
+            assert_eq!(panic.message(), Some("one is not allowed"));
+        }
+        other => panic!("expected a panic, got {other:?}"),
+    }
+    // the single worker carried on
+    assert_eq!(pool.submit(2).await.unwrap(), 2);
+    assert_eq!(pool.submit(3).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn a_handler_that_panics_before_its_future_is_isolated_too() {
+    let pool = WorkerPool::new(1, |n: u8| {
+        assert!(n != 0, "synchronous panic");
+        async move { Ok::<_, BoxError>(n) }
+    });
+    assert!(matches!(
+        pool.submit(0).await,
+        Err(SubmitError::Panicked(_))
+    ));
+    assert_eq!(pool.submit(1).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn submit_waits_for_space_and_a_dropped_wait_queues_nothing() {
+    let mut t = gated(1, 1);
+    let mut a = tokio_test::task::spawn(t.pool.submit(1));
+    assert_pending!(a.poll());
+    assert_eq!(t.started.recv().await, Some(1)); // the worker runs 1
+    let mut b = tokio_test::task::spawn(t.pool.submit(2));
+    assert_pending!(b.poll()); // queued
+    assert_eq!(t.pool.queued(), 1);
+    let mut c = tokio_test::task::spawn(t.pool.submit(3));
+    assert_pending!(c.poll()); // the queue is full: waiting for space
+    assert_eq!(t.pool.queued(), 1);
+    drop(c);
+    t.gate.add_permits(3);
+    assert_eq!(a.await.unwrap(), 2);
+    assert_eq!(b.await.unwrap(), 4);
+    assert_eq!(t.pool.submit(4).await.unwrap(), 8);
+    t.pool.shutdown().await;
+    t.started.close();
+    let mut rest = Vec::new();
+    while let Some(n) = t.started.recv().await {
+        rest.push(n);
+    }
+    assert_eq!(rest, [2, 4], "3 was never queued");
+}
+
+#[tokio::test]
+async fn a_submission_dropped_after_queueing_is_skipped() {
+    let mut t = gated(1, 4);
+    let mut a = tokio_test::task::spawn(t.pool.submit(1));
+    assert_pending!(a.poll());
+    assert_eq!(t.started.recv().await, Some(1));
+    let mut b = tokio_test::task::spawn(t.pool.submit(2));
+    assert_pending!(b.poll());
+    assert_eq!(t.pool.queued(), 1);
+    drop(b); // withdrawn while queued
+    t.gate.add_permits(2);
+    assert_eq!(a.await.unwrap(), 2);
+    assert_eq!(t.pool.submit(3).await.unwrap(), 6);
+    assert_eq!(t.started.recv().await, Some(3), "2 was skipped");
+}
+
+#[test]
+fn a_job_whose_submitter_left_while_it_ran_reports_its_failure() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let gate = Arc::new(Semaphore::new(0));
+            let (tx, mut started) = mpsc::unbounded_channel();
+            let g = gate.clone();
+            let pool = WorkerPool::new(1, move |_: ()| {
+                let (gate, tx) = (g.clone(), tx.clone());
+                async move {
+                    tx.send(()).ok();
+                    gate.acquire().await.ok();
+                    Err::<(), _>("failed after its submitter left")
+                }
+            });
+            let mut a = tokio_test::task::spawn(pool.submit(()));
+            assert_pending!(a.poll());
+            started.recv().await;
+            drop(a);
+            gate.add_permits(1);
+            pool.shutdown().await;
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("WorkerPool") && events[0].contains("failed after its submitter left")
+    );
+}
+
+#[tokio::test]
+async fn shutdown_finishes_queued_work_then_refuses_more() {
+    let mut t = gated(1, 4);
+    let pool = Arc::new(t.pool);
+    let submissions: Vec<_> = (1..=3)
+        .map(|n| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.submit(n).await })
+        })
+        .collect();
+    assert_eq!(t.started.recv().await, Some(1));
+    let mut shutdown = tokio_test::task::spawn(pool.shutdown());
+    assert_pending!(shutdown.poll());
+    assert!(pool.is_shutdown());
+    assert!(matches!(pool.submit(9).await, Err(SubmitError::Closed)));
+    t.gate.add_permits(3);
+    shutdown.await;
+    for (n, submission) in (1..=3).zip(submissions) {
+        assert_eq!(submission.await.unwrap().unwrap(), n * 2);
+    }
+}
+
+#[tokio::test]
+async fn shutdown_dropped_mid_wait_still_drains_the_queue() {
+    let mut t = gated(1, 4);
+    let mut a = tokio_test::task::spawn(t.pool.submit(1));
+    let mut b = tokio_test::task::spawn(t.pool.submit(2));
+    assert_pending!(a.poll());
+    assert_pending!(b.poll());
+    assert_eq!(t.started.recv().await, Some(1));
+    let mut shutdown = tokio_test::task::spawn(t.pool.shutdown());
+    assert_pending!(shutdown.poll());
+    drop(shutdown);
+    t.gate.add_permits(2);
+    assert_eq!(a.await.unwrap(), 2);
+    assert_eq!(b.await.unwrap(), 4);
+    t.pool.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_immediate_hands_back_what_never_ran() {
+    let mut t = gated(1, 4);
+    let mut subs: Vec<_> = (1..=3)
+        .map(|n| tokio_test::task::spawn(t.pool.submit(n)))
+        .collect();
+    for sub in &mut subs {
+        assert_pending!(sub.poll());
+    }
+    assert_eq!(t.started.recv().await, Some(1));
+    let items = t.pool.shutdown_immediate();
+    assert_eq!(items, [2, 3]);
+    // 2 and 3 fail at once
+    assert!(matches!(
+        assert_ready!(subs[1].poll()),
+        Err(SubmitError::Closed)
+    ));
+    assert!(matches!(
+        assert_ready!(subs[2].poll()),
+        Err(SubmitError::Closed)
+    ));
+    // and 1, whose job was running, once the stopped worker drops it
+    let first = subs.swap_remove(0);
+    assert!(matches!(first.await, Err(SubmitError::Closed)));
+    t.pool.shutdown().await; // the workers have stopped
+    assert!(matches!(t.pool.submit(4).await, Err(SubmitError::Closed)));
+}
+
+#[tokio::test]
+async fn dropping_the_pool_stops_every_worker() {
+    let (alive, mut gone) = mpsc::channel::<()>(1);
+    let (tx, mut started) = mpsc::unbounded_channel();
+    let pool = WorkerPool::new(3, move |_: ()| {
+        let (alive, tx) = (alive.clone(), tx.clone());
+        async move {
+            tx.send(()).ok();
+            std::future::pending::<()>().await;
+            drop(alive);
+            Ok::<_, BoxError>(())
+        }
+    });
+    let mut busy = tokio_test::task::spawn(pool.submit(()));
+    assert_pending!(busy.poll());
+    started.recv().await;
+    drop(busy);
+    drop(pool);
+    // every clone of `alive` (in the handler, held by the workers, and in the running job) is
+    // dropped once the workers are gone
+    assert_eq!(gone.recv().await, None);
+}

@@ -11,6 +11,7 @@ use std::time::Duration;
 mod flow;
 mod queue;
 mod resources;
+mod retry_pool;
 mod sync;
 mod task;
 mod time;
@@ -39,6 +40,11 @@ async fn main() -> Result<(), BoxError> {
     section(
         "flow: rate limits, concurrency limits, debounce, throttle",
         flow::run(),
+    )
+    .await?;
+    section(
+        "retry and pools: backoff, worker pools, connection pools",
+        retry_pool::run(),
     )
     .await?;
     section(

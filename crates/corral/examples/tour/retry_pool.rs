@@ -43,7 +43,11 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     // WorkerPool: 8 jobs of 20 ms on 4 workers; one job fails without harming the others.
     let pool = WorkerPool::new(4, |n: u64| async move {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        if n == 3 { Err("job 3 failed") } else { Ok(n * 10) }
+        if n == 3 {
+            Err("job 3 failed")
+        } else {
+            Ok(n * 10)
+        }
     });
     let start = Instant::now();
     let results = corral::task::gather_settled((0..8).map(|n| pool.submit(n))).await;

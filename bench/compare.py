@@ -67,6 +67,9 @@ PAIRS: list[tuple[str, int, str, str, float | None]] = [
     ("blocking_jobs",    10_000,    "corral_run_cpu",    "rayon_oneshot",       1.2),
     ("paginate",         100_000,   "corral_paginate",   "futures_unfold",      1.2),
     ("exit_stack",       100_000,   "corral_exit_stack", "vec_of_boxed",        1.3),
+    ("retry_success",    100_000,   "corral",            "backon",              1.1),
+    ("pool_acquire",     100_000,   "corral",            "deadpool",            1.2),
+    ("worker_pool",      100_000,   "corral",            "actor",               1.2),
 ]
 RUNTIMES = ("ct", "mt2")
 # asyncio variant per workload when not "default" (workloads.py's third argument)

@@ -200,6 +200,9 @@
 //! | [`flow::map_concurrent`] / [`flow::map_concurrent_spawned`] | drops / aborts every item in flight |
 //! | `next()` on [`stream::paginate`], [`stream::poll`], [`stream::batches`] | nothing lost: the fetch in progress (or the partial batch) goes on at the next call |
 //! | [`scope::ExitStack::close`], [`scope::with_session`] | the remaining cleanups run on a bounded runtime task; their failures are reported |
+//! | [`retry::Retry::run`] | as cancel safe as the attempt; nothing lost during a wait |
+//! | [`pool::WorkerPool::submit`] | waiting for space: nothing queued; queued: the job is withdrawn (skipped) |
+//! | [`pool::Pool::acquire`] | loses its place in the queue; no permit and no resource leaked |
 //! | [`blocking::Blocking`], [`blocking::Cpu`] | the result is lost; a job not started never starts, a running one runs on and sees its token cancelled |
 //!
 //! # API themes

@@ -444,6 +444,7 @@ impl<E: Send + 'static> Core<E> {
         }
         match value {
             Some(value) if !cancelled && !runtime_gone => Ok(value),
+            _ if runtime_gone => Err(ErrorGroup::runtime_shut_down()),
             _ => Err(ErrorGroup::cancelled()),
         }
     }

@@ -70,7 +70,7 @@ pub type PanicPayload = Box<dyn Any + Send + 'static>;
 ///
 /// let errors = group.join().await.expect_err("both children failed");
 /// assert!(!errors.is_cancelled());
-/// assert!(errors.len() >= 1); // the first error cancels the other child, if it had not failed yet
+/// assert_eq!(errors.len(), 2); // both failed in the same tick: both are kept
 /// assert_eq!(errors.errors()[0].to_string(), "disk full");
 /// # Ok(())
 /// # }
@@ -78,6 +78,8 @@ pub type PanicPayload = Box<dyn Any + Send + 'static>;
 pub struct ErrorGroup<E> {
     errors: Vec<E>,
     cancelled: bool,
+    /// The cancellation came from the tasks' runtime shutting down, not from a token.
+    runtime_shut_down: bool,
 }
 
 impl<E> ErrorGroup<E> {
@@ -85,6 +87,7 @@ impl<E> ErrorGroup<E> {
         Self {
             errors,
             cancelled: false,
+            runtime_shut_down: false,
         }
     }
 
@@ -92,6 +95,16 @@ impl<E> ErrorGroup<E> {
         Self {
             errors: Vec::new(),
             cancelled: true,
+            runtime_shut_down: false,
+        }
+    }
+
+    /// Cancelled because the runtime the tasks ran on shut down before they finished.
+    pub(crate) fn runtime_shut_down() -> Self {
+        Self {
+            errors: Vec::new(),
+            cancelled: true,
+            runtime_shut_down: true,
         }
     }
 
@@ -198,6 +211,32 @@ impl<E> ErrorGroup<E> {
     /// ```
     pub fn is_cancelled(&self) -> bool {
         self.cancelled
+    }
+
+    /// Whether the group was cancelled because the runtime its tasks ran on shut down before
+    /// they finished (then [`is_cancelled`](Self::is_cancelled) is true too): the tasks did not
+    /// fail and were not cancelled by anyone, they were dropped with their runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::task::{BoxError, TaskGroup};
+    ///
+    /// let first = tokio::runtime::Builder::new_current_thread().build()?;
+    /// let group = first.block_on(async {
+    ///     let group: TaskGroup<BoxError> = TaskGroup::new();
+    ///     group.spawn(std::future::pending::<Result<(), BoxError>>());
+    ///     group
+    /// });
+    /// drop(first); // the runtime shuts down with the task unfinished
+    /// let second = tokio::runtime::Builder::new_current_thread().build()?;
+    /// let errors = second.block_on(group.join()).expect_err("nothing ran to the end");
+    /// assert!(errors.is_runtime_shut_down() && errors.is_cancelled());
+    /// assert_eq!(errors.to_string(), "task group cancelled: its tasks' runtime shut down");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_runtime_shut_down(&self) -> bool {
+        self.runtime_shut_down
     }
 }
 
@@ -366,6 +405,7 @@ impl<E: 'static> ErrorGroup<E> {
             Self {
                 errors: rest,
                 cancelled: self.cancelled,
+                runtime_shut_down: self.runtime_shut_down,
             },
         )
     }
@@ -528,6 +568,7 @@ impl<E: fmt::Debug> fmt::Debug for ErrorGroup<E> {
         f.debug_struct("ErrorGroup")
             .field("errors", &self.errors)
             .field("cancelled", &self.cancelled)
+            .field("runtime_shut_down", &self.runtime_shut_down)
             .finish()
     }
 }
@@ -535,6 +576,9 @@ impl<E: fmt::Debug> fmt::Debug for ErrorGroup<E> {
 impl<E: fmt::Display> fmt::Display for ErrorGroup<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.errors.as_slice() {
+            [] if self.runtime_shut_down => {
+                f.write_str("task group cancelled: its tasks' runtime shut down")
+            }
             [] if self.cancelled => f.write_str("task group cancelled"),
             [] => f.write_str("no task succeeded (there were none)"),
             [only] => write!(f, "1 task failed: {only}"),

@@ -340,6 +340,11 @@ fn join_after_the_tasks_runtime_shut_down_says_they_were_cancelled() {
     assert!(ran.is_dropped(), "the shutdown dropped the task");
     let errors = paused_runtime().block_on(group.join()).unwrap_err();
     assert!(errors.is_cancelled() && errors.is_empty());
+    assert!(errors.is_runtime_shut_down(), "{errors}");
+    assert_eq!(
+        errors.to_string(),
+        "task group cancelled: its tasks' runtime shut down"
+    );
 }
 
 /// A task aborted on its own through its handle is still not a failure.

@@ -386,8 +386,9 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                             .arg(&error)
                             .invoke_async::<i64>(&mut conn)
                             .await?;
-                        corral::backend::report_unreceived(
+                        corral::report::report(
                             "RedisQueue",
+                            corral::report::ReportKind::Error,
                             &format_args!(
                                 "item {id} of {} does not decode ({error}); moved to {}",
                                 shared.stream, shared.dead

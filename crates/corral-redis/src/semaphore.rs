@@ -398,8 +398,9 @@ impl Drop for RedisPermit {
                 .exec_async(&mut conn)
                 .await
             {
-                corral::backend::report_unreceived(
+                corral::report::report(
                     "RedisPermit",
+                    corral::report::ReportKind::Error,
                     &format_args!("release failed, the lease will expire by itself: {error}"),
                 );
             }

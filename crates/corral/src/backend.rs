@@ -63,7 +63,6 @@ use std::time::Duration;
 
 use crate::flow::{self, RateLimiter};
 use crate::queue::{GetError, PutError, Queue, TaskDoneError};
-use crate::report::ReportKind;
 use crate::sync::{AcquireError, Semaphore, SemaphorePermit};
 
 /// A limit on how often something may happen: a rate and a burst.
@@ -479,24 +478,6 @@ impl<T: Send + Sync + 'static> JobQueue<T> for Queue<T> {
         Queue::shutdown(self);
         ready(Ok(()))
     }
-}
-
-/// Reports a failure that nobody can receive through corral's [`report`](crate::report) hook.
-///
-/// For backend crates: a permit released from `Drop` whose release failed, a payload set aside
-/// because it does not decode. `source` names the type, as in corral's own reports.
-///
-/// # Examples
-///
-/// ```
-/// corral::report::set_hook(|report: &corral::report::Report<'_>| {
-///     assert_eq!(report.source(), "MyBackend");
-/// });
-/// corral::backend::report_unreceived("MyBackend", &"connection reset");
-/// corral::report::take_hook();
-/// ```
-pub fn report_unreceived(source: &'static str, detail: &dyn fmt::Debug) {
-    crate::report::report(source, ReportKind::Error, detail);
 }
 
 #[cfg(all(test, not(corral_loom)))]

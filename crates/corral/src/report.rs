@@ -201,8 +201,26 @@ pub fn take_hook() -> bool {
     previous.is_some()
 }
 
-/// Reports one failure: to the hook, or to `tracing`, or to standard error.
-pub(crate) fn report(source: &'static str, kind: ReportKind, detail: &dyn fmt::Debug) {
+/// Reports one failure that nobody can receive: to the hook set by [`set_hook`], or else to
+/// `tracing`, or to standard error when no subscriber records it. corral's own types report
+/// through this; crates built on corral (backends such as `corral-redis`, a permit released
+/// from `Drop` whose release failed, a payload set aside because it does not decode) use it
+/// too, so every unreceived failure goes to one place. `source` names the type.
+///
+/// The hook runs on the calling thread under `catch_unwind`; call this with no lock held.
+///
+/// # Examples
+///
+/// ```
+/// use corral::report::{Report, ReportKind};
+///
+/// corral::report::set_hook(|report: &Report<'_>| {
+///     assert_eq!((report.source(), report.kind()), ("MyBackend", ReportKind::Error));
+/// });
+/// corral::report::report("MyBackend", ReportKind::Error, &"connection reset");
+/// corral::report::take_hook();
+/// ```
+pub fn report(source: &'static str, kind: ReportKind, detail: &dyn fmt::Debug) {
     let report = Report {
         source,
         kind,

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """One runner for corral's benchmarks: criterion (corral and its anchors) beside asyncio/uvloop.
 
-Steps: (1) `cargo bench -p corral [-- FILTER]` unless --skip-cargo; (2) read criterion's
+Steps: (1) `cargo bench -p corral-bench [-- FILTER]` unless --skip-cargo; (2) read criterion's
 results under target/criterion; (3) run bench/asyncio/workloads.py for each workload under
 asyncio, and uvloop when `import uvloop` works, REPEAT times each, keeping the median,
 unless --skip-python; (4) print one markdown table (plus a scaling table, and the memory
-table that `cargo bench --bench memory` writes to target/criterion/memory.json) to stdout and
+table that `cargo bench -p corral-bench --bench memory` writes to target/criterion/memory.json) to stdout and
 write it to bench/results/latest.md. Missing results print as `–`. Python 3 stdlib only.
 
 How the Rust benchmarks must name things (the mapping below relies on it):
@@ -174,7 +174,7 @@ def load_criterion(crit_dir: Path, stat: str = "median") -> dict[tuple[str, str,
 
 
 def run_cargo_bench(filt: str | None) -> bool:
-    cmd = ["cargo", "bench", "-p", "corral"]
+    cmd = ["cargo", "bench", "-p", "corral-bench"]
     if filt:
         cmd += ["--", filt]
     log(f"$ {shlex.join(cmd)}")
@@ -502,7 +502,7 @@ def render_memory(rows: list[MemRow], runtime: str) -> str:
             DASH if r.after is None else f"{r.after:,}", fmt_ratio(ratio(r.live, base))]
            for r in rows]
     return "\n\n".join([
-        f"### Memory per live task ({runtime} runtime, `cargo bench --bench memory`)",
+        f"### Memory per live task ({runtime} runtime, `cargo bench -p corral-bench --bench memory`)",
         table(MEM_HEADER, out),
         "live: heap held per task while all are parked on one Notify (task cell, handle, group "
         "bookkeeping); peak: high-water mark over spawn, release and join; after: heap still "

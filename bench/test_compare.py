@@ -324,12 +324,12 @@ class CargoStep(unittest.TestCase):
     def test_command_and_filter_pass_through(self):
         ok, called = self.run_fake_cargo(0, "queue_pipeline/corral")
         self.assertTrue(ok)
-        self.assertEqual(called, [str(compare.ROOT), "bench", "-p", "corral", "--", "queue_pipeline/corral"])
+        self.assertEqual(called, [str(compare.ROOT), "bench", "-p", "corral-bench", "--", "queue_pipeline/corral"])
 
     def test_no_filter_and_failure(self):
         ok, called = self.run_fake_cargo(101, None)
         self.assertFalse(ok)
-        self.assertEqual(called, [str(compare.ROOT), "bench", "-p", "corral"])
+        self.assertEqual(called, [str(compare.ROOT), "bench", "-p", "corral-bench"])
 
 
 class EndToEnd(unittest.TestCase):

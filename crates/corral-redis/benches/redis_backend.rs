@@ -2,7 +2,7 @@
 //! the local types beside them.
 //!
 //! `cargo bench -p corral-redis --bench redis_backend` (needs `redis-server` on `PATH`; the
-//! bench starts its own on a free port). Naming as in `crates/corral/benches/common`: group =
+//! bench starts its own on a free port). Naming as in `crates/corral-bench/benches/common`: group =
 //! workload, function = `<impl>/<rt>`, parameter = ops per iteration.
 #![allow(missing_docs)]
 

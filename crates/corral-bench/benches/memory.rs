@@ -11,7 +11,7 @@
 //! bytes on x86_64), the handles, and the group's or set's own bookkeeping. The runtime's run
 //! queue, the same for every variant, is grown beforehand and not counted.
 //!
-//! Run: `cargo bench --bench memory` (a plain `main`, not criterion). Prints a table and writes
+//! Run: `cargo bench -p corral-bench --bench memory` (a plain `main`, not criterion). Prints a table and writes
 //! `<target>/criterion/memory.json` for `bench/compare.sh`. Without `--bench` (as under
 //! `cargo test --benches`) it runs 1,000 tasks and writes nothing.
 

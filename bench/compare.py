@@ -61,6 +61,8 @@ PAIRS: list[tuple[str, int, str, str, float | None]] = [
     ("barrier",          80_000,    "corral_barrier",    "tokio_barrier",       1.2),
     ("rate_limiter_overhead",  1_000_000, "corral_rate_limiter", "governor",        1.5),
     ("rate_limiter_contended", 1_000_000, "corral_rate_limiter", "governor",        1.5),
+    ("rate_limiter_overhead",  1_000_000, "corral_rate_limiter_fast", "governor",   1.5),
+    ("rate_limiter_contended", 1_000_000, "corral_rate_limiter_fast", "governor",   1.5),
     ("semaphore_fanout", 100_000,   "corral_map_concurrent", "futures_buffer_unordered", 1.1),
     ("semaphore_fanout", 100_000,   "corral_map_concurrent_spawned", "tokio_semaphore_spawn", 1.1),
     ("blocking_jobs",    10_000,    "corral_run_blocking", "tokio_spawn_blocking", 1.1),

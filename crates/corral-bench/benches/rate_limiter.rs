@@ -1,12 +1,13 @@
 //! Two workloads of 1,000,000 acquires of a rate limit that never binds; `n` = acquires.
 //!
 //! rate_limiter_overhead (one task):
-//! - `corral_rate_limiter`: `corral::flow::RateLimiter::acquire`.
+//! - `corral_rate_limiter`: `corral::flow::RateLimiter::acquire`, on Tokio's clock (the default).
+//! - `corral_rate_limiter_fast`: the same on `Clock::Fast` (the TSC, as governor reads).
 //! - `governor`: `governor::RateLimiter::until_ready` (anchor).
 //!
 //! rate_limiter_contended (the same acquires spread over 100 tasks sharing one limiter: a
 //! clone each for corral, an `Arc` for governor):
-//! - `corral_rate_limiter`, `governor` (anchor).
+//! - `corral_rate_limiter`, `corral_rate_limiter_fast`, `governor` (anchor).
 //!
 //! Both limiters allow 10⁹ calls a second with a burst of 1,000, so no call ever waits: this
 //! measures the cost a limiter adds to every request. Timed: the acquire loop (and, with 100
@@ -27,10 +28,11 @@ const TASKS: u64 = 100;
 const RATE: u32 = 1_000_000_000;
 const BURST: u32 = 1_000;
 
-fn corral_limiter() -> corral::flow::RateLimiter {
+fn corral_limiter(clock: corral::flow::Clock) -> corral::flow::RateLimiter {
     corral::flow::RateLimiter::builder()
         .rate(RATE, Duration::from_secs(1))
         .burst(BURST)
+        .clock(clock)
         .build()
 }
 
@@ -43,7 +45,15 @@ fn governor_limiter() -> Governor {
 }
 
 async fn corral_rate_limiter(n: u64) -> Duration {
-    let limiter = corral_limiter();
+    corral_single(n, corral::flow::Clock::Tokio).await
+}
+
+async fn corral_rate_limiter_fast(n: u64) -> Duration {
+    corral_single(n, corral::flow::Clock::Fast).await
+}
+
+async fn corral_single(n: u64, clock: corral::flow::Clock) -> Duration {
+    let limiter = corral_limiter(clock);
     let mut ok = 0;
     let start = Instant::now();
     for _ in 0..n {
@@ -69,7 +79,15 @@ async fn governor(n: u64) -> Duration {
 }
 
 async fn corral_rate_limiter_100tasks(n: u64) -> Duration {
-    let limiter = corral_limiter();
+    corral_contended(n, corral::flow::Clock::Tokio).await
+}
+
+async fn corral_rate_limiter_fast_100tasks(n: u64) -> Duration {
+    corral_contended(n, corral::flow::Clock::Fast).await
+}
+
+async fn corral_contended(n: u64, clock: corral::flow::Clock) -> Duration {
+    let limiter = corral_limiter(clock);
     let start = Instant::now();
     let tasks: Vec<_> = (0..TASKS)
         .map(|_| {
@@ -126,6 +144,13 @@ fn rate_limiter_overhead(c: &mut Criterion) {
             RL_OPS,
             corral_rate_limiter,
         );
+        common::bench(
+            &mut group,
+            "corral_rate_limiter_fast",
+            rt,
+            RL_OPS,
+            corral_rate_limiter_fast,
+        );
         common::bench(&mut group, "governor", rt, RL_OPS, governor);
     }
     group.finish();
@@ -142,6 +167,13 @@ fn rate_limiter_contended(c: &mut Criterion) {
             rt,
             RL_OPS,
             corral_rate_limiter_100tasks,
+        );
+        common::bench(
+            &mut group,
+            "corral_rate_limiter_fast",
+            rt,
+            RL_OPS,
+            corral_rate_limiter_fast_100tasks,
         );
         common::bench(&mut group, "governor", rt, RL_OPS, governor_100tasks);
     }

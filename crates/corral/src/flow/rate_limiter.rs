@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
+use super::clock::{Clock, Source};
 use super::error::ConfigError;
 use super::gcra::Gcra;
 use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
@@ -39,10 +40,11 @@ use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 ///
 /// # Performance
 ///
-/// A call that does not wait costs one read of Tokio's clock, one atomic load (is anybody
-/// queued?) and one compare-and-swap: no lock, no allocation. The clock read is most of it
-/// (see the crate's benchmarks against `governor`, which reads a TSC clock instead and so cannot
-/// be driven by Tokio's paused clock).
+/// A call that does not wait costs one read of the clock, one atomic load (is anybody
+/// queued?) and one compare-and-swap: no lock, no allocation. The clock read is most of it: Tokio's
+/// clock, the default, costs about 30 ns on a VM; [`Clock::Fast`] (the CPU's counter, what
+/// `governor` reads) about 12 ns but does not follow Tokio's paused clock in tests. See
+/// [`Builder::clock`] and the crate's benchmarks against `governor`.
 ///
 /// # Timer resolution
 ///
@@ -74,8 +76,8 @@ pub struct RateLimiter {
 
 struct Shared {
     gcra: Gcra,
-    /// The instant the GCRA's nanoseconds count from.
-    base: Instant,
+    /// The clock, started when the limiter was built: the GCRA's nanoseconds count from then.
+    clock: Source,
     burst: u32,
     /// Cells asked for by the queued waiters: the fast path is taken only when this is zero.
     waiting: AtomicU64,
@@ -208,6 +210,19 @@ impl RateLimiter {
         self.shared.burst
     }
 
+    /// The clock the limiter reads (see [`Builder::clock`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::flow::{Clock, RateLimiter};
+    ///
+    /// assert_eq!(RateLimiter::per_second(4).clock(), Clock::Tokio);
+    /// ```
+    pub fn clock(&self) -> Clock {
+        self.shared.clock.kind()
+    }
+
     /// Waits until the limit lets one call through.
     ///
     /// # Cancel safety
@@ -330,7 +345,7 @@ impl RateLimiter {
                 burst: shared.burst,
             }));
         }
-        let now = shared.now_ns(Instant::now());
+        let now = shared.clock.now_ns();
         let ahead = shared.waiting.load(Ordering::Acquire);
         let refused = if ahead == 0 {
             match shared.gcra.try_take(n, now) {
@@ -357,8 +372,19 @@ impl fmt::Debug for RateLimiter {
 }
 
 impl Shared {
-    fn now_ns(&self, now: Instant) -> u64 {
-        u64::try_from(now.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
+    /// The fast path: takes `cells` now if nobody is queued and the limit allows it.
+    #[inline]
+    fn try_fast(&self, cells: u32) -> bool {
+        if self.waiting.load(Ordering::Acquire) != 0 {
+            return false;
+        }
+        match self.gcra.try_take(cells, self.clock.now_ns()) {
+            Ok(()) => true,
+            // Another thread may have read the clock after us and granted first, moving the
+            // TAT past our (now stale) reading: one fresh reading decides, before this call
+            // pays for the queue.
+            Err(_) => self.gcra.try_take(cells, self.clock.now_ns()).is_ok(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Waiters> {
@@ -388,6 +414,7 @@ impl Shared {
 pub struct Builder {
     emission: Option<Result<u64, ConfigError>>,
     burst: Option<u32>,
+    clock: Clock,
 }
 
 impl Builder {
@@ -443,6 +470,22 @@ impl Builder {
         self
     }
 
+    /// The clock the limiter reads: [`Clock::Tokio`] (the default, which follows Tokio's paused
+    /// clock in tests) or [`Clock::Fast`] (the CPU's counter, for hot paths).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::flow::{Clock, RateLimiter};
+    ///
+    /// let limiter = RateLimiter::builder().calls_per_second(100.0).clock(Clock::Fast).build();
+    /// assert_eq!(limiter.clock(), Clock::Fast);
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Builds the limiter.
     ///
     /// # Panics
@@ -489,7 +532,7 @@ impl Builder {
         Ok(RateLimiter {
             shared: Arc::new(Shared {
                 gcra: Gcra::new(emission, burst),
-                base: Instant::now(),
+                clock: Source::start(self.clock),
                 burst,
                 waiting: AtomicU64::new(0),
                 queue: Mutex::new(Waiters::default()),
@@ -592,13 +635,7 @@ impl<'a> Waiting<'a> {
             State::Start => {
                 // The fast path, only while nobody waits: a caller never takes the capacity a
                 // queued waiter is waiting for.
-                if self.cells == 0
-                    || shared.waiting.load(Ordering::Acquire) == 0
-                        && shared
-                            .gcra
-                            .try_take(self.cells, shared.now_ns(Instant::now()))
-                            .is_ok()
-                {
+                if self.cells == 0 || shared.try_fast(self.cells) {
                     self.state = State::Done;
                     return Poll::Ready(());
                 }
@@ -615,7 +652,7 @@ impl<'a> Waiting<'a> {
             }
         };
         loop {
-            let now = Instant::now();
+            let now = shared.clock.now_ns();
             let mut queue = shared.lock();
             let Some(position) = queue.position(id) else {
                 // Unreachable: only this future removes its own entry.
@@ -627,7 +664,7 @@ impl<'a> Waiting<'a> {
                 set_waker(&mut queue.list[position].waker, cx.waker());
                 return Poll::Pending;
             }
-            match shared.gcra.try_take(self.cells, shared.now_ns(now)) {
+            match shared.gcra.try_take(self.cells, now) {
                 Ok(()) => {
                     queue.list.pop_front();
                     shared
@@ -646,7 +683,7 @@ impl<'a> Waiting<'a> {
                     set_waker(&mut queue.list[0].waker, cx.waker());
                     drop(queue);
                     // An instant past the end of time means "never": wait for no timer.
-                    let Some(due) = now.checked_add(Duration::from_nanos(wait)) else {
+                    let Some(due) = Instant::now().checked_add(Duration::from_nanos(wait)) else {
                         return Poll::Pending;
                     };
                     match &mut self.sleep {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use corral::flow::{AcquireError, RateLimiter, TryAcquireError};
+use corral::flow::{AcquireError, Clock, RateLimiter, TryAcquireError};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use tokio::time::{Instant, advance};
@@ -440,4 +440,44 @@ fn no_window_exceeds_the_burst_with_waiting_tasks() {
             Ok(())
         })
         .unwrap();
+}
+
+fn fast(n: u32, period: Duration, burst: u32) -> RateLimiter {
+    RateLimiter::builder()
+        .rate(n, period)
+        .burst(burst)
+        .clock(Clock::Fast)
+        .build()
+}
+
+#[test]
+fn the_fast_clock_refuses_beyond_the_burst_and_says_how_long() {
+    let limiter = fast(1, Duration::from_secs(3600), 2);
+    assert_eq!(limiter.clock(), Clock::Fast);
+    assert!(limiter.try_acquire().is_ok());
+    assert!(limiter.try_acquire().is_ok());
+    let Err(TryAcquireError::RateLimited { retry_after }) = limiter.try_acquire() else {
+        panic!("a third call within the hour exceeds the burst of 2");
+    };
+    // Only microseconds of real time passed since the first grant.
+    assert!(retry_after > Duration::from_secs(3599), "{retry_after:?}");
+    assert!(retry_after <= Duration::from_secs(3600), "{retry_after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fast_clock_lets_waiters_through_at_the_rate_on_a_real_clock() {
+    // One call every 2 ms: the fourth of four calls made at once goes 6 ms after the first.
+    let limiter = fast(1, 2 * MS, 1);
+    let start = std::time::Instant::now();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move { limiter.acquire().await })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.expect("no panic");
+    }
+    let elapsed = start.elapsed();
+    assert!(elapsed >= Duration::from_micros(5_900), "{elapsed:?}");
 }

@@ -61,6 +61,15 @@ impl Gcra {
         }
     }
 
+    /// Takes `cells` at the time `now()` reads, if the limit allows it. A refusal is checked
+    /// once more with a fresh reading: another thread may have read the clock after us and
+    /// granted first, moving the TAT past our now stale reading (on two workers, without this
+    /// second look, callers of a limit that never binds queued behind each other).
+    #[inline]
+    pub(crate) fn try_take_now(&self, cells: u32, mut now: impl FnMut() -> u64) -> bool {
+        self.try_take(cells, now()).is_ok() || self.try_take(cells, now()).is_ok()
+    }
+
     /// How many nanoseconds from `now` a request of `cells` would wait behind `ahead` cells
     /// that are already queued (0 when it would be allowed now). Reads only.
     pub(crate) fn wait_behind(&self, ahead: u64, cells: u32, now: u64) -> u64 {
@@ -73,6 +82,47 @@ impl Gcra {
             .saturating_add(increment)
             .saturating_sub(self.tolerance);
         allowed_at.saturating_sub(now)
+    }
+}
+
+#[cfg(all(test, not(corral_loom)))]
+mod tests {
+    use super::Gcra;
+
+    /// A reading taken before another thread's grant (which read the clock later) is refused
+    /// against the TAT that grant left; the fresh reading is granted.
+    #[test]
+    fn a_refusal_on_a_stale_reading_is_checked_with_a_fresh_one() {
+        // One cell per 1,000 ns, burst 2.
+        let gcra = Gcra::new(1_000, 2);
+        let mut readings = 0;
+        let granted = gcra.try_take_now(1, || {
+            readings += 1;
+            if readings == 1 {
+                // Meanwhile another thread read 10,000 ns and took a cell: the TAT is 11,000.
+                assert_eq!(gcra.try_take(1, 10_000), Ok(()));
+                // Our own reading was taken before that: 0 ns.
+                0
+            } else {
+                10_000
+            }
+        });
+        assert!(granted, "the second cell of the burst is free at 10,000 ns");
+        assert_eq!(readings, 2);
+        assert!(gcra.try_take(1, 10_000).is_err(), "the burst of 2 is spent");
+    }
+
+    /// A call the limit refuses on a fresh reading too stays refused, after two readings.
+    #[test]
+    fn a_real_refusal_stays_refused() {
+        let gcra = Gcra::new(1_000, 1);
+        assert_eq!(gcra.try_take(1, 0), Ok(()));
+        let mut readings = 0;
+        assert!(!gcra.try_take_now(1, || {
+            readings += 1;
+            500
+        }));
+        assert_eq!(readings, 2);
     }
 }
 

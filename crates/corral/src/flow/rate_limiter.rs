@@ -378,13 +378,7 @@ impl Shared {
         if self.waiting.load(Ordering::Acquire) != 0 {
             return false;
         }
-        match self.gcra.try_take(cells, self.clock.now_ns()) {
-            Ok(()) => true,
-            // Another thread may have read the clock after us and granted first, moving the
-            // TAT past our (now stale) reading: one fresh reading decides, before this call
-            // pays for the queue.
-            Err(_) => self.gcra.try_take(cells, self.clock.now_ns()).is_ok(),
-        }
+        self.gcra.try_take_now(cells, || self.clock.now_ns())
     }
 
     fn lock(&self) -> MutexGuard<'_, Waiters> {

@@ -285,6 +285,7 @@ pin_project! {
 impl<F: Future> Future for Indexed<F> {
     type Output = (usize, F::Output);
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let index = *this.index;

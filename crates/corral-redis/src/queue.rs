@@ -43,7 +43,10 @@ return 1
 /// The claim scan resumes where the last one stopped (`{key}:cursor`), since `XAUTOCLAIM`
 /// looks at a bounded number of pending entries per call: a dead consumer's item behind many
 /// live ones is still reached.
-/// KEYS: stream, shutdown flag, claim cursor. ARGV: group, consumer, visibility timeout in ms.
+/// An item claimed for more than the delivery limit (`ARGV[4]`, 0 for none) is moved to the
+/// dead-letter stream instead, acknowledged and deleted: `{3, id, deliveries so far}`.
+/// KEYS: stream, shutdown flag, claim cursor, dead letters. ARGV: group, consumer, visibility
+/// timeout in ms, delivery limit.
 static GET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -62,6 +65,18 @@ local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cur
 if claimed[1] ~= cursor then redis.call('SET', KEYS[3], claimed[1]) end
 if #claimed[2] > 0 and claimed[2][1] then
   local entry = claimed[2][1]
+  local limit = tonumber(ARGV[4])
+  if limit > 0 then
+    local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
+    if #info > 0 and info[1][4] > limit then
+      local delivered = info[1][4] - 1
+      local why = 'handed out ' .. delivered .. ' times without done'
+      redis.call('XADD', KEYS[4], '*', 'id', entry[1], 'p', field(entry), 'error', why)
+      redis.call('XACK', KEYS[1], ARGV[1], entry[1])
+      redis.call('XDEL', KEYS[1], entry[1])
+      return {3, entry[1], tostring(delivered)}
+    end
+  end
   return {1, entry[1], field(entry)}
 end
 local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
@@ -125,7 +140,9 @@ const MAX_POLL: Duration = Duration::from_millis(50);
 ///
 /// An item that does not decode as `T` is not retried: `get` moves it to the dead-letter
 /// stream `{key}:dead` (with its id and the error), acknowledges it, reports it through
-/// [`corral::report`], and goes on to the next item.
+/// [`corral::report`], and goes on to the next item. An item that keeps coming back (every
+/// consumer that takes it crashes) goes the same way once it reaches the delivery limit set by
+/// [`with_max_deliveries`](Self::with_max_deliveries).
 ///
 /// A job that may run longer than the visibility timeout keeps its item by calling
 /// [`RedisDelivery::touch`] now and then.
@@ -165,7 +182,7 @@ pub struct RedisQueue<T> {
     _items: PhantomData<fn(T) -> T>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Shared {
     conn: ConnectionManager,
     stream: String,
@@ -175,6 +192,8 @@ struct Shared {
     consumer: String,
     maxsize: usize,
     visibility_ms: u64,
+    /// Deliveries after which an item not acknowledged is dead-lettered; 0 for no limit.
+    max_deliveries: u32,
 }
 
 impl<T> Clone for RedisQueue<T> {
@@ -249,6 +268,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                 consumer: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
                 maxsize,
                 visibility_ms: 30_000,
+                max_deliveries: 0,
             }),
             _items: PhantomData,
         }
@@ -276,16 +296,43 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
         let visibility_ms = u64::try_from(timeout.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let shared = Shared {
-            conn: self.shared.conn.clone(),
-            stream: self.shared.stream.clone(),
-            shutdown: self.shared.shutdown.clone(),
-            dead: self.shared.dead.clone(),
-            cursor: self.shared.cursor.clone(),
-            consumer: self.shared.consumer.clone(),
-            maxsize: self.shared.maxsize,
+        Self::from_shared(Shared {
             visibility_ms,
-        };
+            ..(*self.shared).clone()
+        })
+    }
+
+    /// Sets a delivery limit: an item handed out `max` times without being acknowledged (its
+    /// consumers crashed on it, or dropped it, each time) is not handed out again but moved to
+    /// the dead-letter stream `{key}:dead` with its id and the reason, acknowledged, and
+    /// reported through [`corral::report`]. Without a limit (the default) such a *poison* item
+    /// comes back after every visibility timeout and can take down every consumer in turn.
+    /// A limit of 0 means no limit.
+    ///
+    /// Every process sharing the key should use the same limit; the count is Redis's own
+    /// delivery counter, so it holds across processes and restarts of the consumers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::<u32>::unbounded(conn, "jobs").with_max_deliveries(5);
+    /// # let _ = queue;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_max_deliveries(self, max: u32) -> Self {
+        Self::from_shared(Shared {
+            max_deliveries: max,
+            ..(*self.shared).clone()
+        })
+    }
+
+    fn from_shared(shared: Shared) -> Self {
         Self {
             shared: Arc::new(shared),
             _items: PhantomData,
@@ -361,9 +408,11 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                 .key(&shared.stream)
                 .key(&shared.shutdown)
                 .key(&shared.cursor)
+                .key(&shared.dead)
                 .arg(GROUP)
                 .arg(&shared.consumer)
                 .arg(shared.visibility_ms)
+                .arg(shared.max_deliveries)
                 .invoke_async(&mut conn)
                 .await?;
             match kind {
@@ -398,6 +447,18 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                     }
                 },
                 2 => return Err(Error::Shutdown),
+                3 => {
+                    corral::report::report(
+                        "RedisQueue",
+                        corral::report::ReportKind::Error,
+                        &format_args!(
+                            "item {id} of {} was handed out {payload} times without done \
+                             (the delivery limit); moved to {}",
+                            shared.stream, shared.dead
+                        ),
+                    );
+                    pause = Duration::from_millis(1);
+                }
                 _ => {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(MAX_POLL);

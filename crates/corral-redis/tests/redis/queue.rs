@@ -397,3 +397,69 @@ async fn a_dead_item_behind_many_live_ones_is_still_reclaimed() {
     }
     live.join().await.expect("join");
 }
+
+#[tokio::test]
+async fn an_item_past_its_delivery_limit_is_dead_lettered_not_handed_out_again() {
+    let name = key("poison");
+    let visibility = Duration::from_millis(100);
+    let queue = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility)
+        .with_max_deliveries(2);
+    queue.put(13).await.expect("put");
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        // Each consumer "crashes" on the item: it never calls done.
+        let delivery = tokio::time::timeout(Duration::from_secs(3), queue.get())
+            .await
+            .expect("handed out again within the visibility timeout")
+            .expect("get");
+        assert_eq!(*delivery, 13);
+        ids.push(delivery.id().to_owned());
+        drop(delivery);
+    }
+    assert_eq!(ids[0], ids[1], "the same item, delivered twice");
+    queue.put(14).await.expect("put");
+    // Past the visibility timeout the poison item would be claimed a third time: instead it is
+    // set aside, and the next get hands out the item behind it.
+    tokio::time::sleep(visibility * 2).await;
+    let next = tokio::time::timeout(Duration::from_secs(3), queue.get())
+        .await
+        .expect("the next item")
+        .expect("get");
+    assert_eq!(*next, 14);
+    next.done().await.expect("done");
+    queue
+        .join()
+        .await
+        .expect("join: the dead-lettered item counts as handled");
+    let mut conn = connect(server()).await;
+    let dead: redis::streams::StreamRangeReply = conn
+        .xrange_all(format!("{name}:dead"))
+        .await
+        .expect("xrange");
+    assert_eq!(dead.ids.len(), 1);
+    let entry = &dead.ids[0];
+    assert_eq!(entry.get::<String>("id").as_deref(), Some(ids[0].as_str()));
+    assert_eq!(entry.get::<String>("p").as_deref(), Some("13"));
+    assert_eq!(
+        entry.get::<String>("error").as_deref(),
+        Some("handed out 2 times without done")
+    );
+}
+
+#[tokio::test]
+async fn without_a_delivery_limit_an_unacknowledged_item_keeps_coming_back() {
+    let name = key("no-limit");
+    let queue = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(Duration::from_millis(50));
+    queue.put(5).await.expect("put");
+    for _ in 0..4 {
+        let delivery = tokio::time::timeout(Duration::from_secs(3), queue.get())
+            .await
+            .expect("handed out again")
+            .expect("get");
+        assert_eq!(*delivery, 5);
+    }
+}

@@ -1,8 +1,8 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
-use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use corral::backend::{Delivery, JobQueue};
 use redis::Script;
@@ -116,6 +116,34 @@ return 1
     )
 });
 
+/// Deletes the group's consumers that hold no item and have been idle longer than `ARGV[2]`
+/// ms, other than the caller (`ARGV[3]`); returns how many. Every `RedisQueue` value is a
+/// consumer of its own, so without this a deployment that comes and goes leaves its names in
+/// the group forever. Deleting a consumer that holds nothing loses nothing, and `XREADGROUP`
+/// recreates one that comes back. KEYS: stream. ARGV: group, idle threshold in ms, caller.
+static SWEEP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local removed = 0
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
+  if info['pending'] == 0 and info['idle'] > tonumber(ARGV[2]) and info['name'] ~= ARGV[3] then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    removed = removed + 1
+  end
+end
+return removed
+",
+    )
+});
+
+/// How often one `RedisQueue` value sweeps idle consumers from the group (at most), and how
+/// idle a consumer that holds nothing must be to go, in visibility timeouts.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+const SWEEP_IDLE_TIMEOUTS: u64 = 10;
+
 /// The longest pause between two polls of a waiting `get`, `put` or `join`.
 const MAX_POLL: Duration = Duration::from_millis(50);
 
@@ -146,6 +174,11 @@ const MAX_POLL: Duration = Duration::from_millis(50);
 ///
 /// A job that may run longer than the visibility timeout keeps its item by calling
 /// [`RedisDelivery::touch`] now and then.
+///
+/// Each `RedisQueue` value (and its clones) is one consumer of the group. A consumer that holds
+/// no item and has been idle for ten visibility timeouts is deleted from the group by the next
+/// `get` of any value (each value sweeps at most once a minute), so consumers that came and
+/// went do not pile up in Redis; deleting one loses nothing, and it rejoins if it comes back.
 ///
 /// Keys used: `{key}` (the stream, with consumer group `corral`), `{key}:shutdown`,
 /// `{key}:dead`, `{key}:cursor`. Waiting operations poll (1 ms doubling to 50 ms): a blocking `XREADGROUP`
@@ -194,6 +227,22 @@ struct Shared {
     visibility_ms: u64,
     /// Deliveries after which an item not acknowledged is dead-lettered; 0 for no limit.
     max_deliveries: u32,
+    /// When this value last swept idle consumers (`None`: not yet).
+    swept: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Shared {
+    /// Whether this value should sweep idle consumers now; if so, the next sweep is
+    /// [`SWEEP_EVERY`] away.
+    fn sweep_due(&self) -> bool {
+        let now = Instant::now();
+        let mut swept = self.swept.lock().unwrap_or_else(PoisonError::into_inner);
+        if swept.is_some_and(|last| now.saturating_duration_since(last) < SWEEP_EVERY) {
+            return false;
+        }
+        *swept = Some(now);
+        true
+    }
 }
 
 impl<T> Clone for RedisQueue<T> {
@@ -269,6 +318,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                 maxsize,
                 visibility_ms: 30_000,
                 max_deliveries: 0,
+                swept: Arc::default(),
             }),
             _items: PhantomData,
         }
@@ -402,6 +452,15 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     pub async fn get(&self) -> Result<RedisDelivery<T>, Error> {
         let shared = &*self.shared;
         let mut conn = shared.conn.clone();
+        if shared.sweep_due() {
+            SWEEP
+                .key(&shared.stream)
+                .arg(GROUP)
+                .arg(shared.visibility_ms.saturating_mul(SWEEP_IDLE_TIMEOUTS))
+                .arg(&shared.consumer)
+                .invoke_async::<i64>(&mut conn)
+                .await?;
+        }
         let mut pause = Duration::from_millis(1);
         loop {
             let (kind, id, payload): (i64, String, String) = GET

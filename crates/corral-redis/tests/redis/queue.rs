@@ -463,3 +463,61 @@ async fn without_a_delivery_limit_an_unacknowledged_item_keeps_coming_back() {
         assert_eq!(*delivery, 5);
     }
 }
+
+async fn consumer_names(name: &str) -> Vec<String> {
+    let mut conn = connect(server()).await;
+    let reply: redis::streams::StreamInfoConsumersReply = conn
+        .xinfo_consumers(name, "corral")
+        .await
+        .expect("xinfo consumers");
+    reply.consumers.into_iter().map(|c| c.name).collect()
+}
+
+fn consumer_of<T>(queue: &RedisQueue<T>) -> String {
+    let debug = format!("{queue:?}");
+    let start = debug
+        .find("consumer: \"")
+        .expect("the consumer is in Debug")
+        + 11;
+    let len = debug[start..].find('"').expect("a closing quote");
+    debug[start..start + len].to_owned()
+}
+
+#[tokio::test]
+async fn consumers_that_hold_nothing_and_went_idle_leave_the_group() {
+    let name = key("sweep");
+    // Swept once idle for 10 visibility timeouts: 200 ms.
+    let visibility = Duration::from_millis(20);
+    let gone = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let holder = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    gone.put(1).await.expect("put");
+    gone.put(2).await.expect("put");
+    gone.get().await.expect("get").done().await.expect("done");
+    let held = holder.get().await.expect("get");
+    assert_eq!(*held, 2);
+    let mut before = consumer_names(&name).await;
+    before.sort();
+    let mut expected = vec![consumer_of(&gone), consumer_of(&holder)];
+    expected.sort();
+    assert_eq!(before, expected);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fresh = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    // Its first get sweeps: `gone` holds nothing and leaves; `holder` still held item 2 then,
+    // so it stays (the get then takes item 2 over, as `holder` is idle past the timeout).
+    let taken = fresh.get().await.expect("get");
+    assert_eq!(*taken, 2);
+    let after = consumer_names(&name).await;
+    assert!(!after.contains(&consumer_of(&gone)), "{after:?}");
+    assert!(after.contains(&consumer_of(&holder)), "{after:?}");
+    assert!(after.contains(&consumer_of(&fresh)), "{after:?}");
+    taken.done().await.expect("done");
+    drop(held);
+    fresh.join().await.expect("join");
+}

@@ -9,5 +9,7 @@ mod debounce;
 mod limiter;
 mod map;
 mod rate_limiter;
+#[path = "../support/seeds.rs"]
+mod seeds;
 mod support;
 mod throttle;

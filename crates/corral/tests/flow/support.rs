@@ -2,26 +2,22 @@
 
 use std::time::Duration;
 
-use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
+use proptest::test_runner::{Config, FileFailurePersistence};
+
+use crate::seeds;
 use tokio::time::Instant;
 
-/// The seed of the property tests: `CORRAL_SEED`, or a fixed one so CI runs the same cases.
-pub(crate) fn seed(test: &str) -> u64 {
-    let seed = std::env::var("CORRAL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x00c0_7a11_5eed);
-    eprintln!("{test}: seed {seed} (replay with CORRAL_SEED={seed})");
-    seed
-}
+/// The seed CI runs the flow property tests with; `CORRAL_SEED` replaces it.
+const SEED: u64 = 0x00c0_7a11_5eed;
 
-/// A proptest configuration with a fixed seed and failures saved beside this file.
+/// A proptest configuration with the seed (printed, with how to replay it) and failures saved
+/// beside this file.
 pub(crate) fn config(test: &str, cases: u32) -> Config {
+    let seed = seeds::seeds([SEED]).pop().unwrap_or(SEED);
+    eprintln!("{test}: seed {seed} (replay with {}={seed})", seeds::VAR);
     Config {
-        cases,
-        rng_seed: RngSeed::Fixed(seed(test)),
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
-        ..Config::default()
+        ..seeds::proptest_config(seed, cases)
     }
 }
 

@@ -226,43 +226,4 @@ macro_rules! for_each_kind {
     };
 }
 
-/// The seeds a randomised test runs: the fixed list `ci` (so that CI runs the same cases every
-/// time), or the one seed in the environment variable `CORRAL_SEED`, to replay a failure.
-///
-/// Hold the returned [`SeedGuard`] while one seed runs: if the test fails, it prints the seed.
-pub(crate) fn seeds(ci: std::ops::Range<u64>) -> Vec<u64> {
-    match std::env::var("CORRAL_SEED") {
-        Ok(seed) => vec![
-            seed.trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("CORRAL_SEED must be a u64, not {seed:?}")),
-        ],
-        Err(_) => ci.collect(),
-    }
-}
-
-/// Prints `CORRAL_SEED=<seed>` if dropped while a test panics, so that the failure can be
-/// replayed with that seed alone.
-#[must_use = "the seed is printed when the guard is dropped during a panic"]
-pub(crate) struct SeedGuard {
-    test: &'static str,
-    seed: u64,
-}
-
-impl SeedGuard {
-    pub(crate) fn new(test: &'static str, seed: u64) -> Self {
-        Self { test, seed }
-    }
-}
-
-impl Drop for SeedGuard {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!(
-                "{} failed with seed {}; replay it with \
-                 CORRAL_SEED={} cargo test -p corral --test queue -- {}",
-                self.test, self.seed, self.seed, self.test
-            );
-        }
-    }
-}
+pub(crate) use crate::seeds::{Guard as SeedGuard, seeds};

@@ -6,29 +6,19 @@ use std::time::Duration;
 
 use corral::retry::{Jitter, Retry};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::test_runner::{TestCaseError, TestRunner};
+
+use crate::support::seeds::{VAR, proptest_config, seeds};
 
 fn check<S>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
 where
     S: Strategy,
     S::Value: Debug,
 {
-    let seeds: Vec<u64> = match std::env::var("CORRAL_SEED") {
-        Ok(seed) => vec![seed.parse().expect("CORRAL_SEED is a u64")],
-        Err(_) => vec![1, 2, 3],
-    };
-    for seed in seeds {
-        let mut bytes = [0_u8; 32];
-        bytes[..8].copy_from_slice(&seed.to_le_bytes());
-        let config = Config {
-            cases: 512,
-            failure_persistence: None,
-            ..Config::default()
-        };
-        let mut runner =
-            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
+    for seed in seeds([1, 2, 3]) {
+        let mut runner = TestRunner::new(proptest_config(seed, 512));
         if let Err(failure) = runner.run(&strategy, &test) {
-            panic!("failed with seed {seed} (replay: CORRAL_SEED={seed}): {failure}");
+            panic!("failed with seed {seed} (replay: {VAR}={seed}): {failure}");
         }
     }
 }

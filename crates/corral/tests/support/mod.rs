@@ -1,6 +1,8 @@
 //! Helpers shared by the integration test binaries (`mod support;` from each `main.rs`).
 #![allow(dead_code, unreachable_pub)]
 
+pub mod seeds;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

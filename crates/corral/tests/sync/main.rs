@@ -8,5 +8,7 @@ mod barrier;
 mod condition;
 mod event;
 mod reexports;
+#[path = "../support/seeds.rs"]
+mod seeds;
 mod stress;
 mod support;

@@ -1,6 +1,8 @@
 //! Helpers shared by the sync tests.
 
 use std::future::Future;
+
+use crate::seeds;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -34,9 +36,6 @@ pub(crate) fn polls(n: u32) -> impl Future<Output = ()> {
 /// The seeds every randomised test runs with in CI.
 pub(crate) const SEEDS: [u64; 3] = [0x5eed_0001, 0xc0ff_ee00_2026, 0x0dd5_eed5_1234_5678];
 
-/// The environment variable that replays one seed: `CORRAL_SEED=<seed> cargo test ...`.
-pub(crate) const SEED_VAR: &str = "CORRAL_SEED";
-
 /// Runs the randomised test `run` once per seed of [`SEEDS`], or only with the seed in
 /// `CORRAL_SEED` if it is set. If a run fails, the seed that failed is printed (with how
 /// to replay it) before the panic goes on.
@@ -45,40 +44,9 @@ where
     F: FnMut(fastrand::Rng) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let seeds = match std::env::var(SEED_VAR) {
-        Ok(seed) => vec![parse_seed(&seed)],
-        Err(_) => SEEDS.to_vec(),
-    };
-    for seed in seeds {
-        let _report = ReportSeedOnPanic { test, seed };
+    for seed in seeds::seeds(SEEDS) {
+        let _report = seeds::Guard::new(test, seed);
         run(fastrand::Rng::with_seed(seed)).await;
-    }
-}
-
-fn parse_seed(seed: &str) -> u64 {
-    let seed = seed.trim();
-    let parsed = match seed.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
-        None => seed.parse(),
-    };
-    parsed.unwrap_or_else(|_| panic!("{SEED_VAR}={seed:?} is not a u64 (decimal or 0x hex)"))
-}
-
-/// Prints the seed if it is dropped while the run panics.
-struct ReportSeedOnPanic<'a> {
-    test: &'a str,
-    seed: u64,
-}
-
-impl Drop for ReportSeedOnPanic<'_> {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            return;
-        }
-        eprintln!(
-            "{}: failed with seed {}; replay it with {SEED_VAR}={}",
-            self.test, self.seed, self.seed
-        );
     }
 }
 

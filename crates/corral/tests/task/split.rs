@@ -9,7 +9,9 @@ use std::io;
 
 use corral::task::{BoxError, ErrorGroup, TaskGroup};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestRunner};
+use proptest::test_runner::TestRunner;
+
+use crate::support::seeds::{VAR, proptest_config, seeds};
 
 /// A leaf error carrying a number, so leaves can be told apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,22 +90,12 @@ fn tree() -> impl Strategy<Value = Tree> {
 }
 
 /// The seeds CI runs; `CORRAL_SEED` replaces them with one.
-fn seeds() -> Vec<u64> {
-    match std::env::var("CORRAL_SEED") {
-        Ok(seed) => vec![seed.parse().expect("CORRAL_SEED is a u64")],
-        Err(_) => vec![1, 7, 42, 2024, 0xC0FFEE],
-    }
-}
+const SEEDS: [u64; 5] = [1, 7, 42, 2024, 0xC0FFEE];
 
 #[test]
 fn split_partitions_the_leaves_and_keeps_the_shape() {
-    for seed in seeds() {
-        let config = Config {
-            cases: 128,
-            rng_seed: RngSeed::Fixed(seed),
-            failure_persistence: None,
-            ..Config::default()
-        };
+    for seed in seeds(SEEDS) {
+        let config = proptest_config(seed, 128);
         let strategy = (prop::collection::vec(tree(), 0..6), 2..5u32);
         let outcome = TestRunner::new(config).run(&strategy, |(trees, modulus)| {
             let keep = move |n: u32| n.is_multiple_of(modulus);
@@ -136,7 +128,7 @@ fn split_partitions_the_leaves_and_keeps_the_shape() {
             Ok(())
         });
         if let Err(failure) = outcome {
-            panic!("seed {seed} (replay with CORRAL_SEED={seed}): {failure}");
+            panic!("seed {seed} (replay with {VAR}={seed}): {failure}");
         }
     }
 }

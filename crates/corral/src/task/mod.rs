@@ -130,7 +130,7 @@ pub use background::BackgroundTasks;
 pub use builder::Builder;
 pub(crate) use error::panic_message;
 pub use error::{BoxError, ErrorGroup, Failure, PanicPayload, TaskError};
-pub use gather::{Gather, GatherSettled, gather, gather_settled};
+pub use gather::{Gather, GatherSettled, GatherUnpin, gather, gather_settled, gather_unpin};
 pub use group::TaskGroup;
 pub use handle::Task;
 pub use race::{FirstOk, Race, first_ok, race};

@@ -11,10 +11,13 @@
 //! costs its owner nothing but an abort handle, swept as the list grows (amortised O(1) per
 //! spawn).
 //!
-//! Spawning checks the token, admits the task with one atomic step on the live word (which
-//! fails once the group left `Open` or finished), calls `tokio::spawn` with no lock held, and
-//! then takes the lock once to record the abort handle (or abort the task at once, if the
-//! group began aborting meanwhile). A waiter finishes the group by closing the live word only
+//! Spawning admits the task with one atomic step on the live word (which fails once the group
+//! left `Open`, finished, or its token was cancelled), calls `tokio::spawn` with no lock held,
+//! and then takes the lock once to record the abort handle (or abort the task at once, if the
+//! group began aborting meanwhile). The token is not asked on that path (asking takes its
+//! mutex): a [`CloseOnCancel`] waker, registered with the token once when the core is made,
+//! closes the live word when the token is cancelled, from inside `cancel()`, before it returns.
+//! A refused spawn then takes the slow path, which asks the token and moves the state. A waiter finishes the group by closing the live word only
 //! if no task is alive, so an admitted task is always waited for and none is admitted after.
 //!
 //! Nesting: while a task is polled, a thread-local holds the address of its core; a group
@@ -34,13 +37,13 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::{Pin, pin};
 use std::sync::{Arc, PoisonError, Weak};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
 use tokio::sync::Notify;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
@@ -109,8 +112,10 @@ fn current_scope() -> Option<Scope> {
 pub(crate) struct Core<E> {
     state: Mutex<State<E>>,
     policy: Policy,
-    /// This group's own live tasks, and whether it admits more.
-    live: Live,
+    /// This group's own live tasks, and whether it admits more. Shared with [`CloseOnCancel`].
+    live: std::sync::Arc<Live>,
+    /// Registered with the token, with a [`CloseOnCancel`] waker: keeps it registered.
+    _on_cancel: Pin<Box<WaitForCancellationFutureOwned>>,
     /// Notified when the last task leaves while a waiter watches.
     idle: Notify,
     /// The live tasks of groups nested in this group's tasks, at any depth.
@@ -229,10 +234,13 @@ impl<E: Send + 'static> Core<E> {
             .cloned()
             .chain(std::iter::once(nested.clone()))
             .collect();
+        let live = std::sync::Arc::new(Live::new());
+        let on_cancel = close_on_cancel(&token, &live);
         let core = Arc::new(Self {
             state: Mutex::new(State::new()),
             policy,
-            live: Live::new(),
+            live,
+            _on_cancel: on_cancel,
             idle: Notify::new(),
             nested,
             enclosing,
@@ -257,23 +265,13 @@ impl<E: Send + 'static> Core<E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
-        if self.token.is_cancelled() {
-            let mut state = self.lock();
-            let abort_at = || match self.policy {
-                Policy::CancelSiblings => self.abort_at(),
-                Policy::Report => None,
-            };
-            state.admit(true, abort_at);
-            self.seal(&state);
-            drop(state);
-            drop(future);
-            return Task::refused();
-        }
-        // No lock: one atomic step that fails once the group left `Open` or finished.
+        // No lock: one atomic step that fails once the group left `Open` or finished, or its
+        // token was cancelled (`CloseOnCancel` closed the word).
         if let Admit::Refused { wake } = self.live.admit() {
             if wake {
                 self.idle.notify_waiters();
             }
+            self.refused();
             drop(future);
             return Task::refused();
         }
@@ -306,6 +304,20 @@ impl<E: Send + 'static> Core<E> {
             abort.abort();
         }
         Task::new(handle)
+    }
+
+    /// A spawn was refused: if the token was cancelled while the group was open, the group
+    /// now begins cancelling (with work asked for, so `join` says it was cancelled).
+    #[cold]
+    fn refused(&self) {
+        let token_cancelled = self.token.is_cancelled();
+        let mut state = self.lock();
+        let abort_at = || match self.policy {
+            Policy::CancelSiblings => self.abort_at(),
+            Policy::Report => None,
+        };
+        state.admit(token_cancelled, abort_at);
+        self.seal(&state);
     }
 
     /// A task (or the body, from `run`) failed.
@@ -366,8 +378,12 @@ impl<E: Send + 'static> Core<E> {
             let step = {
                 let mut state = self.lock();
                 if self.nested.is_empty() && self.live.close_if_idle() {
-                    let collected = state.finish();
+                    let (collected, finished) = state.finish();
                     self.seal(&state);
+                    drop(state);
+                    // Every task is gone: their handles are let go of here (outside the lock:
+                    // the last one may drop a task's unclaimed value), not aborted at drop.
+                    drop(finished);
                     return collected;
                 }
                 if token_cancelled {
@@ -448,6 +464,40 @@ impl<E: Send + 'static> Core<E> {
             _ => Err(ErrorGroup::cancelled()),
         }
     }
+}
+
+/// The waker a core registers with its token: closes the core's live word when the token is
+/// cancelled, so `spawn` refuses tasks from then on without asking the token (which takes its
+/// mutex). Tokio-util wakes it from inside `cancel()` (also a parent's), after the token reads
+/// as cancelled and before `cancel()` returns; it only ever wakes it on cancellation.
+struct CloseOnCancel(std::sync::Arc<Live>);
+
+impl Wake for CloseOnCancel {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.close();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.close();
+    }
+}
+
+/// Registers a [`CloseOnCancel`] for `live` with `token` (or closes `live` now, if the token
+/// is already cancelled); the returned future keeps the registration and is never polled again.
+fn close_on_cancel(
+    token: &CancellationToken,
+    live: &std::sync::Arc<Live>,
+) -> Pin<Box<WaitForCancellationFutureOwned>> {
+    let mut on_cancel = Box::pin(token.clone().cancelled_owned());
+    let waker = Waker::from(std::sync::Arc::new(CloseOnCancel(std::sync::Arc::clone(live))));
+    if on_cancel
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_ready()
+    {
+        live.close();
+    }
+    on_cancel
 }
 
 /// Aborts a failed group's tasks in a turn of their own, unless a waiter did it first.

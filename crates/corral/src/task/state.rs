@@ -269,15 +269,17 @@ impl<E> State<E> {
         }
     }
 
-    /// Every task is gone and a waiter returns: hand out what was collected.
-    pub(crate) fn finish(&mut self) -> Collected<E> {
+    /// Every task is gone and a waiter returns: hand out what was collected, and the handles
+    /// of the finished tasks, for the caller to drop after releasing the lock.
+    pub(crate) fn finish(&mut self) -> (Collected<E>, Vec<AbortHandle>) {
         self.phase = Phase::Finished;
-        Collected {
+        let collected = Collected {
             errors: std::mem::take(&mut self.errors),
             panics: std::mem::take(&mut self.panics),
             cancelled: self.cancelled_running && self.cause == Some(Cause::Outside),
             runtime_gone: self.runtime_gone,
-        }
+        };
+        (collected, std::mem::take(&mut self.handles))
     }
 
     /// The owner is dropped: abort every task, and hand out what nobody received.
@@ -348,7 +350,7 @@ mod loom_tests {
             let collected = loop {
                 let mut state = state.lock().unwrap();
                 if live.load(Ordering::SeqCst) == 0 {
-                    break state.finish();
+                    break state.finish().0;
                 }
                 drop(state);
                 loom::thread::yield_now();

@@ -58,7 +58,11 @@ async fn run(variant: &str, n: u64) -> u64 {
         }
         "corral_gather_handles" => {
             let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(trivial(i))).collect();
-            gather_unpin(handles).await.expect("no task panics").iter().sum()
+            gather_unpin(handles)
+                .await
+                .expect("no task panics")
+                .iter()
+                .sum()
         }
         "corral_gather" => gather((0..n).map(trivial_ok))
             .await
@@ -75,7 +79,9 @@ fn main() {
     if variant.starts_with('-') {
         return; // `cargo bench` passes `--bench`
     }
-    let n: u64 = args.next().map_or(100_000, |n| n.parse().expect("n is a number"));
+    let n: u64 = args
+        .next()
+        .map_or(100_000, |n| n.parse().expect("n is a number"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

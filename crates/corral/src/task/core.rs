@@ -299,7 +299,7 @@ impl<E: Send + 'static> Core<E> {
                 threshold,
             )),
         };
-        let abort = self.lock().register(handle.abort_handle(), self.live());
+        let abort = self.lock().register(handle.abort_handle());
         if let Some(abort) = abort {
             abort.abort();
         }
@@ -489,7 +489,9 @@ fn close_on_cancel(
     live: &std::sync::Arc<Live>,
 ) -> Pin<Box<WaitForCancellationFutureOwned>> {
     let mut on_cancel = Box::pin(token.clone().cancelled_owned());
-    let waker = Waker::from(std::sync::Arc::new(CloseOnCancel(std::sync::Arc::clone(live))));
+    let waker = Waker::from(std::sync::Arc::new(CloseOnCancel(std::sync::Arc::clone(
+        live,
+    ))));
     if on_cancel
         .as_mut()
         .poll(&mut Context::from_waker(&waker))

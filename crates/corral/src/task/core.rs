@@ -278,7 +278,9 @@ impl<E: Send + 'static> Core<E> {
         let enclosing = if self.enclosing.is_empty() {
             None
         } else {
-            Some(self.enclosing.iter().map(TaskTracker::token).collect())
+            Some(Box::new(Tokens {
+                _held: self.enclosing.iter().map(TaskTracker::token).collect(),
+            }))
         };
         let child = Child {
             future,
@@ -568,7 +570,13 @@ struct Guard<E> {
     core: Arc<Core<E>>,
     /// The task completed (it was not dropped unfinished).
     done: bool,
-    _enclosing: Option<Box<[TaskTrackerToken]>>,
+    _enclosing: Option<Box<Tokens>>,
+}
+
+/// The tracker tokens a task of a nested group holds, behind one thin pointer: a task of a
+/// group that is not nested pays one null word for them.
+struct Tokens {
+    _held: Box<[TaskTrackerToken]>,
 }
 
 impl<E> Drop for Core<E> {

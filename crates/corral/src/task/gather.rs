@@ -155,12 +155,12 @@ where
     }
 }
 
-fn index_all<I, F>(futures: I) -> (Futures<Pin<Box<F>>>, usize)
+fn index_all<I, F>(futures: I) -> (Futures<Boxed<F>>, usize)
 where
     I: IntoIterator<Item = F>,
     F: Future,
 {
-    let inner = Futures::new(futures.into_iter().map(Box::pin));
+    let inner = Futures::new(futures.into_iter().map(|future| Boxed(Box::pin(future))));
     let len = inner.len();
     (inner, len)
 }
@@ -208,6 +208,19 @@ struct Futures<F> {
     limit: usize,
     /// The futures polled by wake-up, after the switch.
     woken: FuturesUnordered<Indexed<F>>,
+}
+
+/// A future pinned in a box of its own, for [`gather`] and [`gather_settled`]: polls straight
+/// through to it (polling a `Pin<Box<F>>` through `Pin::new(&mut _)` left a call in between).
+struct Boxed<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for Boxed<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.0.as_mut().poll(cx)
+    }
 }
 
 /// How many futures one poll of a gather polls in turn before it yields to the runtime.
@@ -351,7 +364,7 @@ impl<F: Future + Unpin> Futures<F> {
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Gather<F, T> {
-    inner: Futures<Pin<Box<F>>>,
+    inner: Futures<Boxed<F>>,
     results: Outputs<T>,
 }
 
@@ -530,7 +543,7 @@ impl<F, T> fmt::Debug for GatherUnpin<F, T> {
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct GatherSettled<F: Future> {
-    inner: Futures<Pin<Box<F>>>,
+    inner: Futures<Boxed<F>>,
     results: Outputs<F::Output>,
 }
 

@@ -34,6 +34,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::{Pin, pin};
 use std::sync::{Arc, PoisonError, Weak};
@@ -294,7 +295,7 @@ impl<E: Send + 'static> Core<E> {
             guard: Guard {
                 core: Arc::clone(self),
                 done: false,
-                _enclosing: enclosing,
+                enclosing: ManuallyDrop::new(enclosing),
             },
         };
         // Debug mode costs one atomic load here when off; on, the task is watched.
@@ -576,7 +577,9 @@ struct Guard<E> {
     core: Arc<Core<E>>,
     /// The task completed (it was not dropped unfinished).
     done: bool,
-    _enclosing: Option<Box<Tokens>>,
+    /// Released in `drop`, after the task is counted out. `ManuallyDrop` so that the common
+    /// case (`None`) costs a test, not a call to the tokens' drop glue.
+    enclosing: ManuallyDrop<Option<Box<Tokens>>>,
 }
 
 /// The tracker tokens a task of a nested group holds, behind one thin pointer: a task of a
@@ -608,6 +611,9 @@ impl<E> Drop for Guard<E> {
         // Counted out after the flag is set, so a waiter sees it.
         if core.live.leave() {
             core.idle.notify_waiters();
+        }
+        if let Some(tokens) = self.enclosing.take() {
+            drop(tokens);
         }
     }
 }

@@ -9,7 +9,8 @@
 //!
 //! Instructions per task = (count at n) - (count at 0), divided by n. Variants:
 //! `tokio_spawn`, `corral_taskgroup`, `tokio_joinset`, `await_handles_loop`,
-//! `corral_gather_handles`, `corral_gather`. Run by hand: with no arguments (as `cargo bench`
+//! `corral_gather_handles` (`gather_unpin`), `corral_gather_boxed_handles` (`gather` over the
+//! same handles), `corral_gather`. Run by hand: with no arguments (as `cargo bench`
 //! runs every bench target) it does nothing.
 
 use corral::task::{BoxError, Task, TaskGroup, gather, gather_unpin};
@@ -63,6 +64,10 @@ async fn run(variant: &str, n: u64) -> u64 {
                 .expect("no task panics")
                 .iter()
                 .sum()
+        }
+        "corral_gather_boxed_handles" => {
+            let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(trivial(i))).collect();
+            gather(handles).await.expect("no task panics").iter().sum()
         }
         "corral_gather" => gather((0..n).map(trivial_ok))
             .await

@@ -10,8 +10,8 @@
 //! Instructions per task = (count at n) - (count at 0), divided by n. Variants:
 //! `tokio_spawn`, `corral_taskgroup`, `tokio_joinset`, `await_handles_loop`,
 //! `corral_gather_handles` (`gather_unpin`), `corral_gather_boxed_handles` (`gather` over the
-//! same handles), `corral_gather`. Run by hand: with no arguments (as `cargo bench`
-//! runs every bench target) it does nothing.
+//! same handles), `corral_gather`. Run by hand: under `cargo bench` (which passes `--bench`),
+//! or with no or an unknown variant, it does nothing.
 
 use corral::task::{BoxError, Task, TaskGroup, gather, gather_unpin};
 use tokio::task::{JoinHandle, JoinSet, yield_now};
@@ -78,19 +78,36 @@ async fn run(variant: &str, n: u64) -> u64 {
     }
 }
 
+/// The variants `run` knows.
+const VARIANTS: [&str; 7] = [
+    "tokio_spawn",
+    "await_handles_loop",
+    "corral_taskgroup",
+    "tokio_joinset",
+    "corral_gather_handles",
+    "corral_gather_boxed_handles",
+    "corral_gather",
+];
+
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let Some(variant) = args.next() else { return };
-    if variant.starts_with('-') {
-        return; // `cargo bench` passes `--bench`
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` (and `bench/compare.sh`, with or without a filter) passes `--bench`;
+    // `cargo test --benches` passes filters. Only a direct run with a known variant runs.
+    if args.iter().any(|arg| arg.starts_with('-')) {
+        return;
     }
+    let Some(variant) = args.first().filter(|v| VARIANTS.contains(&v.as_str())) else {
+        eprintln!("usage: instr_probe <{}> [n]", VARIANTS.join("|"));
+        return;
+    };
     let n: u64 = args
-        .next()
+        .get(1)
         .map_or(100_000, |n| n.parse().expect("n is a number"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("build a current-thread runtime");
+    let variant = variant.clone();
     let sum = runtime.block_on(async move { tokio::spawn(run_owned(variant, n)).await });
     let sum = sum.expect("the workload does not panic");
     assert_eq!(sum, n * n.saturating_sub(1) / 2);

@@ -17,8 +17,9 @@
 //! group began aborting meanwhile). The token is not asked on that path (asking takes its
 //! mutex): a [`CloseOnCancel`] waker, registered with the token once when the core is made,
 //! closes the live word when the token is cancelled, from inside `cancel()`, before it returns.
-//! A refused spawn then takes the slow path, which asks the token and moves the state. A waiter finishes the group by closing the live word only
-//! if no task is alive, so an admitted task is always waited for and none is admitted after.
+//! A refused spawn then takes the slow path, which asks the token and moves the state. A waiter
+//! finishes the group by closing the live word only if no task is alive, so an admitted task is
+//! always waited for and none is admitted after.
 //!
 //! Nesting: while a task is polled, a thread-local holds the address of its core; a group
 //! created inside the task looks the core up in a registry (touched once per group, never per
@@ -480,6 +481,7 @@ impl<E: Send + 'static> Core<E> {
 /// cancelled, so `spawn` refuses tasks from then on without asking the token (which takes its
 /// mutex). Tokio-util wakes it from inside `cancel()` (also a parent's), after the token reads
 /// as cancelled and before `cancel()` returns; it only ever wakes it on cancellation.
+///
 /// It holds the core weakly (the core holds the registration); once the core is gone there is
 /// nothing to close.
 struct CloseOnCancel<E>(Weak<Core<E>>);

@@ -5,8 +5,8 @@
 //! - `futures_join_all`: `futures::future::join_all` over the futures, no spawn (anchor).
 //! - `tokio_spawn`: `tokio::spawn` each, then await the `JoinHandle`s in order (anchor).
 //!
-//! And at 100k only, tasks already spawned: `corral_gather_handles` (`gather` over 100k
-//! `JoinHandle`s) against `await_handles_loop` (the same handles awaited one by one in a loop,
+//! And at 100k only, tasks already spawned: `corral_gather_handles` (`gather_unpin` over 100k
+//! `JoinHandle`s: handles are `Unpin`, so nothing is boxed) against `await_handles_loop` (the same handles awaited one by one in a loop,
 //! the anchor), and `futures_join_all_handles` (`join_all` over them), the case that is known
 //! to be ~90× slower than the loop.
 //!
@@ -20,7 +20,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use common::{N, SIZES};
-use corral::task::{BoxError, Task, TaskGroup, gather};
+use corral::task::{BoxError, Task, TaskGroup, gather, gather_unpin};
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::future::join_all;
 use tokio::task::{JoinHandle, yield_now};
@@ -97,7 +97,7 @@ async fn tokio_spawn(n: u64) -> Duration {
 async fn corral_gather_handles(n: u64) -> Duration {
     timed(n, async {
         let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(trivial(i))).collect();
-        gather(handles).await.expect("no task panics")
+        gather_unpin(handles).await.expect("no task panics")
     })
     .await
 }

@@ -11,11 +11,15 @@
 //! costs its owner nothing but an abort handle, swept as the list grows (amortised O(1) per
 //! spawn).
 //!
-//! Spawning checks the token, admits the task with one atomic step on the live word (which
-//! fails once the group left `Open` or finished), calls `tokio::spawn` with no lock held, and
-//! then takes the lock once to record the abort handle (or abort the task at once, if the
-//! group began aborting meanwhile). A waiter finishes the group by closing the live word only
-//! if no task is alive, so an admitted task is always waited for and none is admitted after.
+//! Spawning admits the task with one atomic step on the live word (which fails once the group
+//! left `Open`, finished, or its token was cancelled), calls `tokio::spawn` with no lock held,
+//! and then takes the lock once to record the abort handle (or abort the task at once, if the
+//! group began aborting meanwhile). The token is not asked on that path (asking takes its
+//! mutex): a [`CloseOnCancel`] waker, registered with the token once when the core is made,
+//! closes the live word when the token is cancelled, from inside `cancel()`, before it returns.
+//! A refused spawn then takes the slow path, which asks the token and moves the state. A waiter
+//! finishes the group by closing the live word only if no task is alive, so an admitted task is
+//! always waited for and none is admitted after.
 //!
 //! Nesting: while a task is polled, a thread-local holds the address of its core; a group
 //! created inside the task looks the core up in a registry (touched once per group, never per
@@ -31,16 +35,17 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::{Pin, pin};
 use std::sync::{Arc, PoisonError, Weak};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
 use tokio::sync::Notify;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
@@ -106,11 +111,17 @@ fn current_scope() -> Option<Scope> {
     Some(Arc::clone(core.scope()))
 }
 
+/// `repr(C)`, `live` first: the live word sits right after the `Arc`'s counts (in the same
+/// cache line unless the allocation starts in the last 16 bytes of one), so a task's start and
+/// end, which step both, move one line between the spawning and the finishing thread.
+#[repr(C)]
 pub(crate) struct Core<E> {
-    state: Mutex<State<E>>,
-    policy: Policy,
     /// This group's own live tasks, and whether it admits more.
     live: Live,
+    state: Mutex<State<E>>,
+    policy: Policy,
+    /// Registered with the token, with a [`CloseOnCancel`] waker: keeps it registered.
+    _on_cancel: Pin<Box<WaitForCancellationFutureOwned>>,
     /// Notified when the last task leaves while a waiter watches.
     idle: Notify,
     /// The live tasks of groups nested in this group's tasks, at any depth.
@@ -229,10 +240,11 @@ impl<E: Send + 'static> Core<E> {
             .cloned()
             .chain(std::iter::once(nested.clone()))
             .collect();
-        let core = Arc::new(Self {
+        let core = Arc::new_cyclic(|weak: &Weak<Self>| Self {
+            _on_cancel: close_on_cancel(&token, weak),
+            live: Live::new(),
             state: Mutex::new(State::new()),
             policy,
-            live: Live::new(),
             idle: Notify::new(),
             nested,
             enclosing,
@@ -242,6 +254,11 @@ impl<E: Send + 'static> Core<E> {
             hook,
             source,
         });
+        if core.token.is_cancelled() {
+            // `close_on_cancel` found it ready, or it was cancelled since: either way the
+            // waker could not (or need not) reach the core being made.
+            core.live.close();
+        }
         let weak: Weak<dyn Scoped> = Arc::downgrade(&core) as Weak<Core<E>>;
         cores()
             .get_or_insert_with(HashMap::new)
@@ -257,37 +274,29 @@ impl<E: Send + 'static> Core<E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
-        if self.token.is_cancelled() {
-            let mut state = self.lock();
-            let abort_at = || match self.policy {
-                Policy::CancelSiblings => self.abort_at(),
-                Policy::Report => None,
-            };
-            state.admit(true, abort_at);
-            self.seal(&state);
-            drop(state);
-            drop(future);
-            return Task::refused();
-        }
-        // No lock: one atomic step that fails once the group left `Open` or finished.
+        // No lock: one atomic step that fails once the group left `Open` or finished, or its
+        // token was cancelled (`CloseOnCancel` closed the word).
         if let Admit::Refused { wake } = self.live.admit() {
             if wake {
                 self.idle.notify_waiters();
             }
+            self.refused();
             drop(future);
             return Task::refused();
         }
         let enclosing = if self.enclosing.is_empty() {
             None
         } else {
-            Some(self.enclosing.iter().map(TaskTracker::token).collect())
+            Some(Box::new(Tokens {
+                _held: self.enclosing.iter().map(TaskTracker::token).collect(),
+            }))
         };
         let child = Child {
             future,
             guard: Guard {
                 core: Arc::clone(self),
                 done: false,
-                _enclosing: enclosing,
+                enclosing: ManuallyDrop::new(enclosing),
             },
         };
         // Debug mode costs one atomic load here when off; on, the task is watched.
@@ -301,11 +310,25 @@ impl<E: Send + 'static> Core<E> {
                 threshold,
             )),
         };
-        let abort = self.lock().register(handle.abort_handle(), self.live());
+        let abort = self.lock().register(handle.abort_handle());
         if let Some(abort) = abort {
             abort.abort();
         }
         Task::new(handle)
+    }
+
+    /// A spawn was refused: if the token was cancelled while the group was open, the group
+    /// now begins cancelling (with work asked for, so `join` says it was cancelled).
+    #[cold]
+    fn refused(&self) {
+        let token_cancelled = self.token.is_cancelled();
+        let mut state = self.lock();
+        let abort_at = || match self.policy {
+            Policy::CancelSiblings => self.abort_at(),
+            Policy::Report => None,
+        };
+        state.admit(token_cancelled, abort_at);
+        self.seal(&state);
     }
 
     /// A task (or the body, from `run`) failed.
@@ -366,8 +389,12 @@ impl<E: Send + 'static> Core<E> {
             let step = {
                 let mut state = self.lock();
                 if self.nested.is_empty() && self.live.close_if_idle() {
-                    let collected = state.finish();
+                    let (collected, finished) = state.finish();
                     self.seal(&state);
+                    drop(state);
+                    // Every task is gone: their handles are let go of here (outside the lock:
+                    // the last one may drop a task's unclaimed value), not aborted at drop.
+                    drop(finished);
                     return collected;
                 }
                 if token_cancelled {
@@ -450,6 +477,42 @@ impl<E: Send + 'static> Core<E> {
     }
 }
 
+/// The waker a core registers with its token: closes the core's live word when the token is
+/// cancelled, so `spawn` refuses tasks from then on without asking the token (which takes its
+/// mutex). Tokio-util wakes it from inside `cancel()` (also a parent's), after the token reads
+/// as cancelled and before `cancel()` returns; it only ever wakes it on cancellation.
+///
+/// It holds the core weakly (the core holds the registration); once the core is gone there is
+/// nothing to close.
+struct CloseOnCancel<E>(Weak<Core<E>>);
+
+impl<E: Send + 'static> Wake for CloseOnCancel<E> {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(core) = self.0.upgrade() {
+            core.live.close();
+        }
+    }
+}
+
+/// Registers a [`CloseOnCancel`] for the core being made with `token`; the returned future
+/// keeps the registration and is never polled again. The waker cannot reach a core still being
+/// made, so [`Core::new`] asks the token once the core is made and closes the word itself if
+/// it was cancelled by then (already before, or meanwhile).
+fn close_on_cancel<E: Send + 'static>(
+    token: &CancellationToken,
+    core: &Weak<Core<E>>,
+) -> Pin<Box<WaitForCancellationFutureOwned>> {
+    let mut on_cancel = Box::pin(token.clone().cancelled_owned());
+    let waker = Waker::from(Arc::new(CloseOnCancel(Weak::clone(core))));
+    // Ready if the token is already cancelled: `Core::new` closes the word then.
+    let _ = on_cancel.as_mut().poll(&mut Context::from_waker(&waker));
+    on_cancel
+}
+
 /// Aborts a failed group's tasks in a turn of their own, unless a waiter did it first.
 async fn abort_when_due<E>(core: Weak<Core<E>>) {
     let Some(core) = core.upgrade() else { return };
@@ -516,7 +579,15 @@ struct Guard<E> {
     core: Arc<Core<E>>,
     /// The task completed (it was not dropped unfinished).
     done: bool,
-    _enclosing: Option<Box<[TaskTrackerToken]>>,
+    /// Released in `drop`, after the task is counted out. `ManuallyDrop` so that the common
+    /// case (`None`) costs a test, not a call to the tokens' drop glue.
+    enclosing: ManuallyDrop<Option<Box<Tokens>>>,
+}
+
+/// The tracker tokens a task of a nested group holds, behind one thin pointer: a task of a
+/// group that is not nested pays one null word for them.
+struct Tokens {
+    _held: Box<[TaskTrackerToken]>,
 }
 
 impl<E> Drop for Core<E> {
@@ -542,6 +613,9 @@ impl<E> Drop for Guard<E> {
         // Counted out after the flag is set, so a waiter sees it.
         if core.live.leave() {
             core.idle.notify_waiters();
+        }
+        if let Some(tokens) = self.enclosing.take() {
+            drop(tokens);
         }
     }
 }

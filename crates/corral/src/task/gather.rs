@@ -63,6 +63,54 @@ where
     }
 }
 
+/// [`gather`] for futures that are [`Unpin`], such as task handles: the same results, order
+/// and cancellation, without boxing each future.
+///
+/// `gather` accepts any future, so it pins each one in a box of its own; an `Unpin` future
+/// needs no pinning, and here the futures are stored as they are, in one `Vec`. That box is
+/// most of what `gather` costs beyond awaiting the futures one by one: gathering 100,000 Tokio
+/// [`JoinHandle`](tokio::task::JoinHandle)s this way costs about what awaiting them in a loop
+/// does (see `BENCHMARKS.md`). Handles of a [`TaskGroup`](crate::task::TaskGroup)
+/// ([`Task`](crate::task::Task)) and `Pin<Box<dyn Future>>` are `Unpin` too; an `async` block
+/// is not (use [`gather`], or pin it with [`Box::pin`]).
+///
+/// An empty input gives `Ok(vec![])` at the first poll.
+///
+/// # Cancel safety
+///
+/// Dropping the `GatherUnpin` future drops every future it still holds, and the values
+/// already produced. For task handles, dropping a handle does not cancel its task (that is
+/// Tokio's `JoinHandle` semantics, and [`Task`](crate::task::Task)'s): the tasks run on, and
+/// only their values are lost. It is only cancel safe if losing those is acceptable.
+///
+/// # Examples
+///
+/// Spawned work gathered in input order, the first failure returned:
+///
+/// ```
+/// use corral::task::gather_unpin;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let handles: Vec<_> = (1..=3_u64).map(|n| tokio::spawn(async move { n * 10 })).collect();
+/// let values = gather_unpin(handles).await?; // a `JoinError` if a task panicked
+/// assert_eq!(values, [10, 20, 30]);
+/// # Ok(())
+/// # }
+/// ```
+pub fn gather_unpin<I, F, T, E>(futures: I) -> GatherUnpin<F, T>
+where
+    I: IntoIterator<Item = F>,
+    F: Future<Output = Result<T, E>> + Unpin,
+{
+    let inner = Futures::new(futures);
+    let len = inner.len();
+    GatherUnpin {
+        inner,
+        results: Outputs::new(len),
+    }
+}
+
 /// Runs every future concurrently and returns every output in input order, errors included:
 /// asyncio's `gather(..., return_exceptions=True)`.
 ///
@@ -107,11 +155,12 @@ where
     }
 }
 
-fn index_all<I, F>(futures: I) -> (Futures<F>, usize)
+fn index_all<I, F>(futures: I) -> (Futures<Boxed<F>>, usize)
 where
     I: IntoIterator<Item = F>,
+    F: Future,
 {
-    let inner = Futures::new(futures);
+    let inner = Futures::new(futures.into_iter().map(|future| Boxed(Box::pin(future))));
     let len = inner.len();
     (inner, len)
 }
@@ -144,6 +193,9 @@ where
 ///
 /// Either way the coop budget is checked before every poll, and the gather yields (waking
 /// itself) when it is spent, so a Tokio resource out of budget is never polled in vain.
+///
+/// The futures are stored as given, so they must be `Unpin`: [`gather`] and
+/// [`gather_settled`] box each one (which pins it), [`gather_unpin`] stores them as they are.
 struct Futures<F> {
     /// The futures polled in turn, in input order; finished ones are `None` until compacted.
     scan: Vec<Slot<F>>,
@@ -155,7 +207,20 @@ struct Futures<F> {
     wasted: usize,
     limit: usize,
     /// The futures polled by wake-up, after the switch.
-    woken: FuturesUnordered<Indexed<Pin<Box<F>>>>,
+    woken: FuturesUnordered<Indexed<F>>,
+}
+
+/// A future pinned in a box of its own, for [`gather`] and [`gather_settled`]: polls straight
+/// through to it (polling a `Pin<Box<F>>` through `Pin::new(&mut _)` left a call in between).
+struct Boxed<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for Boxed<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.0.as_mut().poll(cx)
+    }
 }
 
 /// How many futures one poll of a gather polls in turn before it yields to the runtime.
@@ -169,7 +234,7 @@ const POLLS_PER_TURN: usize = 128;
 
 struct Slot<F> {
     index: usize,
-    future: Option<Pin<Box<F>>>,
+    future: Option<F>,
 }
 
 impl<F> Futures<F> {
@@ -179,7 +244,7 @@ impl<F> Futures<F> {
             .enumerate()
             .map(|(index, future)| Slot {
                 index,
-                future: Some(Box::pin(future)),
+                future: Some(future),
             })
             .collect();
         let live = scan.len();
@@ -216,7 +281,7 @@ impl<F> Futures<F> {
     }
 }
 
-impl<F: Future> Futures<F> {
+impl<F: Future + Unpin> Futures<F> {
     /// Polls the futures, handing each output to `sink` with its index, until every future is
     /// done (`Ready`), `sink` says to stop (`Ready`), or none can go on now (`Pending`).
     fn poll_each(
@@ -258,7 +323,7 @@ impl<F: Future> Futures<F> {
             }
             turn -= 1;
             lap -= 1;
-            match future.as_mut().poll(cx) {
+            match Pin::new(future).poll(cx) {
                 Poll::Pending => {
                     self.wasted += 1;
                     self.cursor += 1;
@@ -299,7 +364,7 @@ impl<F: Future> Futures<F> {
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Gather<F, T> {
-    inner: Futures<F>,
+    inner: Futures<Boxed<F>>,
     results: Outputs<T>,
 }
 
@@ -369,28 +434,41 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let mut failed = None;
-        let results = &mut this.results;
-        ready!(this.inner.poll_each(cx, |index, output| match output {
-            Ok(value) => {
-                results.put(index, value);
-                ControlFlow::Continue(())
-            }
-            Err(error) => {
-                failed = Some(error);
-                ControlFlow::Break(())
-            }
-        }));
-        Poll::Ready(match failed {
-            Some(error) => {
-                // Cancel the rest now rather than when the caller drops this future.
-                this.inner.clear();
-                this.results.clear();
-                Err(error)
-            }
-            None => Ok(this.results.take()),
-        })
+        poll_gather(&mut this.inner, &mut this.results, cx)
     }
+}
+
+/// A poll of [`Gather`] or [`GatherUnpin`]: outputs in input order, the first error cancels
+/// the rest.
+fn poll_gather<P, T, E>(
+    inner: &mut Futures<P>,
+    results: &mut Outputs<T>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Vec<T>, E>>
+where
+    P: Future<Output = Result<T, E>> + Unpin,
+{
+    let mut failed = None;
+    let sink = &mut *results;
+    ready!(inner.poll_each(cx, |index, output| match output {
+        Ok(value) => {
+            sink.put(index, value);
+            ControlFlow::Continue(())
+        }
+        Err(error) => {
+            failed = Some(error);
+            ControlFlow::Break(())
+        }
+    }));
+    Poll::Ready(match failed {
+        Some(error) => {
+            // Cancel the rest now rather than when the caller drops this future.
+            inner.clear();
+            results.clear();
+            Err(error)
+        }
+        None => Ok(results.take()),
+    })
 }
 
 // Outputs are stored, never pinned; the futures are pinned in boxes of their own. So `Gather` is `Unpin` whatever `T` is.
@@ -399,6 +477,51 @@ impl<F, T> Unpin for Gather<F, T> {}
 impl<F, T> fmt::Debug for Gather<F, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
+            .field("pending", &self.inner.len())
+            .field("len", &self.results.len())
+            .finish()
+    }
+}
+
+/// The future returned by [`gather_unpin`].
+///
+/// # Examples
+///
+/// ```
+/// use corral::task::{GatherUnpin, gather_unpin};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let handles = [tokio::spawn(async { 1 }), tokio::spawn(async { 2 })];
+/// let pending: GatherUnpin<_, u32> = gather_unpin(handles);
+/// assert_eq!(pending.await?, [1, 2]);
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub struct GatherUnpin<F, T> {
+    inner: Futures<F>,
+    results: Outputs<T>,
+}
+
+impl<F, T, E> Future for GatherUnpin<F, T>
+where
+    F: Future<Output = Result<T, E>> + Unpin,
+{
+    type Output = Result<Vec<T>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        poll_gather(&mut this.inner, &mut this.results, cx)
+    }
+}
+
+// The futures are `Unpin` (for `poll`), and outputs are never pinned.
+impl<F: Unpin, T> Unpin for GatherUnpin<F, T> {}
+
+impl<F, T> fmt::Debug for GatherUnpin<F, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatherUnpin")
             .field("pending", &self.inner.len())
             .field("len", &self.results.len())
             .finish()
@@ -420,7 +543,7 @@ impl<F, T> fmt::Debug for Gather<F, T> {
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct GatherSettled<F: Future> {
-    inner: Futures<F>,
+    inner: Futures<Boxed<F>>,
     results: Outputs<F::Output>,
 }
 

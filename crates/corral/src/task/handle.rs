@@ -239,6 +239,7 @@ impl<T, F: FnOnce(Result<T, TaskError>)> Drop for DoneCallback<T, F> {
 impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Some(handle) = self.handle.as_mut() else {
             return Poll::Ready(Err(TaskError::CANCELLED));

@@ -150,4 +150,54 @@ mod loom_tests {
             assert!(wakes.load(Ordering::SeqCst) <= 1);
         });
     }
+
+    /// The token's waker closes the word from another thread (`CloseOnCancel`), racing a
+    /// spawn and the waiter. Invariants: a spawn that starts after `close` returned is refused
+    /// (no work starts after cancellation); a spawn admitted before keeps the waiter from
+    /// finishing until it leaves (no task outlives its group); the count never goes below zero.
+    #[test]
+    fn loom_close_on_cancel_races_admit_and_waiter() {
+        loom::model(|| {
+            let live = Arc::new(Live::new());
+            let closed = Arc::new(AtomicBool::new(false));
+            let finished = Arc::new(AtomicBool::new(false));
+
+            let canceller = {
+                let (live, closed) = (live.clone(), closed.clone());
+                loom::thread::spawn(move || {
+                    live.close();
+                    closed.store(true, Ordering::SeqCst);
+                })
+            };
+            let spawner = {
+                let (live, closed, finished) = (live.clone(), closed.clone(), finished.clone());
+                loom::thread::spawn(move || {
+                    let after_cancel = closed.load(Ordering::SeqCst);
+                    match live.admit() {
+                        Admit::Admitted => {
+                            assert!(!after_cancel, "admitted after the token closed the word");
+                            assert!(
+                                !finished.load(Ordering::SeqCst),
+                                "a task ran after the group finished"
+                            );
+                            let _ = live.leave();
+                        }
+                        Admit::Refused { .. } => {}
+                    }
+                })
+            };
+
+            live.watch();
+            loop {
+                if live.close_if_idle() {
+                    finished.store(true, Ordering::SeqCst);
+                    break;
+                }
+                loom::thread::yield_now();
+            }
+            canceller.join().unwrap();
+            spawner.join().unwrap();
+            assert_eq!(live.len(), 0);
+        });
+    }
 }

@@ -23,7 +23,8 @@ use tokio::time::Instant;
 
 use super::error::{Failure, PanicPayload};
 
-/// Handles beyond `2 * live + SWEEP_SLACK` trigger a sweep of the finished ones.
+/// Handles beyond twice those left by the last sweep, plus this, trigger a sweep of the
+/// finished ones.
 const SWEEP_SLACK: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +84,8 @@ pub(crate) struct State<E> {
     cause: Option<Cause>,
     /// Abort handles of the tasks, and of some finished ones not yet swept.
     handles: Vec<AbortHandle>,
+    /// How many handles trigger the next sweep.
+    sweep_at: usize,
     errors: Vec<E>,
     panics: Vec<PanicPayload>,
     /// The token was found cancelled from outside while work was outstanding.
@@ -104,6 +107,7 @@ impl<E> State<E> {
             phase: Phase::Open,
             cause: None,
             handles: Vec::new(),
+            sweep_at: SWEEP_SLACK,
             errors: Vec::new(),
             panics: Vec::new(),
             cancelled_running: false,
@@ -141,20 +145,27 @@ impl<E> State<E> {
 
     /// Records the abort handle of a task spawned after [`State::admit`]; returns it back if
     /// the tasks were aborted meanwhile, for the caller to abort.
-    pub(crate) fn register(&mut self, handle: AbortHandle, live: usize) -> Option<AbortHandle> {
-        match self.phase {
-            Phase::Cancelling { aborted: true, .. } | Phase::Finished => Some(handle),
-            _ => {
-                if self.handles.len() >= 2 * live + SWEEP_SLACK {
-                    self.handles.retain(|handle| !handle.is_finished());
-                    if self.handles.capacity() > 4 * self.handles.len() + 4 * SWEEP_SLACK {
-                        self.handles.shrink_to(2 * self.handles.len() + SWEEP_SLACK);
-                    }
-                }
-                self.handles.push(handle);
-                None
-            }
+    #[inline]
+    pub(crate) fn register(&mut self, handle: AbortHandle) -> Option<AbortHandle> {
+        if self.aborting() {
+            return Some(handle);
         }
+        if self.handles.len() >= self.sweep_at {
+            self.sweep();
+        }
+        self.handles.push(handle);
+        None
+    }
+
+    /// Drops the handles of finished tasks. The next sweep comes once as many handles again
+    /// as are left (plus [`SWEEP_SLACK`]) were recorded: amortised O(1) per task.
+    #[cold]
+    fn sweep(&mut self) {
+        self.handles.retain(|handle| !handle.is_finished());
+        if self.handles.capacity() > 4 * self.handles.len() + 4 * SWEEP_SLACK {
+            self.handles.shrink_to(2 * self.handles.len() + SWEEP_SLACK);
+        }
+        self.sweep_at = 2 * self.handles.len() + SWEEP_SLACK;
     }
 
     /// Moves an open group to `Cancelling`; returns whether it did.
@@ -269,15 +280,17 @@ impl<E> State<E> {
         }
     }
 
-    /// Every task is gone and a waiter returns: hand out what was collected.
-    pub(crate) fn finish(&mut self) -> Collected<E> {
+    /// Every task is gone and a waiter returns: hand out what was collected, and the handles
+    /// of the finished tasks, for the caller to drop after releasing the lock.
+    pub(crate) fn finish(&mut self) -> (Collected<E>, Vec<AbortHandle>) {
         self.phase = Phase::Finished;
-        Collected {
+        let collected = Collected {
             errors: std::mem::take(&mut self.errors),
             panics: std::mem::take(&mut self.panics),
             cancelled: self.cancelled_running && self.cause == Some(Cause::Outside),
             runtime_gone: self.runtime_gone,
-        }
+        };
+        (collected, std::mem::take(&mut self.handles))
     }
 
     /// The owner is dropped: abort every task, and hand out what nobody received.
@@ -348,7 +361,7 @@ mod loom_tests {
             let collected = loop {
                 let mut state = state.lock().unwrap();
                 if live.load(Ordering::SeqCst) == 0 {
-                    break state.finish();
+                    break state.finish().0;
                 }
                 drop(state);
                 loom::thread::yield_now();

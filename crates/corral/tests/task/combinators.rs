@@ -3,7 +3,7 @@
 use std::future::pending;
 use std::time::Duration;
 
-use corral::task::{as_completed, first_ok, gather, gather_settled, race};
+use corral::task::{as_completed, first_ok, gather, gather_settled, gather_unpin, race};
 use futures::{Stream, StreamExt};
 use tokio::time::{Instant, sleep};
 
@@ -97,6 +97,82 @@ async fn gather_handles_a_hundred_thousand_futures() {
     .unwrap();
     assert_eq!(values.len(), 100_000);
     assert!(values.iter().enumerate().all(|(i, v)| *v == i as u64));
+}
+
+#[tokio::test(start_paused = true)]
+async fn gather_unpin_keeps_input_order_of_task_handles() {
+    let start = Instant::now();
+    let handles = [
+        tokio::spawn(after(30, 1)),
+        tokio::spawn(after(10, 2)),
+        tokio::spawn(after(20, 3)),
+    ];
+    let values = gather_unpin(handles).await.expect("no task panics");
+    let values: Vec<u64> = values.into_iter().map(Result::unwrap).collect();
+    assert_eq!(values, [1, 2, 3]);
+    assert_eq!(start.elapsed(), Duration::from_millis(30));
+}
+
+#[tokio::test(start_paused = true)]
+async fn gather_unpin_first_error_drops_the_rest_at_once() {
+    let slow = DropFlag::new();
+    let guard = slow.guard();
+    let start = Instant::now();
+    let futures: Vec<Boxed<Result<u64, String>>> = vec![
+        Box::pin(async move {
+            let _guard = guard;
+            after(1_000, 1).await
+        }),
+        Box::pin(fail_after(10, "bad")),
+    ];
+    let mut gathering = gather_unpin(futures);
+    let result = (&mut gathering).await;
+    assert_eq!(result, Err("bad".to_string()));
+    assert_eq!(start.elapsed(), Duration::from_millis(10));
+    // Dropped when the error came, not when the `GatherUnpin` is.
+    assert!(slow.is_dropped());
+    drop(gathering);
+}
+
+#[tokio::test(start_paused = true)]
+async fn gather_unpin_switches_to_wake_ups_and_keeps_order() {
+    // Timers firing one by one: the in-turn polling gives way to polling by wake-up.
+    const N: u64 = 300;
+    let polls = PollCount::new();
+    let futures: Vec<_> = (0..N)
+        .map(|i| Box::pin(polls.track(after(N - i, i))))
+        .collect();
+    let values = gather_unpin(futures).await.expect("nothing fails");
+    assert!(values.iter().copied().eq(0..N));
+    assert!(polls.get() <= 4 * N as usize, "{} polls", polls.get());
+}
+
+#[tokio::test(start_paused = true)]
+async fn gather_unpin_of_nothing_is_an_empty_vec() {
+    let none: Vec<std::future::Ready<Result<u8, String>>> = Vec::new();
+    assert_eq!(gather_unpin(none).await, Ok(vec![]));
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_gather_unpin_drops_its_futures_and_leaves_the_tasks_running() {
+    let held = DropFlag::new();
+    let guard = held.guard();
+    let (tell, told) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        sleep(Duration::from_millis(20)).await;
+        let _ = tell.send(7_u64);
+    });
+    let futures: Vec<Boxed<Result<u64, String>>> = vec![Box::pin(async move {
+        let _guard = guard;
+        after(10, 1).await
+    })];
+    let mut gathering = tokio_test::task::spawn(gather_unpin(futures));
+    tokio_test::assert_pending!(gathering.poll());
+    drop(gathering);
+    assert!(held.is_dropped());
+    // A task handle dropped with the gather does not cancel its task.
+    drop(gather_unpin([task]));
+    assert_eq!(told.await, Ok(7));
 }
 
 /// Returns `Pending` `times` times, waking itself each time, then `value`.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
-use corral::task::{as_completed, gather};
+use corral::task::{as_completed, gather, gather_unpin};
 
 use crate::combinators::pending_once;
 
@@ -52,6 +52,19 @@ async fn gather_polls_each_join_handle_a_few_times() -> Result<(), Box<dyn std::
     // polled again: a gather that polled all N at once (as a `FuturesUnordered` does) made 2N
     // polls. Yielding between turns of 128 polls lets the tasks run first, so only the first
     // two turns find them running.
+    let polls = polls.load(Ordering::Relaxed);
+    assert!(polls <= N + N / 10, "{polls} polls for {N} handles");
+    Ok(())
+}
+
+// `gather_unpin` stores the handles unboxed and polls them the same way.
+#[tokio::test]
+async fn gather_unpin_polls_each_join_handle_a_few_times() -> Result<(), Box<dyn std::error::Error>>
+{
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&polls);
+    let values = tokio::spawn(async move { gather_unpin(handles(&counter)).await }).await??;
+    assert!(values.iter().copied().eq(0..N));
     let polls = polls.load(Ordering::Relaxed);
     assert!(polls <= N + N / 10, "{polls} polls for {N} handles");
     Ok(())

@@ -127,6 +127,41 @@ async fn spawn_after_the_parent_token_is_cancelled_never_polls_the_future() {
     assert_eq!(polls.get(), 0);
 }
 
+/// `spawn` does not ask the token (that takes the token's mutex): the token closes the group
+/// from inside `cancel()`. A group made under a grandparent token already cancelled refuses
+/// from its first spawn.
+#[tokio::test(start_paused = true)]
+async fn a_group_made_under_an_already_cancelled_grandparent_refuses_at_once() {
+    let app = CancellationToken::new();
+    let request = app.child_token();
+    app.cancel();
+    let group: TaskGroup = TaskGroup::builder().parent_token(&request).build();
+    let polls = PollCount::new();
+    let late = group.spawn(polls.track(async { Ok(()) }));
+    assert!(late.is_finished(), "refused at once");
+    assert_eq!(polls.get(), 0);
+    assert!(group.join().await.unwrap_err().is_cancelled());
+}
+
+/// Cancelled on another thread: once `cancel()` has returned there, a spawn here is refused
+/// (the waker that closes the group ran inside `cancel()`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_that_returned_on_another_thread_refuses_the_next_spawn() {
+    for _ in 0..100 {
+        let app = CancellationToken::new();
+        let group: TaskGroup = TaskGroup::builder().parent_token(&app).build();
+        let polls = PollCount::new();
+        let early = group.spawn(async { Ok(1) });
+        let canceller = std::thread::spawn(move || app.cancel());
+        canceller.join().expect("cancel does not panic");
+        let late = group.spawn(polls.track(async { Ok(2) }));
+        assert!(late.await.unwrap_err().is_cancelled());
+        assert_eq!(polls.get(), 0);
+        let _ = early.await;
+        assert!(group.join().await.unwrap_err().is_cancelled());
+    }
+}
+
 // ---- 4. Duration::MAX is "as long as it takes" --------------------------------------------
 
 /// Old code: `Instant + Duration::MAX` overflowed and panicked in `shutdown`.

@@ -1,0 +1,118 @@
+//! instr_probe: not a criterion bench. Runs one variant of `spawn_gather`/`taskgroup` once on a
+//! current-thread runtime, for counting instructions under callgrind, where the wall clock of
+//! this shared VM is too noisy to resolve a 10% difference:
+//!
+//! ```text
+//! cargo bench -p corral-bench --bench instr_probe --no-run
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/deps/instr_probe-* <variant> <n>
+//! ```
+//!
+//! Instructions per task = (count at n) - (count at 0), divided by n. Variants:
+//! `tokio_spawn`, `corral_taskgroup`, `tokio_joinset`, `await_handles_loop`,
+//! `corral_gather_handles` (`gather_unpin`), `corral_gather_boxed_handles` (`gather` over the
+//! same handles), `corral_gather`. Run by hand: under `cargo bench` (which passes `--bench`),
+//! or with no or an unknown variant, it does nothing.
+
+use corral::task::{BoxError, Task, TaskGroup, gather, gather_unpin};
+use tokio::task::{JoinHandle, JoinSet, yield_now};
+
+async fn trivial(i: u64) -> u64 {
+    yield_now().await;
+    i
+}
+
+async fn trivial_ok(i: u64) -> Result<u64, BoxError> {
+    yield_now().await;
+    Ok(i)
+}
+
+async fn run(variant: &str, n: u64) -> u64 {
+    match variant {
+        "tokio_spawn" | "await_handles_loop" => {
+            let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(trivial(i))).collect();
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await.expect("no task panics");
+            }
+            sum
+        }
+        "corral_taskgroup" => {
+            let group: TaskGroup<BoxError> = TaskGroup::new();
+            let tasks: Vec<Task<u64>> = (0..n).map(|i| group.spawn(trivial_ok(i))).collect();
+            group.join().await.expect("no task fails");
+            let mut sum = 0;
+            for task in tasks {
+                sum += task.await.expect("no task fails");
+            }
+            sum
+        }
+        "tokio_joinset" => {
+            let mut set = JoinSet::new();
+            for i in 0..n {
+                set.spawn(trivial(i));
+            }
+            let mut sum = 0;
+            while let Some(result) = set.join_next().await {
+                sum += result.expect("no task panics");
+            }
+            sum
+        }
+        "corral_gather_handles" => {
+            let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(trivial(i))).collect();
+            gather_unpin(handles)
+                .await
+                .expect("no task panics")
+                .iter()
+                .sum()
+        }
+        "corral_gather_boxed_handles" => {
+            let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(trivial(i))).collect();
+            gather(handles).await.expect("no task panics").iter().sum()
+        }
+        "corral_gather" => gather((0..n).map(trivial_ok))
+            .await
+            .expect("no task fails")
+            .iter()
+            .sum(),
+        other => panic!("unknown variant {other}"),
+    }
+}
+
+/// The variants `run` knows.
+const VARIANTS: [&str; 7] = [
+    "tokio_spawn",
+    "await_handles_loop",
+    "corral_taskgroup",
+    "tokio_joinset",
+    "corral_gather_handles",
+    "corral_gather_boxed_handles",
+    "corral_gather",
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` (and `bench/compare.sh`, with or without a filter) passes `--bench`;
+    // `cargo test --benches` passes filters. Only a direct run with a known variant runs.
+    if args.iter().any(|arg| arg.starts_with('-')) {
+        return;
+    }
+    let Some(variant) = args.first().filter(|v| VARIANTS.contains(&v.as_str())) else {
+        eprintln!("usage: instr_probe <{}> [n]", VARIANTS.join("|"));
+        return;
+    };
+    let n: u64 = args
+        .get(1)
+        .map_or(100_000, |n| n.parse().expect("n is a number"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("build a current-thread runtime");
+    let variant = variant.clone();
+    let sum = runtime.block_on(async move { tokio::spawn(run_owned(variant, n)).await });
+    let sum = sum.expect("the workload does not panic");
+    assert_eq!(sum, n * n.saturating_sub(1) / 2);
+}
+
+async fn run_owned(variant: String, n: u64) -> u64 {
+    run(&variant, n).await
+}

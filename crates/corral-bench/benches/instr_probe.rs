@@ -1,4 +1,4 @@
-//! instr_probe: not a criterion bench. Runs one variant of `spawn_gather`/`taskgroup` once on a
+//! instr_probe: not a criterion bench. Runs one variant of a workload once on a
 //! current-thread runtime, for counting instructions under callgrind, where the wall clock of
 //! this shared VM is too noisy to resolve a 10% difference:
 //!
@@ -10,10 +10,13 @@
 //! Instructions per task = (count at n) - (count at 0), divided by n. Variants:
 //! `tokio_spawn`, `corral_taskgroup`, `tokio_joinset`, `await_handles_loop`,
 //! `corral_gather_handles` (`gather_unpin`), `corral_gather_boxed_handles` (`gather` over the
-//! same handles), `corral_gather`. Run by hand: under `cargo bench` (which passes `--bench`),
+//! same handles), `corral_gather`; of `semaphore_fanout`: `corral_map_concurrent`,
+//! `futures_buffer_unordered`; of `rate_limiter_overhead` (per acquire): `corral_rate_limiter`,
+//! `corral_rate_limiter_fast`, `governor`. Run by hand: under `cargo bench` (which passes `--bench`),
 //! or with no or an unknown variant, it does nothing.
 
 use corral::task::{BoxError, Task, TaskGroup, gather, gather_unpin};
+use futures::StreamExt;
 use tokio::task::{JoinHandle, JoinSet, yield_now};
 
 async fn trivial(i: u64) -> u64 {
@@ -74,12 +77,55 @@ async fn run(variant: &str, n: u64) -> u64 {
             .expect("no task fails")
             .iter()
             .sum(),
+        // semaphore_fanout: limit 100, results in input order for corral.
+        "corral_map_concurrent" => corral::flow::map_concurrent(0..n, 100, trivial_ok)
+            .await
+            .expect("no item fails")
+            .iter()
+            .sum(),
+        "futures_buffer_unordered" => {
+            let out: Vec<u64> = futures::stream::iter(0..n)
+                .map(trivial)
+                .buffer_unordered(100)
+                .collect()
+                .await;
+            out.iter().sum()
+        }
+        // rate_limiter_overhead: a limit that never binds (10^9 a second, burst 1,000).
+        "corral_rate_limiter" => rate_limited(n, corral::flow::Clock::Tokio).await,
+        "corral_rate_limiter_fast" => rate_limited(n, corral::flow::Clock::Fast).await,
+        "governor" => {
+            let rate = std::num::NonZeroU32::new(1_000_000_000).expect("non-zero");
+            let burst = std::num::NonZeroU32::new(1_000).expect("non-zero");
+            let limiter =
+                governor::RateLimiter::direct(governor::Quota::per_second(rate).allow_burst(burst));
+            let mut sum = 0;
+            for i in 0..n {
+                limiter.until_ready().await;
+                sum += i;
+            }
+            sum
+        }
         other => panic!("unknown variant {other}"),
     }
 }
 
+async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
+    let limiter = corral::flow::RateLimiter::builder()
+        .rate(1_000_000_000, std::time::Duration::from_secs(1))
+        .burst(1_000)
+        .clock(clock)
+        .build();
+    let mut sum = 0;
+    for i in 0..n {
+        limiter.acquire().await;
+        sum += i;
+    }
+    sum
+}
+
 /// The variants `run` knows.
-const VARIANTS: [&str; 7] = [
+const VARIANTS: [&str; 12] = [
     "tokio_spawn",
     "await_handles_loop",
     "corral_taskgroup",
@@ -87,6 +133,11 @@ const VARIANTS: [&str; 7] = [
     "corral_gather_handles",
     "corral_gather_boxed_handles",
     "corral_gather",
+    "corral_map_concurrent",
+    "futures_buffer_unordered",
+    "corral_rate_limiter",
+    "corral_rate_limiter_fast",
+    "governor",
 ];
 
 fn main() {

@@ -1,11 +1,12 @@
 //! The guides' gather patterns: `fetch_all_users` (gather), `safe_fetch_all`
-//! (`return_exceptions=True`) and `process_as_completed`, all polled in place.
+//! (`return_exceptions=True`) and `process_as_completed`, all polled in place; and gathering
+//! tasks already created (`create_task`, then `gather(*tasks)`), over their handles.
 //!
 //! Run: `cargo run --example gather`
 
 use std::time::{Duration, Instant};
 
-use corral::task::{BoxError, as_completed, gather, gather_settled};
+use corral::task::{BoxError, TaskGroup, as_completed, gather, gather_settled, gather_unpin};
 
 #[derive(Debug)]
 struct User {
@@ -44,6 +45,16 @@ async fn main() -> Result<(), BoxError> {
         .map(|r| r.ok().map(|u| u.name))
         .collect();
     println!("gather_settled: {names:?} (the missing user is None, the others are kept)");
+
+    // tasks = [asyncio.create_task(fetch_user(id)) for id in ids]; await asyncio.gather(*tasks)
+    // The tasks run from the moment they are spawned; `gather_unpin` collects their handles in
+    // input order without boxing each one (task handles are `Unpin`).
+    let group: TaskGroup<BoxError> = TaskGroup::new();
+    let tasks: Vec<_> = [6, 7, 8].map(|id| group.spawn(fetch_user(id))).into();
+    let users = gather_unpin(tasks).await?;
+    group.join().await?;
+    let ids: Vec<u32> = users.iter().map(|u| u.id).collect();
+    println!("gather_unpin: tasks already running, gathered in input order {ids:?}");
 
     // for coro in asyncio.as_completed(tasks): process(await coro)
     let mut arriving = as_completed([1, 2, 3, 4, 5].map(fetch_user));

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use corral::task::{
     BackgroundTasks, Failure, TaskGroup, WaitFor, as_completed, first_ok, gather, gather_settled,
-    race, wait,
+    gather_unpin, race, wait,
 };
 
 use super::BoxError;
@@ -52,6 +52,20 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     println!(
         "gather: {} results in input order {values:?} in {} ms",
         values.len(),
+        start.elapsed().as_millis()
+    );
+
+    // Tasks already running (`create_task`, then `gather(*tasks)`): their handles.
+    let start = Instant::now();
+    let group: TaskGroup = TaskGroup::new();
+    let tasks: Vec<_> = [(30, 1), (10, 2), (20, 3)]
+        .into_iter()
+        .map(|(ms, value)| group.spawn(io(ms, value)))
+        .collect();
+    let values = gather_unpin(tasks).await?;
+    group.join().await?;
+    println!(
+        "gather_unpin: 3 running tasks' results in input order {values:?} in {} ms",
         start.elapsed().as_millis()
     );
 

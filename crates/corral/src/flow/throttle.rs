@@ -5,8 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
+use super::clock::{Clock, Source};
 use super::error::ConfigError;
 use super::gcra::Gcra;
 
@@ -47,7 +46,8 @@ pub struct Throttler {
 
 struct Shared {
     gcra: Gcra,
-    base: Instant,
+    /// Tokio's clock, started when the throttler was built.
+    clock: Source,
 }
 
 impl Throttler {
@@ -93,7 +93,7 @@ impl Throttler {
         Ok(Self {
             shared: Arc::new(Shared {
                 gcra: Gcra::new(nanos, 1),
-                base: Instant::now(),
+                clock: Source::start(Clock::Tokio),
             }),
         })
     }
@@ -129,12 +129,7 @@ impl Throttler {
     /// # }
     /// ```
     pub fn try_acquire(&self) -> Result<(), Throttled> {
-        let now = u64::try_from(
-            Instant::now()
-                .saturating_duration_since(self.shared.base)
-                .as_nanos(),
-        )
-        .unwrap_or(u64::MAX);
+        let now = self.shared.clock.now_ns();
         self.shared.gcra.try_take(1, now).map_err(|wait| Throttled {
             retry_after: Duration::from_nanos(wait),
         })

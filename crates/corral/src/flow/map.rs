@@ -195,7 +195,7 @@ where
                     Some(item) => {
                         let index = results.next_slot();
                         let fut = f(item);
-                        tasks.spawn(async move { (index, fut.await) });
+                        tasks.spawn(Indexed { index, fut });
                     }
                     None => exhausted = true,
                 }

@@ -1,13 +1,14 @@
 //! Two workloads of 1,000,000 acquires of a rate limit that never binds; `n` = acquires.
 //!
 //! rate_limiter_overhead (one task):
-//! - `corral_rate_limiter`: `corral::flow::RateLimiter::acquire`, on Tokio's clock (the default).
-//! - `corral_rate_limiter_fast`: the same on `Clock::Fast` (the TSC, as governor reads).
+//! - `corral_rate_limiter`: `corral::flow::RateLimiter::acquire` on the default clock
+//!   (`Clock::Auto`: the TSC, as governor reads, since Tokio's clock is not paused here).
+//! - `corral_rate_limiter_tokio`: the same always on Tokio's clock (`Clock::Tokio`).
 //! - `governor`: `governor::RateLimiter::until_ready` (anchor).
 //!
 //! rate_limiter_contended (the same acquires spread over 100 tasks sharing one limiter: a
 //! clone each for corral, an `Arc` for governor):
-//! - `corral_rate_limiter`, `corral_rate_limiter_fast`, `governor` (anchor).
+//! - `corral_rate_limiter`, `corral_rate_limiter_tokio`, `governor` (anchor).
 //!
 //! Both limiters allow 10⁹ calls a second with a burst of 1,000, so no call ever waits: this
 //! measures the cost a limiter adds to every request. Timed: the acquire loop (and, with 100
@@ -45,11 +46,11 @@ fn governor_limiter() -> Governor {
 }
 
 async fn corral_rate_limiter(n: u64) -> Duration {
-    corral_single(n, corral::flow::Clock::Tokio).await
+    corral_single(n, corral::flow::Clock::default()).await
 }
 
-async fn corral_rate_limiter_fast(n: u64) -> Duration {
-    corral_single(n, corral::flow::Clock::Fast).await
+async fn corral_rate_limiter_tokio(n: u64) -> Duration {
+    corral_single(n, corral::flow::Clock::Tokio).await
 }
 
 async fn corral_single(n: u64, clock: corral::flow::Clock) -> Duration {
@@ -79,11 +80,11 @@ async fn governor(n: u64) -> Duration {
 }
 
 async fn corral_rate_limiter_100tasks(n: u64) -> Duration {
-    corral_contended(n, corral::flow::Clock::Tokio).await
+    corral_contended(n, corral::flow::Clock::default()).await
 }
 
-async fn corral_rate_limiter_fast_100tasks(n: u64) -> Duration {
-    corral_contended(n, corral::flow::Clock::Fast).await
+async fn corral_rate_limiter_tokio_100tasks(n: u64) -> Duration {
+    corral_contended(n, corral::flow::Clock::Tokio).await
 }
 
 async fn corral_contended(n: u64, clock: corral::flow::Clock) -> Duration {
@@ -146,10 +147,10 @@ fn rate_limiter_overhead(c: &mut Criterion) {
         );
         common::bench(
             &mut group,
-            "corral_rate_limiter_fast",
+            "corral_rate_limiter_tokio",
             rt,
             RL_OPS,
-            corral_rate_limiter_fast,
+            corral_rate_limiter_tokio,
         );
         common::bench(&mut group, "governor", rt, RL_OPS, governor);
     }
@@ -170,10 +171,10 @@ fn rate_limiter_contended(c: &mut Criterion) {
         );
         common::bench(
             &mut group,
-            "corral_rate_limiter_fast",
+            "corral_rate_limiter_tokio",
             rt,
             RL_OPS,
-            corral_rate_limiter_fast_100tasks,
+            corral_rate_limiter_tokio_100tasks,
         );
         common::bench(&mut group, "governor", rt, RL_OPS, governor_100tasks);
     }

@@ -1,7 +1,7 @@
-//! The clock a [`RateLimiter`](super::RateLimiter) reads: Tokio's (the default) or the CPU's
-//! time-stamp counter.
+//! The clock a [`RateLimiter`](super::RateLimiter) reads: the CPU's time-stamp counter unless
+//! Tokio's clock is paused (the default), always Tokio's, or always the counter.
 //!
-//! # Why two
+//! # Why not just one
 //!
 //! A limiter reads the clock on every call, and on a virtual machine `Instant::now()` (a
 //! `clock_gettime` through the vDSO, which is what Tokio's clock is outside tests) costs about
@@ -9,12 +9,25 @@
 //! [`quanta`] instead, at about 12 ns. But only Tokio's clock follows `tokio::time::pause` and
 //! `advance`, which is how the tests of code that uses a limiter run exactly and instantly; a
 //! limiter on the counter under a paused clock would see real time pass while its timers see
-//! none. So Tokio's clock is the default, and [`Clock::Fast`] is a one-line opt-in for hot
-//! paths that are not tested on a paused clock. We use `quanta` rather than reading the counter
-//! ourselves: calibrating it against the monotonic clock, and falling back where there is no
-//! stable counter, is its whole job.
+//! none, and its waiters would spin until real time caught up.
+//!
+//! Tokio has no API that says whether its clock is paused, but a paused clock is easy to
+//! recognise: it stands still between two readings with no `.await` between them, while a
+//! running one moves within a few readings even at 100 ns resolution. So [`Clock::Auto`], the
+//! default, looks when the limiter is built: on a paused clock (a
+//! `#[tokio::test(start_paused = true)]`) it reads Tokio's clock for good, and exact virtual
+//! timings hold; otherwise it reads the counter. A limiter on the counter looks again each
+//! time one of its calls is about to sleep (a timer costs far more than the look), and if it
+//! finds the clock paused then (a limiter in a `static`, or built before `tokio::time::pause`),
+//! it moves onto Tokio's clock for good, continuing its timeline from the moment it moved, so
+//! the waits from then on are exact in virtual time. A look that mistakes a coarse real clock
+//! for a paused one only costs speed: the limiter reads Tokio's clock, which is always right.
+//!
+//! We use `quanta` rather than reading the counter ourselves: calibrating it against the
+//! monotonic clock, and falling back where there is no stable counter, is its whole job.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use tokio::time::Instant;
 
@@ -25,43 +38,85 @@ use tokio::time::Instant;
 /// ```
 /// use corral::flow::{Clock, RateLimiter};
 ///
-/// // For a hot path in production: about 12 ns a reading instead of about 30 on a VM.
-/// let limiter = RateLimiter::builder().calls_per_second(1000.0).clock(Clock::Fast).build();
-/// assert!(limiter.try_acquire().is_ok());
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// // The default finds the test's paused clock and follows it.
+/// let limiter = RateLimiter::per_second(10);
+/// assert_eq!(limiter.clock(), Clock::Tokio);
+///
+/// // Asked for, the counter is read even here (real time, whatever Tokio's clock says).
+/// let limiter = RateLimiter::builder().calls_per_second(10.0).clock(Clock::Fast).build();
+/// assert_eq!(limiter.clock(), Clock::Fast);
+/// # }
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Clock {
-    /// Tokio's clock (`tokio::time::Instant::now()`), the default: it follows
-    /// `tokio::time::pause` and `advance`, so tests on a paused clock are exact.
+    /// The default: the CPU's counter, as [`Fast`](Self::Fast), unless Tokio's clock is
+    /// paused, in which case Tokio's clock, as [`Tokio`](Self::Tokio).
+    ///
+    /// It looks when the limiter is built, and again whenever a call is about to sleep: a
+    /// limiter built before the clock was paused (in a `static`, say) moves onto Tokio's clock
+    /// for good the first time it has to wait under the paused clock, and its waits from then on
+    /// are exact in virtual time. [`RateLimiter::clock`](super::RateLimiter::clock) says which
+    /// of the two it reads.
     #[default]
+    Auto,
+    /// Tokio's clock (`tokio::time::Instant::now()`), always: it follows `tokio::time::pause`
+    /// and `advance`, so tests on a paused clock are exact. About 30 ns a reading on a VM.
     Tokio,
     /// The CPU's time-stamp counter, through the [`quanta`] crate (what `governor` reads),
     /// calibrated against the monotonic clock; the monotonic clock where the CPU has no stable
     /// counter. About 2.5× cheaper to read than Tokio's clock on a VM.
     ///
     /// It does **not** follow Tokio's paused clock: under `tokio::time::pause` the limiter sees
-    /// real time pass while its waiters' timers see Tokio's. Use it where the limiter is not
-    /// tested on a paused clock. The first `Fast` limiter of a process calibrates the counter,
-    /// which takes from half a millisecond up to 200 ms.
+    /// real time pass while its waiters' timers see Tokio's. The first limiter of a process on
+    /// the counter calibrates it, which takes from half a millisecond up to 200 ms (governor's
+    /// first limiter pays the same).
     Fast,
 }
 
 /// A started clock: nanoseconds since the limiter was built.
 pub(super) enum Source {
     Tokio(Instant),
-    Fast(quanta::Clock, u64),
+    Fast(Counter),
+    /// [`Clock::Auto`] on the counter, until it finds Tokio's clock paused.
+    Auto(Counter, OnceLock<Moved>),
+}
+
+/// The CPU's counter and its reading when the limiter was built.
+pub(super) struct Counter {
+    counter: quanta::Clock,
+    base: u64,
+}
+
+/// Where an [`Source::Auto`] moved onto Tokio's clock: the Tokio instant and the limiter's
+/// nanoseconds at that moment.
+pub(super) struct Moved {
+    at: Instant,
+    ns: u64,
+}
+
+impl Counter {
+    fn start() -> Self {
+        let counter = quanta::Clock::new();
+        let base = counter.raw();
+        Self { counter, base }
+    }
+
+    #[inline]
+    fn now_ns(&self) -> u64 {
+        self.counter.delta_as_nanos(self.base, self.counter.raw())
+    }
 }
 
 impl Source {
     pub(super) fn start(clock: Clock) -> Self {
         match clock {
             Clock::Tokio => Self::Tokio(Instant::now()),
-            Clock::Fast => {
-                let counter = quanta::Clock::new();
-                let base = counter.raw();
-                Self::Fast(counter, base)
-            }
+            Clock::Fast => Self::Fast(Counter::start()),
+            Clock::Auto if tokio_clock_is_paused() => Self::Tokio(Instant::now()),
+            Clock::Auto => Self::Auto(Counter::start(), OnceLock::new()),
         }
     }
 
@@ -69,18 +124,39 @@ impl Source {
     #[inline]
     pub(super) fn now_ns(&self) -> u64 {
         match self {
-            Self::Tokio(base) => {
-                let elapsed = Instant::now().saturating_duration_since(*base);
-                u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
-            }
-            Self::Fast(counter, base) => counter.delta_as_nanos(*base, counter.raw()),
+            Self::Tokio(base) => nanos_since(*base),
+            Self::Fast(counter) => counter.now_ns(),
+            Self::Auto(counter, moved) => match moved.get() {
+                None => counter.now_ns(),
+                Some(moved) => moved.ns.saturating_add(nanos_since(moved.at)),
+            },
         }
     }
 
+    /// Called before a waiter sleeps: an [`Source::Auto`] still on the counter that finds
+    /// Tokio's clock paused moves onto it and returns `true` (the caller reads the time again).
+    pub(super) fn follow_paused_clock(&self) -> bool {
+        let Self::Auto(counter, moved) = self else {
+            return false;
+        };
+        if moved.get().is_some() || !tokio_clock_is_paused() {
+            return false;
+        }
+        // A rival that moved first wins: its timeline continues ours just as well.
+        let _ = moved.set(Moved {
+            at: Instant::now(),
+            ns: counter.now_ns(),
+        });
+        true
+    }
+
+    /// The clock read now: [`Clock::Auto`] resolves to one of the other two.
     pub(super) fn kind(&self) -> Clock {
         match self {
             Self::Tokio(_) => Clock::Tokio,
-            Self::Fast(..) => Clock::Fast,
+            Self::Fast(_) => Clock::Fast,
+            Self::Auto(_, moved) if moved.get().is_some() => Clock::Tokio,
+            Self::Auto(..) => Clock::Fast,
         }
     }
 }
@@ -88,5 +164,84 @@ impl Source {
 impl fmt::Debug for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.kind(), f)
+    }
+}
+
+#[inline]
+fn nanos_since(base: Instant) -> u64 {
+    let elapsed = Instant::now().saturating_duration_since(base);
+    u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Whether Tokio's clock, as this thread sees it, is paused: a paused clock stands still
+/// between readings with no `.await` between them; a running one moves within a few readings
+/// (64 readings are about 2 µs, twenty ticks of the coarsest common clock, Windows' 100 ns).
+/// Outside a runtime Tokio's clock is the system's, which runs.
+pub(super) fn tokio_clock_is_paused() -> bool {
+    let first = Instant::now();
+    (0..64).all(|_| Instant::now() == first)
+}
+
+#[cfg(all(test, not(corral_loom)))]
+mod tests {
+    use super::{Clock, Source, tokio_clock_is_paused};
+
+    #[test]
+    fn a_running_clock_is_not_taken_for_a_paused_one() {
+        assert!(!tokio_clock_is_paused(), "outside a runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            assert!(!tokio_clock_is_paused(), "on a running runtime clock");
+            tokio::time::pause();
+            assert!(tokio_clock_is_paused(), "after tokio::time::pause");
+            tokio::time::resume();
+            assert!(!tokio_clock_is_paused(), "after tokio::time::resume");
+        });
+    }
+
+    #[test]
+    fn auto_moves_onto_a_paused_clock_once_and_keeps_its_timeline() {
+        let source = Source::start(Clock::Auto);
+        assert_eq!(source.kind(), Clock::Fast);
+        assert!(!source.follow_paused_clock(), "nothing is paused here");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let before = source.now_ns();
+            assert!(source.follow_paused_clock());
+            assert_eq!(source.kind(), Clock::Tokio);
+            assert!(!source.follow_paused_clock(), "it moves once");
+            let at_move = source.now_ns();
+            assert!(at_move >= before, "the timeline does not go back");
+            assert_eq!(
+                source.now_ns(),
+                at_move,
+                "it stands still with the paused clock"
+            );
+            tokio::time::advance(std::time::Duration::from_millis(7)).await;
+            assert_eq!(source.now_ns(), at_move + 7_000_000);
+        });
+    }
+
+    #[test]
+    fn explicit_clocks_never_move() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let fast = Source::start(Clock::Fast);
+            assert!(!fast.follow_paused_clock());
+            assert_eq!(fast.kind(), Clock::Fast);
+            let auto = Source::start(Clock::Auto);
+            assert_eq!(auto.kind(), Clock::Tokio, "built on a paused clock");
+        });
     }
 }

@@ -58,9 +58,11 @@
 //!   `L`, and as long as calls keep coming it lets exactly that many through: the long-run
 //!   rate is the configured one (within 1%, tested on the paused clock).
 //!
-//! By default it reads Tokio's clock ([`tokio::time::Instant`]), so tests drive it with the
-//! paused clock; [`Clock::Fast`] reads the CPU's counter through `quanta` (as governor does),
-//! 2.5× cheaper on a VM, for hot paths not tested on a paused clock. A call that loses a race on
+//! By default ([`Clock::Auto`]) it reads the CPU's counter through `quanta`, as governor does,
+//! 2.5× cheaper on a VM than Tokio's clock, unless Tokio's clock is paused: then it reads
+//! Tokio's ([`tokio::time::Instant`]), so tests drive it with the paused clock exactly (a
+//! limiter built before the pause moves onto the paused clock the first time it has to wait).
+//! A call that loses a race on
 //! the atomic to a thread that read the clock later retries once with a fresh reading before it
 //! queues (without that retry, 100 tasks on two workers queued behind each other's stale clock
 //! readings and a never-binding limit cost 7× governor).
@@ -68,7 +70,7 @@
 //! call cost 2.7× governor); corral does not wrap `governor` itself because governor lacks two
 //! things this API needs: waiters served in arrival order (its `until_ready` is a loop of
 //! jittered sleeps, so waiters race each other and a late arrival can overtake), and Tokio's
-//! clock (it reads its own `quanta` clock, which the paused clock does not move).
+//! paused clock (it reads its own `quanta` clock, which the paused clock does not move).
 //!
 //! **[`Limiter`]** is Tokio's [`Semaphore`](tokio::sync::Semaphore), used as a guard around a
 //! future. **[`map_concurrent`]** keeps at most `limit` futures in a `FuturesUnordered`, pulls

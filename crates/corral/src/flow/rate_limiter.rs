@@ -41,10 +41,11 @@ use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 /// # Performance
 ///
 /// A call that does not wait costs one read of the clock, one atomic load (is anybody
-/// queued?) and one compare-and-swap: no lock, no allocation. The clock read is most of it: Tokio's
-/// clock, the default, costs about 30 ns on a VM; [`Clock::Fast`] (the CPU's counter, what
-/// `governor` reads) about 12 ns but does not follow Tokio's paused clock in tests. See
-/// [`Builder::clock`] and the crate's benchmarks against `governor`.
+/// queued?) and one compare-and-swap: no lock, no allocation. The clock read is most of it, so
+/// by default ([`Clock::Auto`]) the limiter reads the CPU's counter, about 12 ns on a VM, as
+/// `governor` does, unless Tokio's clock is paused: then it reads Tokio's (about 30 ns), and
+/// tests on the paused clock are exact. See [`Builder::clock`] and the crate's benchmarks
+/// against `governor`.
 ///
 /// # Timer resolution
 ///
@@ -210,14 +211,16 @@ impl RateLimiter {
         self.shared.burst
     }
 
-    /// The clock the limiter reads (see [`Builder::clock`]).
+    /// The clock the limiter reads now: [`Clock::Tokio`] or [`Clock::Fast`] (the default,
+    /// [`Clock::Auto`], reads one of the two; see [`Builder::clock`]).
     ///
     /// # Examples
     ///
     /// ```
     /// use corral::flow::{Clock, RateLimiter};
     ///
-    /// assert_eq!(RateLimiter::per_second(4).clock(), Clock::Tokio);
+    /// // Tokio's clock runs here, so the default reads the CPU's counter.
+    /// assert_eq!(RateLimiter::per_second(4).clock(), Clock::Fast);
     /// ```
     pub fn clock(&self) -> Clock {
         self.shared.clock.kind()
@@ -464,16 +467,20 @@ impl Builder {
         self
     }
 
-    /// The clock the limiter reads: [`Clock::Tokio`] (the default, which follows Tokio's paused
-    /// clock in tests) or [`Clock::Fast`] (the CPU's counter, for hot paths).
+    /// The clock the limiter reads: [`Clock::Auto`] (the default: the CPU's counter, or
+    /// Tokio's clock while that is paused), [`Clock::Tokio`] (always Tokio's) or
+    /// [`Clock::Fast`] (always the counter).
     ///
     /// # Examples
     ///
     /// ```
     /// use corral::flow::{Clock, RateLimiter};
     ///
-    /// let limiter = RateLimiter::builder().calls_per_second(100.0).clock(Clock::Fast).build();
-    /// assert_eq!(limiter.clock(), Clock::Fast);
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let limiter = RateLimiter::builder().calls_per_second(100.0).clock(Clock::Tokio).build();
+    /// assert_eq!(limiter.clock(), Clock::Tokio);
+    /// # }
     /// ```
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -676,6 +683,11 @@ impl<'a> Waiting<'a> {
                 Err(wait) => {
                     set_waker(&mut queue.list[0].waker, cx.waker());
                     drop(queue);
+                    // A default limiter on the CPU's counter that finds Tokio's clock paused
+                    // moves onto it, or its timers (virtual) and readings (real) never agree.
+                    if shared.clock.follow_paused_clock() {
+                        continue;
+                    }
                     // An instant past the end of time means "never": wait for no timer.
                     let Some(due) = Instant::now().checked_add(Duration::from_nanos(wait)) else {
                         return Poll::Pending;

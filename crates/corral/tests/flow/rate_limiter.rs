@@ -481,3 +481,61 @@ async fn the_fast_clock_lets_waiters_through_at_the_rate_on_a_real_clock() {
     let elapsed = start.elapsed();
     assert!(elapsed >= Duration::from_micros(5_900), "{elapsed:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_clock_is_the_counter_on_a_running_clock() {
+    let limiter = RateLimiter::per_second(1_000_000);
+    assert_eq!(limiter.clock(), Clock::Fast);
+    // A limit that never binds lets many calls through; the clock stays the counter.
+    for _ in 0..1_000 {
+        limiter.acquire().await;
+    }
+    assert_eq!(limiter.clock(), Clock::Fast);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_default_clock_follows_a_clock_paused_before_it_was_built() {
+    let limiter = limited(1, Duration::from_secs(3600), 1);
+    assert_eq!(limiter.clock(), Clock::Tokio);
+    limiter.acquire().await;
+    assert_eq!(
+        limiter.try_acquire(),
+        Err(TryAcquireError::RateLimited {
+            retry_after: Duration::from_secs(3600)
+        }),
+        "exact on the paused clock"
+    );
+}
+
+/// A limiter built before Tokio's clock was paused (in a `static`, or before `pause()`) reads
+/// the CPU's counter; the first call that has to wait under the paused clock moves it onto
+/// Tokio's clock, so that wait and every later one take their time in virtual time. On the
+/// counter, the waiter would sleep a virtual interval, wake to find almost no real time gone,
+/// and sleep again: virtual time would run far past the interval.
+#[test]
+fn the_default_clock_moves_onto_a_clock_paused_after_it_was_built() {
+    let limiter = RateLimiter::per_second(10);
+    assert_eq!(limiter.clock(), Clock::Fast, "built on a running clock");
+    paused_runtime().block_on(async {
+        let start = Instant::now();
+        limiter.acquire().await;
+        assert_eq!(limiter.clock(), Clock::Fast, "no wait yet");
+        limiter.acquire().await;
+        assert_eq!(
+            limiter.clock(),
+            Clock::Tokio,
+            "the wait found the clock paused"
+        );
+        let first_wait = start.elapsed();
+        // The interval less the real time the counter saw pass before the move (microseconds),
+        // rounded up to the timer's millisecond.
+        assert!(
+            first_wait >= 99 * MS && first_wait <= 101 * MS,
+            "{first_wait:?}"
+        );
+        let moved = Instant::now();
+        limiter.acquire().await;
+        limiter.acquire().await;
+        assert_eq!(moved.elapsed(), 200 * MS, "exact from the move on");
+    });
+}

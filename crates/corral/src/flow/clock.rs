@@ -17,8 +17,9 @@
 //! default, looks when the limiter is built: on a paused clock (a
 //! `#[tokio::test(start_paused = true)]`) it reads Tokio's clock for good, and exact virtual
 //! timings hold; otherwise it reads the counter. A limiter on the counter looks again each
-//! time one of its calls is about to sleep (a timer costs far more than the look), and if it
-//! finds the clock paused then (a limiter in a `static`, or built before `tokio::time::pause`),
+//! time it refuses a call or one of its calls is about to sleep (never on a grant, the hot
+//! path; a refused call is about to wait or give up, and a timer costs far more than the
+//! look), and if it finds the clock paused then (a limiter in a `static`, or built before `tokio::time::pause`),
 //! it moves onto Tokio's clock for good, continuing its timeline from the moment it moved, so
 //! the waits from then on are exact in virtual time. A look that mistakes a coarse real clock
 //! for a paused one only costs speed: the limiter reads Tokio's clock, which is always right.
@@ -55,10 +56,10 @@ pub enum Clock {
     /// The default: the CPU's counter, as [`Fast`](Self::Fast), unless Tokio's clock is
     /// paused, in which case Tokio's clock, as [`Tokio`](Self::Tokio).
     ///
-    /// It looks when the limiter is built, and again whenever a call is about to sleep: a
-    /// limiter built before the clock was paused (in a `static`, say) moves onto Tokio's clock
-    /// for good the first time it has to wait under the paused clock, and its waits from then on
-    /// are exact in virtual time. [`RateLimiter::clock`](super::RateLimiter::clock) says which
+    /// It looks when the limiter is built, and again whenever a call is refused or about to
+    /// sleep: a limiter built before the clock was paused (in a `static`, say) moves onto
+    /// Tokio's clock for good the first time it refuses a call under the paused clock, and its
+    /// waits from then on are exact in virtual time. [`RateLimiter::clock`](super::RateLimiter::clock) says which
     /// of the two it reads.
     #[default]
     Auto,
@@ -133,8 +134,9 @@ impl Source {
         }
     }
 
-    /// Called before a waiter sleeps: an [`Source::Auto`] still on the counter that finds
-    /// Tokio's clock paused moves onto it and returns `true` (the caller reads the time again).
+    /// Called on a refusal, before the caller sleeps or gives up: an [`Source::Auto`] still on
+    /// the counter that finds Tokio's clock paused moves onto it and returns `true` (the caller
+    /// reads the time again). It returns `true` at most once.
     pub(super) fn follow_paused_clock(&self) -> bool {
         let Self::Auto(counter, moved) = self else {
             return false;

@@ -348,19 +348,25 @@ impl RateLimiter {
                 burst: shared.burst,
             }));
         }
-        let now = shared.clock.now_ns();
-        let ahead = shared.waiting.load(Ordering::Acquire);
-        let refused = if ahead == 0 {
-            match shared.gcra.try_take(n, now) {
-                Ok(()) => return Ok(()),
-                Err(wait) => wait,
+        loop {
+            let now = shared.clock.now_ns();
+            let ahead = shared.waiting.load(Ordering::Acquire);
+            let refused = if ahead == 0 {
+                match shared.gcra.try_take(n, now) {
+                    Ok(()) => return Ok(()),
+                    Err(wait) => wait,
+                }
+            } else {
+                shared.gcra.wait_behind(ahead, n, now)
+            };
+            // A default limiter on the CPU's counter that finds Tokio's clock paused moves onto
+            // it (once) and answers in the paused clock's time, which `advance` moves.
+            if !shared.clock.follow_paused_clock() {
+                return Err(TryAcquireError::RateLimited {
+                    retry_after: Duration::from_nanos(refused),
+                });
             }
-        } else {
-            shared.gcra.wait_behind(ahead, n, now)
-        };
-        Err(TryAcquireError::RateLimited {
-            retry_after: Duration::from_nanos(refused),
-        })
+        }
     }
 }
 

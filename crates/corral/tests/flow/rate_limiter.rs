@@ -539,3 +539,34 @@ fn the_default_clock_moves_onto_a_clock_paused_after_it_was_built() {
         assert_eq!(moved.elapsed(), 200 * MS, "exact from the move on");
     });
 }
+
+/// The same move on a refusal of `try_acquire`, so code that polls with `try_acquire` and
+/// `advance` is exact too: on the counter, `advance` would never refill the limit.
+#[test]
+fn the_default_clock_moves_onto_a_paused_clock_when_try_acquire_refuses() {
+    let limiter = RateLimiter::per_second(10);
+    paused_runtime().block_on(async {
+        assert!(limiter.try_acquire().is_ok());
+        let Err(TryAcquireError::RateLimited { retry_after }) = limiter.try_acquire() else {
+            panic!("the second call within 100 ms is refused");
+        };
+        assert_eq!(
+            limiter.clock(),
+            Clock::Tokio,
+            "the refusal found the clock paused"
+        );
+        assert!(
+            retry_after > 99 * MS && retry_after <= 100 * MS,
+            "{retry_after:?}"
+        );
+        advance(retry_after).await;
+        assert!(limiter.try_acquire().is_ok(), "advance refilled the limit");
+        assert_eq!(
+            limiter.try_acquire(),
+            Err(TryAcquireError::RateLimited {
+                retry_after: 100 * MS
+            }),
+            "exact from the move on"
+        );
+    });
+}

@@ -10,6 +10,10 @@
 //! clone each for corral, an `Arc` for governor):
 //! - `corral_rate_limiter`, `corral_rate_limiter_tokio`, `governor` (anchor).
 //!
+//! rate_limiter_build (1,000 limiters built, as a server with one limiter per client does):
+//! - `corral_rate_limiter`: `RateLimiter::builder()...build()` on the default clock.
+//! - `governor`: `governor::RateLimiter::direct` (anchor).
+//!
 //! Both limiters allow 10⁹ calls a second with a burst of 1,000, so no call ever waits: this
 //! measures the cost a limiter adds to every request. Timed: the acquire loop (and, with 100
 //! tasks, spawning and joining them), as the asyncio version times its loop.
@@ -181,5 +185,40 @@ fn rate_limiter_contended(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, rate_limiter_overhead, rate_limiter_contended);
+/// Limiters built per iteration.
+const BUILDS: u64 = 1_000;
+
+async fn corral_build(n: u64) -> Duration {
+    let start = Instant::now();
+    let limiters: Vec<_> = (0..n)
+        .map(|_| corral_limiter(corral::flow::Clock::default()))
+        .collect();
+    let elapsed = start.elapsed();
+    assert_eq!(limiters.len() as u64, n);
+    elapsed
+}
+
+async fn governor_build(n: u64) -> Duration {
+    let start = Instant::now();
+    let limiters: Vec<_> = (0..n).map(|_| governor_limiter()).collect();
+    let elapsed = start.elapsed();
+    assert_eq!(limiters.len() as u64, n);
+    elapsed
+}
+
+fn rate_limiter_build(c: &mut Criterion) {
+    let runtimes = common::runtimes();
+    let mut group = common::group(c, "rate_limiter_build");
+    let ct = &runtimes[0];
+    common::bench(&mut group, "corral_rate_limiter", ct, BUILDS, corral_build);
+    common::bench(&mut group, "governor", ct, BUILDS, governor_build);
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    rate_limiter_overhead,
+    rate_limiter_contended,
+    rate_limiter_build
+);
 criterion_main!(benches);

@@ -383,8 +383,9 @@ fn no_window_exceeds_the_burst() {
     );
     runner
         .run(&strategy, |(per_second, burst, steps)| {
-            let limiter = limited(per_second, Duration::from_secs(1), burst);
-            let grants = paused_runtime().block_on(async {
+            // Built on the paused clock, so it reads that clock from its first grant.
+            let (limiter, grants) = paused_runtime().block_on(async {
+                let limiter = limited(per_second, Duration::from_secs(1), burst);
                 let start = Instant::now();
                 let mut grants = Vec::new();
                 for (pause_ms, cells) in steps {
@@ -393,8 +394,9 @@ fn no_window_exceeds_the_burst() {
                         grants.push((start.elapsed(), cells));
                     }
                 }
-                grants
+                (limiter, grants)
             });
+            assert_eq!(limiter.clock(), Clock::Tokio);
             check_windows(&grants, limiter.interval(), burst);
             Ok(())
         })
@@ -411,8 +413,8 @@ fn no_window_exceeds_the_burst_with_waiting_tasks() {
     );
     runner
         .run(&strategy, |(per_second, burst, tasks)| {
-            let limiter = limited(per_second, Duration::from_secs(1), burst);
-            let grants = paused_runtime().block_on(async {
+            let (limiter, grants) = paused_runtime().block_on(async {
+                let limiter = limited(per_second, Duration::from_secs(1), burst);
                 let start = Instant::now();
                 let grants = Arc::new(Mutex::new(Vec::new()));
                 let handles: Vec<_> = tasks
@@ -434,8 +436,9 @@ fn no_window_exceeds_the_burst_with_waiting_tasks() {
                 }
                 let mut grants = grants.lock().unwrap().clone();
                 grants.sort();
-                grants
+                (limiter, grants)
             });
+            assert_eq!(limiter.clock(), Clock::Tokio);
             check_windows(&grants, limiter.interval(), burst);
             Ok(())
         })

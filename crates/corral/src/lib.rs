@@ -227,6 +227,10 @@
 //!   clock that jumps to the next timer whenever every task is idle, so a 30 s timeout takes no
 //!   real time and its timing is exact; `tokio::time::advance(d)` moves the clock by hand.
 //!   Never `sleep` to let another task run: the order would depend on the machine's speed.
+//!   Everything in corral that reads a clock follows the paused one; a
+//!   [`flow::RateLimiter`], which by default reads the CPU's counter for speed, finds the
+//!   paused clock when it is built or, if built before the pause, the first time it refuses a
+//!   call (see [`flow::Clock::Auto`]).
 //! - **Poll-level checks**: `tokio_test::task::spawn(fut)` polls a future by hand, and
 //!   `assert_pending!` / `assert_ready!` say exactly what a poll did, for tests where order
 //!   matters (is the waiter parked? did `set` wake it?).

@@ -23,3 +23,35 @@ pub(crate) use loom::sync::{
     Arc, Mutex, MutexGuard,
     atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
 };
+
+/// A lock-free single-waker slot: `futures`' `AtomicWaker`, or loom's model of it.
+#[derive(Debug, Default)]
+pub(crate) struct AtomicWaker {
+    #[cfg(not(corral_loom))]
+    inner: futures_util::task::AtomicWaker,
+    #[cfg(corral_loom)]
+    inner: loom::future::AtomicWaker,
+}
+
+impl AtomicWaker {
+    /// Stores `waker` for the next [`wake`](Self::wake); a `wake` racing the store wakes it.
+    pub(crate) fn register(&self, waker: &std::task::Waker) {
+        #[cfg(not(corral_loom))]
+        self.inner.register(waker);
+        #[cfg(corral_loom)]
+        self.inner.register_by_ref(waker);
+    }
+
+    /// Wakes the stored waker, if any, and empties the slot.
+    pub(crate) fn wake(&self) {
+        self.inner.wake();
+    }
+
+    /// Empties the slot, returning the waker it held (to be dropped outside any lock).
+    pub(crate) fn take(&self) -> Option<std::task::Waker> {
+        #[cfg(not(corral_loom))]
+        return self.inner.take();
+        #[cfg(corral_loom)]
+        return self.inner.take_waker();
+    }
+}

@@ -290,3 +290,26 @@ async fn a_deadline_past_tokios_horizon_still_fires_when_reached() {
     assert_eq!(err.deadline(), at);
     assert_eq!(Instant::now(), at, "fired at its instant, not at a horizon");
 }
+
+/// The first waiting run listens in the deadline's slot, later ones on its list; a run that
+/// leaves frees the slot for the next. A move reaches every run still waiting, wherever it
+/// listens, and none that has left.
+#[tokio::test(start_paused = true)]
+async fn a_move_reaches_runs_in_the_slot_and_on_the_list_across_a_handoff() {
+    let deadline = Deadline::after(Duration::from_secs(60));
+    let mut first = task::spawn(deadline.run(pending::<()>()));
+    let mut second = task::spawn(deadline.run(pending::<()>()));
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+    drop(first);
+    let mut third = task::spawn(deadline.run(pending::<()>()));
+    assert_pending!(third.poll());
+    deadline.reschedule(Instant::now() + 10 * MS);
+    assert!(second.is_woken() && third.is_woken());
+    assert_pending!(second.poll());
+    assert_pending!(third.poll());
+    drop(second);
+    deadline.reschedule(Instant::now());
+    assert!(third.is_woken(), "the run left alone still hears a move");
+    assert!(assert_ready!(third.poll()).is_err());
+}

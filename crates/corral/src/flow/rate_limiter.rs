@@ -44,8 +44,9 @@ use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 /// queued?) and one compare-and-swap: no lock, no allocation. The clock read is most of it, so
 /// by default ([`Clock::Auto`]) the limiter reads the CPU's counter, about 12 ns on a VM, as
 /// `governor` does, unless Tokio's clock is paused: then it reads Tokio's (about 30 ns), and
-/// tests on the paused clock are exact. See [`Builder::clock`] and the crate's benchmarks
-/// against `governor`.
+/// tests on the paused clock are exact. A refusal on the default clock costs two more
+/// readings of Tokio's clock, to look whether it has been paused since. See
+/// [`Builder::clock`] and the crate's benchmarks against `governor`.
 ///
 /// # Timer resolution
 ///

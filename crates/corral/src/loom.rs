@@ -55,3 +55,54 @@ impl AtomicWaker {
         return self.inner.take_waker();
     }
 }
+
+/// Tokio's `Notify`, for the `notify_waiters`/`notified` pair, made visible to loom.
+///
+/// Loom cannot see into Tokio's `Notify`, so it does not know the happens-before Tokio
+/// promises: a `Notified` created after a `notify_waiters` observes every write made before
+/// that call (and one created before it is woken by it). Under `corral_loom` a loom counter
+/// stands for the `Notify`'s state: `notify_waiters` bumps it just before notifying and
+/// `notified` reads it (a read-modify-write, so always the latest value) just before
+/// registering. Nothing of loom's runs between each counter step and the Tokio call after it,
+/// so loom orders the counter steps exactly as the Tokio calls are ordered, and learns the
+/// happens-before. Outside `corral_loom` it is Tokio's `Notify` and nothing else.
+#[derive(Debug)]
+pub(crate) struct Notify {
+    inner: tokio::sync::Notify,
+    #[cfg(corral_loom)]
+    calls: AtomicUsize,
+}
+
+impl Notify {
+    #[cfg(not(corral_loom))]
+    pub(crate) const fn const_new() -> Self {
+        Self {
+            inner: tokio::sync::Notify::const_new(),
+        }
+    }
+
+    /// Loom's atomics have no `const` constructor.
+    #[cfg(corral_loom)]
+    pub(crate) fn const_new() -> Self {
+        Self {
+            inner: tokio::sync::Notify::new(),
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    /// Tokio's `Notify::notified`: the returned future observes every later `notify_waiters`.
+    #[inline]
+    pub(crate) fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        #[cfg(corral_loom)]
+        self.calls.fetch_add(0, Ordering::AcqRel);
+        self.inner.notified()
+    }
+
+    /// Tokio's `Notify::notify_waiters`: wakes every `Notified` created before the call.
+    #[inline]
+    pub(crate) fn notify_waiters(&self) {
+        #[cfg(corral_loom)]
+        self.calls.fetch_add(1, Ordering::AcqRel);
+        self.inner.notify_waiters();
+    }
+}

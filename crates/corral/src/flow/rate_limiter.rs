@@ -646,39 +646,22 @@ impl<'a> Waiting<'a> {
                     self.state = State::Done;
                     return Poll::Ready(());
                 }
-                let mut queue = shared.lock();
-                let id = queue.next_id;
-                queue.next_id += 1;
-                queue.list.push_back(Waiter { id, waker: None });
-                shared
-                    .waiting
-                    .fetch_add(u64::from(self.cells), Ordering::AcqRel);
-                drop(queue);
+                let id = shared.join_queue(self.cells);
                 self.state = State::Queued(id);
                 id
             }
         };
         loop {
             let now = shared.clock.now_ns();
-            let mut queue = shared.lock();
-            let Some(position) = queue.position(id) else {
-                // Unreachable: only this future removes its own entry.
-                self.state = State::Done;
-                return Poll::Ready(());
-            };
-            if position != 0 {
+            match shared.take_turn(id, self.cells, now, cx.waker()) {
+                Turn::Gone => {
+                    // Unreachable: only this future removes its own entry.
+                    self.state = State::Done;
+                    return Poll::Ready(());
+                }
                 // Not our turn: the waiter ahead of us wakes us when it leaves.
-                set_waker(&mut queue.list[position].waker, cx.waker());
-                return Poll::Pending;
-            }
-            match shared.gcra.try_take(self.cells, now) {
-                Ok(()) => {
-                    queue.list.pop_front();
-                    shared
-                        .waiting
-                        .fetch_sub(u64::from(self.cells), Ordering::AcqRel);
-                    let next = queue.list.front_mut().and_then(|next| next.waker.take());
-                    drop(queue);
+                Turn::Behind => return Poll::Pending,
+                Turn::Granted(next) => {
                     self.state = State::Done;
                     self.sleep = None;
                     if let Some(next) = next {
@@ -686,9 +669,7 @@ impl<'a> Waiting<'a> {
                     }
                     return Poll::Ready(());
                 }
-                Err(wait) => {
-                    set_waker(&mut queue.list[0].waker, cx.waker());
-                    drop(queue);
+                Turn::Wait(wait) => {
                     // A default limiter on the CPU's counter that finds Tokio's clock paused
                     // moves onto it, or its timers (virtual) and readings (real) never agree.
                     if shared.clock.follow_paused_clock() {
@@ -714,26 +695,70 @@ impl<'a> Waiting<'a> {
     }
 }
 
-fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
-    match slot {
-        Some(old) if old.will_wake(waker) => {}
-        _ => *slot = Some(waker.clone()),
-    }
+/// What a queued waiter's turn came to (see [`Shared::take_turn`]).
+enum Turn {
+    /// Granted: it has left the queue, and this is the new head's waker, to be woken once
+    /// the caller is done (the new head must start its own timer).
+    Granted(Option<Waker>),
+    /// Not at the head: its waker is stored for the waiter ahead to wake when it leaves.
+    Behind,
+    /// At the head, but the capacity is not there yet: wait this many nanoseconds, on a
+    /// timer. Its waker is stored in its place, as before.
+    Wait(u64),
+    /// Not in the queue. Unreachable: only the waiter itself removes its entry.
+    Gone,
 }
 
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        let State::Queued(id) = self.state else {
-            return;
+/// The queue protocol, apart from the timer a head sleeps on, so the loom models can drive it.
+impl Shared {
+    /// Joins the back of the queue for `cells`, counted in `waiting` (which shuts the fast
+    /// path), and returns the place's id.
+    fn join_queue(&self, cells: u32) -> u64 {
+        let mut queue = self.lock();
+        let id = queue.next_id;
+        queue.next_id += 1;
+        queue.list.push_back(Waiter { id, waker: None });
+        self.waiting.fetch_add(u64::from(cells), Ordering::AcqRel);
+        drop(queue);
+        id
+    }
+
+    /// One turn of the queued waiter `id` at time `now`: if it is at the head and the
+    /// capacity is there, it takes it and leaves the queue.
+    fn take_turn(&self, id: u64, cells: u32, now: u64, waker: &Waker) -> Turn {
+        let mut queue = self.lock();
+        let Some(position) = queue.position(id) else {
+            return Turn::Gone;
         };
-        let mut queue = self.shared.lock();
+        if position != 0 {
+            set_waker(&mut queue.list[position].waker, waker);
+            return Turn::Behind;
+        }
+        match self.gcra.try_take(cells, now) {
+            Ok(()) => {
+                queue.list.pop_front();
+                self.waiting.fetch_sub(u64::from(cells), Ordering::AcqRel);
+                let next = queue.list.front_mut().and_then(|next| next.waker.take());
+                drop(queue);
+                Turn::Granted(next)
+            }
+            Err(wait) => {
+                set_waker(&mut queue.list[0].waker, waker);
+                drop(queue);
+                Turn::Wait(wait)
+            }
+        }
+    }
+
+    /// The waiter `id` gives up: it leaves the queue, and if it was the head, wakes the new
+    /// head (after unlocking) to start its own timer.
+    fn leave_queue(&self, id: u64, cells: u32) {
+        let mut queue = self.lock();
         let Some(position) = queue.position(id) else {
             return;
         };
         queue.list.remove(position);
-        self.shared
-            .waiting
-            .fetch_sub(u64::from(self.cells), Ordering::AcqRel);
+        self.waiting.fetch_sub(u64::from(cells), Ordering::AcqRel);
         // The head left: the new head must start its own timer.
         let next = if position == 0 {
             queue.list.front_mut().and_then(|next| next.waker.take())
@@ -743,6 +768,21 @@ impl Drop for Waiting<'_> {
         drop(queue);
         if let Some(next) = next {
             next.wake();
+        }
+    }
+}
+
+fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(old) if old.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let State::Queued(id) = self.state {
+            self.shared.leave_queue(id, self.cells);
         }
     }
 }

@@ -895,3 +895,125 @@ impl fmt::Display for TryAcquireError {
 }
 
 impl std::error::Error for TryAcquireError {}
+
+/// Loom models of the queue protocol. What is modelled: the queue (`crate::loom::Mutex`), the
+/// `waiting` counter and the GCRA state (loom atomics), driven through the steps
+/// `Waiting::poll` and its `Drop` are made of (`join_queue`, `take_turn`, `leave_queue`), and
+/// the fast path's `try_fast`. What is not: the head's timer (loom cannot run Tokio's timers),
+/// so a head refused capacity gives up instead of sleeping, and times are passed in rather
+/// than read. Waiters run on loom's `block_on`, so a lost wake-up is a deadlock loom reports.
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    use std::future::poll_fn;
+
+    use loom::future::block_on;
+    use loom::thread;
+
+    use super::*;
+
+    /// One cell an hour: nothing refills during a model, whatever the real clock says.
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn limiter(burst: u32) -> RateLimiter {
+        RateLimiter::builder()
+            .rate(1, HOUR)
+            .burst(burst)
+            .clock(Clock::Tokio)
+            .build()
+    }
+
+    /// Queues for one cell and takes turns at time `now` as `Waiting::poll` does, until it is
+    /// granted (`true`) or, at the head, refused: then it gives up as a dropped `Acquire`
+    /// does (`false`), since the model has no timer to sleep on.
+    fn queue_for_one(shared: &Shared, now: u64) -> bool {
+        let id = shared.join_queue(1);
+        let granted = block_on(poll_fn(|cx| {
+            match shared.take_turn(id, 1, now, cx.waker()) {
+                Turn::Granted(next) => {
+                    if let Some(next) = next {
+                        next.wake();
+                    }
+                    Poll::Ready(true)
+                }
+                Turn::Behind => Poll::Pending,
+                Turn::Wait(_) => Poll::Ready(false),
+                Turn::Gone => panic!("only the waiter removes its own place"),
+            }
+        }));
+        if !granted {
+            shared.leave_queue(id, 1);
+        }
+        granted
+    }
+
+    /// Nobody left in the queue, and `waiting` back to 0 (never below: it is unsigned, and
+    /// an underflow would show as a huge count).
+    fn assert_settled(shared: &Shared) {
+        assert!(shared.lock().list.is_empty());
+        assert_eq!(shared.waiting.load(Ordering::Acquire), 0);
+    }
+
+    /// No lost wake-up on a grant: two waiters queue at once with capacity for both; the
+    /// one behind is woken by the head's grant (or finds itself at the head), so both are
+    /// granted, in turn.
+    #[test]
+    fn loom_rate_limiter_granted_head_wakes_the_next() {
+        loom::model(|| {
+            let limiter = limiter(2);
+            let other = {
+                let limiter = limiter.clone();
+                thread::spawn(move || queue_for_one(&limiter.shared, 0))
+            };
+            assert!(queue_for_one(&limiter.shared, 0));
+            assert!(other.join().unwrap());
+            assert_settled(&limiter.shared);
+        });
+    }
+
+    /// No lost wake-up on a departure: with the capacity spent, one waiter queues at time 0
+    /// (refused at the head, it leaves) while another queues an interval later (granted at
+    /// the head). If the first was the head when the second parked behind it, its leaving
+    /// wakes the second; if the second was first, its grant wakes the first to be refused.
+    #[test]
+    fn loom_rate_limiter_head_that_leaves_wakes_the_next() {
+        loom::model(|| {
+            let limiter = limiter(1);
+            let interval = limiter.shared.gcra.emission();
+            assert_eq!(limiter.shared.gcra.try_take(1, 0), Ok(()));
+            let early = {
+                let limiter = limiter.clone();
+                thread::spawn(move || queue_for_one(&limiter.shared, 0))
+            };
+            assert!(queue_for_one(&limiter.shared, interval));
+            assert!(!early.join().unwrap(), "nothing is left for time 0");
+            assert_settled(&limiter.shared);
+        });
+    }
+
+    /// The fast path never takes the capacity a queued waiter waits for: while one waiter
+    /// is queued (for the last cell), a caller on another thread tries the fast path. It is
+    /// refused, whether it looks while the waiter is queued (`waiting` is not 0) or after the
+    /// waiter was granted (the cell is gone), and the waiter is always granted.
+    #[test]
+    fn loom_rate_limiter_fast_path_never_takes_a_queued_waiters_cell() {
+        loom::model(|| {
+            let limiter = limiter(1);
+            let shared = &limiter.shared;
+            let id = shared.join_queue(1);
+            let fast = {
+                let limiter = limiter.clone();
+                thread::spawn(move || limiter.shared.try_fast(1))
+            };
+            let turn = shared.take_turn(id, 1, 0, Waker::noop());
+            assert!(
+                matches!(turn, Turn::Granted(None)),
+                "the queued waiter gets its cell"
+            );
+            assert!(
+                !fast.join().unwrap(),
+                "the fast path took a queued waiter's cell"
+            );
+            assert_settled(shared);
+        });
+    }
+}

@@ -6,9 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
-use tokio::sync::futures::Notified;
 
-use crate::loom::{AtomicBool, Notify, Ordering};
+use crate::loom::{AtomicBool, Notified, Notify, Ordering};
 
 /// A flag that tasks can wait on: asyncio's `Event`.
 ///

@@ -19,8 +19,9 @@ use crate::loom::{AtomicBool, Notified, Notify, Ordering};
 /// asyncio). A task that only starts waiting after the `clear` waits for the next `set`:
 /// "waiting" begins when [`wait`](Event::wait) is called, not when a task is spawned.
 ///
-/// Unlike a [`Notify`](tokio::sync::Notify) permit, setting an event is not consumed by the task it wakes: every
-/// waiter returns, and so does every `wait` that starts while the event stays set.
+/// Unlike a [`Notify`](tokio::sync::Notify) permit, setting an event is not consumed by the
+/// task it wakes: every waiter returns, and so does every `wait` that starts while the event
+/// stays set.
 ///
 /// Share an `Event` between tasks with an [`Arc`](std::sync::Arc), or borrow it from a scope
 /// that outlives them.

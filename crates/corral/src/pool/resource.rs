@@ -688,7 +688,6 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for AcquireError<E> {}
 #[cfg(all(test, corral_loom))]
 mod loom_tests {
     use std::collections::HashSet;
-    use std::convert::Infallible;
     use std::sync::atomic::{AtomicUsize as Counter, Ordering::Relaxed};
     use std::sync::{Arc as StdArc, Mutex as StdMutex};
 
@@ -697,13 +696,36 @@ mod loom_tests {
 
     use super::*;
 
-    type Create = Box<dyn Fn() -> std::future::Ready<Result<usize, Infallible>> + Send + Sync>;
+    /// Numbers its resources in creation order; with `break_first`, resource 0 fails its
+    /// health check when it is taken again (and so is dropped, counted in `discarded`).
+    struct Numbered {
+        created: StdArc<Counter>,
+        discarded: StdArc<Counter>,
+        break_first: bool,
+    }
+
+    impl Manager for Numbered {
+        type Resource = usize;
+        type Error = ();
+
+        fn create(&self) -> impl Future<Output = Result<usize, ()>> + Send {
+            std::future::ready(Ok(self.created.fetch_add(1, Relaxed)))
+        }
+
+        fn recycle(&self, resource: &mut usize) -> impl Future<Output = Result<(), ()>> + Send {
+            let broken = self.break_first && *resource == 0;
+            if broken {
+                self.discarded.fetch_add(1, Relaxed);
+            }
+            std::future::ready(if broken { Err(()) } else { Ok(()) })
+        }
+    }
 
     /// A pool whose resources are numbered in creation order, with the numbers currently
     /// checked out (plain std state: loom need not explore it, only the pool's).
     #[derive(Clone)]
     struct Model {
-        pool: Pool<FnManager<Create>>,
+        pool: Pool<Numbered>,
         created: StdArc<Counter>,
         discarded: StdArc<Counter>,
         out: StdArc<StdMutex<HashSet<usize>>>,
@@ -711,15 +733,21 @@ mod loom_tests {
 
     impl Model {
         fn new(max_size: usize) -> Self {
+            Self::with(max_size, false)
+        }
+
+        fn with(max_size: usize, break_first: bool) -> Self {
             let created = StdArc::new(Counter::new(0));
-            let create: Create = {
-                let created = created.clone();
-                Box::new(move || std::future::ready(Ok(created.fetch_add(1, Relaxed))))
+            let discarded = StdArc::new(Counter::new(0));
+            let manager = Numbered {
+                created: created.clone(),
+                discarded: discarded.clone(),
+                break_first,
             };
             Self {
-                pool: Pool::from_fn(max_size, create),
+                pool: Pool::new(manager, max_size),
                 created,
-                discarded: StdArc::new(Counter::new(0)),
+                discarded,
                 out: StdArc::default(),
             }
         }
@@ -831,6 +859,33 @@ mod loom_tests {
             other.join().unwrap();
             model.assert_settled();
             assert_eq!(model.created.load(Relaxed), 2, "never a third");
+        });
+    }
+
+    /// Count never negative, never above the maximum, across a failed health check: resource
+    /// 0 breaks when it is taken again. Two tasks each take and give back from a pool of one;
+    /// whichever finds resource 0 idle drops it, counts it out and creates a fresh one, and
+    /// `size` ends at exactly the resources that exist.
+    #[test]
+    fn loom_pool_a_broken_idle_resource_is_replaced_and_counted_out() {
+        loom::model(|| {
+            let model = Model::with(1, true);
+            let other = {
+                let model = model.clone();
+                thread::spawn(move || {
+                    let guard = model.acquire();
+                    model.give_back(guard);
+                })
+            };
+            let guard = model.acquire();
+            model.give_back(guard);
+            other.join().unwrap();
+            model.assert_settled();
+            assert_eq!(
+                model.created.load(Relaxed),
+                2,
+                "resource 0 was replaced once"
+            );
         });
     }
 }

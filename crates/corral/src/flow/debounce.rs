@@ -4,13 +4,14 @@ use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, PoisonError, Weak};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+use crate::loom::{Mutex, MutexGuard};
 use crate::task::{BoxError, Failure};
 
 type Call<E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send>>;
@@ -63,14 +64,69 @@ struct Shared<E> {
     state: Mutex<State<E>>,
 }
 
-struct State<E> {
+/// The debouncer's state; `H` is the timer task's handle (a plain number in the loom models,
+/// which cannot spawn Tokio tasks).
+struct State<E, H = AbortHandle> {
     pending: Option<Call<E>>,
     /// When the pending call is due; `None` when the delay is too long to ever end.
     due: Option<Instant>,
     /// Whether the timer task is alive (it exits when nothing is pending).
     timer: bool,
     /// The timer task, to abort on drop.
-    abort: Option<AbortHandle>,
+    abort: Option<H>,
+    /// How many timer tasks were started; the latest is the one `abort` must hold.
+    timers: u64,
+}
+
+impl<E, H> State<E, H> {
+    /// A call's bookkeeping: `call` replaces the pending call (returned, to be dropped
+    /// unlocked) and is due at `due`. If no timer is alive, one must start: its number is
+    /// returned too.
+    fn schedule(&mut self, call: Call<E>, due: Option<Instant>) -> (Option<Call<E>>, Option<u64>) {
+        let replaced = self.pending.replace(call);
+        self.due = due;
+        let start_timer = !self.timer && self.due.is_some();
+        self.timer |= start_timer;
+        let timer = start_timer.then(|| {
+            self.timers += 1;
+            self.timers
+        });
+        (replaced, timer)
+    }
+
+    /// Keeps the handle of timer number `timer`, to abort on drop, unless a newer timer has
+    /// started since (then this one has already stopped: `call` spawns it, and only then
+    /// takes the lock to hand its handle in, by which time it may have run its call and
+    /// stopped, and another `call` started the next). Returns the handle it did not keep, to
+    /// be dropped unlocked.
+    fn adopt(&mut self, timer: u64, handle: H) -> Option<H> {
+        if self.timers == timer {
+            self.abort.replace(handle)
+        } else {
+            Some(handle)
+        }
+    }
+
+    /// The timer's check before it sleeps: when the pending call is due, or `None` (nothing
+    /// pending, or never due) and the timer stops, saying so in the same critical section.
+    fn next_due(&mut self) -> Option<Instant> {
+        match (self.pending.is_some(), self.due) {
+            (true, Some(due)) => Some(due),
+            _ => {
+                self.timer = false;
+                None
+            }
+        }
+    }
+
+    /// The timer's check after it slept: the pending call, if it is due at `now` (a newer
+    /// call may have moved the deadline, or `flush` taken the call).
+    fn take_due(&mut self, now: Instant) -> Option<Call<E>> {
+        if self.due.is_some_and(|due| due > now) {
+            return None;
+        }
+        self.pending.take()
+    }
 }
 
 impl Debouncer {
@@ -134,6 +190,7 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
                     due: None,
                     timer: false,
                     abort: None,
+                    timers: 0,
                 }),
             }),
         }
@@ -165,16 +222,13 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
-        let mut state = self.shared.lock();
-        let replaced = state.pending.replace(Box::pin(call));
-        state.due = Instant::now().checked_add(self.shared.delay);
-        let start_timer = !state.timer && state.due.is_some();
-        state.timer |= start_timer;
-        drop(state);
+        let due = Instant::now().checked_add(self.shared.delay);
+        let (replaced, start_timer) = self.shared.lock().schedule(Box::pin(call), due);
         drop(replaced);
-        if start_timer {
+        if let Some(number) = start_timer {
             let task = tokio::spawn(timer(Arc::downgrade(&self.shared)));
-            self.shared.lock().abort = Some(task.abort_handle());
+            let dropped = self.shared.lock().adopt(number, task.abort_handle());
+            drop(dropped);
         }
     }
 
@@ -240,29 +294,18 @@ async fn timer<E: Send + fmt::Debug + 'static>(shared: Weak<Shared<E>>) {
         let Some(strong) = shared.upgrade() else {
             return;
         };
-        let due = {
-            let mut state = strong.lock();
-            match (state.pending.is_some(), state.due) {
-                (true, Some(due)) => due,
-                _ => {
-                    state.timer = false;
-                    return;
-                }
-            }
+        let Some(due) = strong.lock().next_due() else {
+            return;
         };
         drop(strong);
         tokio::time::sleep_until(due).await;
         let Some(strong) = shared.upgrade() else {
             return;
         };
-        let call = {
-            let mut state = strong.lock();
-            if state.due.is_some_and(|due| due > Instant::now()) {
-                continue; // a newer call moved the deadline
-            }
-            state.pending.take()
+        // Nothing due: a newer call moved the deadline, or `flush` took the call.
+        let Some(call) = strong.lock().take_due(Instant::now()) else {
+            continue;
         };
-        let Some(call) = call else { continue };
         drop(strong);
         let failure = match AssertUnwindSafe(call).catch_unwind().await {
             Ok(Ok(())) => continue,
@@ -303,5 +346,82 @@ impl<E> fmt::Debug for Debouncer<E> {
             .field("delay", &self.shared.delay)
             .field("pending", &self.shared.lock().pending.is_some())
             .finish()
+    }
+}
+
+/// Loom model of the debouncer's timer bookkeeping. What is modelled: the state lock
+/// (`crate::loom::Mutex`) and the steps `call` and the timer task take under it (`schedule`,
+/// `adopt`, `next_due`, `take_due`). What is not: Tokio's spawn and sleep, which loom cannot
+/// run: a timer task is a loom thread that finds its call due at once (the delay is zero),
+/// and its handle is its number.
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    use std::sync::PoisonError;
+
+    use loom::thread;
+
+    use super::*;
+    use crate::loom::Arc;
+
+    type Model = Mutex<State<(), u64>>;
+
+    fn lock(state: &Model) -> MutexGuard<'_, State<(), u64>> {
+        state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The timer task's loop: runs (here: takes) the pending call while there is one due,
+    /// and stops when nothing is pending.
+    fn run_timer(state: &Model) {
+        while lock(state).next_due().is_some() {
+            drop(lock(state).take_due(Instant::now()));
+        }
+    }
+
+    /// `Debouncer::call`: schedules a call, and if it must start a timer, starts one (a
+    /// thread) and adopts its handle. Returns the timer thread, to be joined.
+    fn call(state: &Arc<Model>) -> Option<thread::JoinHandle<()>> {
+        let (replaced, start) =
+            lock(state).schedule(Box::pin(async { Ok(()) }), Some(Instant::now()));
+        drop(replaced);
+        let number = start?;
+        let timer = {
+            let state = state.clone();
+            thread::spawn(move || run_timer(&state))
+        };
+        let _not_kept = lock(state).adopt(number, number);
+        Some(timer)
+    }
+
+    /// Nothing outlives the debouncer: whatever order two racing calls and the timers they
+    /// start interleave in, the handle kept to abort on drop is the latest timer's (the only
+    /// one that can still be running), never that of one which already stopped; and the
+    /// timers leave nothing pending with no timer alive.
+    #[test]
+    fn loom_debouncer_keeps_the_latest_timers_handle() {
+        loom::model(|| {
+            let state = Arc::new(Mutex::new(State {
+                pending: None,
+                due: None,
+                timer: false,
+                abort: None,
+                timers: 0,
+            }));
+            let other = {
+                let state = state.clone();
+                thread::spawn(move || call(&state))
+            };
+            let mine = call(&state);
+            let theirs = other.join().unwrap();
+            for timer in mine.into_iter().chain(theirs) {
+                timer.join().unwrap();
+            }
+            let state = lock(&state);
+            assert_eq!(
+                state.abort,
+                Some(state.timers),
+                "a stale timer handle was kept"
+            );
+            assert!(state.pending.is_none() && !state.timer);
+        });
     }
 }

@@ -647,39 +647,22 @@ impl<'a> Waiting<'a> {
                     self.state = State::Done;
                     return Poll::Ready(());
                 }
-                let mut queue = shared.lock();
-                let id = queue.next_id;
-                queue.next_id += 1;
-                queue.list.push_back(Waiter { id, waker: None });
-                shared
-                    .waiting
-                    .fetch_add(u64::from(self.cells), Ordering::AcqRel);
-                drop(queue);
+                let id = shared.join_queue(self.cells);
                 self.state = State::Queued(id);
                 id
             }
         };
         loop {
             let now = shared.clock.now_ns();
-            let mut queue = shared.lock();
-            let Some(position) = queue.position(id) else {
-                // Unreachable: only this future removes its own entry.
-                self.state = State::Done;
-                return Poll::Ready(());
-            };
-            if position != 0 {
+            match shared.take_turn(id, self.cells, now, cx.waker()) {
+                Turn::Gone => {
+                    // Unreachable: only this future removes its own entry.
+                    self.state = State::Done;
+                    return Poll::Ready(());
+                }
                 // Not our turn: the waiter ahead of us wakes us when it leaves.
-                set_waker(&mut queue.list[position].waker, cx.waker());
-                return Poll::Pending;
-            }
-            match shared.gcra.try_take(self.cells, now) {
-                Ok(()) => {
-                    queue.list.pop_front();
-                    shared
-                        .waiting
-                        .fetch_sub(u64::from(self.cells), Ordering::AcqRel);
-                    let next = queue.list.front_mut().and_then(|next| next.waker.take());
-                    drop(queue);
+                Turn::Behind => return Poll::Pending,
+                Turn::Granted(next) => {
                     self.state = State::Done;
                     self.sleep = None;
                     if let Some(next) = next {
@@ -687,9 +670,7 @@ impl<'a> Waiting<'a> {
                     }
                     return Poll::Ready(());
                 }
-                Err(wait) => {
-                    set_waker(&mut queue.list[0].waker, cx.waker());
-                    drop(queue);
+                Turn::Wait(wait) => {
                     // A default limiter on the CPU's counter that finds Tokio's clock paused
                     // moves onto it, or its timers (virtual) and readings (real) never agree.
                     if shared.clock.follow_paused_clock() {
@@ -715,26 +696,70 @@ impl<'a> Waiting<'a> {
     }
 }
 
-fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
-    match slot {
-        Some(old) if old.will_wake(waker) => {}
-        _ => *slot = Some(waker.clone()),
-    }
+/// What a queued waiter's turn came to (see [`Shared::take_turn`]).
+enum Turn {
+    /// Granted: it has left the queue, and this is the new head's waker, to be woken once
+    /// the caller is done (the new head must start its own timer).
+    Granted(Option<Waker>),
+    /// Not at the head: its waker is stored for the waiter ahead to wake when it leaves.
+    Behind,
+    /// At the head, but the capacity is not there yet: wait this many nanoseconds, on a
+    /// timer. Its waker is stored in its place, as before.
+    Wait(u64),
+    /// Not in the queue. Unreachable: only the waiter itself removes its entry.
+    Gone,
 }
 
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        let State::Queued(id) = self.state else {
-            return;
+/// The queue protocol, apart from the timer a head sleeps on, so the loom models can drive it.
+impl Shared {
+    /// Joins the back of the queue for `cells`, counted in `waiting` (which shuts the fast
+    /// path), and returns the place's id.
+    fn join_queue(&self, cells: u32) -> u64 {
+        let mut queue = self.lock();
+        let id = queue.next_id;
+        queue.next_id += 1;
+        queue.list.push_back(Waiter { id, waker: None });
+        self.waiting.fetch_add(u64::from(cells), Ordering::AcqRel);
+        drop(queue);
+        id
+    }
+
+    /// One turn of the queued waiter `id` at time `now`: if it is at the head and the
+    /// capacity is there, it takes it and leaves the queue.
+    fn take_turn(&self, id: u64, cells: u32, now: u64, waker: &Waker) -> Turn {
+        let mut queue = self.lock();
+        let Some(position) = queue.position(id) else {
+            return Turn::Gone;
         };
-        let mut queue = self.shared.lock();
+        if position != 0 {
+            set_waker(&mut queue.list[position].waker, waker);
+            return Turn::Behind;
+        }
+        match self.gcra.try_take(cells, now) {
+            Ok(()) => {
+                queue.list.pop_front();
+                self.waiting.fetch_sub(u64::from(cells), Ordering::AcqRel);
+                let next = queue.list.front_mut().and_then(|next| next.waker.take());
+                drop(queue);
+                Turn::Granted(next)
+            }
+            Err(wait) => {
+                set_waker(&mut queue.list[0].waker, waker);
+                drop(queue);
+                Turn::Wait(wait)
+            }
+        }
+    }
+
+    /// The waiter `id` gives up: it leaves the queue, and if it was the head, wakes the new
+    /// head (after unlocking) to start its own timer.
+    fn leave_queue(&self, id: u64, cells: u32) {
+        let mut queue = self.lock();
         let Some(position) = queue.position(id) else {
             return;
         };
         queue.list.remove(position);
-        self.shared
-            .waiting
-            .fetch_sub(u64::from(self.cells), Ordering::AcqRel);
+        self.waiting.fetch_sub(u64::from(cells), Ordering::AcqRel);
         // The head left: the new head must start its own timer.
         let next = if position == 0 {
             queue.list.front_mut().and_then(|next| next.waker.take())
@@ -744,6 +769,21 @@ impl Drop for Waiting<'_> {
         drop(queue);
         if let Some(next) = next {
             next.wake();
+        }
+    }
+}
+
+fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(old) if old.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let State::Queued(id) = self.state {
+            self.shared.leave_queue(id, self.cells);
         }
     }
 }
@@ -856,3 +896,125 @@ impl fmt::Display for TryAcquireError {
 }
 
 impl std::error::Error for TryAcquireError {}
+
+/// Loom models of the queue protocol. What is modelled: the queue (`crate::loom::Mutex`), the
+/// `waiting` counter and the GCRA state (loom atomics), driven through the steps
+/// `Waiting::poll` and its `Drop` are made of (`join_queue`, `take_turn`, `leave_queue`), and
+/// the fast path's `try_fast`. What is not: the head's timer (loom cannot run Tokio's timers),
+/// so a head refused capacity gives up instead of sleeping, and times are passed in rather
+/// than read. Waiters run on loom's `block_on`, so a lost wake-up is a deadlock loom reports.
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    use std::future::poll_fn;
+
+    use loom::future::block_on;
+    use loom::thread;
+
+    use super::*;
+
+    /// One cell an hour: nothing refills during a model, whatever the real clock says.
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn limiter(burst: u32) -> RateLimiter {
+        RateLimiter::builder()
+            .rate(1, HOUR)
+            .burst(burst)
+            .clock(Clock::Tokio)
+            .build()
+    }
+
+    /// Queues for one cell and takes turns at time `now` as `Waiting::poll` does, until it is
+    /// granted (`true`) or, at the head, refused: then it gives up as a dropped `Acquire`
+    /// does (`false`), since the model has no timer to sleep on.
+    fn queue_for_one(shared: &Shared, now: u64) -> bool {
+        let id = shared.join_queue(1);
+        let granted = block_on(poll_fn(|cx| {
+            match shared.take_turn(id, 1, now, cx.waker()) {
+                Turn::Granted(next) => {
+                    if let Some(next) = next {
+                        next.wake();
+                    }
+                    Poll::Ready(true)
+                }
+                Turn::Behind => Poll::Pending,
+                Turn::Wait(_) => Poll::Ready(false),
+                Turn::Gone => panic!("only the waiter removes its own place"),
+            }
+        }));
+        if !granted {
+            shared.leave_queue(id, 1);
+        }
+        granted
+    }
+
+    /// Nobody left in the queue, and `waiting` back to 0 (never below: it is unsigned, and
+    /// an underflow would show as a huge count).
+    fn assert_settled(shared: &Shared) {
+        assert!(shared.lock().list.is_empty());
+        assert_eq!(shared.waiting.load(Ordering::Acquire), 0);
+    }
+
+    /// No lost wake-up on a grant: two waiters queue at once with capacity for both; the
+    /// one behind is woken by the head's grant (or finds itself at the head), so both are
+    /// granted, in turn.
+    #[test]
+    fn loom_rate_limiter_granted_head_wakes_the_next() {
+        loom::model(|| {
+            let limiter = limiter(2);
+            let other = {
+                let limiter = limiter.clone();
+                thread::spawn(move || queue_for_one(&limiter.shared, 0))
+            };
+            assert!(queue_for_one(&limiter.shared, 0));
+            assert!(other.join().unwrap());
+            assert_settled(&limiter.shared);
+        });
+    }
+
+    /// No lost wake-up on a departure: with the capacity spent, one waiter queues at time 0
+    /// (refused at the head, it leaves) while another queues an interval later (granted at
+    /// the head). If the first was the head when the second parked behind it, its leaving
+    /// wakes the second; if the second was first, its grant wakes the first to be refused.
+    #[test]
+    fn loom_rate_limiter_head_that_leaves_wakes_the_next() {
+        loom::model(|| {
+            let limiter = limiter(1);
+            let interval = limiter.shared.gcra.emission();
+            assert_eq!(limiter.shared.gcra.try_take(1, 0), Ok(()));
+            let early = {
+                let limiter = limiter.clone();
+                thread::spawn(move || queue_for_one(&limiter.shared, 0))
+            };
+            assert!(queue_for_one(&limiter.shared, interval));
+            assert!(!early.join().unwrap(), "nothing is left for time 0");
+            assert_settled(&limiter.shared);
+        });
+    }
+
+    /// The fast path never takes the capacity a queued waiter waits for: while one waiter
+    /// is queued (for the last cell), a caller on another thread tries the fast path. It is
+    /// refused, whether it looks while the waiter is queued (`waiting` is not 0) or after the
+    /// waiter was granted (the cell is gone), and the waiter is always granted.
+    #[test]
+    fn loom_rate_limiter_fast_path_never_takes_a_queued_waiters_cell() {
+        loom::model(|| {
+            let limiter = limiter(1);
+            let shared = &limiter.shared;
+            let id = shared.join_queue(1);
+            let fast = {
+                let limiter = limiter.clone();
+                thread::spawn(move || limiter.shared.try_fast(1))
+            };
+            let turn = shared.take_turn(id, 1, 0, Waker::noop());
+            assert!(
+                matches!(turn, Turn::Granted(None)),
+                "the queued waiter gets its cell"
+            );
+            assert!(
+                !fast.join().unwrap(),
+                "the fast path took a queued waiter's cell"
+            );
+            assert_settled(shared);
+        });
+    }
+}

@@ -2,11 +2,12 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 /// Creates and checks the resources of a [`Pool`]: deadpool's `Manager`, with `async fn`.
 ///
@@ -676,3 +677,215 @@ impl<E: fmt::Display> fmt::Display for AcquireError<E> {
 }
 
 impl<E: fmt::Debug + fmt::Display> std::error::Error for AcquireError<E> {}
+
+/// Loom models of the pool's own bookkeeping. What is modelled: the idle list
+/// (`crate::loom::Mutex`) and the `size` and `waiting` counters, so loom explores every
+/// interleaving of taking, returning, discarding and creating. What is not: the permits are
+/// Tokio's `Semaphore`, which loom cannot see into (each of its calls is one step); a task
+/// parked on it is woken through loom's `block_on` waker, so a lost wake-up is a deadlock
+/// loom reports. Each `acquire` bumps `waiting` (a loom atomic) just before it asks for a
+/// permit, so loom tries every order of the permit requests.
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicUsize as Counter, Ordering::Relaxed};
+    use std::sync::{Arc as StdArc, Mutex as StdMutex};
+
+    use loom::future::block_on;
+    use loom::thread;
+
+    use super::*;
+
+    /// Numbers its resources in creation order; with `break_first`, resource 0 fails its
+    /// health check when it is taken again (and so is dropped, counted in `discarded`).
+    struct Numbered {
+        created: StdArc<Counter>,
+        discarded: StdArc<Counter>,
+        break_first: bool,
+    }
+
+    impl Manager for Numbered {
+        type Resource = usize;
+        type Error = ();
+
+        fn create(&self) -> impl Future<Output = Result<usize, ()>> + Send {
+            std::future::ready(Ok(self.created.fetch_add(1, Relaxed)))
+        }
+
+        fn recycle(&self, resource: &mut usize) -> impl Future<Output = Result<(), ()>> + Send {
+            let broken = self.break_first && *resource == 0;
+            if broken {
+                self.discarded.fetch_add(1, Relaxed);
+            }
+            std::future::ready(if broken { Err(()) } else { Ok(()) })
+        }
+    }
+
+    /// A pool whose resources are numbered in creation order, with the numbers currently
+    /// checked out (plain std state: loom need not explore it, only the pool's).
+    #[derive(Clone)]
+    struct Model {
+        pool: Pool<Numbered>,
+        created: StdArc<Counter>,
+        discarded: StdArc<Counter>,
+        out: StdArc<StdMutex<HashSet<usize>>>,
+    }
+
+    impl Model {
+        fn new(max_size: usize) -> Self {
+            Self::with(max_size, false)
+        }
+
+        fn with(max_size: usize, break_first: bool) -> Self {
+            let created = StdArc::new(Counter::new(0));
+            let discarded = StdArc::new(Counter::new(0));
+            let manager = Numbered {
+                created: created.clone(),
+                discarded: discarded.clone(),
+                break_first,
+            };
+            Self {
+                pool: Pool::new(manager, max_size),
+                created,
+                discarded,
+                out: StdArc::default(),
+            }
+        }
+
+        /// Acquires a resource and checks that nobody else holds it and that the pool never
+        /// counts more resources than its maximum; the caller then gives it back or
+        /// discards it.
+        fn acquire(&self) -> PoolGuard<usize> {
+            let guard = match block_on(self.pool.acquire()) {
+                Ok(guard) => guard,
+                Err(error) => panic!("creating never fails here: {error:?}"),
+            };
+            assert!(
+                self.out.lock().unwrap().insert(*guard),
+                "resource {} handed out twice",
+                *guard
+            );
+            assert!(self.pool.status().size <= self.pool.status().max_size);
+            guard
+        }
+
+        fn give_back(&self, guard: PoolGuard<usize>) {
+            self.out.lock().unwrap().remove(&*guard);
+            drop(guard);
+        }
+
+        fn discard(&self, guard: PoolGuard<usize>) {
+            self.out.lock().unwrap().remove(&*guard);
+            self.discarded.fetch_add(1, Relaxed);
+            guard.discard();
+        }
+
+        /// Once every thread is done: `size` counts exactly the resources that exist (created
+        /// and not discarded), all of them idle, never more than the maximum; nobody waits.
+        fn assert_settled(&self) {
+            let status = self.pool.status();
+            let alive = self.created.load(Relaxed) - self.discarded.load(Relaxed);
+            assert_eq!(status.size, alive, "size counts the resources that exist");
+            assert_eq!(status.available, alive, "every resource came back");
+            assert!(status.size <= status.max_size);
+            assert_eq!(status.waiting, 0);
+            assert!(self.out.lock().unwrap().is_empty());
+        }
+    }
+
+    /// No resource lost or duplicated, `size` never above the maximum: two tasks share a pool
+    /// of one, each taking the resource and giving it back. The second waits for the permit
+    /// and then finds the resource idle (it never creates a second one), whichever order the
+    /// give-back and the take interleave in.
+    #[test]
+    fn loom_pool_take_and_give_back_share_one_resource() {
+        loom::model(|| {
+            let model = Model::new(1);
+            let other = {
+                let model = model.clone();
+                thread::spawn(move || {
+                    let guard = model.acquire();
+                    model.give_back(guard);
+                })
+            };
+            let guard = model.acquire();
+            model.give_back(guard);
+            other.join().unwrap();
+            model.assert_settled();
+            assert_eq!(model.created.load(Relaxed), 1, "one resource served both");
+        });
+    }
+
+    /// Count never negative, nothing lost: a task that discards its resource racing one
+    /// that takes and gives back. `size` drops by exactly the discarded one, the taker gets
+    /// the idle resource or creates a fresh one (never while one sits idle at its maximum),
+    /// and the counts settle at what exists.
+    #[test]
+    fn loom_pool_discard_racing_take_keeps_size_exact() {
+        loom::model(|| {
+            let model = Model::new(1);
+            let discarder = {
+                let model = model.clone();
+                thread::spawn(move || {
+                    let guard = model.acquire();
+                    model.discard(guard);
+                })
+            };
+            let guard = model.acquire();
+            model.give_back(guard);
+            discarder.join().unwrap();
+            model.assert_settled();
+        });
+    }
+
+    /// With room for two: one task holds both resources and gives them back while another
+    /// waits for one; `size` never passes 2 (the waiter, once let in, takes a returned
+    /// resource, never creates a third) and every resource created is idle at the end.
+    #[test]
+    fn loom_pool_two_slots_never_exceed_max() {
+        loom::model(|| {
+            let model = Model::new(2);
+            let other = {
+                let model = model.clone();
+                thread::spawn(move || {
+                    let guard = model.acquire();
+                    model.give_back(guard);
+                })
+            };
+            let first = model.acquire();
+            let second = model.acquire();
+            model.give_back(first);
+            model.give_back(second);
+            other.join().unwrap();
+            model.assert_settled();
+            assert_eq!(model.created.load(Relaxed), 2, "never a third");
+        });
+    }
+
+    /// Count never negative, never above the maximum, across a failed health check: resource
+    /// 0 breaks when it is taken again. Two tasks each take and give back from a pool of one;
+    /// whichever finds resource 0 idle drops it, counts it out and creates a fresh one, and
+    /// `size` ends at exactly the resources that exist.
+    #[test]
+    fn loom_pool_a_broken_idle_resource_is_replaced_and_counted_out() {
+        loom::model(|| {
+            let model = Model::with(1, true);
+            let other = {
+                let model = model.clone();
+                thread::spawn(move || {
+                    let guard = model.acquire();
+                    model.give_back(guard);
+                })
+            };
+            let guard = model.acquire();
+            model.give_back(guard);
+            other.join().unwrap();
+            model.assert_settled();
+            assert_eq!(
+                model.created.load(Relaxed),
+                2,
+                "resource 0 was replaced once"
+            );
+        });
+    }
+}

@@ -1,13 +1,13 @@
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
+use crate::loom::{AtomicUsize, Ordering};
 use crate::queue::Queue;
 use crate::sync::Event;
 use crate::task::{BoxError, Failure, PanicPayload};
@@ -598,5 +598,45 @@ impl JobPanic {
 impl fmt::Debug for JobPanic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.message().unwrap_or("<non-string payload>"), f)
+    }
+}
+
+/// Loom model of the count of live workers and the `stopped` event it sets. What is modelled:
+/// `alive` (a loom atomic) and the event's flag and registration (see `sync::event`'s
+/// models); the workers are threads that stop, since loom cannot run Tokio tasks.
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    use loom::future::block_on;
+    use loom::thread;
+
+    use super::*;
+
+    /// `shutdown`'s wait ends exactly when the last worker has stopped: two workers stop on
+    /// two threads while the pool waits on `stopped`. The wait always returns (exactly one
+    /// worker sees itself last and sets the event; loom reports a deadlock otherwise), and
+    /// never before both are counted out.
+    #[test]
+    fn loom_worker_pool_stopped_is_set_by_the_last_worker_only() {
+        loom::model(|| {
+            let shared = Arc::new(Shared {
+                alive: AtomicUsize::new(2),
+                stopped: Event::new(),
+            });
+            let workers: Vec<_> = (0..2)
+                .map(|_| {
+                    let alive = Alive(shared.clone());
+                    thread::spawn(move || drop(alive))
+                })
+                .collect();
+            block_on(shared.stopped.wait());
+            assert_eq!(
+                shared.alive.load(Ordering::Acquire),
+                0,
+                "a worker still runs"
+            );
+            for worker in workers {
+                worker.join().unwrap();
+            }
+        });
     }
 }

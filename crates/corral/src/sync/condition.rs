@@ -4,11 +4,12 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
+use std::sync::PoisonError;
 use std::task::{Poll, Waker};
 
 use tokio::sync::{Mutex, MutexGuard, TryLockError};
 
+use crate::loom::{Mutex as ListMutex, MutexGuard as ListGuard};
 use crate::util::{Ticket, WaitList};
 
 /// A condition variable that owns its data: asyncio's `Condition`, with the lock and the
@@ -116,7 +117,7 @@ use crate::util::{Ticket, WaitList};
 /// # }
 /// ```
 pub struct Condition<T: ?Sized> {
-    waiters: StdMutex<WaitList>,
+    waiters: ListMutex<WaitList>,
     data: Mutex<T>,
 }
 
@@ -151,10 +152,21 @@ impl<T> Condition<T> {
     /// # Ok(())
     /// # }
     /// ```
+    #[cfg(not(corral_loom))]
     pub const fn const_new(value: T) -> Self {
         Self {
-            waiters: StdMutex::new(WaitList::new()),
+            waiters: ListMutex::new(WaitList::new()),
             data: Mutex::const_new(value),
+        }
+    }
+
+    /// Under the loom models the wait list's lock is loom's, which has no `const`
+    /// constructor.
+    #[cfg(corral_loom)]
+    pub fn const_new(value: T) -> Self {
+        Self {
+            waiters: ListMutex::new(WaitList::new()),
+            data: Mutex::new(value),
         }
     }
 
@@ -581,7 +593,7 @@ impl<T: ?Sized + fmt::Display> fmt::Display for ConditionGuard<'_, T> {
 /// "notified" and "dropped" cannot both win: either the waiter leaves unnoticed, or it finds
 /// it was notified and hands the notification to the next waiter.
 struct Registration<'a> {
-    waiters: &'a StdMutex<WaitList>,
+    waiters: &'a ListMutex<WaitList>,
     ticket: Ticket,
     /// Cleared once the waiter has the lock again: from then on, the notification is spent.
     owes_notification: bool,
@@ -625,6 +637,138 @@ impl Drop for Registration<'_> {
 
 /// Locks the wait list. Nothing panics while it is held in a way that leaves it
 /// inconsistent, so a poisoned lock is used as is.
-fn lock_waiters(waiters: &StdMutex<WaitList>) -> StdMutexGuard<'_, WaitList> {
+fn lock_waiters(waiters: &ListMutex<WaitList>) -> ListGuard<'_, WaitList> {
     waiters.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Loom models of the condition's wait list. What is modelled: the wait-list lock
+/// (`crate::loom::Mutex`), so loom explores every interleaving of registering, notifying and
+/// giving up. The data lock is Tokio's `Mutex`, which loom cannot see into: each of its
+/// operations is one step (loom runs one thread at a time), and a task parked on it is woken
+/// through loom's `block_on` waker, so a lost wake-up anywhere is a deadlock loom reports.
+///
+/// Loom only reorders accesses it sees conflict, so the model makes the data lock's part
+/// visible: each thread passes a loom atomic (`turnstile`) just before it asks for the lock,
+/// so loom tries every order of lock attempts, and the guarded data is a loom `AtomicBool`,
+/// so it sees the waiter's check and the notifier's change conflict. The flag is read and
+/// written with read-modify-writes, which always see the latest value, as the Tokio lock
+/// guarantees for real (plain loads and stores would let loom read a stale value: it does not
+/// see the lock's happens-before).
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::Context;
+
+    use loom::future::block_on;
+    use loom::thread;
+
+    use super::*;
+    use crate::loom::Ordering::{AcqRel, Relaxed};
+    use crate::loom::{Arc, AtomicBool, AtomicUsize};
+
+    #[derive(Default)]
+    struct Flag {
+        cond: Condition<AtomicBool>,
+        turnstile: AtomicUsize,
+    }
+
+    impl Flag {
+        fn lock(&self) -> ConditionGuard<'_, AtomicBool> {
+            self.turnstile.fetch_add(1, Relaxed);
+            block_on(self.cond.lock())
+        }
+
+        /// Waits under the lock until the flag is up, as asyncio's `wait_for` loop.
+        fn wait_until_set(&self) {
+            let guard = self.lock();
+            drop(block_on(guard.wait_for(|set| set.fetch_or(false, AcqRel))));
+        }
+
+        /// Raises the flag under the lock, then notifies after unlocking.
+        fn set(&self, notify: impl FnOnce(&Condition<AtomicBool>)) {
+            self.lock().swap(true, AcqRel);
+            notify(&self.cond);
+        }
+
+        fn nobody_waits(&self) -> bool {
+            lock_waiters(&self.cond.waiters).is_empty()
+        }
+    }
+
+    /// No lost wake-up: a waiter that checks the flag under the lock and registers before
+    /// unlocking is always woken by a `notify_one` sent after the flag was raised on another
+    /// thread (loom reports a deadlock otherwise), and the wait list ends empty.
+    #[test]
+    fn loom_condition_notify_one_never_misses_a_registering_waiter() {
+        loom::model(|| {
+            let flag = Arc::new(Flag::default());
+            let waiter = {
+                let flag = flag.clone();
+                thread::spawn(move || flag.wait_until_set())
+            };
+            flag.set(|cond| {
+                cond.notify_one();
+            });
+            waiter.join().unwrap();
+            assert!(flag.nobody_waits());
+        });
+    }
+
+    /// No lost wake-up with several waiters: one `notify_all` after the flag was raised wakes
+    /// every waiter that saw it down, whichever point of registering each had reached.
+    #[test]
+    fn loom_condition_notify_all_wakes_every_waiter() {
+        loom::model(|| {
+            let flag = Arc::new(Flag::default());
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let flag = flag.clone();
+                    thread::spawn(move || flag.wait_until_set())
+                })
+                .collect();
+            flag.set(|cond| {
+                cond.notify_all();
+            });
+            for waiter in waiters {
+                waiter.join().unwrap();
+            }
+            assert!(flag.nobody_waits());
+        });
+    }
+
+    /// A cancelled waiter never swallows a notification (the promise of `wait`'s cancel
+    /// safety): one waiter waits for the flag for good while another registers, is polled
+    /// once and dropped, racing a single `notify_one`. If the dropped one had been notified
+    /// (it was first in line) and had not got the lock back, the notification passes to the
+    /// one that stays; only if it returned, having spent the notification, is a second one
+    /// sent. Either way the one that stays is woken and nothing is left on the list.
+    #[test]
+    fn loom_condition_a_dropped_notified_waiter_passes_the_notification_on() {
+        loom::model(|| {
+            let flag = Arc::new(Flag::default());
+            let stayer = {
+                let flag = flag.clone();
+                thread::spawn(move || flag.wait_until_set())
+            };
+            let quitter = {
+                let flag = flag.clone();
+                thread::spawn(move || {
+                    let mut wait = pin!(flag.lock().wait());
+                    let mut cx = Context::from_waker(Waker::noop());
+                    // Ready only if it was notified and got the lock back: then it spent the
+                    // notification. Otherwise it is dropped here, registered or notified.
+                    wait.as_mut().poll(&mut cx).is_ready()
+                })
+            };
+            flag.set(|cond| {
+                cond.notify_one();
+            });
+            if quitter.join().unwrap() {
+                flag.cond.notify_one();
+            }
+            stayer.join().unwrap();
+            assert!(flag.nobody_waits());
+        });
+    }
 }

@@ -3,12 +3,11 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
-use tokio::sync::Notify;
-use tokio::sync::futures::Notified;
+
+use crate::loom::{AtomicBool, Notified, Notify, Ordering};
 
 /// A flag that tasks can wait on: asyncio's `Event`.
 ///
@@ -20,8 +19,9 @@ use tokio::sync::futures::Notified;
 /// asyncio). A task that only starts waiting after the `clear` waits for the next `set`:
 /// "waiting" begins when [`wait`](Event::wait) is called, not when a task is spawned.
 ///
-/// Unlike a [`Notify`] permit, setting an event is not consumed by the task it wakes: every
-/// waiter returns, and so does every `wait` that starts while the event stays set.
+/// Unlike a [`Notify`](tokio::sync::Notify) permit, setting an event is not consumed by the
+/// task it wakes: every waiter returns, and so does every `wait` that starts while the event
+/// stays set.
 ///
 /// Share an `Event` between tasks with an [`Arc`](std::sync::Arc), or borrow it from a scope
 /// that outlives them.
@@ -86,7 +86,17 @@ impl Event {
     /// # Ok(())
     /// # }
     /// ```
+    #[cfg(not(corral_loom))]
     pub const fn const_new() -> Self {
+        Self {
+            flag: AtomicBool::new(false),
+            notify: Notify::const_new(),
+        }
+    }
+
+    /// Under the loom models the flag is loom's, which has no `const` constructor.
+    #[cfg(corral_loom)]
+    pub fn const_new() -> Self {
         Self {
             flag: AtomicBool::new(false),
             notify: Notify::const_new(),
@@ -281,5 +291,77 @@ impl Future for EventWait<'_> {
         // Wait. A waiter that was notified returns even if the event was cleared since.
         *this.registered = true;
         this.notified.poll(cx)
+    }
+}
+
+/// Loom models of the flag's protocol with the `Notify`. What is modelled: the flag
+/// (`crate::loom::AtomicBool`) and the order of the `Notify`'s two steps, `notified` (the
+/// registration, made when the `EventWait` is created) and `notify_waiters`, through
+/// `crate::loom::Notify`, which shows loom the happens-before Tokio promises for them. What is
+/// not: the inside of Tokio's `Notify`, taken as one step per call. The waiters run on loom's
+/// `block_on`, whose wakers are loom's, so a lost wake-up is a deadlock loom reports.
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    use loom::future::block_on;
+    use loom::thread;
+
+    use super::*;
+    use crate::loom::Arc;
+
+    /// No lost wake-up: a `wait` racing a `set` on another thread always returns, whether it
+    /// registered before the set (woken by its `notify_waiters`) or after (it sees the flag).
+    #[test]
+    fn loom_event_set_racing_wait_never_loses_the_wake_up() {
+        loom::model(|| {
+            let event = Arc::new(Event::new());
+            let waiter = {
+                let event = event.clone();
+                thread::spawn(move || block_on(event.wait()))
+            };
+            event.set();
+            waiter.join().unwrap();
+            assert!(event.is_set());
+        });
+    }
+
+    /// `clear` never takes a wake-up back: a `wait` that began before a `set(); clear();` on
+    /// another thread returns, whether it is first polled before the set, between the set and
+    /// the clear, or after both (when the flag is down again and only the `Notified` knows).
+    #[test]
+    fn loom_event_set_then_clear_still_releases_an_earlier_wait() {
+        loom::model(|| {
+            let event = Arc::new(Event::new());
+            let wait = event.wait();
+            let pulser = {
+                let event = event.clone();
+                thread::spawn(move || {
+                    event.set();
+                    event.clear();
+                })
+            };
+            block_on(wait);
+            pulser.join().unwrap();
+            assert!(!event.is_set());
+        });
+    }
+
+    /// Clear then set wakes again: with the event set, one thread clears and sets it again
+    /// while a waiter starts waiting. The waiter returns whichever it saw: the flag up (before
+    /// the clear or after the second set), or the flag down and then the second set's
+    /// `notify_waiters`, which a set that finds the flag down always sends.
+    #[test]
+    fn loom_event_clear_then_set_wakes_a_waiter_that_saw_it_cleared() {
+        loom::model(|| {
+            let event = Arc::new(Event::new());
+            event.set();
+            let waiter = {
+                let event = event.clone();
+                thread::spawn(move || block_on(event.wait()))
+            };
+            event.clear();
+            event.set();
+            waiter.join().unwrap();
+            assert!(event.is_set());
+        });
     }
 }

@@ -305,7 +305,9 @@ mod loom_tests {
                 state.0 += 1;
                 state.1.notify_one()
             };
-            waker.map(Waker::wake);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
         }
 
         /// Takes an item if there is one, and otherwise registers (or re-registers) `ticket`.
@@ -353,7 +355,9 @@ mod loom_tests {
                     None => state.1.notify_one(),
                 }
             };
-            next.map(Waker::wake);
+            if let Some(next) = next {
+                next.wake();
+            }
         }
     }
 

@@ -310,7 +310,9 @@ impl<E: Send + 'static> Core<E> {
                 threshold,
             )),
         };
-        let abort = self.lock().register(handle.abort_handle());
+        let abort = self
+            .lock()
+            .register(handle.abort_handle(), || self.live.len());
         if let Some(abort) = abort {
             abort.abort();
         }

@@ -608,9 +608,8 @@ impl<E> Drop for Core<E> {
 impl<E> Drop for Guard<E> {
     fn drop(&mut self) {
         let core = &self.core;
-        // Dropped unfinished, not by the group: `Task::abort`, or the runtime shutting down.
-        if !self.done && !core.lock().aborting() && runtime_is_shutting_down() {
-            core.lock().runtime_gone();
+        if !self.done {
+            dropped_unfinished(core);
         }
         // Counted out after the flag is set, so a waiter sees it.
         if core.live.leave() {
@@ -619,6 +618,16 @@ impl<E> Drop for Guard<E> {
         if let Some(tokens) = self.enclosing.take() {
             drop(tokens);
         }
+    }
+}
+
+/// A task was dropped unfinished: if not by the group (`Task::abort`, or the runtime shutting
+/// down), records a runtime that shut down. Out of line: the common drop is of a finished task.
+#[cold]
+#[inline(never)]
+fn dropped_unfinished<E>(core: &Core<E>) {
+    if !core.lock().aborting() && runtime_is_shutting_down() {
+        core.lock().runtime_gone();
     }
 }
 

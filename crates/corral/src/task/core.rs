@@ -549,6 +549,7 @@ where
 {
     type Output = Outcome<T>;
 
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<T>> {
         let this = self.project();
         let guard = this.guard;

@@ -56,14 +56,7 @@ async fn run(variant: &str, n: u64) -> u64 {
         }
         "tokio_spawn_wrapped" => {
             let handles: Vec<JoinHandle<Option<u64>>> = (0..n)
-                .map(|i| {
-                    tokio::spawn(async move {
-                        match trivial_ok(i).await {
-                            Ok(v) => Some(v),
-                            Err(_) => None,
-                        }
-                    })
-                })
+                .map(|i| tokio::spawn(async move { trivial_ok(i).await.ok() }))
                 .collect();
             let mut sum = 0;
             for handle in handles {

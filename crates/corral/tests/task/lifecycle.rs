@@ -136,9 +136,11 @@ async fn tasks_that_stay_do_not_make_the_group_keep_the_finished_ones() {
         assert_eq!(task.await.unwrap(), i);
     }
     assert_eq!(group.len(), STAYING);
-    // Keeping the finished tasks' handles would hold well over a megabyte here.
+    // A finished task's abort handle keeps its Tokio cell allocated: keeping them would hold
+    // some fifty megabytes here. (The runtime's own buffers move the heap by a few hundred
+    // kilobytes either way over such a run.)
     assert!(
-        worst < 64 * 1024,
+        worst < 1024 * 1024,
         "memory grew by {worst} bytes while {STAYING} tasks stayed"
     );
     token.cancel();

@@ -24,7 +24,8 @@
 //! Nesting: while a task is polled, a thread-local holds the address of its core; a group
 //! created inside the task looks the core up in a registry (touched once per group, never per
 //! task) and records the `TaskTracker`s of every enclosing group ([`Scope`]). Each of its tasks
-//! holds a token of each, so an enclosing group's `join` waits for the tasks of every group
+//! holds a token of each (in a [`Nested`] wrapper, so that a task of a group that is not nested
+//! carries nothing for them), so an enclosing group's `join` waits for the tasks of every group
 //! nested in it, at any depth, even after the inner group was dropped with its tasks mid-step
 //! on another worker.
 //!
@@ -35,7 +36,6 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::{Pin, pin};
 use std::sync::{Arc, PoisonError, Weak};
@@ -284,31 +284,21 @@ impl<E: Send + 'static> Core<E> {
             drop(future);
             return Task::refused();
         }
-        let enclosing = if self.enclosing.is_empty() {
-            None
-        } else {
-            Some(Box::new(Tokens {
-                _held: self.enclosing.iter().map(TaskTracker::token).collect(),
-            }))
-        };
         let child = Child {
             future,
             guard: Guard {
                 core: Arc::clone(self),
                 done: false,
-                enclosing: ManuallyDrop::new(enclosing),
             },
         };
-        // Debug mode costs one atomic load here when off; on, the task is watched.
-        let handle = match crate::debug::slow_poll_threshold() {
-            None => tokio::spawn(child),
-            Some(threshold) => tokio::spawn(crate::debug::Watched::new(
+        let handle = if self.enclosing.is_empty() {
+            self.spawn_child::<F, _>(child)
+        } else {
+            // Released after the child counted the task out (fields drop in order).
+            self.spawn_child::<F, _>(Nested {
                 child,
-                self.debug_owner(),
-                std::any::type_name::<F>(),
-                std::panic::Location::caller(),
-                threshold,
-            )),
+                _held: self.enclosing.iter().map(TaskTracker::token).collect(),
+            })
         };
         let abort = self
             .lock()
@@ -317,6 +307,27 @@ impl<E: Send + 'static> Core<E> {
             abort.abort();
         }
         Task::new(handle)
+    }
+
+    /// Spawns a task's future, watched in debug mode.
+    #[track_caller]
+    #[inline(always)]
+    fn spawn_child<F, C>(&self, child: C) -> tokio::task::JoinHandle<C::Output>
+    where
+        C: Future + Send + 'static,
+        C::Output: Send + 'static,
+    {
+        // Debug mode costs one atomic load here when off; on, the task is watched.
+        match crate::debug::slow_poll_threshold() {
+            None => tokio::spawn(child),
+            Some(threshold) => tokio::spawn(crate::debug::Watched::new(
+                child,
+                self.debug_owner(),
+                std::any::type_name::<F>(),
+                std::panic::Location::caller(),
+                threshold,
+            )),
+        }
     }
 
     /// A spawn was refused: if the token was cancelled while the group was open, the group
@@ -576,21 +587,31 @@ where
     }
 }
 
-/// What a task holds of its group: the core, and the tracker tokens that keep its group (and
-/// every enclosing group) waiting until Tokio drops it.
+/// What a task holds of its group: the core, which counts the task out when Tokio drops it.
 struct Guard<E> {
     core: Arc<Core<E>>,
     /// The task completed (it was not dropped unfinished).
     done: bool,
-    /// Released in `drop`, after the task is counted out. `ManuallyDrop` so that the common
-    /// case (`None`) costs a test, not a call to the tokens' drop glue.
-    enclosing: ManuallyDrop<Option<Box<Tokens>>>,
 }
 
-/// The tracker tokens a task of a nested group holds, behind one thin pointer: a task of a
-/// group that is not nested pays one null word for them.
-struct Tokens {
-    _held: Box<[TaskTrackerToken]>,
+pin_project! {
+    /// The task of a nested group: its child, and the tracker tokens that keep every enclosing
+    /// group waiting until the task is gone (released after the child counted it out). A task
+    /// of a group that is not nested is spawned without them.
+    struct Nested<C> {
+        #[pin]
+        child: C,
+        _held: Box<[TaskTrackerToken]>,
+    }
+}
+
+impl<C: Future> Future for Nested<C> {
+    type Output = C::Output;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
+        self.project().child.poll(cx)
+    }
 }
 
 impl<E> Drop for Core<E> {
@@ -615,9 +636,6 @@ impl<E> Drop for Guard<E> {
         // Counted out after the flag is set, so a waiter sees it.
         if core.live.leave() {
             core.idle.notify_waiters();
-        }
-        if let Some(tokens) = self.enclosing.take() {
-            drop(tokens);
         }
     }
 }

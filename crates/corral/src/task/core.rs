@@ -269,6 +269,7 @@ impl<E: Send + 'static> Core<E> {
     /// Spawns `future` as a task of this core if it admits one; otherwise drops it unpolled
     /// and returns an already-cancelled task. `tokio::spawn` runs with no lock held.
     #[track_caller]
+    #[inline(always)]
     pub(crate) fn spawn<F, T>(self: &Arc<Self>, future: F) -> Task<T>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,

@@ -9,6 +9,9 @@
 //!
 //! Instructions per task = (count at n) - (count at 0), divided by n. Variants:
 //! `tokio_spawn`, `corral_taskgroup`, `tokio_joinset`, `await_handles_loop`,
+//! `tokio_spawn_ok` (Tokio's spawn of the same fallible task `corral_taskgroup` spawns) and
+//! `tokio_spawn_wrapped` (that task inside a one-line wrapper future: what any wrapper costs
+//! in Tokio's task code, before the wrapper does anything),
 //! `corral_gather_handles` (`gather_unpin`), `corral_gather_boxed_handles` (`gather` over the
 //! same handles), `corral_gather`; of `semaphore_fanout`: `corral_map_concurrent`,
 //! `futures_buffer_unordered`; of `rate_limiter_overhead` (per acquire): `corral_rate_limiter`,
@@ -36,6 +39,31 @@ async fn run(variant: &str, n: u64) -> u64 {
             let mut sum = 0;
             for handle in handles {
                 sum += handle.await.expect("no task panics");
+            }
+            sum
+        }
+        "tokio_spawn_ok" => {
+            let handles: Vec<JoinHandle<Result<u64, BoxError>>> =
+                (0..n).map(|i| tokio::spawn(trivial_ok(i))).collect();
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle
+                    .await
+                    .expect("no task panics")
+                    .expect("no task fails");
+            }
+            sum
+        }
+        "tokio_spawn_wrapped" => {
+            let handles: Vec<JoinHandle<Option<u64>>> = (0..n)
+                .map(|i| tokio::spawn(async move { trivial_ok(i).await.ok() }))
+                .collect();
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle
+                    .await
+                    .expect("no task panics")
+                    .expect("no task fails");
             }
             sum
         }
@@ -125,8 +153,10 @@ async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
 }
 
 /// The variants `run` knows.
-const VARIANTS: [&str; 12] = [
+const VARIANTS: [&str; 14] = [
     "tokio_spawn",
+    "tokio_spawn_wrapped",
+    "tokio_spawn_ok",
     "await_handles_loop",
     "corral_taskgroup",
     "tokio_joinset",

@@ -24,7 +24,8 @@
 //! Nesting: while a task is polled, a thread-local holds the address of its core; a group
 //! created inside the task looks the core up in a registry (touched once per group, never per
 //! task) and records the `TaskTracker`s of every enclosing group ([`Scope`]). Each of its tasks
-//! holds a token of each, so an enclosing group's `join` waits for the tasks of every group
+//! holds a token of each (in a [`Nested`] wrapper, so that a task of a group that is not nested
+//! carries nothing for them), so an enclosing group's `join` waits for the tasks of every group
 //! nested in it, at any depth, even after the inner group was dropped with its tasks mid-step
 //! on another worker.
 //!
@@ -35,7 +36,6 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::{Pin, pin};
 use std::sync::{Arc, PoisonError, Weak};
@@ -269,6 +269,7 @@ impl<E: Send + 'static> Core<E> {
     /// Spawns `future` as a task of this core if it admits one; otherwise drops it unpolled
     /// and returns an already-cancelled task. `tokio::spawn` runs with no lock held.
     #[track_caller]
+    #[inline(always)]
     pub(crate) fn spawn<F, T>(self: &Arc<Self>, future: F) -> Task<T>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
@@ -284,23 +285,41 @@ impl<E: Send + 'static> Core<E> {
             drop(future);
             return Task::refused();
         }
-        let enclosing = if self.enclosing.is_empty() {
-            None
-        } else {
-            Some(Box::new(Tokens {
-                _held: self.enclosing.iter().map(TaskTracker::token).collect(),
-            }))
-        };
         let child = Child {
             future,
             guard: Guard {
                 core: Arc::clone(self),
                 done: false,
-                enclosing: ManuallyDrop::new(enclosing),
             },
         };
+        let handle = if self.enclosing.is_empty() {
+            self.spawn_child::<F, _>(child)
+        } else {
+            // Released after the child counted the task out (fields drop in order).
+            self.spawn_child::<F, _>(Nested {
+                child,
+                _held: self.enclosing.iter().map(TaskTracker::token).collect(),
+            })
+        };
+        let abort = self
+            .lock()
+            .register(handle.abort_handle(), || self.live.len());
+        if let Some(abort) = abort {
+            abort.abort();
+        }
+        Task::new(handle)
+    }
+
+    /// Spawns a task's future, watched in debug mode.
+    #[track_caller]
+    #[inline(always)]
+    fn spawn_child<F, C>(&self, child: C) -> tokio::task::JoinHandle<C::Output>
+    where
+        C: Future + Send + 'static,
+        C::Output: Send + 'static,
+    {
         // Debug mode costs one atomic load here when off; on, the task is watched.
-        let handle = match crate::debug::slow_poll_threshold() {
+        match crate::debug::slow_poll_threshold() {
             None => tokio::spawn(child),
             Some(threshold) => tokio::spawn(crate::debug::Watched::new(
                 child,
@@ -309,12 +328,7 @@ impl<E: Send + 'static> Core<E> {
                 std::panic::Location::caller(),
                 threshold,
             )),
-        };
-        let abort = self.lock().register(handle.abort_handle());
-        if let Some(abort) = abort {
-            abort.abort();
         }
-        Task::new(handle)
     }
 
     /// A spawn was refused: if the token was cancelled while the group was open, the group
@@ -547,6 +561,7 @@ where
 {
     type Output = Outcome<T>;
 
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<T>> {
         let this = self.project();
         let guard = this.guard;
@@ -573,21 +588,31 @@ where
     }
 }
 
-/// What a task holds of its group: the core, and the tracker tokens that keep its group (and
-/// every enclosing group) waiting until Tokio drops it.
+/// What a task holds of its group: the core, which counts the task out when Tokio drops it.
 struct Guard<E> {
     core: Arc<Core<E>>,
     /// The task completed (it was not dropped unfinished).
     done: bool,
-    /// Released in `drop`, after the task is counted out. `ManuallyDrop` so that the common
-    /// case (`None`) costs a test, not a call to the tokens' drop glue.
-    enclosing: ManuallyDrop<Option<Box<Tokens>>>,
 }
 
-/// The tracker tokens a task of a nested group holds, behind one thin pointer: a task of a
-/// group that is not nested pays one null word for them.
-struct Tokens {
-    _held: Box<[TaskTrackerToken]>,
+pin_project! {
+    /// The task of a nested group: its child, and the tracker tokens that keep every enclosing
+    /// group waiting until the task is gone (released after the child counted it out). A task
+    /// of a group that is not nested is spawned without them.
+    struct Nested<C> {
+        #[pin]
+        child: C,
+        _held: Box<[TaskTrackerToken]>,
+    }
+}
+
+impl<C: Future> Future for Nested<C> {
+    type Output = C::Output;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
+        self.project().child.poll(cx)
+    }
 }
 
 impl<E> Drop for Core<E> {
@@ -606,17 +631,23 @@ impl<E> Drop for Core<E> {
 impl<E> Drop for Guard<E> {
     fn drop(&mut self) {
         let core = &self.core;
-        // Dropped unfinished, not by the group: `Task::abort`, or the runtime shutting down.
-        if !self.done && !core.lock().aborting() && runtime_is_shutting_down() {
-            core.lock().runtime_gone();
+        if !self.done {
+            dropped_unfinished(core);
         }
         // Counted out after the flag is set, so a waiter sees it.
         if core.live.leave() {
             core.idle.notify_waiters();
         }
-        if let Some(tokens) = self.enclosing.take() {
-            drop(tokens);
-        }
+    }
+}
+
+/// A task was dropped unfinished: if not by the group (`Task::abort`, or the runtime shutting
+/// down), records a runtime that shut down. Out of line: the common drop is of a finished task.
+#[cold]
+#[inline(never)]
+fn dropped_unfinished<E>(core: &Core<E>) {
+    if !core.lock().aborting() && runtime_is_shutting_down() {
+        core.lock().runtime_gone();
     }
 }
 

@@ -144,23 +144,38 @@ impl<E> State<E> {
     }
 
     /// Records the abort handle of a task spawned after [`State::admit`]; returns it back if
-    /// the tasks were aborted meanwhile, for the caller to abort.
+    /// the tasks were aborted meanwhile, for the caller to abort. `live` counts the group's
+    /// live tasks; it is asked only when a sweep is due.
     #[inline]
-    pub(crate) fn register(&mut self, handle: AbortHandle) -> Option<AbortHandle> {
+    pub(crate) fn register(
+        &mut self,
+        handle: AbortHandle,
+        live: impl FnOnce() -> usize,
+    ) -> Option<AbortHandle> {
         if self.aborting() {
             return Some(handle);
         }
         if self.handles.len() >= self.sweep_at {
-            self.sweep();
+            self.sweep(live());
         }
         self.handles.push(handle);
         None
     }
 
-    /// Drops the handles of finished tasks. The next sweep comes once as many handles again
-    /// as are left (plus [`SWEEP_SLACK`]) were recorded: amortised O(1) per task.
+    /// Drops the handles of finished tasks, if at least about half of them are (fewer than
+    /// half of the handles are of the `live` tasks); otherwise looks again once the handles
+    /// reach twice `live` (plus [`SWEEP_SLACK`]), without walking them. After a walk, the
+    /// next comes once as many handles again as are left (plus the slack) were recorded:
+    /// amortised O(1) per task either way, and the handles stay within about twice the live
+    /// tasks.
     #[cold]
-    fn sweep(&mut self) {
+    fn sweep(&mut self, live: usize) {
+        let len = self.handles.len();
+        if len < 2 * live + SWEEP_SLACK {
+            // Most handles are of live tasks: a walk would free little.
+            self.sweep_at = 2 * live + SWEEP_SLACK;
+            return;
+        }
         self.handles.retain(|handle| !handle.is_finished());
         if self.handles.capacity() > 4 * self.handles.len() + 4 * SWEEP_SLACK {
             self.handles.shrink_to(2 * self.handles.len() + SWEEP_SLACK);

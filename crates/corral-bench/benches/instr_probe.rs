@@ -14,8 +14,8 @@
 //! in Tokio's task code, before the wrapper does anything),
 //! `corral_gather_handles` (`gather_unpin`), `corral_gather_boxed_handles` (`gather` over the
 //! same handles), `corral_gather`; of `semaphore_fanout`: `corral_map_concurrent`,
-//! `futures_buffer_unordered`; of `rate_limiter_overhead` (per acquire): `corral_rate_limiter`,
-//! `corral_rate_limiter_fast`, `governor`. Run by hand: under `cargo bench` (which passes `--bench`),
+//! `futures_buffer_unordered`; of `rate_limiter_overhead` (per acquire): `corral_rate_limiter`
+//! (the default clock), `corral_rate_limiter_tokio`, `corral_rate_limiter_fast`, `governor`. Run by hand: under `cargo bench` (which passes `--bench`),
 //! or with no or an unknown variant, it does nothing.
 
 use corral::task::{BoxError, Task, TaskGroup, gather, gather_unpin};
@@ -120,7 +120,8 @@ async fn run(variant: &str, n: u64) -> u64 {
             out.iter().sum()
         }
         // rate_limiter_overhead: a limit that never binds (10^9 a second, burst 1,000).
-        "corral_rate_limiter" => rate_limited(n, corral::flow::Clock::Tokio).await,
+        "corral_rate_limiter" => rate_limited(n, corral::flow::Clock::default()).await,
+        "corral_rate_limiter_tokio" => rate_limited(n, corral::flow::Clock::Tokio).await,
         "corral_rate_limiter_fast" => rate_limited(n, corral::flow::Clock::Fast).await,
         "governor" => {
             let rate = std::num::NonZeroU32::new(1_000_000_000).expect("non-zero");
@@ -153,7 +154,7 @@ async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
 }
 
 /// The variants `run` knows.
-const VARIANTS: [&str; 14] = [
+const VARIANTS: [&str; 15] = [
     "tokio_spawn",
     "tokio_spawn_wrapped",
     "tokio_spawn_ok",
@@ -166,6 +167,7 @@ const VARIANTS: [&str; 14] = [
     "corral_map_concurrent",
     "futures_buffer_unordered",
     "corral_rate_limiter",
+    "corral_rate_limiter_tokio",
     "corral_rate_limiter_fast",
     "governor",
 ];

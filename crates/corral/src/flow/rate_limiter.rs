@@ -569,6 +569,7 @@ pub struct Acquire<'a> {
 impl Future for Acquire<'_> {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         self.inner.poll(cx)
     }
@@ -587,6 +588,7 @@ pub struct AcquireN<'a> {
 impl Future for AcquireN<'_> {
     type Output = Result<(), AcquireError>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let (requested, burst) = (self.requested, self.burst);
         match &mut self.inner {
@@ -635,18 +637,28 @@ impl<'a> Waiting<'a> {
         }
     }
 
+    /// The fast path, inlined into the caller's future; the queue is out of line.
+    #[inline]
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.state {
+            State::Done => Poll::Ready(()),
+            // Only while nobody waits: a caller never takes the capacity a queued waiter is
+            // waiting for.
+            State::Start if self.cells == 0 || self.shared.try_fast(self.cells) => {
+                self.state = State::Done;
+                Poll::Ready(())
+            }
+            State::Start | State::Queued(_) => self.poll_queued(cx),
+        }
+    }
+
+    #[inline(never)]
+    fn poll_queued(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared;
         let id = match self.state {
             State::Done => return Poll::Ready(()),
             State::Queued(id) => id,
             State::Start => {
-                // The fast path, only while nobody waits: a caller never takes the capacity a
-                // queued waiter is waiting for.
-                if self.cells == 0 || shared.try_fast(self.cells) {
-                    self.state = State::Done;
-                    return Poll::Ready(());
-                }
                 let id = shared.join_queue(self.cells);
                 self.state = State::Queued(id);
                 id
@@ -753,6 +765,8 @@ impl Shared {
 
     /// The waiter `id` gives up: it leaves the queue, and if it was the head, wakes the new
     /// head (after unlocking) to start its own timer.
+    #[cold]
+    #[inline(never)]
     fn leave_queue(&self, id: u64, cells: u32) {
         let mut queue = self.lock();
         let Some(position) = queue.position(id) else {
@@ -781,6 +795,7 @@ fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
 }
 
 impl Drop for Waiting<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let State::Queued(id) = self.state {
             self.shared.leave_queue(id, self.cells);

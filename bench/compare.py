@@ -51,6 +51,7 @@ PAIRS: list[tuple[str, int, str, str, float | None]] = [
     ("spawn_gather",     100_000,   "corral_gather_handles", "await_handles_loop", 1.1),
     ("taskgroup",        100_000,   "corral_taskgroup",  "tokio_joinset",       1.1),
     ("taskgroup",        100_000,   "corral_taskgroup",  "tokio_spawn",         1.1),
+    ("taskgroup",        100_000,   "corral_taskgroup",  "tokio_tracker",       None),
     ("taskgroup",        100_000,   "corral_taskgroup_debug", "corral_taskgroup", None),
     ("queue_pipeline",   1_000_000, "corral_queue",      "flume",               1.2),
     ("queue_pipeline",   1_000_000, "corral_queue",      "async_channel",       1.0),

@@ -4,6 +4,9 @@
 //! - `tokio_joinset`: `JoinSet::spawn` each, then `join_next` until empty and sum (anchor).
 //! - `tokio_spawn`: `tokio::spawn` each, then await the `JoinHandle`s in order and sum (the
 //!   floor: what a group costs beyond it is the price of its promises).
+//! - `tokio_tracker`: tokio-util's `TaskTracker::spawn` each, `close` and `wait`, then await the
+//!   `JoinHandle`s and sum: the smallest group that counts its tasks (an `Arc` and a counter
+//!   per task, no failure handling, no abort), for what counting alone costs on `mt2`.
 //! - `corral_taskgroup_debug`: `corral_taskgroup` with `corral::debug` on (100 ms threshold):
 //!   the price of watching every poll and spawn site, compared with `corral_taskgroup`.
 //!
@@ -65,6 +68,28 @@ async fn tokio_joinset(n: u64) -> Duration {
     elapsed
 }
 
+async fn tokio_tracker(n: u64) -> Duration {
+    let start = Instant::now();
+    let tracker = tokio_util::task::TaskTracker::new();
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            tracker.spawn(async move {
+                yield_now().await;
+                i
+            })
+        })
+        .collect();
+    tracker.close();
+    tracker.wait().await;
+    let mut sum = 0;
+    for handle in handles {
+        sum += handle.await.expect("no task panics");
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(sum, tri(n));
+    elapsed
+}
+
 async fn tokio_spawn(n: u64) -> Duration {
     let start = Instant::now();
     let handles: Vec<_> = (0..n)
@@ -93,6 +118,7 @@ fn taskgroup(c: &mut Criterion) {
             common::bench(&mut group, "corral_taskgroup", rt, n, corral_taskgroup);
             common::bench(&mut group, "tokio_joinset", rt, n, tokio_joinset);
             common::bench(&mut group, "tokio_spawn", rt, n, tokio_spawn);
+            common::bench(&mut group, "tokio_tracker", rt, n, tokio_tracker);
             common::bench(
                 &mut group,
                 "corral_taskgroup_debug",

@@ -15,8 +15,10 @@
 //! `corral_gather_handles` (`gather_unpin`), `corral_gather_boxed_handles` (`gather` over the
 //! same handles), `corral_gather`; of `semaphore_fanout`: `corral_map_concurrent`,
 //! `futures_buffer_unordered`; of `rate_limiter_overhead` (per acquire): `corral_rate_limiter`
-//! (the default clock), `corral_rate_limiter_tokio`, `corral_rate_limiter_fast`, `governor`. Run by hand: under `cargo bench` (which passes `--bench`),
-//! or with no or an unknown variant, it does nothing.
+//! (the default clock), `corral_rate_limiter_tokio`, `corral_rate_limiter_fast`, `governor`;
+//! of `timeout_overhead` (per op, a 10 s limit around one `yield_now`): `tokio_timeout`,
+//! `corral_timeout`, `corral_deadline`. Run by hand: under `cargo bench` (which passes
+//! `--bench`), or with no or an unknown variant, it does nothing.
 
 use corral::task::{BoxError, Task, TaskGroup, gather, gather_unpin};
 use futures::StreamExt;
@@ -135,9 +137,39 @@ async fn run(variant: &str, n: u64) -> u64 {
             }
             sum
         }
+        // timeout_overhead: a limit that never fires.
+        "tokio_timeout" => {
+            let mut sum = 0;
+            for i in 0..n {
+                sum += tokio::time::timeout(LIMIT, trivial(i))
+                    .await
+                    .expect("never fires");
+            }
+            sum
+        }
+        "corral_timeout" => {
+            let mut sum = 0;
+            for i in 0..n {
+                sum += corral::time::timeout(LIMIT, trivial(i))
+                    .await
+                    .expect("never fires");
+            }
+            sum
+        }
+        "corral_deadline" => {
+            let deadline = corral::time::Deadline::after(LIMIT);
+            let mut sum = 0;
+            for i in 0..n {
+                sum += deadline.run(trivial(i)).await.expect("never fires");
+            }
+            sum
+        }
         other => panic!("unknown variant {other}"),
     }
 }
+
+/// The limit of the `timeout_overhead` variants.
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
     let limiter = corral::flow::RateLimiter::builder()
@@ -154,7 +186,7 @@ async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
 }
 
 /// The variants `run` knows.
-const VARIANTS: [&str; 15] = [
+const VARIANTS: [&str; 18] = [
     "tokio_spawn",
     "tokio_spawn_wrapped",
     "tokio_spawn_ok",
@@ -170,6 +202,9 @@ const VARIANTS: [&str; 15] = [
     "corral_rate_limiter_tokio",
     "corral_rate_limiter_fast",
     "governor",
+    "tokio_timeout",
+    "corral_timeout",
+    "corral_deadline",
 ];
 
 fn main() {

@@ -743,21 +743,27 @@ impl Shared {
         let Some(position) = queue.position(id) else {
             return Turn::Gone;
         };
+        // Wakers replaced or let go are dropped after unlocking: dropping one may run a task's
+        // destructor, which may use this limiter.
         if position != 0 {
-            set_waker(&mut queue.list[position].waker, waker);
+            let replaced = set_waker(&mut queue.list[position].waker, waker);
+            drop(queue);
+            drop(replaced);
             return Turn::Behind;
         }
         match self.gcra.try_take(cells, now) {
             Ok(()) => {
-                queue.list.pop_front();
+                let granted = queue.list.pop_front();
                 self.waiting.fetch_sub(u64::from(cells), Ordering::AcqRel);
                 let next = queue.list.front_mut().and_then(|next| next.waker.take());
                 drop(queue);
+                drop(granted);
                 Turn::Granted(next)
             }
             Err(wait) => {
-                set_waker(&mut queue.list[0].waker, waker);
+                let replaced = set_waker(&mut queue.list[0].waker, waker);
                 drop(queue);
+                drop(replaced);
                 Turn::Wait(wait)
             }
         }
@@ -772,7 +778,7 @@ impl Shared {
         let Some(position) = queue.position(id) else {
             return;
         };
-        queue.list.remove(position);
+        let left = queue.list.remove(position);
         self.waiting.fetch_sub(u64::from(cells), Ordering::AcqRel);
         // The head left: the new head must start its own timer.
         let next = if position == 0 {
@@ -781,16 +787,20 @@ impl Shared {
             None
         };
         drop(queue);
+        drop(left);
         if let Some(next) = next {
             next.wake();
         }
     }
 }
 
-fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
+/// Stores `waker` in `slot` unless it would wake the same task; returns the waker it replaced,
+/// for the caller to drop after unlocking.
+#[must_use = "drop the replaced waker after unlocking"]
+fn set_waker(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
     match slot {
-        Some(old) if old.will_wake(waker) => {}
-        _ => *slot = Some(waker.clone()),
+        Some(old) if old.will_wake(waker) => None,
+        _ => slot.replace(waker.clone()),
     }
 }
 

@@ -278,7 +278,11 @@ impl<B: Buffer> Core<B> {
             if stream && let Some(index) = state.streams.iter().position(|&s| s == t) {
                 state.streams.swap_remove(index);
             }
-            if state.getters.remove(t) || stream {
+            // A waker let go is dropped after unlocking: dropping it may free a task.
+            let left = state.getters.take(t);
+            if left.is_some() || stream {
+                drop(state);
+                drop(left);
                 return;
             }
             state.woken_getters -= 1;
@@ -294,7 +298,9 @@ impl<B: Buffer> Core<B> {
         let mut wakers = Wakers::default();
         {
             let mut state = self.lock();
-            if state.putters.remove(t) {
+            if let Some(left) = state.putters.take(t) {
+                drop(state);
+                drop(left);
                 return;
             }
             state.woken_putters -= 1;
@@ -351,7 +357,9 @@ impl<B: Buffer> Core<B> {
         let mut state = self.lock();
         let entitled = match *ticket {
             Some(t) if state.putters.contains(t) => {
-                state.putters.update(t, cx.waker());
+                let replaced = state.putters.replace_waker(t, cx.waker());
+                drop(state);
+                drop(replaced);
                 return Poll::Pending;
             }
             Some(_) => {
@@ -569,7 +577,9 @@ impl<B: Discipline> Core<B> {
             let mut state = self.lock();
             let entitled = match *ticket {
                 Some(t) if state.getters.contains(t) => {
-                    state.getters.update(t, cx.waker());
+                    let replaced = state.getters.replace_waker(t, cx.waker());
+                    drop(state);
+                    drop(replaced);
                     return Poll::Pending;
                 }
                 Some(_) if !stream => {

@@ -73,18 +73,9 @@ impl WaitList {
             .is_some_and(|entry| entry.seq == ticket.seq)
     }
 
-    /// Replaces the waker of a parked waiter if it would wake a different task.
-    pub(crate) fn update(&mut self, ticket: Ticket, waker: &Waker) {
-        if let Some(entry) = self.entries.get_mut(ticket.key)
-            && entry.seq == ticket.seq
-            && !entry.waker.will_wake(waker)
-        {
-            entry.waker.clone_from(waker);
-        }
-    }
-
-    /// Like [`update`](WaitList::update), but gives the replaced waker back, to be dropped
-    /// once the caller has released its lock (dropping a waker may free a task).
+    /// Replaces the waker of a parked waiter if it would wake a different task, and gives the
+    /// replaced waker back, to be dropped once the caller has released its lock (dropping a
+    /// waker may free a task).
     pub(crate) fn replace_waker(&mut self, ticket: Ticket, waker: &Waker) -> Option<Waker> {
         let entry = self.entries.get_mut(ticket.key)?;
         if entry.seq != ticket.seq || entry.waker.will_wake(waker) {
@@ -93,22 +84,9 @@ impl WaitList {
         Some(std::mem::replace(&mut entry.waker, waker.clone()))
     }
 
-    /// Takes a parked waiter off the list without waking it.
-    ///
-    /// Returns `false` if it was no longer parked: it has been notified (and so owes the
-    /// notification to someone else if it gives up now).
-    pub(crate) fn remove(&mut self, ticket: Ticket) -> bool {
-        if !self.contains(ticket) {
-            return false;
-        }
-        self.entries.remove(ticket.key);
-        self.compact();
-        true
-    }
-
-    /// Takes a parked waiter off the list and gives its waker back, to be dropped once the
-    /// caller has released its lock. `None` if it was no longer parked (see
-    /// [`remove`](WaitList::remove)).
+    /// Takes a parked waiter off the list without waking it, and gives its waker back, to be
+    /// dropped once the caller has released its lock. `None` if it was no longer parked: it has
+    /// been notified (and so owes the notification to someone else if it gives up now).
     pub(crate) fn take(&mut self, ticket: Ticket) -> Option<Waker> {
         if !self.contains(ticket) {
             return None;
@@ -195,9 +173,9 @@ mod tests {
         let (_, w) = waker();
         let a = list.push(&w);
         let b = list.push(&w);
-        assert!(list.remove(a), "a was parked");
+        assert!(list.take(a).is_some(), "a was parked");
         assert!(list.notify_one().is_some());
-        assert!(!list.remove(b), "b was notified, not parked");
+        assert!(list.take(b).is_none(), "b was notified, not parked");
         assert!(list.notify_one().is_none());
         assert!(list.is_empty());
     }
@@ -220,7 +198,7 @@ mod tests {
         let (_, w) = waker();
         for _ in 0..10_000 {
             let t = list.push(&w);
-            assert!(list.remove(t));
+            assert!(list.take(t).is_some());
         }
         assert!(
             list.order.len() <= 17,
@@ -259,7 +237,7 @@ mod tests {
         let (first, w1) = waker();
         let (second, w2) = waker();
         let t = list.push(&w1);
-        list.update(t, &w2);
+        drop(list.replace_waker(t, &w2));
         let mut wakers = Vec::new();
         list.notify_all(&mut wakers);
         wakers.into_iter().for_each(Waker::wake);
@@ -324,7 +302,7 @@ mod loom_tests {
                 return true;
             }
             match *ticket {
-                Some(t) if state.1.contains(t) => state.1.update(t, waker),
+                Some(t) if state.1.contains(t) => drop(state.1.replace_waker(t, waker)),
                 _ => *ticket = Some(state.1.push(waker)),
             }
             false

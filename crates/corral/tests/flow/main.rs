@@ -7,6 +7,8 @@
 
 mod debounce;
 mod limiter;
+#[path = "../support/lock_probe.rs"]
+mod lock_probe;
 mod map;
 mod rate_limiter;
 #[path = "../support/seeds.rs"]

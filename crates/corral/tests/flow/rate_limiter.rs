@@ -1,7 +1,10 @@
 //! `RateLimiter`: exact virtual timings, FIFO order, cancel safety, the long-run rate and the
 //! burst bound.
 
+use std::future::Future;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use corral::flow::{AcquireError, Clock, RateLimiter, TryAcquireError};
@@ -11,6 +14,7 @@ use tokio::time::{Instant, advance};
 use tokio_test::task::spawn;
 use tokio_test::{assert_pending, assert_ready};
 
+use crate::lock_probe::LockProbe;
 use crate::support::{check_windows, config, ms, paused_runtime};
 
 const MS: Duration = Duration::from_millis(1);
@@ -572,4 +576,66 @@ fn the_default_clock_moves_onto_a_paused_clock_when_try_acquire_refuses() {
             "exact from the move on"
         );
     });
+}
+
+/// A queued waiter's old waker, replaced by a new one or left behind when the waiter leaves,
+/// is dropped after the queue's lock is released: dropping a waker may free a task, whose
+/// destructor may use the limiter. The probe joins the queue (somebody waits, so no fast path)
+/// and leaves it, taking the lock twice.
+#[tokio::test(start_paused = true)]
+async fn a_waiters_old_waker_is_dropped_after_the_queue_is_unlocked() {
+    let limiter = limited(1, Duration::from_secs(3600), 1);
+    assert!(limiter.try_acquire().is_ok());
+    let mut head = Box::pin(limiter.acquire());
+    assert!(
+        head.as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending()
+    );
+    let probe = || {
+        let limiter = limiter.clone();
+        LockProbe::waker(move || {
+            let mut joining = Box::pin(limiter.acquire());
+            let _ = joining
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()));
+        })
+    };
+
+    // Replaced: polled again with another waker.
+    let mut behind = Box::pin(limiter.acquire());
+    let (waker, dropped_under_lock) = probe();
+    assert!(
+        behind
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(waker);
+    assert!(
+        behind
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending()
+    );
+    assert!(
+        !dropped_under_lock.load(SeqCst),
+        "a replaced waker was dropped under the lock"
+    );
+
+    // Left behind: the waiter is dropped while queued.
+    let (waker, dropped_under_lock) = probe();
+    assert!(
+        behind
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(waker);
+    drop(behind);
+    assert!(
+        !dropped_under_lock.load(SeqCst),
+        "a leaving waiter's waker was dropped under the lock"
+    );
+    drop(head);
 }

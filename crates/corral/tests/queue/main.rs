@@ -4,6 +4,8 @@
 //! Poll-level tests drive futures by hand with `tokio_test::task::spawn`, so "woken, then
 //! dropped before it ran" is a precise point, not a race.
 
+#[path = "../support/lock_probe.rs"]
+mod lock_probe;
 #[path = "../support/seeds.rs"]
 mod seeds;
 mod support;

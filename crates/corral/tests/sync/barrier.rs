@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use corral::sync::{Barrier, BarrierWaitResult, BrokenBarrier};
 
-use crate::support::LockProbe;
+use crate::lock_probe::LockProbe;
 use tokio_test::task::{self, Spawn};
 use tokio_test::{assert_pending, assert_ready, assert_ready_err, assert_ready_ok};
 

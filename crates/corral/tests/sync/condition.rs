@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use corral::sync::{Condition, ConditionGuard, Event};
 
-use crate::support::LockProbe;
+use crate::lock_probe::LockProbe;
 use tokio_test::task::{self, Spawn};
 use tokio_test::{assert_pending, assert_ready, assert_ready_eq};
 

@@ -7,6 +7,8 @@
 mod barrier;
 mod condition;
 mod event;
+#[path = "../support/lock_probe.rs"]
+mod lock_probe;
 mod reexports;
 #[path = "../support/seeds.rs"]
 mod seeds;

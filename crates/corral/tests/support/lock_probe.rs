@@ -1,0 +1,49 @@
+//! [`LockProbe`]: a waker that tells whether it was dropped under a lock (shared by the test
+//! binaries that check "no waker is dropped while a corral lock is held").
+
+use std::time::Duration;
+
+/// A waker that checks, when its last clone is dropped, whether the primitive's lock is
+/// free at that moment: `probe` (which takes that lock) runs on another thread, and if it
+/// cannot finish within a few seconds the waker was dropped under the lock. Dropping a waker
+/// may free a task, so corral drops wakers only after unlocking.
+pub(crate) struct LockProbe {
+    probe: std::sync::Arc<dyn Fn() + Send + Sync>,
+    dropped_under_lock: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LockProbe {
+    /// A waker that runs `probe` when dropped, and the flag it raises if `probe` was blocked.
+    pub(crate) fn waker(
+        probe: impl Fn() + Send + Sync + 'static,
+    ) -> (
+        std::task::Waker,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let probe = LockProbe {
+            probe: std::sync::Arc::new(probe),
+            dropped_under_lock: flag.clone(),
+        };
+        (std::task::Waker::from(std::sync::Arc::new(probe)), flag)
+    }
+}
+
+impl std::task::Wake for LockProbe {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+impl Drop for LockProbe {
+    fn drop(&mut self) {
+        let (done, finished) = std::sync::mpsc::channel();
+        let probe = self.probe.clone();
+        std::thread::spawn(move || {
+            probe();
+            let _ = done.send(());
+        });
+        if finished.recv_timeout(Duration::from_secs(5)).is_err() {
+            self.dropped_under_lock
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}

@@ -2,7 +2,6 @@
 //! burst bound.
 
 use std::future::Future;
-use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Waker};
 use std::time::Duration;
@@ -14,7 +13,7 @@ use tokio::time::{Instant, advance};
 use tokio_test::task::spawn;
 use tokio_test::{assert_pending, assert_ready};
 
-use crate::lock_probe::LockProbe;
+use crate::lock_probe::assert_wakers_let_go_unlocked;
 use crate::support::{check_windows, config, ms, paused_runtime};
 
 const MS: Duration = Duration::from_millis(1);
@@ -592,50 +591,12 @@ async fn a_waiters_old_waker_is_dropped_after_the_queue_is_unlocked() {
             .poll(&mut Context::from_waker(Waker::noop()))
             .is_pending()
     );
-    let probe = || {
-        let limiter = limiter.clone();
-        LockProbe::waker(move || {
-            let mut joining = Box::pin(limiter.acquire());
-            let _ = joining
-                .as_mut()
-                .poll(&mut Context::from_waker(Waker::noop()));
-        })
-    };
-
-    // Replaced: polled again with another waker.
-    let mut behind = Box::pin(limiter.acquire());
-    let (waker, dropped_under_lock) = probe();
-    assert!(
-        behind
+    let probe_limiter = limiter.clone();
+    assert_wakers_let_go_unlocked(limiter.acquire(), move || {
+        let mut joining = Box::pin(probe_limiter.acquire());
+        let _ = joining
             .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending()
-    );
-    drop(waker);
-    assert!(
-        behind
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-            .is_pending()
-    );
-    assert!(
-        !dropped_under_lock.load(SeqCst),
-        "a replaced waker was dropped under the lock"
-    );
-
-    // Left behind: the waiter is dropped while queued.
-    let (waker, dropped_under_lock) = probe();
-    assert!(
-        behind
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending()
-    );
-    drop(waker);
-    drop(behind);
-    assert!(
-        !dropped_under_lock.load(SeqCst),
-        "a leaving waiter's waker was dropped under the lock"
-    );
+            .poll(&mut Context::from_waker(Waker::noop()));
+    });
     drop(head);
 }

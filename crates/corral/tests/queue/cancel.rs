@@ -203,48 +203,9 @@ async fn select_over_get_with_a_racing_producer_loses_nothing() {
 /// whose destructor may use the queue. The probe takes the lock (`try_get`).
 #[tokio::test]
 async fn a_waiting_gets_old_waker_is_dropped_after_the_queue_is_unlocked() {
-    use std::future::Future;
-    use std::sync::atomic::Ordering::SeqCst;
-    use std::task::{Context, Waker};
-
     let queue: corral::queue::Queue<u32> = corral::queue::Queue::bounded(1);
-    let probe = || {
-        let queue = queue.clone();
-        crate::lock_probe::LockProbe::waker(move || {
-            let _ = queue.try_get();
-        })
-    };
-    let mut get = Box::pin(queue.get());
-
-    // Replaced: polled again with another waker.
-    let (waker, dropped_under_lock) = probe();
-    assert!(
-        get.as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending()
-    );
-    drop(waker);
-    assert!(
-        get.as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-            .is_pending()
-    );
-    assert!(
-        !dropped_under_lock.load(SeqCst),
-        "a replaced waker was dropped under the lock"
-    );
-
-    // Left behind: the `get` is dropped while it waits.
-    let (waker, dropped_under_lock) = probe();
-    assert!(
-        get.as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending()
-    );
-    drop(waker);
-    drop(get);
-    assert!(
-        !dropped_under_lock.load(SeqCst),
-        "a leaving get's waker was dropped under the lock"
-    );
+    let probe_queue = queue.clone();
+    crate::lock_probe::assert_wakers_let_go_unlocked(queue.get(), move || {
+        let _ = probe_queue.try_get();
+    });
 }

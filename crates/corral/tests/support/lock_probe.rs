@@ -1,5 +1,6 @@
 //! [`LockProbe`]: a waker that tells whether it was dropped under a lock (shared by the test
-//! binaries that check "no waker is dropped while a corral lock is held").
+//! binaries that check "no waker is dropped while a corral lock is held"; each uses part of it).
+#![allow(dead_code)]
 
 use std::time::Duration;
 
@@ -46,4 +47,50 @@ impl Drop for LockProbe {
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
+}
+
+/// Checks both ways a waiting future lets go of a stored waker, with `probe` (which takes the
+/// primitive's lock) run when that waker is dropped: polled again with another waker (the old
+/// one is replaced), and dropped while it waits (its waker leaves with it). Each must drop the
+/// waker after the lock is released. `waiting` must stay pending on every poll here.
+pub(crate) fn assert_wakers_let_go_unlocked(
+    waiting: impl std::future::Future,
+    probe: impl Fn() + Clone + Send + Sync + 'static,
+) {
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::task::{Context, Waker};
+
+    let mut waiting = Box::pin(waiting);
+    let (waker, dropped_under_lock) = LockProbe::waker(probe.clone());
+    assert!(
+        waiting
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(waker);
+    assert!(
+        waiting
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending()
+    );
+    assert!(
+        !dropped_under_lock.load(SeqCst),
+        "a replaced waker was dropped under the lock"
+    );
+
+    let (waker, dropped_under_lock) = LockProbe::waker(probe);
+    assert!(
+        waiting
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(waker);
+    drop(waiting);
+    assert!(
+        !dropped_under_lock.load(SeqCst),
+        "a leaving waiter's waker was dropped under the lock"
+    );
 }

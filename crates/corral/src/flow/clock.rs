@@ -1,4 +1,4 @@
-//! The clock a [`RateLimiter`](super::RateLimiter) reads: the CPU's time-stamp counter unless
+//! The clock a [`RateLimiter`](super::RateLimiter) (and a [`Throttler`](super::Throttler)) reads: the CPU's time-stamp counter unless
 //! Tokio's clock is paused (the default), always Tokio's, or always the counter.
 //!
 //! # Why not just one
@@ -59,7 +59,10 @@ pub enum Clock {
     /// It looks when the limiter is built, and again whenever a call is refused or about to
     /// sleep: a limiter built before the clock was paused (in a `static`, say) moves onto
     /// Tokio's clock for good the first time it refuses a call under the paused clock, and its
-    /// waits from then on are exact in virtual time. [`RateLimiter::clock`](super::RateLimiter::clock) says which
+    /// waits from then on are exact in virtual time. Virtual time that passed before the move
+    /// is not counted, so such a limiter errs on the safe side (it lets nothing through early);
+    /// build it after pausing, as `#[tokio::test(start_paused = true)]` does, for exact
+    /// timings from the first call. [`RateLimiter::clock`](super::RateLimiter::clock) says which
     /// of the two it reads.
     #[default]
     Auto,

@@ -16,7 +16,9 @@ use super::gcra::Gcra;
 /// runs, spaced out", see [`RateLimiter`](super::RateLimiter)).
 ///
 /// It is a [`RateLimiter`](super::RateLimiter) of burst 1 without the waiting: the same
-/// lock-free state, one compare-and-swap per call. `Throttler` is a cheap handle: cloning it
+/// lock-free state, one compare-and-swap per call, and the same default clock
+/// ([`Clock::Auto`](super::Clock::Auto): the CPU's counter, or Tokio's clock while that is
+/// paused, so tests on the paused clock are exact). `Throttler` is a cheap handle: cloning it
 /// shares the same interval.
 ///
 /// # Examples
@@ -46,7 +48,7 @@ pub struct Throttler {
 
 struct Shared {
     gcra: Gcra,
-    /// Tokio's clock, started when the throttler was built.
+    /// The default clock, started when the throttler was built.
     clock: Source,
 }
 
@@ -93,7 +95,7 @@ impl Throttler {
         Ok(Self {
             shared: Arc::new(Shared {
                 gcra: Gcra::new(nanos, 1),
-                clock: Source::start(Clock::Tokio),
+                clock: Source::start(Clock::Auto),
             }),
         })
     }
@@ -129,10 +131,20 @@ impl Throttler {
     /// # }
     /// ```
     pub fn try_acquire(&self) -> Result<(), Throttled> {
-        let now = self.shared.clock.now_ns();
-        self.shared.gcra.try_take(1, now).map_err(|wait| Throttled {
-            retry_after: Duration::from_nanos(wait),
-        })
+        let shared = &*self.shared;
+        loop {
+            match shared.gcra.try_take(1, shared.clock.now_ns()) {
+                Ok(()) => return Ok(()),
+                // On the CPU's counter, a refusal looks whether Tokio's clock has been paused
+                // since, and if so moves onto it (once) and answers in its time.
+                Err(wait) if !shared.clock.follow_paused_clock() => {
+                    return Err(Throttled {
+                        retry_after: Duration::from_nanos(wait),
+                    });
+                }
+                Err(_) => {}
+            }
+        }
     }
 
     /// Runs `call` if no call was let through in the last `interval`, and returns its

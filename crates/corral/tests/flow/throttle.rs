@@ -78,3 +78,25 @@ fn invalid_intervals_are_refused() {
     assert!(std::panic::catch_unwind(|| Throttler::new(Duration::ZERO)).is_err());
     assert!(Throttler::try_new(Duration::from_nanos(1)).is_ok());
 }
+
+/// A throttler built before Tokio's clock was paused reads the CPU's counter; its first
+/// refusal under the paused clock moves it onto that clock, so `advance` lets the next call
+/// through (on the counter, no amount of virtual time would).
+#[test]
+fn a_throttler_built_before_the_pause_follows_the_paused_clock_from_its_first_refusal() {
+    let throttler = Throttler::new(100 * MS);
+    crate::support::paused_runtime().block_on(async {
+        throttler.try_acquire().expect("first call");
+        let retry_after = throttler.try_acquire().unwrap_err().retry_after();
+        assert!(
+            retry_after > 99 * MS && retry_after <= 100 * MS,
+            "{retry_after:?}"
+        );
+        advance(retry_after).await;
+        assert!(
+            throttler.try_acquire().is_ok(),
+            "advance let the next call through"
+        );
+        assert_eq!(throttler.try_acquire().unwrap_err().retry_after(), 100 * MS);
+    });
+}

@@ -399,15 +399,20 @@ impl<R> Future for Blocking<R> {
             Inner::Failed(error) => {
                 Poll::Ready(Err(error.take().unwrap_or_else(BlockingError::shutdown)))
             }
-            Inner::Running(handle) => match ready!(Pin::new(handle).poll(cx)) {
-                Ok(Some(value)) => Poll::Ready(Ok(value)),
-                // The job skips itself only once this future is dropped: unreachable here.
-                Ok(None) => Poll::Ready(Err(BlockingError::shutdown())),
-                Err(error) => match error.try_into_panic() {
-                    Ok(payload) => resume_unwind(payload),
-                    Err(_) => Poll::Ready(Err(BlockingError::shutdown())),
-                },
-            },
+            Inner::Running(handle) => {
+                let outcome = ready!(Pin::new(handle).poll(cx));
+                // Finished: nothing is left for `drop` to abort.
+                self.inner = Inner::Failed(None);
+                match outcome {
+                    Ok(Some(value)) => Poll::Ready(Ok(value)),
+                    // The job skips itself only once this future is dropped: unreachable here.
+                    Ok(None) => Poll::Ready(Err(BlockingError::shutdown())),
+                    Err(error) => match error.try_into_panic() {
+                        Ok(payload) => resume_unwind(payload),
+                        Err(_) => Poll::Ready(Err(BlockingError::shutdown())),
+                    },
+                }
+            }
         }
     }
 }

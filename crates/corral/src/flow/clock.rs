@@ -197,13 +197,19 @@ pub(super) fn tokio_clock_is_paused() -> bool {
 mod tests {
     use super::{Clock, Source, tokio_clock_is_paused};
 
+    /// A current-thread runtime whose clock starts paused or running.
+    fn runtime(paused: bool) -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(paused)
+            .build()
+            .expect("runtime")
+    }
+
     #[test]
     fn a_running_clock_is_not_taken_for_a_paused_one() {
         assert!(!tokio_clock_is_paused(), "outside a runtime");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("runtime");
+        let runtime = runtime(false);
         runtime.block_on(async {
             assert!(!tokio_clock_is_paused(), "on a running runtime clock");
             tokio::time::pause();
@@ -218,11 +224,7 @@ mod tests {
         let source = Source::start(Clock::Auto);
         assert_eq!(source.kind(), Clock::Fast);
         assert!(!source.follow_paused_clock(), "nothing is paused here");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("runtime");
+        let runtime = runtime(true);
         runtime.block_on(async {
             let before = source.now_ns();
             assert!(source.follow_paused_clock());
@@ -242,11 +244,7 @@ mod tests {
 
     #[test]
     fn explicit_clocks_never_move() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("runtime");
+        let runtime = runtime(true);
         runtime.block_on(async {
             let fast = Source::start(Clock::Fast);
             assert!(!fast.follow_paused_clock());

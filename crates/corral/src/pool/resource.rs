@@ -769,6 +769,15 @@ mod loom_tests {
             guard
         }
 
+        /// Another thread that acquires a resource and gives it back.
+        fn take_and_give_back_elsewhere(&self) -> thread::JoinHandle<()> {
+            let model = self.clone();
+            thread::spawn(move || {
+                let guard = model.acquire();
+                model.give_back(guard);
+            })
+        }
+
         fn give_back(&self, guard: PoolGuard<usize>) {
             self.out.lock().unwrap().remove(&*guard);
             drop(guard);
@@ -801,13 +810,7 @@ mod loom_tests {
     fn loom_pool_take_and_give_back_share_one_resource() {
         loom::model(|| {
             let model = Model::new(1);
-            let other = {
-                let model = model.clone();
-                thread::spawn(move || {
-                    let guard = model.acquire();
-                    model.give_back(guard);
-                })
-            };
+            let other = model.take_and_give_back_elsewhere();
             let guard = model.acquire();
             model.give_back(guard);
             other.join().unwrap();
@@ -845,13 +848,7 @@ mod loom_tests {
     fn loom_pool_two_slots_never_exceed_max() {
         loom::model(|| {
             let model = Model::new(2);
-            let other = {
-                let model = model.clone();
-                thread::spawn(move || {
-                    let guard = model.acquire();
-                    model.give_back(guard);
-                })
-            };
+            let other = model.take_and_give_back_elsewhere();
             let first = model.acquire();
             let second = model.acquire();
             model.give_back(first);
@@ -870,13 +867,7 @@ mod loom_tests {
     fn loom_pool_a_broken_idle_resource_is_replaced_and_counted_out() {
         loom::model(|| {
             let model = Model::with(1, true);
-            let other = {
-                let model = model.clone();
-                thread::spawn(move || {
-                    let guard = model.acquire();
-                    model.give_back(guard);
-                })
-            };
+            let other = model.take_and_give_back_elsewhere();
             let guard = model.acquire();
             model.give_back(guard);
             other.join().unwrap();

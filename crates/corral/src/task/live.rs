@@ -96,6 +96,19 @@ mod loom_tests {
     use super::{Admit, Live};
     use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering};
 
+    /// The waiter: watches, and finishes (setting `finished`) only once the word is idle and
+    /// closed.
+    fn wait_until_idle(live: &Live, finished: &AtomicBool) {
+        live.watch();
+        loop {
+            if live.close_if_idle() {
+                finished.store(true, Ordering::SeqCst);
+                break;
+            }
+            loom::thread::yield_now();
+        }
+    }
+
     /// Invariants: a task admitted concurrently with the waiter's `close_if_idle` either is
     /// refused or keeps the waiter from finishing (no task outlives its group); the count never
     /// goes below zero; and when the last task leaves after the waiter watched, exactly one
@@ -132,15 +145,7 @@ mod loom_tests {
                 })
             };
 
-            live.watch();
-            // The waiter: finish only when idle, else wait for the wake-up.
-            loop {
-                if live.close_if_idle() {
-                    finished.store(true, Ordering::SeqCst);
-                    break;
-                }
-                loom::thread::yield_now();
-            }
+            wait_until_idle(&live, &finished);
             spawner.join().unwrap();
             assert!(
                 !outlived.load(Ordering::SeqCst),
@@ -187,14 +192,7 @@ mod loom_tests {
                 })
             };
 
-            live.watch();
-            loop {
-                if live.close_if_idle() {
-                    finished.store(true, Ordering::SeqCst);
-                    break;
-                }
-                loom::thread::yield_now();
-            }
+            wait_until_idle(&live, &finished);
             canceller.join().unwrap();
             spawner.join().unwrap();
             assert_eq!(live.len(), 0);

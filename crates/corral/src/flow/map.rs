@@ -4,14 +4,12 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::resume_unwind;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use pin_project_lite::pin_project;
 use tokio::task::JoinSet;
 
 use super::limiter::check_limit;
+use crate::task::indexed::Indexed;
 
 /// Runs `f` on every item, at most `limit` at once, and returns the results in input order;
 /// the first error cancels the rest.
@@ -195,7 +193,7 @@ where
                     Some(item) => {
                         let index = results.next_slot();
                         let fut = f(item);
-                        tasks.spawn(Indexed { index, fut });
+                        tasks.spawn(Indexed::new(index, fut));
                     }
                     None => exhausted = true,
                 }
@@ -254,7 +252,7 @@ where
                 Some(item) => {
                     let index = results.next_slot();
                     let fut = f(item);
-                    running.push(Indexed { index, fut });
+                    running.push(Indexed::new(index, fut));
                 }
                 None => exhausted = true,
             }
@@ -270,28 +268,6 @@ where
 /// The most result slots reserved up front, whatever the items' `size_hint` claims (a lazy
 /// `0..u64::MAX` stopped by an early error must not reserve memory for all of it).
 const MAX_RESERVED: usize = 1 << 20;
-
-pin_project! {
-    /// An item's future tagged with the item's index. A hand-written future rather than
-    /// `async move { (index, fut.await) }`: an async block keeps the captured future and the
-    /// awaited one in separate fields, doubling what `FuturesUnordered` moves and stores per item.
-    struct Indexed<F> {
-        index: usize,
-        #[pin]
-        fut: F,
-    }
-}
-
-impl<F: Future> Future for Indexed<F> {
-    type Output = (usize, F::Output);
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let index = *this.index;
-        this.fut.poll(cx).map(|output| (index, output))
-    }
-}
 
 /// Puts results that finish in any order back in input order: one slot per item, filled by
 /// index, unwrapped in one pass at the end. Measured against a `Vec` of the leading finished

@@ -6,7 +6,7 @@ use std::task::{Context, Poll, ready};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use super::indexed::Indexed;
+use super::indexed::{Budgeted, Indexed};
 
 /// Runs every future concurrently and returns their values in input order; the first error
 /// cancels the rest: asyncio's `gather`.
@@ -207,7 +207,7 @@ struct Futures<F> {
     wasted: usize,
     limit: usize,
     /// The futures polled by wake-up, after the switch.
-    woken: FuturesUnordered<Indexed<F>>,
+    woken: FuturesUnordered<Budgeted<Indexed<F>>>,
 }
 
 /// A future pinned in a box of its own, for [`gather`] and [`gather_settled`]: polls straight
@@ -274,7 +274,8 @@ impl<F> Futures<F> {
     fn switch(&mut self) {
         for slot in std::mem::take(&mut self.scan) {
             if let Some(future) = slot.future {
-                self.woken.push(Indexed::new(slot.index, future));
+                self.woken
+                    .push(Budgeted::new(Indexed::new(slot.index, future)));
             }
         }
         self.live = 0;

@@ -6,6 +6,10 @@ use pin_project_lite::pin_project;
 
 pin_project! {
     /// A future that remembers its position in the input, so results can be put back in order.
+    /// A hand-written future rather than `async move { (index, fut.await) }`: an async block
+    /// keeps the captured future and the awaited one in separate fields, doubling what a
+    /// `FuturesUnordered` moves and stores per item. Over Tokio resources it goes inside a
+    /// [`Budgeted`].
     #[derive(Debug)]
     pub(crate) struct Indexed<F> {
         #[pin]
@@ -25,6 +29,7 @@ pin_project! {
 }
 
 impl<F> Budgeted<F> {
+    #[inline]
     pub(crate) fn new(future: F) -> Self {
         Self { future }
     }
@@ -33,6 +38,7 @@ impl<F> Budgeted<F> {
 impl<F: Future> Future for Budgeted<F> {
     type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         if yield_if_out_of_budget(cx) {
             return Poll::Pending;
@@ -42,6 +48,7 @@ impl<F: Future> Future for Budgeted<F> {
 }
 
 impl<F> Indexed<F> {
+    #[inline]
     pub(crate) fn new(index: usize, future: F) -> Self {
         Self { future, index }
     }
@@ -50,10 +57,8 @@ impl<F> Indexed<F> {
 impl<F: Future> Future for Indexed<F> {
     type Output = (usize, F::Output);
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if yield_if_out_of_budget(cx) {
-            return Poll::Pending;
-        }
         let this = self.project();
         let output = ready!(this.future.poll(cx));
         Poll::Ready((*this.index, output))

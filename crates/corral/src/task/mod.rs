@@ -123,7 +123,7 @@ mod error;
 mod gather;
 mod group;
 mod handle;
-mod indexed;
+pub(crate) mod indexed;
 mod live;
 mod race;
 mod spawner;

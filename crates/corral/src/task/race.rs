@@ -137,7 +137,7 @@ where
     let inner: FuturesUnordered<_> = futures
         .into_iter()
         .enumerate()
-        .map(|(index, future)| Indexed::new(index, future))
+        .map(|(index, future)| Budgeted::new(Indexed::new(index, future)))
         .collect();
     FirstOk {
         inner,
@@ -160,7 +160,7 @@ where
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct FirstOk<F, E> {
-    inner: FuturesUnordered<Indexed<F>>,
+    inner: FuturesUnordered<Budgeted<Indexed<F>>>,
     errors: Vec<(usize, E)>,
 }
 

@@ -9,6 +9,9 @@
 //!
 //! Instructions per task = (count at n) - (count at 0), divided by n. Variants:
 //! `tokio_spawn`, `corral_taskgroup`, `tokio_joinset`, `await_handles_loop`,
+//! `tokio_spawn_arc` (each task also holds a clone of one shared `Arc`: what any per-task
+//! reference to a shared object costs, on two workers a cache line moving between them),
+//! `tokio_tracker` (tokio-util's `TaskTracker`, the smallest group that counts its tasks),
 //! `tokio_spawn_ok` (Tokio's spawn of the same fallible task `corral_taskgroup` spawns) and
 //! `tokio_spawn_wrapped` (that task inside a one-line wrapper future: what any wrapper costs
 //! in Tokio's task code, before the wrapper does anything),
@@ -17,8 +20,14 @@
 //! `futures_buffer_unordered`; of `rate_limiter_overhead` (per acquire): `corral_rate_limiter`
 //! (the default clock), `corral_rate_limiter_tokio`, `corral_rate_limiter_fast`, `governor`;
 //! of `timeout_overhead` (per op, a 10 s limit around one `yield_now`): `tokio_timeout`,
-//! `corral_timeout`, `corral_deadline`. Run by hand: under `cargo bench` (which passes
-//! `--bench`), or with no or an unknown variant, it does nothing.
+//! `corral_timeout`, `corral_deadline`.
+//!
+//! Wall clock, paired: `PROBE_WORKERS=2` (a 2-worker runtime; default current-thread),
+//! `PROBE_REPEAT=200` and `PROBE_PAIR=tokio_spawn` run `<variant>` and the pair alternately,
+//! 200 rounds, and print both medians and the median per-round ratio (see `main`).
+//!
+//! Run by hand: under `cargo bench` (which passes `--bench`), or with no or an unknown
+//! variant, it does nothing.
 
 use corral::task::{BoxError, Task, TaskGroup, gather, gather_unpin};
 use futures::StreamExt;
@@ -76,6 +85,35 @@ async fn run(variant: &str, n: u64) -> u64 {
             let mut sum = 0;
             for task in tasks {
                 sum += task.await.expect("no task fails");
+            }
+            sum
+        }
+        "tokio_spawn_arc" => {
+            let shared = std::sync::Arc::new(0_u64);
+            let handles: Vec<JoinHandle<u64>> = (0..n)
+                .map(|i| {
+                    let held = std::sync::Arc::clone(&shared);
+                    tokio::spawn(async move {
+                        let i = trivial(i).await;
+                        drop(held);
+                        i
+                    })
+                })
+                .collect();
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await.expect("no task panics");
+            }
+            sum
+        }
+        "tokio_tracker" => {
+            let tracker = tokio_util::task::TaskTracker::new();
+            let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tracker.spawn(trivial(i))).collect();
+            tracker.close();
+            tracker.wait().await;
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await.expect("no task panics");
             }
             sum
         }
@@ -186,8 +224,10 @@ async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
 }
 
 /// The variants `run` knows.
-const VARIANTS: [&str; 18] = [
+const VARIANTS: [&str; 20] = [
     "tokio_spawn",
+    "tokio_spawn_arc",
+    "tokio_tracker",
     "tokio_spawn_wrapped",
     "tokio_spawn_ok",
     "await_handles_loop",
@@ -221,16 +261,75 @@ fn main() {
     let n: u64 = args
         .get(1)
         .map_or(100_000, |n| n.parse().expect("n is a number"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("build a current-thread runtime");
-    let variant = variant.clone();
-    let sum = runtime.block_on(async move { tokio::spawn(run_owned(variant, n)).await });
-    let sum = sum.expect("the workload does not panic");
-    assert_eq!(sum, n * n.saturating_sub(1) / 2);
+    // For sampling profiles (`perf record`) rather than instruction counts: `PROBE_WORKERS=2`
+    // runs on a 2-worker runtime, `PROBE_REPEAT=k` runs the workload k times. With
+    // `PROBE_PAIR=<variant>`, each round runs that variant too, right after this one, and the
+    // medians of both and of the per-round ratio are printed: pairing each run with one of the
+    // anchor taken a moment later cancels the drift of a shared VM's speed, which criterion's
+    // one-function-after-another runs cannot.
+    let workers: usize = env_number("PROBE_WORKERS", 0);
+    let repeat: usize = env_number("PROBE_REPEAT", 1);
+    let pair = std::env::var("PROBE_PAIR").ok();
+    let runtime = match workers {
+        0 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        workers => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build(),
+    }
+    .expect("build a runtime");
+    let timed = |variant: &str| {
+        let variant = variant.to_owned();
+        let (sum, elapsed) = runtime.block_on(async move {
+            tokio::spawn(async move {
+                let start = std::time::Instant::now();
+                let sum = run(&variant, n).await;
+                (sum, start.elapsed())
+            })
+            .await
+            .expect("the workload does not panic")
+        });
+        assert_eq!(sum, n * n.saturating_sub(1) / 2);
+        elapsed.as_secs_f64()
+    };
+    let mut rounds = Vec::with_capacity(repeat);
+    for round in 0..repeat {
+        // Which of the two goes first alternates, so that neither always runs on the heap and
+        // caches the other left behind.
+        let (this, other) = if round % 2 == 0 {
+            let this = timed(variant);
+            (this, pair.as_deref().map(&timed))
+        } else {
+            let other = pair.as_deref().map(&timed);
+            (timed(variant), other)
+        };
+        rounds.push((this, other));
+    }
+    if let Some(pair) = pair {
+        let median = |mut values: Vec<f64>| {
+            values.sort_by(f64::total_cmp);
+            values[values.len() / 2]
+        };
+        let this = median(rounds.iter().map(|round| round.0).collect());
+        let other = median(rounds.iter().filter_map(|round| round.1).collect());
+        let ratio = median(
+            rounds
+                .iter()
+                .filter_map(|round| round.1.map(|other| round.0 / other))
+                .collect(),
+        );
+        println!(
+            "{variant} {:.3} ms, {pair} {:.3} ms, median ratio {ratio:.3} over {repeat} rounds",
+            this * 1e3,
+            other * 1e3
+        );
+    }
 }
 
-async fn run_owned(variant: String, n: u64) -> u64 {
-    run(&variant, n).await
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).map_or(default, |value| {
+        value.parse().expect("the variable is a number")
+    })
 }

@@ -10,7 +10,8 @@
 //! Instructions per task = (count at n) - (count at 0), divided by n. Variants:
 //! `tokio_spawn`, `corral_taskgroup`, `tokio_joinset`, `await_handles_loop`,
 //! `tokio_spawn_arc` (each task also holds a clone of one shared `Arc`: what any per-task
-//! reference to a shared object costs, on two workers a cache line moving between them),
+//! reference to a shared object costs; on two workers its count's cache line also moves
+//! between the spawning and the finishing thread),
 //! `tokio_tracker` (tokio-util's `TaskTracker`, the smallest group that counts its tasks),
 //! `tokio_spawn_ok` (Tokio's spawn of the same fallible task `corral_taskgroup` spawns) and
 //! `tokio_spawn_wrapped` (that task inside a one-line wrapper future: what any wrapper costs
@@ -35,6 +36,13 @@ use tokio::task::{JoinHandle, JoinSet, yield_now};
 
 async fn trivial(i: u64) -> u64 {
     yield_now().await;
+    i
+}
+
+/// `trivial`, holding a reference to a shared object until it ends.
+async fn trivial_holding(i: u64, held: std::sync::Arc<u64>) -> u64 {
+    yield_now().await;
+    drop(held);
     i
 }
 
@@ -91,14 +99,7 @@ async fn run(variant: &str, n: u64) -> u64 {
         "tokio_spawn_arc" => {
             let shared = std::sync::Arc::new(0_u64);
             let handles: Vec<JoinHandle<u64>> = (0..n)
-                .map(|i| {
-                    let held = std::sync::Arc::clone(&shared);
-                    tokio::spawn(async move {
-                        let i = trivial(i).await;
-                        drop(held);
-                        i
-                    })
-                })
+                .map(|i| tokio::spawn(trivial_holding(i, std::sync::Arc::clone(&shared))))
                 .collect();
             let mut sum = 0;
             for handle in handles {

@@ -44,10 +44,14 @@
 //! # What is never retried
 //!
 //! A panicking attempt is not caught: the panic goes through `run` to its caller. An error that
-//! says work was cancelled or panicked (corral's [`TaskError`], Tokio's
-//! `JoinError`, either one boxed in a [`BoxError`]) ends the run at
-//! once, whatever [`when`](Retry::when) says: retrying a cancellation would undo the decision
-//! of whoever cancelled. Cancelling the run itself is dropping its future.
+//! says work was cancelled or panicked ends the run at once, whatever [`when`](Retry::when)
+//! says: retrying a cancellation would undo the decision of whoever cancelled. Those errors are
+//! corral's [`TaskError`], Tokio's `JoinError`, a cancelled
+//! [`ErrorGroup`]`<BoxError>` (its group was cancelled from outside,
+//! or by its runtime shutting down) and a [`SubmitError`]`<BoxError>`
+//! for a job that panicked or a pool that was shut down, each bare or boxed in a
+//! [`BoxError`]. (An `ErrorGroup` or `SubmitError` of another error type cannot be told apart
+//! by its type; say it in `when`.) Cancelling the run itself is dropping its future.
 //!
 //! # With a deadline
 //!
@@ -80,7 +84,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::task::{BoxError, Failure, TaskError};
+use crate::pool::SubmitError;
+use crate::task::{BoxError, ErrorGroup, Failure, TaskError};
 
 pub use backoff::Jitter;
 use backoff::{Shape, Source};
@@ -634,23 +639,37 @@ impl<P, H> fmt::Debug for Retry<P, H> {
     }
 }
 
-/// Whether `error` says that work was cancelled or panicked: corral's `TaskError`, Tokio's
-/// `JoinError`, or either one in a `BoxError`.
+/// Whether `error` says that work was cancelled or panicked, bare or in a `BoxError`: corral's
+/// `TaskError`, Tokio's `JoinError`, a cancelled `ErrorGroup<BoxError>` (a group cancelled from
+/// outside, or by its runtime shutting down), or a `SubmitError<BoxError>` for a job that
+/// panicked or a pool that was shut down. An `ErrorGroup` or `SubmitError` of another error
+/// type cannot be recognised (Rust has no specialisation): the predicate decides for those.
 fn is_cancellation_or_panic<E: 'static>(error: &E) -> bool {
     let error: &dyn Any = error;
-    if let Some(e) = error.downcast_ref::<TaskError>() {
-        return e.is_cancelled() || e.is_panic();
-    }
-    if let Some(e) = error.downcast_ref::<tokio::task::JoinError>() {
-        return e.is_cancelled() || e.is_panic();
-    }
-    if let Some(e) = error.downcast_ref::<BoxError>() {
-        if let Some(e) = e.downcast_ref::<TaskError>() {
-            return e.is_cancelled() || e.is_panic();
-        }
-        if let Some(e) = e.downcast_ref::<tokio::task::JoinError>() {
-            return e.is_cancelled() || e.is_panic();
-        }
-    }
-    false
+    says_stop(
+        error.downcast_ref(),
+        error.downcast_ref(),
+        error.downcast_ref(),
+        error.downcast_ref(),
+    ) || error.downcast_ref::<BoxError>().is_some_and(|boxed| {
+        says_stop(
+            boxed.downcast_ref(),
+            boxed.downcast_ref(),
+            boxed.downcast_ref(),
+            boxed.downcast_ref(),
+        )
+    })
+}
+
+/// The verdict of [`is_cancellation_or_panic`] on whichever of these the error is.
+fn says_stop(
+    task: Option<&TaskError>,
+    join: Option<&tokio::task::JoinError>,
+    group: Option<&ErrorGroup<BoxError>>,
+    submit: Option<&SubmitError<BoxError>>,
+) -> bool {
+    task.is_some_and(|e| e.is_cancelled() || e.is_panic())
+        || join.is_some_and(|e| e.is_cancelled() || e.is_panic())
+        || group.is_some_and(ErrorGroup::is_cancelled)
+        || submit.is_some_and(|e| matches!(e, SubmitError::Panicked(_) | SubmitError::Closed))
 }

@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use corral::pool::{SubmitError, WorkerPool};
 use corral::retry::{GiveUp, Retry};
-use corral::task::{BoxError, TaskGroup};
+use corral::task::{BoxError, ErrorGroup, TaskGroup};
 use corral::time::Deadline;
 use tokio::time::Instant;
 
@@ -140,6 +141,103 @@ async fn a_boxed_cancellation_is_not_retried() {
         .await
         .unwrap_err();
     assert_eq!((calls, err.reason()), (5, GiveUp::Attempts));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_group_is_not_retried_bare_or_boxed_whatever_the_predicate() {
+    /// A group cancelled from outside with work running: its `ErrorGroup` says cancelled.
+    async fn cancelled_group() -> Result<(), ErrorGroup<BoxError>> {
+        let group: TaskGroup<BoxError> = TaskGroup::new();
+        group.spawn(std::future::pending::<Result<(), BoxError>>());
+        group.token().cancel();
+        group.join().await
+    }
+    let retry = Retry::fixed(ms(10))
+        .max_attempts(5)
+        .when(|_: &ErrorGroup<BoxError>| true);
+    let mut calls = 0;
+    let err = retry
+        .run(|| {
+            calls += 1;
+            cancelled_group()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((calls, err.reason()), (1, GiveUp::NotRetryable));
+    assert!(err.last().is_cancelled());
+
+    let boxed = Retry::fixed(ms(10)).max_attempts(5);
+    let mut calls = 0;
+    let err = boxed
+        .run(|| {
+            calls += 1;
+            async { cancelled_group().await.map_err(BoxError::from) }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((calls, err.reason()), (1, GiveUp::NotRetryable));
+
+    // A group that failed with a real error is retried.
+    let mut calls = 0;
+    let err = retry
+        .run(|| {
+            calls += 1;
+            async {
+                let group: TaskGroup<BoxError> = TaskGroup::new();
+                group.spawn(async { Err::<(), BoxError>("refused".into()) });
+                group.join().await
+            }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((calls, err.reason()), (5, GiveUp::Attempts));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_job_that_panicked_or_found_the_pool_shut_is_not_retried() {
+    let pool = WorkerPool::new(1, |n: u32| async move {
+        match n {
+            0 => panic!("zero is not allowed"),
+            n => Err::<u32, BoxError>(format!("{n} failed").into()),
+        }
+    });
+    let retry = Retry::fixed(ms(10))
+        .max_attempts(5)
+        .when(|_: &SubmitError<BoxError>| true);
+    let mut calls = 0;
+    let err = retry
+        .run(|| {
+            calls += 1;
+            pool.submit(0)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((calls, err.reason()), (1, GiveUp::NotRetryable));
+    assert!(matches!(err.last(), SubmitError::Panicked(_)));
+
+    // A job that failed with its handler's error is retried.
+    let mut calls = 0;
+    let err = retry
+        .run(|| {
+            calls += 1;
+            pool.submit(1)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((calls, err.reason()), (5, GiveUp::Attempts));
+
+    // Boxed, and a pool that was shut down.
+    pool.shutdown().await;
+    let mut calls = 0;
+    let err = Retry::fixed(ms(10))
+        .max_attempts(5)
+        .run(|| {
+            calls += 1;
+            async { pool.submit(1).await.map_err(BoxError::from) }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((calls, err.reason()), (1, GiveUp::NotRetryable));
 }
 
 #[tokio::test(start_paused = true)]

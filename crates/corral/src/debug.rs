@@ -134,6 +134,26 @@ pub(crate) fn slow_poll_threshold() -> Option<Duration> {
     }
 }
 
+/// Spawns `future` as a task of `owner` (a group's identity, or 0 for none), watched under
+/// `name` and `site` when debug mode is on; otherwise plain `tokio::spawn`, after one atomic
+/// load.
+#[inline(always)]
+pub(crate) fn spawn<F>(
+    future: F,
+    owner: u64,
+    name: &'static str,
+    site: &'static Location<'static>,
+) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match slow_poll_threshold() {
+        None => tokio::spawn(future),
+        Some(threshold) => tokio::spawn(Watched::new(future, owner, name, site, threshold)),
+    }
+}
+
 pin_project! {
     /// A task's future under debug mode: times each poll, and is listed as alive until dropped.
     pub(crate) struct Watched<F> {

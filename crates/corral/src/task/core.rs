@@ -318,17 +318,12 @@ impl<E: Send + 'static> Core<E> {
         C: Future + Send + 'static,
         C::Output: Send + 'static,
     {
-        // Debug mode costs one atomic load here when off; on, the task is watched.
-        match crate::debug::slow_poll_threshold() {
-            None => tokio::spawn(child),
-            Some(threshold) => tokio::spawn(crate::debug::Watched::new(
-                child,
-                self.debug_owner(),
-                std::any::type_name::<F>(),
-                std::panic::Location::caller(),
-                threshold,
-            )),
-        }
+        crate::debug::spawn(
+            child,
+            self.debug_owner(),
+            std::any::type_name::<F>(),
+            std::panic::Location::caller(),
+        )
     }
 
     /// A spawn was refused: if the token was cancelled while the group was open, the group

@@ -1,6 +1,6 @@
 use std::fmt;
 use std::future::Future;
-use std::panic::resume_unwind;
+use std::panic::{Location, resume_unwind};
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -119,7 +119,7 @@ where
     /// Takes over `future` if it is the handle of a task that is already running (a [`Task`],
     /// a `JoinHandle` or a [`Pending`]), so that aborting the entry aborts that task; spawns it
     /// otherwise.
-    fn adopt<F>(future: F) -> Self
+    fn adopt<F>(future: F, site: &'static Location<'static>) -> Self
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
@@ -133,7 +133,13 @@ where
         if let Some(into_pending) = same::<F, Pending<T, E>>() {
             return into_pending(future).handle;
         }
-        Handle::Spawned(tokio::spawn(future))
+        // Watched in debug mode, as a group's tasks are (owned by no group).
+        Handle::Spawned(crate::debug::spawn(
+            future,
+            0,
+            std::any::type_name::<F>(),
+            site,
+        ))
     }
 }
 
@@ -176,6 +182,9 @@ impl<T, E> Drop for Handle<T, E> {
         self.abort();
     }
 }
+
+/// What [`wait`] returns: the finished futures, then the pending ones.
+type Waited<T, E> = (Vec<Done<T, E>>, Vec<Pending<T, E>>);
 
 /// Waits on a set of tasks until `until` (or `timeout`) says to return, then hands back the
 /// tasks that are done and those still running: asyncio's `wait`.
@@ -275,54 +284,60 @@ impl<T, E> Drop for Handle<T, E> {
 /// # Ok(())
 /// # }
 /// ```
-pub async fn wait<I, F, T, E>(
+#[track_caller]
+pub fn wait<I, F, T, E>(
     futures: I,
     until: WaitFor,
     timeout: Option<Duration>,
-) -> (Vec<Done<T, E>>, Vec<Pending<T, E>>)
+) -> impl Future<Output = Waited<T, E>>
 where
     I: IntoIterator<Item = F>,
     F: Future<Output = Result<T, E>> + Send + 'static,
     T: Send + 'static,
     E: Send + 'static,
 {
-    let mut running: FuturesUnordered<Tracked<T, E>> = futures
-        .into_iter()
-        .enumerate()
-        .map(|(index, future)| {
-            Tracked(Pending {
-                index,
-                handle: Handle::adopt(future),
+    // Where `wait` was called: the spawn site debug mode names for the futures it spawns (an
+    // `async fn` cannot see its caller).
+    let site = Location::caller();
+    async move {
+        let mut running: FuturesUnordered<Tracked<T, E>> = futures
+            .into_iter()
+            .enumerate()
+            .map(|(index, future)| {
+                Tracked(Pending {
+                    index,
+                    handle: Handle::adopt(future, site),
+                })
             })
-        })
-        .collect();
-    let mut done = Vec::new();
-    let mut expired = pin!(async {
-        match timeout {
-            Some(timeout) => tokio::time::sleep(timeout).await,
-            None => std::future::pending().await,
-        }
-    });
-    loop {
-        let next = tokio::select! {
-            biased;
-            next = running.next() => next,
-            () = &mut expired => break,
-        };
-        let Some(finished) = next else { break };
-        let failed = finished.result.is_err();
-        done.push(finished);
-        if until == WaitFor::FirstCompleted || (until == WaitFor::FirstError && failed) {
-            // Collect whatever else has already finished, as asyncio does.
-            while let Some(Some(finished)) = running.next().now_or_never() {
-                done.push(finished);
+            .collect();
+        let mut done = Vec::new();
+        let mut expired = pin!(async {
+            match timeout {
+                Some(timeout) => tokio::time::sleep(timeout).await,
+                None => std::future::pending().await,
             }
-            break;
+        });
+        loop {
+            let next = tokio::select! {
+                biased;
+                next = running.next() => next,
+                () = &mut expired => break,
+            };
+            let Some(finished) = next else { break };
+            let failed = finished.result.is_err();
+            done.push(finished);
+            if until == WaitFor::FirstCompleted || (until == WaitFor::FirstError && failed) {
+                // Collect whatever else has already finished, as asyncio does.
+                while let Some(Some(finished)) = running.next().now_or_never() {
+                    done.push(finished);
+                }
+                break;
+            }
         }
+        let mut pending: Vec<_> = running.into_iter().map(|tracked| tracked.0).collect();
+        pending.sort_unstable_by_key(|task| task.index);
+        (done, pending)
     }
-    let mut pending: Vec<_> = running.into_iter().map(|tracked| tracked.0).collect();
-    pending.sort_unstable_by_key(|task| task.index);
-    (done, pending)
 }
 
 impl<T, E> Pending<T, E> {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corral::report::{self, Report, ReportKind};
-use corral::task::{BackgroundTasks, BoxError, TaskGroup};
+use corral::task::{BackgroundTasks, BoxError, TaskGroup, WaitFor, wait};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -47,6 +47,15 @@ async fn blocking_step() -> Result<(), BoxError> {
 async fn quick_step() -> Result<(), BoxError> {
     tokio::time::sleep(Duration::from_millis(1)).await;
     Ok(())
+}
+
+/// One of the two steps above, as one future type.
+async fn blocking_or_quick(blocking: bool) -> Result<(), BoxError> {
+    if blocking {
+        blocking_step().await
+    } else {
+        quick_step().await
+    }
 }
 
 #[test]
@@ -122,4 +131,24 @@ fn background_tasks_are_watched_too_and_a_joined_group_reports_nothing() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].0, ReportKind::SlowPoll);
     assert!(seen[0].1.contains("blocking_step"), "{:?}", seen[0]);
+}
+
+#[test]
+fn the_futures_wait_spawns_are_watched_too() {
+    let wait_line = line!() + 4;
+    let seen = reports_of(Some(Duration::from_millis(10)), || {
+        runtime().block_on(async {
+            let steps = [true, false].map(blocking_or_quick);
+            let (done, pending) = wait(steps, WaitFor::AllCompleted, None).await;
+            assert_eq!((done.len(), pending.len()), (2, 0));
+        });
+    });
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let (kind, detail) = &seen[0];
+    assert_eq!(*kind, ReportKind::SlowPoll);
+    assert!(detail.contains("blocking_or_quick"), "{detail}");
+    assert!(
+        detail.contains(&format!("tests/debug/main.rs:{wait_line}")),
+        "{detail}"
+    );
 }

@@ -24,8 +24,8 @@ type Hook<E> = Box<dyn Fn(Failure<E>) + Send + Sync>;
 ///
 /// - The calls run one at a time, in a task the debouncer spawns; a call that arrives while
 ///   another runs waits for the delay and for the running one to finish.
-/// - [`flush`](Self::flush) runs the pending call now, on the caller's task, and returns its
-///   result.
+/// - [`flush`](Self::flush) runs the pending call now (once a running call finished), on the
+///   caller's task, and returns its result.
 /// - Dropping the debouncer drops the pending call unrun and aborts a call that is running:
 ///   nothing outlives the debouncer.
 /// - A call's error or panic has nobody to return to, so it is never lost: it goes to the
@@ -62,6 +62,9 @@ struct Shared<E> {
     delay: Duration,
     hook: Option<Hook<E>>,
     state: Mutex<State<E>>,
+    /// Held while a call runs, by the timer or by `flush`: calls run one at a time. Tokio's
+    /// async mutex (a queue of waiting tasks), held across the call: no corral lock is.
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The debouncer's state; `H` is the timer task's handle (a plain number in the loom models,
@@ -192,6 +195,7 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
                     abort: None,
                     timers: 0,
                 }),
+                turn: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
     }
@@ -251,10 +255,15 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     /// Runs the pending call now, on this task, and returns its result; `None` if no call was
     /// pending. The call no longer runs when its delay passes.
     ///
+    /// A call that is running (in the debouncer's task, or in another `flush`) finishes first:
+    /// calls never overlap. So a call must not flush its own debouncer: it would wait for
+    /// itself.
+    ///
     /// # Cancel safety
     ///
-    /// This method is not cancel safe: the pending call is taken when `flush` is first polled,
-    /// and dropping the future mid-run drops the call (it will not run again).
+    /// Dropping the future while it waits for a running call loses nothing: the pending call
+    /// stays pending. Once the pending call is taken, dropping the future mid-run drops the
+    /// call (it will not run again).
     ///
     /// # Examples
     ///
@@ -273,6 +282,8 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     /// # }
     /// ```
     pub async fn flush(&self) -> Option<Result<(), E>> {
+        // After the call that is running, if any: calls never overlap.
+        let _turn = self.shared.turn.lock().await;
         let pending = self.shared.lock().pending.take();
         match pending {
             Some(call) => Some(call.await),
@@ -297,8 +308,11 @@ async fn timer<E: Send + fmt::Debug + 'static>(shared: Weak<Shared<E>>) {
         let Some(due) = strong.lock().next_due() else {
             return;
         };
+        let turn = Arc::clone(&strong.turn);
         drop(strong);
         tokio::time::sleep_until(due).await;
+        // After a call that `flush` is running, if any.
+        let turn = turn.lock_owned().await;
         let Some(strong) = shared.upgrade() else {
             return;
         };
@@ -307,7 +321,9 @@ async fn timer<E: Send + fmt::Debug + 'static>(shared: Weak<Shared<E>>) {
             continue;
         };
         drop(strong);
-        let failure = match AssertUnwindSafe(call).catch_unwind().await {
+        let outcome = AssertUnwindSafe(call).catch_unwind().await;
+        drop(turn);
+        let failure = match outcome {
             Ok(Ok(())) => continue,
             Ok(Err(error)) => Failure::Error(error),
             Err(payload) => Failure::Panic(payload),

@@ -93,6 +93,73 @@ async fn calls_never_overlap() {
     );
 }
 
+/// A call that logs when it starts and ends, 100 ms apart.
+fn slow(log: &Log, start: Instant) -> impl Future<Output = Result<(), BoxError>> + Send + 'static {
+    let log = Arc::clone(log);
+    async move {
+        log.lock().unwrap().push(("slow starts", ms(start)));
+        sleep(100 * MS).await;
+        log.lock().unwrap().push(("slow ends", ms(start)));
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn flush_waits_for_the_call_the_timer_is_running() {
+    let log = Log::default();
+    let start = Instant::now();
+    let debouncer = Debouncer::new(10 * MS);
+    debouncer.call(slow(&log, start));
+    sleep(20 * MS).await; // the timer started it at 10 ms
+    debouncer.call(logged(&log, "flushed", start));
+    assert!(debouncer.flush().await.expect("a call was pending").is_ok());
+    assert_eq!(
+        *log.lock().unwrap(),
+        [("slow starts", 10), ("slow ends", 110), ("flushed", 110)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_flushes_run_their_calls_one_after_the_other() {
+    let log = Log::default();
+    let start = Instant::now();
+    let debouncer = Debouncer::new(Duration::from_secs(10));
+    debouncer.call(slow(&log, start));
+    let first = debouncer.flush();
+    let second = async {
+        // Runs once `first` has taken the slow call and is in the middle of it.
+        debouncer.call(logged(&log, "second", start));
+        debouncer.flush().await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert!(first.is_some_and(|result| result.is_ok()));
+    assert!(second.is_some_and(|result| result.is_ok()));
+    assert_eq!(
+        *log.lock().unwrap(),
+        [("slow starts", 0), ("slow ends", 100), ("second", 100)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flush_dropped_while_a_call_runs_leaves_the_pending_call_pending() {
+    let log = Log::default();
+    let start = Instant::now();
+    let debouncer = Debouncer::new(10 * MS);
+    debouncer.call(slow(&log, start));
+    sleep(20 * MS).await; // the timer started it at 10 ms
+    debouncer.call(logged(&log, "next", start));
+    {
+        let mut flush = spawn(debouncer.flush());
+        assert_pending!(flush.poll()); // waits for the slow call
+    }
+    assert!(debouncer.is_pending(), "the dropped flush took nothing");
+    sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        [("slow starts", 10), ("slow ends", 110), ("next", 110)]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn flush_runs_the_pending_call_now_and_returns_its_result() {
     let log = Log::default();

@@ -361,10 +361,7 @@ impl<E: Send + 'static> Core<E> {
                 if !joining && self.grace.is_zero() {
                     // Nobody waits yet: abort in a turn of its own, after the tasks that
                     // were ready in this same tick have run (and kept their errors).
-                    let core = Arc::downgrade(self);
-                    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                        drop(runtime.spawn(abort_when_due(core)));
-                    }
+                    self.abort_soon();
                 }
             }
         }
@@ -455,6 +452,27 @@ impl<E: Send + 'static> Core<E> {
 
     pub(crate) fn set_joining(&self) {
         self.lock().set_joining();
+    }
+
+    /// `run`'s future was dropped before the group finished: nobody joins any more, so a
+    /// failure from now on schedules its own abort (as if nobody had joined), and one already
+    /// recorded whose abort is due (no grace) gets it now, in a turn of its own.
+    pub(crate) fn waiter_gone(self: &Arc<Self>) {
+        let due = {
+            let mut state = self.lock();
+            state.clear_joining();
+            self.policy == Policy::CancelSiblings && state.abort_due(Instant::now())
+        };
+        if due {
+            self.abort_soon();
+        }
+    }
+
+    /// Aborts the tasks whose abort is due in a turn of its own (see [`abort_when_due`]).
+    fn abort_soon(self: &Arc<Self>) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            drop(runtime.spawn(abort_when_due(Arc::downgrade(self))));
+        }
     }
 
     /// Turns what the group collected into `join`'s result; resumes the first panic once the

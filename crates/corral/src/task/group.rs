@@ -343,7 +343,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///
     /// Dropping the `run` future drops `body`, but the group's tasks keep running until the
     /// group itself is dropped (which aborts them) or awaited again with
-    /// [`join`](TaskGroup::join). Use it in `select!` only if that is what you want.
+    /// [`join`](TaskGroup::join). Use it in `select!` only if that is what you want. The
+    /// group is then no longer joined: a failure, before or after the drop, cancels and aborts
+    /// the siblings as in a group nobody joined yet.
     ///
     /// # Examples
     ///
@@ -374,6 +376,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     {
         let core = &self.core;
         core.set_joining();
+        let mut joining = Joining { core, done: false };
         let end = {
             let mut body = pin!(body);
             let mut cancelled = pin!(core.token.cancelled());
@@ -407,6 +410,7 @@ impl<E: Send + 'static> TaskGroup<E> {
             }
         };
         let collected = core.wait().await;
+        joining.done = true;
         core.result(collected, value)
     }
 
@@ -486,6 +490,21 @@ impl<E: Send + 'static> TaskGroup<E> {
         self.core.shutdown(grace);
         let collected = self.core.wait().await;
         self.core.result(collected, Some(()))
+    }
+}
+
+/// `run` joins the group from its start; if its future is dropped before the group finished,
+/// the group is no longer joined (see [`Core::waiter_gone`]).
+struct Joining<'a, E: Send + 'static> {
+    core: &'a Arc<Core<E>>,
+    done: bool,
+}
+
+impl<E: Send + 'static> Drop for Joining<'_, E> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.core.waiter_gone();
+        }
     }
 }
 

@@ -248,6 +248,11 @@ impl<E> State<E> {
         self.joining
     }
 
+    /// The waiter went away before the group finished: failures schedule their abort again.
+    pub(crate) fn clear_joining(&mut self) {
+        self.joining = false;
+    }
+
     /// A task was dropped unfinished while its runtime shut down.
     pub(crate) fn runtime_gone(&mut self) {
         self.runtime_gone = true;

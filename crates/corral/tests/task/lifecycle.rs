@@ -204,3 +204,37 @@ async fn spawning_after_run_returned_is_refused() {
     assert!(late.await.unwrap_err().is_cancelled());
     assert_eq!(polls.get(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_after_a_dropped_run_still_aborts_the_siblings() {
+    let group: TaskGroup = TaskGroup::new();
+    // Ignores the group's token: only an abort stops it.
+    let stubborn = group.spawn(pending::<Result<(), BoxError>>());
+    let mut run = tokio_test::task::spawn(group.run(pending::<Result<(), BoxError>>()));
+    tokio_test::assert_pending!(run.poll());
+    drop(run); // nobody joins the group any more
+    group.spawn(async { Err::<(), BoxError>("failed".into()) });
+    let stopped = tokio::time::timeout(Duration::from_secs(1), stubborn).await;
+    let error = stopped
+        .expect("the failure aborted the sibling")
+        .unwrap_err();
+    assert!(error.is_cancelled());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_while_run_joined_is_aborted_once_the_run_is_dropped() {
+    let group: TaskGroup = TaskGroup::new();
+    let stubborn = group.spawn(pending::<Result<(), BoxError>>());
+    let mut run = tokio_test::task::spawn(group.run(pending::<Result<(), BoxError>>()));
+    tokio_test::assert_pending!(run.poll());
+    // Fails while `run` joins the group (so it leaves the abort to `run`), and `run` is never
+    // polled again.
+    let failing = group.spawn(async { Err::<(), BoxError>("failed".into()) });
+    assert!(failing.await.unwrap_err().is_failed());
+    drop(run);
+    let stopped = tokio::time::timeout(Duration::from_secs(1), stubborn).await;
+    let error = stopped
+        .expect("the dropped run handed the abort on")
+        .unwrap_err();
+    assert!(error.is_cancelled());
+}

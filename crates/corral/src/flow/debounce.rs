@@ -226,7 +226,7 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
-        let due = Instant::now().checked_add(self.shared.delay);
+        let due = crate::time::timer_after(self.shared.delay);
         let (replaced, start_timer) = self.shared.lock().schedule(Box::pin(call), due);
         drop(replaced);
         if let Some(number) = start_timer {

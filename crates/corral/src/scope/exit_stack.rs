@@ -391,7 +391,7 @@ pub(crate) async fn run_detached<E: fmt::Debug + Send + 'static>(
             done += 1;
         }
     };
-    let finished = match tokio::time::Instant::now().checked_add(limit) {
+    let finished = match crate::time::timer_after(limit) {
         Some(deadline) => tokio::time::timeout_at(deadline, run_all).await.is_ok(),
         None => {
             run_all.await;

@@ -96,9 +96,10 @@ pub(crate) struct State<E> {
     joining: bool,
 }
 
-/// The instant `grace` after now; `None` (never) when that cannot be represented.
+/// The instant `grace` after now; `None` (never) beyond Tokio's timer horizon (about 30
+/// years), where the instant could overflow inside Tokio.
 pub(crate) fn deadline_after(grace: Duration) -> Option<Instant> {
-    Instant::now().checked_add(grace)
+    crate::time::timer_after(grace)
 }
 
 impl<E> State<E> {

@@ -95,6 +95,18 @@ fn mark_deferred() {
 /// a millisecond, and would overflow there).
 const HORIZON: Duration = Duration::from_secs(86_400 * 365 * 30);
 
+/// The instant `duration` from now, for a Tokio timer set with `sleep_until` or `timeout_at`,
+/// or `None` ("never") when it lies beyond [`HORIZON`]: a wait that long is taken as no limit,
+/// so that no deadline near the end of `Instant`'s range reaches Tokio. (Tokio's own `sleep`
+/// and `timeout`, which take a duration, clamp it to the same horizon.) For the deadlines set
+/// outside this module: a group's grace, a debounce delay, an exit stack's limit.
+pub(crate) fn timer_after(duration: Duration) -> Option<Instant> {
+    if duration > HORIZON {
+        return None;
+    }
+    Instant::now().checked_add(duration)
+}
+
 pin_project! {
     /// A timer armed at the first poll, so a relative deadline counts from when the scope
     /// starts running, and creating a scope needs no runtime.

@@ -2,6 +2,9 @@
 //! dropped stacks and sessions handing their cleanups on, and the session protocol.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../support/mod.rs"]
+mod support;
+
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -295,6 +298,18 @@ async fn cleanups_of_a_dropped_stack_are_bounded_by_the_drop_timeout() {
         lines[0].contains("timed out after 1s: 1 of 1 did not finish"),
         "{lines:?}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drop_timeout_reaching_the_end_of_time_lets_the_cleanups_finish() {
+    let reports = Reports::collect();
+    let log = log();
+    let mut stack = ExitStack::new().drop_timeout(support::almost_forever());
+    stack.push(step(&log, "slow", Duration::from_secs(3600), false));
+    drop(stack);
+    tokio::time::sleep(Duration::from_secs(7200)).await;
+    assert_eq!(entries(&log), ["slow"]);
+    assert!(reports.lines().is_empty(), "{:?}", reports.lines());
 }
 
 #[test]

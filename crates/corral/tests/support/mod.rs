@@ -113,3 +113,28 @@ pub fn paused_runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// The last instant `Instant` can represent after now, to the nanosecond.
+pub fn last_instant() -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let mut reach = std::time::Duration::ZERO;
+    let mut step = std::time::Duration::MAX;
+    while step > std::time::Duration::ZERO {
+        if let Some(further) = reach.checked_add(step)
+            && now.checked_add(further).is_some()
+        {
+            reach = further;
+        } else {
+            step /= 2;
+        }
+    }
+    now + reach
+}
+
+/// A wait from now that ends half a millisecond before [`last_instant`]: Tokio rounds a timer
+/// up to its next millisecond when it sets it, and would overflow there unless corral keeps
+/// such an instant away from it.
+pub fn almost_forever() -> std::time::Duration {
+    last_instant().duration_since(tokio::time::Instant::now())
+        - std::time::Duration::from_micros(500)
+}

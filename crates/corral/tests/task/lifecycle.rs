@@ -238,3 +238,19 @@ async fn a_failure_while_run_joined_is_aborted_once_the_run_is_dropped() {
         .unwrap_err();
     assert!(error.is_cancelled());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_grace_reaching_the_end_of_time_does_not_overflow() {
+    let group: TaskGroup = TaskGroup::builder()
+        .cancel_grace(crate::support::almost_forever())
+        .build();
+    let stubborn = group.spawn(pending::<Result<(), BoxError>>());
+    group.spawn(async { Err::<(), BoxError>("failed".into()) });
+    // The grace outlasts the test: the join waits, and sets no timer Tokio would overflow.
+    let joined = tokio::time::timeout(Duration::from_secs(3600), group.join()).await;
+    assert!(joined.is_err(), "the grace has not ended");
+    assert!(
+        stubborn.await.unwrap_err().is_cancelled(),
+        "aborted when the group was dropped"
+    );
+}

@@ -8,7 +8,7 @@ use corral::time::{timeout, timeout_at};
 use tokio::time::{Instant, advance, sleep};
 use tokio_test::{assert_pending, assert_ready, task};
 
-use crate::support::DropFlag;
+use crate::support::{DropFlag, last_instant};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -150,23 +150,6 @@ async fn duration_max_means_no_limit() {
     assert_pending!(unlimited.poll());
     let limited = timeout(Duration::MAX, async {});
     assert_eq!(limited.await, Ok(()));
-}
-
-/// The last instant `Instant` can represent after now, to the nanosecond.
-fn last_instant() -> Instant {
-    let now = Instant::now();
-    let mut reach = Duration::ZERO;
-    let mut step = Duration::MAX;
-    while step > Duration::ZERO {
-        if let Some(further) = reach.checked_add(step)
-            && now.checked_add(further).is_some()
-        {
-            reach = further;
-        } else {
-            step /= 2;
-        }
-    }
-    now + reach
 }
 
 #[tokio::test(start_paused = true)]

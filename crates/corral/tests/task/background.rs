@@ -134,3 +134,33 @@ fn the_default_hook_logs_failures_as_tracing_errors() {
         "{events:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_shutdown_stops_the_wait_not_the_shutdown() {
+    let background: BackgroundTasks = BackgroundTasks::new();
+    // Ignores the token: only an abort stops it.
+    let stubborn = background.spawn(pending::<Result<(), BoxError>>());
+    {
+        let mut shutdown = tokio_test::task::spawn(background.shutdown(Duration::from_secs(60)));
+        tokio_test::assert_pending!(shutdown.poll());
+    }
+    assert!(
+        background.token().is_cancelled(),
+        "the token stays cancelled"
+    );
+    let late = background.spawn(async { Ok(()) });
+    assert!(
+        late.await.unwrap_err().is_cancelled(),
+        "new tasks stay refused"
+    );
+    sleep(Duration::from_secs(3600)).await;
+    assert!(
+        !stubborn.is_finished(),
+        "nobody waits to abort it at the grace's end"
+    );
+    drop(background);
+    assert!(
+        stubborn.await.unwrap_err().is_cancelled(),
+        "aborted with the manager"
+    );
+}

@@ -254,3 +254,21 @@ async fn a_grace_reaching_the_end_of_time_does_not_overflow() {
         "aborted when the group was dropped"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_shutdown_aborts_every_task_at_once() {
+    let group: TaskGroup = TaskGroup::new();
+    // Ignores the token: only an abort stops it.
+    let stubborn = group.spawn(pending::<Result<(), BoxError>>());
+    let started = tokio::time::Instant::now();
+    {
+        let mut shutdown = tokio_test::task::spawn(group.shutdown(Duration::from_secs(60)));
+        tokio_test::assert_pending!(shutdown.poll()); // in the grace
+    }
+    assert!(stubborn.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "aborted at once, not at the grace's end"
+    );
+}

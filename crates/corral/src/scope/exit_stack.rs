@@ -360,7 +360,11 @@ impl<E: fmt::Debug + Send + 'static> Drop for ExitStack<E> {
         }
         match Handle::try_current() {
             Ok(handle) => {
-                handle.spawn(run_detached(pending, self.drop_timeout));
+                let unfinished = Unfinished::new(
+                    "ExitStack",
+                    format!("{} cleanups of a dropped stack", pending.len()),
+                );
+                handle.spawn(run_detached(pending, self.drop_timeout, unfinished));
             }
             Err(_) => report(
                 "ExitStack",
@@ -374,10 +378,44 @@ impl<E: fmt::Debug + Send + 'static> Drop for ExitStack<E> {
     }
 }
 
-/// Runs the cleanups of a dropped stack, in order, within `limit`, reporting every failure.
+/// Reports, if it is dropped before [`run_detached`] ran to the end, that the cleanups it
+/// stands for did not: a runtime that is shutting down drops a task spawned then without
+/// polling it, and drops a running one mid-way.
+pub(crate) struct Unfinished {
+    source: &'static str,
+    /// What did not run, for the report: "2 cleanups of a dropped stack".
+    what: String,
+    armed: bool,
+}
+
+impl Unfinished {
+    pub(crate) fn new(source: &'static str, what: String) -> Self {
+        Self {
+            source,
+            what,
+            armed: true,
+        }
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if self.armed {
+            report(
+                self.source,
+                ReportKind::Error,
+                &format_args!("the runtime shut down before {} ran", self.what),
+            );
+        }
+    }
+}
+
+/// Runs the cleanups of a dropped stack, in order, within `limit`, reporting every failure;
+/// `unfinished` reports if the task is dropped first.
 pub(crate) async fn run_detached<E: fmt::Debug + Send + 'static>(
     pending: Vec<Cleanup<E>>,
     limit: Duration,
+    mut unfinished: Unfinished,
 ) {
     let total = pending.len();
     let mut done = 0;
@@ -398,6 +436,7 @@ pub(crate) async fn run_detached<E: fmt::Debug + Send + 'static>(
             true
         }
     };
+    unfinished.armed = false;
     if !finished {
         report(
             "ExitStack",

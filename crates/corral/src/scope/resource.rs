@@ -5,7 +5,7 @@ use std::future::Future;
 
 use tokio::runtime::Handle;
 
-use super::exit_stack::{DEFAULT_DROP_TIMEOUT, run_detached};
+use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, run_detached};
 use super::session::SessionError;
 use crate::report::{ReportKind, report};
 
@@ -148,9 +148,14 @@ where
         match Handle::try_current() {
             Ok(handle) => {
                 let cleanup = on_err(resource);
+                let unfinished = Unfinished::new(
+                    "with_resource",
+                    "on_err of a dropped with_resource".to_owned(),
+                );
                 handle.spawn(run_detached::<E>(
                     vec![Box::pin(cleanup)],
                     DEFAULT_DROP_TIMEOUT,
+                    unfinished,
                 ));
             }
             Err(_) => report(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use super::exit_stack::{DEFAULT_DROP_TIMEOUT, run_detached};
+use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, run_detached};
 use crate::report::{ReportKind, report};
 
 /// A resource with an async end: the guides' `DatabaseSession` (`__aenter__`/`__aexit__`).
@@ -196,7 +196,15 @@ where
                     rolled_back.and(closed)
                 };
                 let limit: Duration = DEFAULT_DROP_TIMEOUT;
-                handle.spawn(run_detached::<S::Error>(vec![Box::pin(cleanup)], limit));
+                let unfinished = Unfinished::new(
+                    "with_session",
+                    "the rollback and close of a dropped session".to_owned(),
+                );
+                handle.spawn(run_detached::<S::Error>(
+                    vec![Box::pin(cleanup)],
+                    limit,
+                    unfinished,
+                ));
             }
             Err(_) => report(
                 "with_session",

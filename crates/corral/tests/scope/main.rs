@@ -313,6 +313,36 @@ async fn a_drop_timeout_reaching_the_end_of_time_lets_the_cleanups_finish() {
 }
 
 #[test]
+fn a_stack_dropped_as_its_runtime_shuts_down_reports_what_did_not_run() {
+    let reports = Reports::collect();
+    let log = log();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (holding, held) = oneshot::channel();
+    let cleanup_log = log.clone();
+    runtime.spawn(async move {
+        let mut stack: ExitStack = ExitStack::new();
+        stack.push(step(&cleanup_log, "cleanup", Duration::ZERO, false));
+        let _ = holding.send(());
+        std::future::pending::<()>().await;
+        drop(stack);
+    });
+    runtime.block_on(held).expect("the task holds its stack");
+    // Shutting down drops the task, and with it the stack: Tokio drops the task the stack
+    // spawns for its cleanups on the spot.
+    drop(runtime);
+    assert!(entries(&log).is_empty());
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("the runtime shut down before 1 cleanups of a dropped stack ran"),
+        "{lines:?}"
+    );
+}
+
+#[test]
 fn a_stack_dropped_outside_a_runtime_reports_what_it_could_not_run() {
     let reports = Reports::collect();
     let mut stack = ExitStack::new();

@@ -3,12 +3,15 @@
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use tokio::runtime::Handle;
 
 use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, run_detached};
-use crate::report::{ReportKind, report};
+use crate::report::{ReportKind, report, report_failure};
+use crate::task::Failure;
 
 /// A resource with an async end: the guides' `DatabaseSession` (`__aenter__`/`__aexit__`).
 ///
@@ -130,6 +133,7 @@ where
         .map_err(|error| SessionError::new(error.into()))?;
     let mut guard = Guard {
         session: Some(session),
+        rolled_back: false,
     };
     let outcome = body(guard.session_mut()).await;
     let outcome = match outcome {
@@ -142,6 +146,7 @@ where
     let mut outcome = match outcome {
         Ok(value) => Ok(value),
         Err(mut failure) => {
+            guard.rolled_back = true;
             if let Err(error) = guard.session_mut().rollback().await {
                 failure.suppressed.push(E::from(error));
             }
@@ -159,13 +164,16 @@ where
     outcome
 }
 
-/// Holds the session while the body, commit and rollback run; rolls back and closes it on a
-/// runtime task if the `with_session` future is dropped before the end.
+/// Holds the session while the body, commit and rollback run; rolls back (unless the rollback
+/// already began) and closes it on a runtime task if the `with_session` future is dropped or
+/// unwinds before the end.
 struct Guard<S: Session>
 where
     S::Error: fmt::Debug,
 {
     session: Option<S>,
+    /// The rollback began: a rollback is called once, even if it panicked.
+    rolled_back: bool,
 }
 
 impl<S: Session> Guard<S>
@@ -190,10 +198,22 @@ where
         };
         match Handle::try_current() {
             Ok(handle) => {
+                let rolled_back = self.rolled_back;
                 let cleanup = async move {
-                    let rolled_back = session.rollback().await;
-                    let closed = session.close().await;
-                    rolled_back.and(closed)
+                    // Each step's failure is reported on its own, and `close` runs whatever
+                    // the rollback did.
+                    if !rolled_back {
+                        match AssertUnwindSafe(session.rollback()).catch_unwind().await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(error)) => {
+                                report_failure("with_session", Failure::Error(error));
+                            }
+                            Err(payload) => {
+                                report_failure::<S::Error>("with_session", Failure::Panic(payload));
+                            }
+                        }
+                    }
+                    session.close().await
                 };
                 let limit: Duration = DEFAULT_DROP_TIMEOUT;
                 let unfinished = Unfinished::new(

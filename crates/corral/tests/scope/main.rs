@@ -354,7 +354,8 @@ fn a_stack_dropped_outside_a_runtime_reports_what_it_could_not_run() {
     assert!(lines[0].contains("2 cleanups could not run"), "{lines:?}");
 }
 
-/// A fake database session that logs every call and can be told to fail any step.
+/// A fake database session that logs every call and can be told to fail any step (or to
+/// panic in it, if its name in `fail` starts with "panic:").
 struct Db {
     log: Log,
     fail: &'static [&'static str],
@@ -364,6 +365,13 @@ struct Db {
 impl Db {
     fn step(&self, name: &'static str) -> Result<(), String> {
         self.log.lock().unwrap().push(name.to_owned());
+        if self
+            .fail
+            .iter()
+            .any(|f| f.strip_prefix("panic:") == Some(name))
+        {
+            panic!("{name} panicked");
+        }
         if self.fail.contains(&name) {
             Err(format!("{name} failed"))
         } else {
@@ -500,6 +508,91 @@ async fn a_session_dropped_mid_body_is_rolled_back_and_closed_on_a_task() {
     );
     closed_rx.await.unwrap();
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
+}
+
+/// A session whose `close` says so on `closed`.
+fn watched_db(
+    log: &Log,
+    fail: &'static [&'static str],
+) -> (
+    impl Future<Output = Result<Db, String>> + use<>,
+    oneshot::Receiver<()>,
+) {
+    let (closed_tx, closed_rx) = oneshot::channel();
+    let log = log.clone();
+    let acquire = async move {
+        Ok(Db {
+            log,
+            fail,
+            closed: Some(closed_tx),
+        })
+    };
+    (acquire, closed_rx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_session_whose_rollback_and_close_fail_reports_both() {
+    let reports = Reports::collect();
+    let log = log();
+    let (acquire, closed) = watched_db(&log, &["rollback", "close"]);
+    let work = with_session(acquire, async |db: &mut Db| {
+        db.step("insert")?;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        db.step("never")
+    });
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), work)
+            .await
+            .is_err()
+    );
+    closed.await.unwrap();
+    assert_eq!(entries(&log), ["insert", "rollback", "close"]);
+    let lines = reports.lines();
+    assert!(
+        lines.iter().any(|l| l.contains("rollback failed")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("close failed")),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_that_panics_runs_once_and_the_session_is_still_closed() {
+    let reports = Reports::collect();
+    let log = log();
+    let (acquire, closed) = watched_db(&log, &["insert", "panic:rollback"]);
+    let work = with_session(acquire, async |db: &mut Db| db.step("insert"));
+    let panicked = AssertUnwindSafe(work).catch_unwind().await;
+    assert!(panicked.is_err(), "the rollback's panic goes through");
+    closed.await.unwrap();
+    assert_eq!(entries(&log), ["insert", "rollback", "close"]);
+    assert!(reports.lines().is_empty(), "{:?}", reports.lines());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_session_whose_rollback_panics_is_still_closed() {
+    let reports = Reports::collect();
+    let log = log();
+    let (acquire, closed) = watched_db(&log, &["panic:rollback"]);
+    let work = with_session(acquire, async |db: &mut Db| {
+        db.step("insert")?;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        db.step("never")
+    });
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), work)
+            .await
+            .is_err()
+    );
+    closed.await.unwrap();
+    assert_eq!(entries(&log), ["insert", "rollback", "close"]);
+    let lines = reports.lines();
+    assert!(
+        lines.iter().any(|l| l.contains("rollback panicked")),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

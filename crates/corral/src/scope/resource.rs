@@ -2,12 +2,14 @@
 //! (sqlx's `Transaction::commit(self)`, for example), given as closures instead of a trait.
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use tokio::runtime::Handle;
 
 use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, run_detached};
 use super::session::SessionError;
-use crate::report::{ReportKind, report};
+use crate::report::{ReportKind, report, report_failure};
+use crate::task::Failure;
 
 /// Acquires a resource, runs `body` with it, then hands it to `on_ok` when the body succeeded
 /// or to `on_err` when it failed: `async with` over a resource whose end consumes it.
@@ -147,7 +149,15 @@ where
         };
         match Handle::try_current() {
             Ok(handle) => {
-                let cleanup = on_err(resource);
+                // `on_err` is the caller's code, run here inside `drop`, maybe while the body
+                // unwinds: its panic is reported, never let out of the destructor.
+                let cleanup = match catch_unwind(AssertUnwindSafe(|| on_err(resource))) {
+                    Ok(cleanup) => cleanup,
+                    Err(payload) => {
+                        report_failure::<E>("with_resource", Failure::Panic(payload));
+                        return;
+                    }
+                };
                 let unfinished = Unfinished::new(
                     "with_resource",
                     "on_err of a dropped with_resource".to_owned(),

@@ -595,6 +595,27 @@ async fn a_dropped_session_whose_rollback_panics_is_still_closed() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_dropped_with_resource_whose_on_err_panics_reports_it_and_lets_nothing_out() {
+    let reports = Reports::collect();
+    let work = with_resource(
+        async { Ok::<u32, BoxError>(1) },
+        async |_: &mut u32| {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        },
+        |_: u32| async { Ok(()) },
+        |_: u32| -> std::future::Ready<Result<(), BoxError>> { panic!("on_err panicked") },
+    );
+    let dropped = AssertUnwindSafe(tokio::time::timeout(Duration::from_secs(1), work))
+        .catch_unwind()
+        .await;
+    assert!(dropped.is_ok(), "no panic got out of the dropped future");
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("on_err panicked"), "{lines:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_session_and_exit_stack_futures_can_be_spawned() {
     let log = log();

@@ -274,8 +274,11 @@ where
             return;
         }
         let outcome = catch_unwind(AssertUnwindSafe(|| job(())));
-        // The receiver is gone only when the future was dropped: nobody wants the result.
-        let _ = tx.send(outcome);
+        // The receiver is gone only when the future was dropped: nobody wants the result, and
+        // a panic nobody can receive is reported.
+        if let Err(Err(payload)) = tx.send(outcome) {
+            crate::report::report_failure::<()>("run_cpu", crate::task::Failure::Panic(payload));
+        }
     });
     Cpu { rx, token }
 }

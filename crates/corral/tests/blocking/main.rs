@@ -219,3 +219,28 @@ async fn a_cpu_job_dropped_before_it_started_never_runs() {
     run_cpu(|| ()).await;
     assert!(!ran.load(Ordering::SeqCst), "the dropped job must not run");
 }
+
+#[tokio::test]
+async fn a_cpu_job_that_panics_after_its_future_was_dropped_is_reported() {
+    let (reported, reports) = mpsc::channel::<String>();
+    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
+        let line = format!("{}: {:?}", report.source(), report.detail());
+        let _ = reported.send(line);
+    });
+    let (started, running) = oneshot::channel();
+    let (go, wait) = mpsc::channel::<()>();
+    let job = run_cpu(move || {
+        let _ = started.send(());
+        let _ = wait.recv();
+        panic!("too late to tell anyone");
+    });
+    running.await.unwrap();
+    drop(job);
+    go.send(()).unwrap();
+    let line = reports
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the panic is reported");
+    corral::report::take_hook();
+    assert!(line.starts_with("run_cpu"), "{line}");
+    assert!(line.contains("too late to tell anyone"), "{line}");
+}

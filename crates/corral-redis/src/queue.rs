@@ -40,6 +40,8 @@ return 1
 /// Takes one item: first one whose consumer has been idle past the visibility timeout
 /// (`XAUTOCLAIM`), then a new one (`XREADGROUP >`). Returns `{1, id, payload}`, `{2, '', ''}`
 /// when nothing is left and the queue is shut down, `{0, '', ''}` when nothing is there now.
+/// Nothing is left only once no item is pending either: an item a consumer holds may yet be
+/// handed out again, if that consumer dies.
 /// The claim scan resumes where the last one stopped (`{key}:cursor`), since `XAUTOCLAIM`
 /// looks at a bounded number of pending entries per call: a dead consumer's item behind many
 /// live ones is still reached.
@@ -84,7 +86,9 @@ if read and #read[1][2] > 0 then
   local entry = read[1][2][1]
   return {1, entry[1], field(entry)}
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then return {2, '', ''} end
+if redis.call('EXISTS', KEYS[2]) == 1 and redis.call('XPENDING', KEYS[1], ARGV[1])[1] == 0 then
+  return {2, '', ''}
+end
 return {0, '', ''}
 ",
     )
@@ -400,7 +404,9 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// # Errors
     ///
     /// [`Error::Shutdown`] if the queue is shut down, [`Error::Encode`] if the item does not
-    /// serialise, [`Error::Redis`] if the server cannot be reached.
+    /// serialise, [`Error::Redis`] if the server cannot be reached. A reply that is lost or
+    /// comes too late (the connection's response timeout) is [`Error::Redis`] too, though the
+    /// item may have been inserted, once: retrying such a `put` may insert it twice.
     ///
     /// # Examples
     ///
@@ -433,7 +439,10 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// Takes an item, waiting while the queue is empty: first an item whose consumer has held
     /// it past the visibility timeout, then a new one.
     ///
-    /// After [`shutdown`](Self::shutdown), `get` still returns the items left, then fails.
+    /// After [`shutdown`](Self::shutdown), `get` still returns the items left, then fails. An
+    /// item another consumer holds (taken, not yet done) counts as left: `get` waits while any
+    /// is held, since it is handed out again if its consumer dies, and fails once every one
+    /// is done.
     ///
     /// # Cancel safety
     ///
@@ -443,8 +452,8 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Shutdown`] once the queue is shut down and nothing is left to take,
-    /// [`Error::Redis`] if the server cannot be reached.
+    /// [`Error::Shutdown`] once the queue is shut down and nothing is left to take or held by
+    /// a consumer, [`Error::Redis`] if the server cannot be reached.
     ///
     /// # Examples
     ///
@@ -762,8 +771,8 @@ impl<T> RedisDelivery<T> {
         (self.item, ack)
     }
 
-    /// Acknowledges the item (`XACK` + `XDEL` in one round trip): it counts as done for
-    /// [`RedisQueue::join`] and is never handed out again.
+    /// Acknowledges the item (`XACK` + `XDEL` in one `MULTI` transaction, one round trip): it
+    /// counts as done for [`RedisQueue::join`] and is never handed out again.
     ///
     /// # Cancel safety
     ///
@@ -836,7 +845,10 @@ impl Ack {
     /// See [`RedisDelivery::into_parts`].
     pub async fn done(self) -> Result<(), Error> {
         let mut conn = self.shared.conn.clone();
+        // Both or neither: acknowledged but not deleted, an item would never be handed out
+        // again and would keep `join` waiting for ever.
         redis::pipe()
+            .atomic()
             .cmd("XACK")
             .arg(&self.shared.stream)
             .arg(GROUP)

@@ -102,6 +102,30 @@ async fn shutdown_fails_puts_and_drains_gets_in_every_process() {
 }
 
 #[tokio::test]
+async fn after_shutdown_an_item_a_dead_consumer_held_is_still_handed_out() {
+    let name = key("shutdown-held");
+    let visibility = Duration::from_millis(200);
+    let a = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let b = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    a.put(7).await.expect("put");
+    let held = a.get().await.expect("get");
+    b.shutdown().await.expect("shutdown");
+    drop(held); // its consumer dies without `done`
+    let again = tokio::time::timeout(Duration::from_secs(3), b.get())
+        .await
+        .expect("handed out again")
+        .expect("not refused while an item is held");
+    assert_eq!(*again, 7);
+    again.done().await.expect("done");
+    assert!(matches!(b.get().await, Err(Error::Shutdown)));
+    a.join().await.expect("join");
+}
+
+#[tokio::test]
 async fn a_waiting_get_is_woken_by_shutdown() {
     let name = key("shutdown-wait");
     let a = queue::<u32>(&name, 0).await;

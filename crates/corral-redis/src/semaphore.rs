@@ -235,13 +235,15 @@ impl RedisSemaphore {
             let wait = Duration::from_millis(value.max(1).unsigned_abs());
             return Ok(Err(wait));
         }
+        // The lease ends on the server `lease` after the grant, which came before this reply.
+        let granted = tokio::time::Instant::now();
         let fence = u64::try_from(value).map_err(|_| Error::Protocol(format!("fence {value}")))?;
         let lost = Arc::new(AtomicBool::new(false));
         let renewal = tokio::spawn(renew(
             conn,
             self.holders.clone(),
             token.clone(),
-            self.lease,
+            (self.lease, granted),
             lost.clone(),
         ));
         Ok(Ok(RedisPermit {
@@ -259,32 +261,54 @@ fn lease_ms(lease: Duration) -> u64 {
     u64::try_from(lease.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Renews the lease every third of its time until it is lost (or the task is aborted).
+/// Renews the lease every third of its time until it is lost (or the task is aborted). `lease`
+/// is the lease's length and the instant it was last granted or renewed (a reply received).
 async fn renew(
     mut conn: ConnectionManager,
     holders: Arc<str>,
     token: String,
-    lease: Duration,
+    (lease, mut renewed): (Duration, tokio::time::Instant),
     lost: Arc<AtomicBool>,
 ) {
     let period = lease / 3;
     loop {
         tokio::time::sleep(period).await;
-        let renewed: Result<i64, _> = RENEW
-            .key(&*holders)
-            .arg(lease_ms(lease))
-            .arg(&token)
-            .invoke_async(&mut conn)
-            .await;
-        match renewed {
-            Ok(1) => {}
+        // At most one period per attempt: reconnecting to a Redis that is gone can take
+        // seconds, longer than the lease.
+        let outcome = tokio::time::timeout(
+            period,
+            RENEW
+                .key(&*holders)
+                .arg(lease_ms(lease))
+                .arg(&token)
+                .invoke_async::<i64>(&mut conn),
+        )
+        .await
+        .map_err(|_| format!("no reply within {period:?}"))
+        .and_then(|reply| reply.map_err(|error| error.to_string()));
+        match outcome {
+            Ok(1) => renewed = tokio::time::Instant::now(),
             Ok(_) => {
                 lost.store(true, Ordering::Release);
                 return;
             }
-            // Redis unreachable: try again next period; if the lease runs out meanwhile, the
-            // next renewal finds it gone and marks it lost.
-            Err(_) => {}
+            // Redis unreachable, or refusing: try again next period, until a whole lease has
+            // passed since the last renewal's reply. By then the lease has run out on the
+            // server whatever happens next: another process may hold the permit.
+            Err(error) => {
+                if renewed.elapsed() >= lease {
+                    lost.store(true, Ordering::Release);
+                    corral::report::report(
+                        "RedisSemaphore",
+                        corral::report::ReportKind::Error,
+                        &format_args!(
+                            "a permit's renewals failed for its whole lease of {lease:?}; it is \
+                             lost (last error: {error})"
+                        ),
+                    );
+                    return;
+                }
+            }
         }
     }
 }
@@ -319,8 +343,9 @@ impl RedisPermit {
         self.fence
     }
 
-    /// Whether the lease was found lost by a renewal (it had expired, or Redis forgot it): the
-    /// permit no longer counts against the limit.
+    /// Whether the lease was found lost by a renewal (it had expired, or Redis forgot it), or
+    /// its renewals failed for a whole lease (Redis unreachable or refusing, so the lease has
+    /// run out there): the permit no longer counts against the limit.
     ///
     /// # Examples
     ///

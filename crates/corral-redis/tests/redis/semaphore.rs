@@ -143,3 +143,28 @@ async fn invalid_configuration_is_an_error() {
         Err(Error::Config(_))
     ));
 }
+
+#[tokio::test]
+async fn a_permit_whose_renewals_fail_for_a_whole_lease_is_lost() {
+    // A server of its own, to stop under the permit.
+    let server = corral_redis::test_server::TestServer::start().expect("a private server");
+    let lease = Duration::from_millis(300);
+    let semaphore = RedisSemaphore::new(connect(&server).await, key("partition"), 1, lease)
+        .expect("a valid configuration");
+    let permit = semaphore.acquire().await.expect("acquire");
+    assert!(!permit.is_lost());
+    let stopped = Instant::now();
+    server.stop(); // Redis is gone: every renewal fails from now on
+    while !permit.is_lost() {
+        assert!(
+            stopped.elapsed() < Duration::from_secs(3),
+            "the lease ran out on the server long ago (lost at most a lease and a renewal \
+             attempt after the last renewal)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        stopped.elapsed() >= lease / 3,
+        "not before a renewal failed"
+    );
+}

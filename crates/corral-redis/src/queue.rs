@@ -612,6 +612,10 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
 
     /// Whether the queue is shut down.
     ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: it only reads.
+    ///
     /// # Errors
     ///
     /// [`Error::Redis`] if the server cannot be reached.
@@ -638,6 +642,10 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     }
 
     /// The number of items put and not yet acknowledged (waiting, or taken and in progress).
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe: it only reads.
     ///
     /// # Errors
     ///

@@ -131,7 +131,8 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a zero rate, period or burst.
+    /// [`Error::Config`] for a zero rate, period or burst, or if a full burst takes over 100
+    /// years to drain (a time Redis could not set as an expiry).
     ///
     /// # Examples
     ///
@@ -143,10 +144,17 @@ impl Builder {
         if self.burst == 0 {
             return Err(Error::Config("the burst must be at least 1"));
         }
+        let interval_us = self.period.as_secs_f64() * 1e6 / f64::from(self.calls);
+        // The state's key expires once a full burst has drained.
+        if interval_us * f64::from(self.burst) > crate::LONGEST.as_secs_f64() * 1e6 {
+            return Err(Error::Config(
+                "a full burst must drain within 100 years (period / calls * burst)",
+            ));
+        }
         Ok(RedisRateLimiter {
             conn: self.conn,
             key: self.key.into(),
-            interval_us: self.period.as_secs_f64() * 1e6 / f64::from(self.calls),
+            interval_us,
             burst: self.burst,
         })
     }

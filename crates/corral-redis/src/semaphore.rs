@@ -128,7 +128,8 @@ impl RedisSemaphore {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] if `limit` is zero or `lease` is under 10 ms.
+    /// [`Error::Config`] if `limit` is zero, or `lease` is under 10 ms or over 100 years (a
+    /// time Redis could not set as an expiry).
     ///
     /// # Examples
     ///
@@ -144,6 +145,9 @@ impl RedisSemaphore {
         }
         if lease < Duration::from_millis(10) {
             return Err(Error::Config("the lease must be at least 10 ms"));
+        }
+        if lease > crate::LONGEST {
+            return Err(Error::Config("the lease must be at most 100 years"));
         }
         let key = key.into();
         Ok(Self {

@@ -129,7 +129,13 @@ fn invalid_configuration_is_an_error() {
             Err(Error::Config(_))
         ));
         assert!(matches!(
-            RedisRateLimiter::per_second(conn, "x", 0),
+            RedisRateLimiter::per_second(conn.clone(), "x", 0),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            RedisRateLimiter::builder(conn, "x")
+                .rate(1, Duration::MAX)
+                .build(),
             Err(Error::Config(_))
         ));
     });

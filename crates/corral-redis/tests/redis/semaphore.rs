@@ -139,7 +139,11 @@ async fn invalid_configuration_is_an_error() {
         Err(Error::Config(_))
     ));
     assert!(matches!(
-        RedisSemaphore::new(conn, "x", 1, Duration::from_millis(1)),
+        RedisSemaphore::new(conn.clone(), "x", 1, Duration::from_millis(1)),
+        Err(Error::Config(_))
+    ));
+    assert!(matches!(
+        RedisSemaphore::new(conn, "x", 1, Duration::MAX),
         Err(Error::Config(_))
     ));
 }

@@ -338,7 +338,8 @@ pub struct RedisPermit {
 
 impl RedisPermit {
     /// The fencing number handed out with this permit: larger than every one handed out
-    /// before it, by any process, on this semaphore.
+    /// before it, by any process, on this semaphore, for as long as Redis keeps its data (a
+    /// server that restarts without persistence starts the count over).
     ///
     /// # Examples
     ///

@@ -247,7 +247,8 @@ impl RedisSemaphore {
             conn,
             self.holders.clone(),
             token.clone(),
-            (self.lease, granted),
+            self.lease,
+            granted,
             lost.clone(),
         ));
         Ok(Ok(RedisPermit {
@@ -265,13 +266,14 @@ fn lease_ms(lease: Duration) -> u64 {
     u64::try_from(lease.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Renews the lease every third of its time until it is lost (or the task is aborted). `lease`
-/// is the lease's length and the instant it was last granted or renewed (a reply received).
+/// Renews the lease every third of its time until it is lost (or the task is aborted);
+/// `renewed` is when the grant's reply came.
 async fn renew(
     mut conn: ConnectionManager,
     holders: Arc<str>,
     token: String,
-    (lease, mut renewed): (Duration, tokio::time::Instant),
+    lease: Duration,
+    mut renewed: tokio::time::Instant,
     lost: Arc<AtomicBool>,
 ) {
     let period = lease / 3;

@@ -113,9 +113,10 @@ pub mod test_server;
 
 pub use error::Error;
 
-/// The longest lease or rate window accepted: 100 years. Redis refuses an expiry that does not
-/// fit in its millisecond clock, and anything longer is "for ever" in practice.
-const LONGEST: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
 pub use queue::{Ack, RedisDelivery, RedisQueue};
 pub use rate_limiter::{Builder as RateLimiterBuilder, RedisRateLimiter};
 pub use semaphore::{RedisPermit, RedisSemaphore};
+
+/// The longest lease or rate window accepted: 100 years. Redis refuses an expiry that does not
+/// fit in its millisecond clock, and anything longer is "for ever" in practice.
+const LONGEST: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);

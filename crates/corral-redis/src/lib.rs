@@ -112,7 +112,6 @@ mod semaphore;
 pub mod test_server;
 
 pub use error::Error;
-
 pub use queue::{Ack, RedisDelivery, RedisQueue};
 pub use rate_limiter::{Builder as RateLimiterBuilder, RedisRateLimiter};
 pub use semaphore::{RedisPermit, RedisSemaphore};

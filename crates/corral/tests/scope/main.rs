@@ -485,28 +485,7 @@ async fn a_failed_acquire_runs_no_step() {
 #[tokio::test(start_paused = true)]
 async fn a_session_dropped_mid_body_is_rolled_back_and_closed_on_a_task() {
     let log = log();
-    let (closed_tx, closed_rx) = oneshot::channel();
-    let acquire = {
-        let log = log.clone();
-        async move {
-            Ok(Db {
-                log,
-                fail: &[],
-                closed: Some(closed_tx),
-            })
-        }
-    };
-    let work = with_session(acquire, async |db: &mut Db| {
-        db.step("insert")?;
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        db.step("never")
-    });
-    assert!(
-        tokio::time::timeout(Duration::from_secs(1), work)
-            .await
-            .is_err()
-    );
-    closed_rx.await.unwrap();
+    drop_mid_body_until_closed(&log, &[]).await;
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
 }
 
@@ -530,11 +509,10 @@ fn watched_db(
     (acquire, closed_rx)
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_dropped_session_whose_rollback_and_close_fail_reports_both() {
-    let reports = Reports::collect();
-    let log = log();
-    let (acquire, closed) = watched_db(&log, &["rollback", "close"]);
+/// Runs `with_session` on a session failing `fail`, drops it in the middle of its body (after
+/// "insert"), and waits until the session is closed on the task its guard spawned.
+async fn drop_mid_body_until_closed(log: &Log, fail: &'static [&'static str]) {
+    let (acquire, closed) = watched_db(log, fail);
     let work = with_session(acquire, async |db: &mut Db| {
         db.step("insert")?;
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -546,6 +524,13 @@ async fn a_dropped_session_whose_rollback_and_close_fail_reports_both() {
             .is_err()
     );
     closed.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_session_whose_rollback_and_close_fail_reports_both() {
+    let reports = Reports::collect();
+    let log = log();
+    drop_mid_body_until_closed(&log, &["rollback", "close"]).await;
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
     let lines = reports.lines();
     assert!(
@@ -575,18 +560,7 @@ async fn a_rollback_that_panics_runs_once_and_the_session_is_still_closed() {
 async fn a_dropped_session_whose_rollback_panics_is_still_closed() {
     let reports = Reports::collect();
     let log = log();
-    let (acquire, closed) = watched_db(&log, &["panic:rollback"]);
-    let work = with_session(acquire, async |db: &mut Db| {
-        db.step("insert")?;
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        db.step("never")
-    });
-    assert!(
-        tokio::time::timeout(Duration::from_secs(1), work)
-            .await
-            .is_err()
-    );
-    closed.await.unwrap();
+    drop_mid_body_until_closed(&log, &["panic:rollback"]).await;
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
     let lines = reports.lines();
     assert!(

@@ -32,7 +32,9 @@
 //! the job, with its original payload, as awaiting a thread's `join` would. It is never lost
 //! and never takes down a pool thread. (The other choice, returning it as an error, would make
 //! every caller handle a case that is a bug; a [`TaskGroup`](crate::task::TaskGroup) around
-//! the caller already turns panics into a clean cancellation of the siblings.)
+//! the caller already turns panics into a clean cancellation of the siblings.) A job that
+//! panics after its future was dropped has nobody to resume in: its panic is
+//! [reported](crate::report).
 //!
 //! # Cancel safety, and why a blocking job cannot be stopped
 //!
@@ -63,6 +65,8 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 pub use tokio_util::sync::CancellationToken;
+
+use crate::task::{Failure, PanicPayload};
 
 /// Runs a blocking closure on Tokio's blocking pool and awaits its result.
 ///
@@ -169,6 +173,9 @@ where
     J: FnOnce() -> Option<R> + Send + 'static,
     R: Send + 'static,
 {
+    // The panic is caught here, not by Tokio, so that one nobody receives is reported.
+    let job =
+        move || catch_unwind(AssertUnwindSafe(job)).map_err(|payload| Unclaimed(Some(payload)));
     let inner = match Handle::try_current() {
         Ok(handle) => Inner::Running(handle.spawn_blocking(job)),
         Err(_) => Inner::Failed(Some(BlockingError::no_runtime())),
@@ -277,7 +284,7 @@ where
         // The receiver is gone only when the future was dropped: nobody wants the result, and
         // a panic nobody can receive is reported.
         if let Err(Err(payload)) = tx.send(outcome) {
-            crate::report::report_failure::<()>("run_cpu", crate::task::Failure::Panic(payload));
+            crate::report::report_failure::<()>("run_cpu", Failure::Panic(payload));
         }
     });
     Cpu { rx, token }
@@ -368,8 +375,21 @@ pub fn block_on<F: Future>(fut: F) -> Result<F::Output, BlockOnError> {
 }
 
 enum Inner<R> {
-    Running(JoinHandle<Option<R>>),
+    Running(JoinHandle<Result<Option<R>, Unclaimed>>),
     Failed(Option<BlockingError>),
+}
+
+/// A job's panic on its way to the [`Blocking`] future. Tokio drops a task's output unread
+/// when its `JoinHandle` is gone, so a panic whose future was dropped ends here, unclaimed,
+/// and is reported: it costs nothing on the way to a future that takes it.
+struct Unclaimed(Option<PanicPayload>);
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        if let Some(payload) = self.0.take() {
+            crate::report::report_failure::<()>("run_blocking", Failure::Panic(payload));
+        }
+    }
 }
 
 /// The future of a [`run_blocking`] job: its result, or a [`BlockingError`].
@@ -407,13 +427,15 @@ impl<R> Future for Blocking<R> {
                 // Finished: nothing is left for `drop` to abort.
                 self.inner = Inner::Failed(None);
                 match outcome {
-                    Ok(Some(value)) => Poll::Ready(Ok(value)),
+                    Ok(Ok(Some(value))) => Poll::Ready(Ok(value)),
                     // The job skips itself only once this future is dropped: unreachable here.
-                    Ok(None) => Poll::Ready(Err(BlockingError::shutdown())),
-                    Err(error) => match error.try_into_panic() {
-                        Ok(payload) => resume_unwind(payload),
-                        Err(_) => Poll::Ready(Err(BlockingError::shutdown())),
+                    Ok(Ok(None)) => Poll::Ready(Err(BlockingError::shutdown())),
+                    Ok(Err(mut unclaimed)) => match unclaimed.0.take() {
+                        Some(payload) => resume_unwind(payload),
+                        None => Poll::Ready(Err(BlockingError::shutdown())),
                     },
+                    // Cancelled: the runtime shut down before the job ran.
+                    Err(_) => Poll::Ready(Err(BlockingError::shutdown())),
                 }
             }
         }

@@ -220,8 +220,15 @@ async fn a_cpu_job_dropped_before_it_started_never_runs() {
     assert!(!ran.load(Ordering::SeqCst), "the dropped job must not run");
 }
 
-#[tokio::test]
-async fn a_cpu_job_that_panics_after_its_future_was_dropped_is_reported() {
+/// The report hook is process-wide: the tests that set it take this first.
+static HOOK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Starts a job with `start`, drops its future once the job runs, then lets the job panic;
+/// returns the first report that follows.
+async fn report_of_a_panic_after_the_future_was_dropped<J>(
+    start: impl FnOnce(Box<dyn FnOnce() + Send>) -> J,
+) -> String {
+    let _serial = HOOK.lock().await;
     let (reported, reports) = mpsc::channel::<String>();
     corral::report::set_hook(move |report: &corral::report::Report<'_>| {
         let line = format!("{}: {:?}", report.source(), report.detail());
@@ -229,11 +236,11 @@ async fn a_cpu_job_that_panics_after_its_future_was_dropped_is_reported() {
     });
     let (started, running) = oneshot::channel();
     let (go, wait) = mpsc::channel::<()>();
-    let job = run_cpu(move || {
+    let job = start(Box::new(move || {
         let _ = started.send(());
         let _ = wait.recv();
         panic!("too late to tell anyone");
-    });
+    }));
     running.await.unwrap();
     drop(job);
     go.send(()).unwrap();
@@ -241,6 +248,19 @@ async fn a_cpu_job_that_panics_after_its_future_was_dropped_is_reported() {
         .recv_timeout(std::time::Duration::from_secs(30))
         .expect("the panic is reported");
     corral::report::take_hook();
+    line
+}
+
+#[tokio::test]
+async fn a_cpu_job_that_panics_after_its_future_was_dropped_is_reported() {
+    let line = report_of_a_panic_after_the_future_was_dropped(run_cpu).await;
     assert!(line.starts_with("run_cpu"), "{line}");
+    assert!(line.contains("too late to tell anyone"), "{line}");
+}
+
+#[tokio::test]
+async fn a_blocking_job_that_panics_after_its_future_was_dropped_is_reported() {
+    let line = report_of_a_panic_after_the_future_was_dropped(run_blocking).await;
+    assert!(line.starts_with("run_blocking"), "{line}");
     assert!(line.contains("too late to tell anyone"), "{line}");
 }

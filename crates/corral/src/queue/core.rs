@@ -15,6 +15,7 @@ use super::buffer::{Buffer, Discipline};
 use super::error::{GetError, PutError, TaskDoneError, TryGetError, TryPutError};
 use crate::loom::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard};
+use crate::task::PanicPayload;
 use crate::util::{Ticket, WaitList};
 
 /// The most room reserved up front for a bounded queue; beyond this the buffer grows on
@@ -125,6 +126,8 @@ struct State<B> {
 struct Wakers {
     one: Option<Waker>,
     more: Vec<Waker>,
+    /// Panics of a priority queue's `Ord`, caught under the lock: reported with the wake-ups.
+    caught: Vec<PanicPayload>,
 }
 
 impl Wakers {
@@ -139,7 +142,7 @@ impl Wakers {
     /// Inlined so the common case, nothing to wake, costs two compares at the call site.
     #[inline]
     fn wake(self) {
-        if self.one.is_some() || !self.more.is_empty() {
+        if self.one.is_some() || !self.more.is_empty() || !self.caught.is_empty() {
             self.wake_all();
         }
     }
@@ -150,6 +153,7 @@ impl Wakers {
             waker.wake();
         }
         self.more.into_iter().for_each(Waker::wake);
+        super::buffer::report_caught(self.caught);
     }
 }
 
@@ -468,16 +472,15 @@ impl<B: Buffer> Core<B> {
 impl<B: Discipline> Core<B> {
     /// Inserts an item the caller is entitled to insert, and wakes a getter if one may take it.
     fn insert(&self, state: &mut State<B>, item: B::Item, wakers: &mut Wakers) {
-        // Counted before the push: a panicking `Ord` in a heap push still leaves the item in.
         Counts::bump_locked(&self.counts.accepted);
-        state.buf.push(item);
+        state.buf.push(item, &mut wakers.caught);
         state.settle_getters(wakers);
     }
 
     /// Removes an item the caller is entitled to take, and wakes a putter if one may fill the
     /// slot.
     fn remove(&self, state: &mut State<B>, wakers: &mut Wakers) -> Option<B::Item> {
-        let item = state.buf.pop()?;
+        let item = state.buf.pop(&mut wakers.caught)?;
         Counts::bump_locked(&self.counts.taken);
         state.settle_putters(self.capacity, wakers);
         if state.drained() {

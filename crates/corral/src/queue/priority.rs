@@ -18,9 +18,11 @@ queue_api! {
     /// here that is not needed.
     ///
     /// The order is that of the items present at the same time: an item put after a larger one
-    /// was taken does not overtake it. If `T`'s `Ord` panics, the panic reaches the caller of
-    /// `put` or `get`; the queue stays usable, but the item that was being moved may be lost and
-    /// then [`join`](PriorityQueue::join) waits for it forever.
+    /// was taken does not overtake it. `T`'s `Ord` runs under the queue's lock; if it panics,
+    /// the panic is caught there and [reported](crate::report) once the lock is released, the
+    /// two items it compared count as equal (they keep the order they were put in), and
+    /// nothing is lost: every item still comes out once, and [`join`](PriorityQueue::join)
+    /// still returns.
     ///
     /// # Examples
     ///

@@ -113,3 +113,55 @@ fn order_holds_across_wrap_around_of_a_bounded_queue() {
         }
     }
 }
+
+/// An item whose `Ord` panics whenever it meets the number 13.
+#[derive(Debug, PartialEq, Eq)]
+struct Touchy(u32);
+
+impl Ord for Touchy {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        assert!(self.0 != 13 && other.0 != 13, "cannot compare 13");
+        self.0.cmp(&other.0)
+    }
+}
+
+impl PartialOrd for Touchy {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_ord_loses_no_item_lets_join_return_and_is_reported() {
+    use futures::FutureExt;
+    use std::sync::{Arc, Mutex};
+
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reports);
+    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
+        let line = format!("{}: {:?}", report.source(), report.detail());
+        sink.lock().unwrap().push(line);
+    });
+    let q = PriorityQueue::unbounded();
+    // Both `put` (sifting up) and `get` (sifting down) meet 13 here.
+    for n in [5, 13, 3, 8, 1, 21, 2, 34] {
+        q.put(Touchy(n)).await.unwrap();
+    }
+    let mut got = Vec::new();
+    while let Ok(item) = q.try_get() {
+        got.push(item.0);
+        q.task_done().unwrap();
+    }
+    corral::report::take_hook();
+    got.sort_unstable();
+    assert_eq!(got, [1, 2, 3, 5, 8, 13, 21, 34], "every item came out once");
+    assert!(q.join().now_or_never().is_some(), "join returns");
+    let reports = reports.lock().unwrap();
+    assert!(!reports.is_empty());
+    assert!(
+        reports
+            .iter()
+            .all(|line| line.contains("cannot compare 13")),
+        "{reports:?}"
+    );
+}

@@ -52,6 +52,21 @@ async fn every_error_and_panic_reaches_the_hook_and_nothing_else_fails() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_task_whose_destructor_panics_after_completing_is_reported() {
+    use crate::panics::{PanicsOnDrop, ReadyThenPanicsOnDrop};
+
+    let (tasks, reports) = recording();
+    let task = tasks.spawn(ReadyThenPanicsOnDrop(PanicsOnDrop));
+    assert!(task.await.expect_err("the task panicked").is_panic());
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0].contains("panicked as it was dropped"),
+        "{reports:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn len_is_exact() {
     let (tasks, _) = recording();
     let handles: Vec<_> = (1..=3_u64)

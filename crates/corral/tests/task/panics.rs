@@ -154,3 +154,70 @@ fn the_default_hook_logs_a_tracing_error_event() {
     assert!(events[0].starts_with("ERROR"), "{events:?}");
     assert!(events[0].contains("unjoined failure"), "{events:?}");
 }
+
+/// Panics as it is dropped.
+pub(crate) struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("destructor exploded");
+    }
+}
+
+/// A future that completes at once and holds a [`PanicsOnDrop`] until it is dropped, after
+/// completing (as a hand-written future or a combinator holds its parts).
+pub(crate) struct ReadyThenPanicsOnDrop(#[allow(dead_code)] pub(crate) PanicsOnDrop);
+
+impl std::future::Future for ReadyThenPanicsOnDrop {
+    type Output = Result<(), BoxError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_whose_destructor_panics_after_completing_fails_the_group() {
+    let (group, reports) = recording_group(Duration::ZERO);
+    let task = group.spawn(ReadyThenPanicsOnDrop(PanicsOnDrop));
+    let payload = AssertUnwindSafe(group.join())
+        .catch_unwind()
+        .await
+        .expect_err("join resumes a panic, not Ok");
+    assert!(
+        message(payload.as_ref()).contains("panicked as it was dropped"),
+        "{}",
+        message(payload.as_ref())
+    );
+    let awaited = task.await.expect_err("the task itself panicked");
+    assert!(awaited.is_panic());
+    assert!(reports.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_whose_destructor_panics_when_aborted_fails_the_group() {
+    let (group, reports) = recording_group(Duration::ZERO);
+    group.spawn(async {
+        let _held = PanicsOnDrop;
+        pending::<Result<(), BoxError>>().await
+    });
+    group.spawn(async {
+        sleep(Duration::from_millis(1)).await;
+        Err::<(), _>(err("first failure"))
+    });
+    // A panic wins over errors, as a task's panic during cleanup does: `join` resumes it and
+    // the error goes to the hook.
+    let payload = AssertUnwindSafe(group.join())
+        .catch_unwind()
+        .await
+        .expect_err("join resumes the destructor's panic");
+    assert!(
+        message(payload.as_ref()).contains("panicked as it was dropped"),
+        "{}",
+        message(payload.as_ref())
+    );
+    assert_eq!(*reports.lock().unwrap(), ["task failed: first failure"]);
+}

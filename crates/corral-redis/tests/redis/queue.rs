@@ -563,7 +563,10 @@ async fn items(name: &str) -> (Vec<String>, Vec<Pending>) {
         .query_async(&mut conn)
         .await
         .expect("xpending");
-    (stream.ids.into_iter().map(|entry| entry.id).collect(), pending)
+    (
+        stream.ids.into_iter().map(|entry| entry.id).collect(),
+        pending,
+    )
 }
 
 /// Makes a pending item look idle for an hour, as if its consumer had stopped touching it
@@ -586,7 +589,11 @@ async fn age(name: &str, id: &str, consumer: &str) {
 }
 
 /// A queue on `conn` (kept by the caller, to fence its requests).
-fn queue_on(conn: &redis::aio::ConnectionManager, name: &str, visibility: Duration) -> RedisQueue<u32> {
+fn queue_on(
+    conn: &redis::aio::ConnectionManager,
+    name: &str,
+    visibility: Duration,
+) -> RedisQueue<u32> {
     RedisQueue::unbounded(conn.clone(), name).with_visibility_timeout(visibility)
 }
 
@@ -608,6 +615,9 @@ async fn a_dropped_join_changes_nothing() {
     // Dropped with its request unsent, and with its reply in flight.
     drop_mid_flight(&mut conn, queue.join(), DropPoint::BeforeSent).await;
     drop_mid_flight(&mut conn, queue.join(), DropPoint::ReplyInFlight).await;
+    // So do the readers.
+    drop_mid_flight(&mut conn, queue.unfinished(), DropPoint::ReplyInFlight).await;
+    drop_mid_flight(&mut conn, queue.is_shutdown(), DropPoint::ReplyInFlight).await;
 
     assert_eq!(queue.unfinished().await.expect("xlen"), 2);
     let (stream, pending) = items(&name).await;
@@ -649,7 +659,10 @@ async fn a_dropped_shutdown_shut_the_queue_down_or_did_nothing() {
     }
 
     drop_mid_flight(&mut conn, queue.shutdown(), DropPoint::ReplyInFlight).await;
-    assert!(other.is_shutdown().await.expect("redis"), "the server ran it");
+    assert!(
+        other.is_shutdown().await.expect("redis"),
+        "the server ran it"
+    );
     assert!(matches!(other.put(3).await, Err(Error::Shutdown)));
     // What was put is still drained, once, and then get fails.
     let mut drained = Vec::new();
@@ -680,19 +693,35 @@ async fn a_dropped_put_inserted_its_item_once_or_not_at_all() {
         "the server ran it: inserted once"
     );
 
+    // Dropped while it waits for room in a full bounded queue: it inserted nothing.
+    let bounded = RedisQueue::<u32>::bounded(conn.clone(), format!("{name}:bounded"), 1)
+        .expect("a valid configuration");
+    bounded.put(1).await.expect("put");
+    let mut full = tokio_test::task::spawn(bounded.put(2));
+    assert!(full.poll().is_pending());
+    crate::support::fence(&mut conn).await;
+    assert!(full.is_woken(), "its refusal arrived");
+    assert!(full.poll().is_pending(), "full: it waits for room");
+    drop(full);
+    assert_eq!(bounded.unfinished().await.expect("xlen"), 1);
+
     queue.shutdown().await.expect("shutdown");
     let mut drained = Vec::new();
     while let Ok(job) = queue.get().await {
         drained.push(*job);
         job.done().await.expect("done");
     }
-    let expected: &[u32] = if after_unsent == 2 { &[0, 1, 2] } else { &[0, 2] };
+    let expected: &[u32] = if after_unsent == 2 {
+        &[0, 1, 2]
+    } else {
+        &[0, 2]
+    };
     assert_eq!(drained, expected, "each inserted item once");
 }
 
 #[tokio::test]
 async fn a_get_dropped_with_its_reply_in_flight_hands_the_item_out_again_after_the_visibility_timeout()
-{
+ {
     let name = key("get-in-flight");
     let visibility = Duration::from_millis(200);
     let mut conn = connect(server()).await;
@@ -720,7 +749,11 @@ async fn a_get_dropped_with_its_reply_in_flight_hands_the_item_out_again_after_t
     let (stream, pending) = items(&name).await;
     assert_eq!(stream.len(), 2, "nothing lost");
     let expected_pending = 1 + usize::from(unsent_took.is_some());
-    assert_eq!(pending.len(), expected_pending, "the item stays pending: {pending:?}");
+    assert_eq!(
+        pending.len(),
+        expected_pending,
+        "the item stays pending: {pending:?}"
+    );
     for (id, consumer, _, deliveries) in &pending {
         assert!(stream.contains(id));
         assert_eq!((consumer, *deliveries), (&consumer_of(&queue), 1));
@@ -734,7 +767,10 @@ async fn a_get_dropped_with_its_reply_in_flight_hands_the_item_out_again_after_t
             .expect("handed out again")
             .expect("get");
         if pending.iter().any(|entry| entry.0 == job.id()) {
-            assert!(sent.elapsed() >= visibility, "not before the visibility timeout");
+            assert!(
+                sent.elapsed() >= visibility,
+                "not before the visibility timeout"
+            );
         }
         seen.push(*job);
         job.done().await.expect("done");
@@ -742,7 +778,10 @@ async fn a_get_dropped_with_its_reply_in_flight_hands_the_item_out_again_after_t
     seen.sort_unstable();
     assert_eq!(seen, [1, 2], "every item once");
     other.shutdown().await.expect("shutdown");
-    assert!(matches!(other.get().await, Err(Error::Shutdown)), "none duplicated");
+    assert!(
+        matches!(other.get().await, Err(Error::Shutdown)),
+        "none duplicated"
+    );
     queue.join().await.expect("join");
 }
 
@@ -789,11 +828,17 @@ async fn a_dropped_done_acknowledged_the_item_or_left_it_pending() {
             .expect("handed out again")
             .expect("get");
         assert_eq!(job.id(), id);
-        assert!(taken.elapsed() >= visibility, "not before the visibility timeout");
+        assert!(
+            taken.elapsed() >= visibility,
+            "not before the visibility timeout"
+        );
         job.done().await.expect("done");
     }
     other.shutdown().await.expect("shutdown");
-    assert!(matches!(other.get().await, Err(Error::Shutdown)), "the acknowledged item never comes back");
+    assert!(
+        matches!(other.get().await, Err(Error::Shutdown)),
+        "the acknowledged item never comes back"
+    );
     queue.join().await.expect("join");
 }
 
@@ -802,11 +847,16 @@ async fn a_dropped_touch_reset_the_timeout_or_not_and_the_item_stays_once() {
     let name = key("touch-cancel");
     let mut conn = connect(server()).await;
     let visibility = Duration::from_secs(30);
-    let other = queue::<u32>(&name, 0).await.with_visibility_timeout(visibility);
+    let other = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
     let queue = queue_on(&conn, &name, visibility);
     queue.put(1).await.expect("put");
     let job = queue.get().await.expect("get");
-    assert!(job.touch().await.expect("redis"), "ours (and the TOUCH script is loaded)");
+    assert!(
+        job.touch().await.expect("redis"),
+        "ours (and the TOUCH script is loaded)"
+    );
     let me = consumer_of(&queue);
     let visibility_ms = 30_000;
 
@@ -842,6 +892,9 @@ async fn a_dropped_touch_reset_the_timeout_or_not_and_the_item_stays_once() {
         again.done().await.expect("done");
     }
     other.shutdown().await.expect("shutdown");
-    assert!(matches!(other.get().await, Err(Error::Shutdown)), "never duplicated");
+    assert!(
+        matches!(other.get().await, Err(Error::Shutdown)),
+        "never duplicated"
+    );
     queue.join().await.expect("join");
 }

@@ -112,7 +112,10 @@ impl Drop for ChildProcess {
 /// on the same connection had sent before it has been executed by the server and its reply
 /// delivered to that future (which is woken, not polled). A request whose future was dropped
 /// before the connection's task wrote it is not sent at all (redis-rs skips requests nobody
-/// waits for), so after this fence it is certain never to run.
+/// waits for), so after this fence it is certain never to run. On the current-thread runtime
+/// of `#[tokio::test]` that task cannot run between a poll and a drop in the test's body, so
+/// a future polled once and dropped at once never had its request written (the tests still
+/// accept either outcome there, as the documentation does).
 ///
 /// The tests drop a future at one of two points with it:
 /// - *before it is sent*: poll it once (it queues its request), drop it, then `fence`;

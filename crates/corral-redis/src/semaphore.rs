@@ -376,8 +376,8 @@ impl RedisPermit {
     ///
     /// # Cancel safety
     ///
-    /// This method is cancel safe: dropped before it completes, the lease is released or
-    /// expires by itself.
+    /// This method is cancel safe: dropped before it completes, the lease is released all the
+    /// same (the permit is dropped: a spawned `ZREM`), or expires by itself.
     ///
     /// # Errors
     ///
@@ -397,16 +397,18 @@ impl RedisPermit {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn release(self) -> Result<(), Error> {
+    pub async fn release(mut self) -> Result<(), Error> {
         self.renewal.abort();
         let mut conn = self.conn.clone();
-        let holders = self.holders.clone();
-        let token = std::mem::take(&mut { self }.token);
-        redis::cmd("ZREM")
-            .arg(&*holders)
-            .arg(token)
+        // The token stays until the reply: dropped before it, this permit's `Drop` releases
+        // the lease (a second `ZREM` of a token nobody else holds is harmless).
+        let outcome = redis::cmd("ZREM")
+            .arg(&*self.holders)
+            .arg(&self.token)
             .exec_async(&mut conn)
-            .await?;
+            .await;
+        self.token.clear(); // released, or failed and returned: nothing for `Drop` to do
+        outcome?;
         Ok(())
     }
 }

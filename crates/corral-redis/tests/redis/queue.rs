@@ -6,7 +6,7 @@ use corral_redis::test_server::TestServer;
 use corral_redis::{Error, RedisQueue};
 use redis::AsyncCommands;
 
-use crate::support::{ChildProcess, connect, key, server};
+use crate::support::{ChildProcess, DropPoint, connect, drop_mid_flight, key, server};
 
 async fn queue<T>(key: &str, maxsize: usize) -> RedisQueue<T>
 where
@@ -544,4 +544,357 @@ async fn consumers_that_hold_nothing_and_went_idle_leave_the_group() {
     taken.done().await.expect("done");
     drop(held);
     fresh.join().await.expect("join");
+}
+
+/// A pending entry: id, consumer, milliseconds since its last delivery, deliveries.
+type Pending = (String, String, u64, u64);
+
+/// The queue's items in Redis: the ids in the stream (waiting or taken, not yet done) and the
+/// pending entries (taken, not yet done), both in id order.
+async fn items(name: &str) -> (Vec<String>, Vec<Pending>) {
+    let mut conn = connect(server()).await;
+    let stream: redis::streams::StreamRangeReply = conn.xrange_all(name).await.expect("xrange");
+    let pending: Vec<Pending> = redis::cmd("XPENDING")
+        .arg(name)
+        .arg("corral")
+        .arg("-")
+        .arg("+")
+        .arg(100)
+        .query_async(&mut conn)
+        .await
+        .expect("xpending");
+    (
+        stream.ids.into_iter().map(|entry| entry.id).collect(),
+        pending,
+    )
+}
+
+/// Makes a pending item look idle for an hour, as if its consumer had stopped touching it
+/// long ago (`XCLAIM ... IDLE`, same owner, delivery count unchanged).
+async fn age(name: &str, id: &str, consumer: &str) {
+    let mut conn = connect(server()).await;
+    let claimed: Vec<String> = redis::cmd("XCLAIM")
+        .arg(name)
+        .arg("corral")
+        .arg(consumer)
+        .arg(0)
+        .arg(id)
+        .arg("IDLE")
+        .arg(3_600_000)
+        .arg("JUSTID")
+        .query_async(&mut conn)
+        .await
+        .expect("xclaim");
+    assert_eq!(claimed, [id]);
+}
+
+/// A queue on `conn` (kept by the caller, to fence its requests).
+fn queue_on(
+    conn: &redis::aio::ConnectionManager,
+    name: &str,
+    visibility: Duration,
+) -> RedisQueue<u32> {
+    RedisQueue::unbounded(conn.clone(), name).with_visibility_timeout(visibility)
+}
+
+#[tokio::test]
+async fn a_dropped_join_changes_nothing() {
+    let name = key("join-cancel");
+    let mut conn = connect(server()).await;
+    let queue = queue_on(&conn, &name, Duration::from_secs(30));
+    queue.put(1).await.expect("put");
+    queue.put(2).await.expect("put");
+    let held = queue.get().await.expect("get");
+    // Dropped while it waits between two polls of the stream's length.
+    let mut join = tokio_test::task::spawn(queue.join());
+    assert!(join.poll().is_pending());
+    crate::support::fence(&mut conn).await;
+    assert!(join.is_woken(), "its XLEN reply arrived");
+    assert!(join.poll().is_pending(), "2 unfinished: it sleeps");
+    drop(join);
+    // Dropped with its request unsent, and with its reply in flight.
+    drop_mid_flight(&mut conn, queue.join(), DropPoint::BeforeSent).await;
+    drop_mid_flight(&mut conn, queue.join(), DropPoint::ReplyInFlight).await;
+    // So do the readers.
+    drop_mid_flight(&mut conn, queue.unfinished(), DropPoint::ReplyInFlight).await;
+    drop_mid_flight(&mut conn, queue.is_shutdown(), DropPoint::ReplyInFlight).await;
+
+    assert_eq!(queue.unfinished().await.expect("xlen"), 2);
+    let (stream, pending) = items(&name).await;
+    assert_eq!(stream.len(), 2);
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(
+        (&pending[0].0, &pending[0].1, pending[0].3),
+        (&held.id().to_owned(), &consumer_of(&queue), 1)
+    );
+    // A later join still waits for both items, and completes once they are done.
+    let mut later = tokio_test::task::spawn(queue.join());
+    assert!(later.poll().is_pending());
+    let second = queue.get().await.expect("the waiting item is still there");
+    assert_eq!(*second, 2);
+    held.done().await.expect("done");
+    second.done().await.expect("done");
+    tokio::time::timeout(Duration::from_secs(5), later)
+        .await
+        .expect("join completes once every item is done")
+        .expect("redis");
+}
+
+#[tokio::test]
+async fn a_dropped_shutdown_shut_the_queue_down_or_did_nothing() {
+    let name = key("shutdown-cancel");
+    let mut conn = connect(server()).await;
+    let other = queue::<u32>(&name, 0).await;
+    let queue = queue_on(&conn, &name, Duration::from_secs(30));
+    queue.put(1).await.expect("put");
+    let mut expected = vec![1];
+
+    drop_mid_flight(&mut conn, queue.shutdown(), DropPoint::BeforeSent).await;
+    // Every process sees the same outcome, whichever it was.
+    if other.is_shutdown().await.expect("redis") {
+        assert!(matches!(other.put(2).await, Err(Error::Shutdown)));
+    } else {
+        other.put(2).await.expect("still open");
+        expected.push(2);
+    }
+
+    drop_mid_flight(&mut conn, queue.shutdown(), DropPoint::ReplyInFlight).await;
+    assert!(
+        other.is_shutdown().await.expect("redis"),
+        "the server ran it"
+    );
+    assert!(matches!(other.put(3).await, Err(Error::Shutdown)));
+    // What was put is still drained, once, and then get fails.
+    let mut drained = Vec::new();
+    for _ in 0..expected.len() {
+        let job = other.get().await.expect("what is left");
+        drained.push(*job);
+        job.done().await.expect("done");
+    }
+    assert_eq!(drained, expected);
+    assert!(matches!(other.get().await, Err(Error::Shutdown)));
+    queue.join().await.expect("join");
+}
+
+#[tokio::test]
+async fn a_dropped_put_inserted_its_item_once_or_not_at_all() {
+    let name = key("put-cancel");
+    let mut conn = connect(server()).await;
+    let queue = queue_on(&conn, &name, Duration::from_secs(30));
+    queue.put(0).await.expect("put"); // the PUT script is loaded: one request per attempt
+
+    drop_mid_flight(&mut conn, queue.put(1), DropPoint::BeforeSent).await;
+    let after_unsent = queue.unfinished().await.expect("xlen");
+    assert!((1..=2).contains(&after_unsent), "{after_unsent}");
+    drop_mid_flight(&mut conn, queue.put(2), DropPoint::ReplyInFlight).await;
+    assert_eq!(
+        queue.unfinished().await.expect("xlen"),
+        after_unsent + 1,
+        "the server ran it: inserted once"
+    );
+
+    // Dropped while it waits for room in a full bounded queue: it inserted nothing.
+    let bounded = RedisQueue::<u32>::bounded(conn.clone(), format!("{name}:bounded"), 1)
+        .expect("a valid configuration");
+    bounded.put(1).await.expect("put");
+    let mut full = tokio_test::task::spawn(bounded.put(2));
+    assert!(full.poll().is_pending());
+    crate::support::fence(&mut conn).await;
+    assert!(full.is_woken(), "its refusal arrived");
+    assert!(full.poll().is_pending(), "full: it waits for room");
+    drop(full);
+    assert_eq!(bounded.unfinished().await.expect("xlen"), 1);
+
+    queue.shutdown().await.expect("shutdown");
+    let mut drained = Vec::new();
+    while let Ok(job) = queue.get().await {
+        drained.push(*job);
+        job.done().await.expect("done");
+    }
+    let expected: &[u32] = if after_unsent == 2 {
+        &[0, 1, 2]
+    } else {
+        &[0, 2]
+    };
+    assert_eq!(drained, expected, "each inserted item once");
+}
+
+#[tokio::test]
+async fn a_get_dropped_with_its_reply_in_flight_hands_the_item_out_again_after_the_visibility_timeout()
+ {
+    let name = key("get-in-flight");
+    let visibility = Duration::from_millis(200);
+    let mut conn = connect(server()).await;
+    let other = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let queue = queue_on(&conn, &name, visibility);
+    // The GET script is loaded and this value has swept: a get's first request is GET.
+    queue.put(0).await.expect("put");
+    queue.get().await.expect("get").done().await.expect("done");
+    queue.put(1).await.expect("put");
+    queue.put(2).await.expect("put");
+
+    // No item is taken before this instant.
+    let sent = Instant::now();
+    // Dropped before its request is sent: it took nothing, or its item is pending.
+    drop_mid_flight(&mut conn, queue.get(), DropPoint::BeforeSent).await;
+    let (stream, pending) = items(&name).await;
+    assert_eq!(stream.len(), 2, "nothing lost");
+    assert!(pending.len() <= 1, "{pending:?}");
+    let unsent_took = pending.first().map(|entry| entry.0.clone());
+
+    // Dropped with the reply in flight: the server handed out an item nobody received.
+    drop_mid_flight(&mut conn, queue.get(), DropPoint::ReplyInFlight).await;
+    let (stream, pending) = items(&name).await;
+    assert_eq!(stream.len(), 2, "nothing lost");
+    let expected_pending = 1 + usize::from(unsent_took.is_some());
+    assert_eq!(
+        pending.len(),
+        expected_pending,
+        "the item stays pending: {pending:?}"
+    );
+    for (id, consumer, _, deliveries) in &pending {
+        assert!(stream.contains(id));
+        assert_eq!((consumer, *deliveries), (&consumer_of(&queue), 1));
+    }
+
+    // Each item is handed out again, once, after the visibility timeout.
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let job = tokio::time::timeout(Duration::from_secs(3), other.get())
+            .await
+            .expect("handed out again")
+            .expect("get");
+        if pending.iter().any(|entry| entry.0 == job.id()) {
+            assert!(
+                sent.elapsed() >= visibility,
+                "not before the visibility timeout"
+            );
+        }
+        seen.push(*job);
+        job.done().await.expect("done");
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, [1, 2], "every item once");
+    other.shutdown().await.expect("shutdown");
+    assert!(
+        matches!(other.get().await, Err(Error::Shutdown)),
+        "none duplicated"
+    );
+    queue.join().await.expect("join");
+}
+
+#[tokio::test]
+async fn a_dropped_done_acknowledged_the_item_or_left_it_pending() {
+    let name = key("done-cancel");
+    let visibility = Duration::from_millis(200);
+    let mut conn = connect(server()).await;
+    let other = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let queue = queue_on(&conn, &name, visibility);
+    for n in 1..=3 {
+        queue.put(n).await.expect("put");
+    }
+    // No item is taken before this instant.
+    let taken = Instant::now();
+    let first = queue.get().await.expect("get");
+    let second = queue.get().await.expect("get");
+    let third = queue.get().await.expect("get");
+    let (second_id, third_id) = (second.id().to_owned(), third.id().to_owned());
+
+    // Reply in flight: the server acknowledged and deleted it, both (one transaction).
+    drop_mid_flight(&mut conn, first.done(), DropPoint::ReplyInFlight).await;
+    let (stream, pending) = items(&name).await;
+    assert_eq!(stream, [second_id.clone(), third_id.clone()]);
+    let pending_ids: Vec<_> = pending.iter().map(|entry| entry.0.clone()).collect();
+    assert_eq!(pending_ids, stream, "the others stay pending");
+
+    // Before it is sent, through `done` and through `Ack::done`: acknowledged (gone from the
+    // stream and the pending list) or still pending (in both), never half of it.
+    drop_mid_flight(&mut conn, second.done(), DropPoint::BeforeSent).await;
+    let (_, ack) = third.into_parts();
+    drop_mid_flight(&mut conn, ack.done(), DropPoint::BeforeSent).await;
+    let (stream, pending) = items(&name).await;
+    let pending_ids: Vec<_> = pending.iter().map(|entry| entry.0.clone()).collect();
+    assert_eq!(pending_ids, stream, "acknowledged and deleted together");
+    assert!(stream.iter().all(|id| *id == second_id || *id == third_id));
+
+    // What is still pending is handed out again after the visibility timeout, once.
+    for id in &stream {
+        let job = tokio::time::timeout(Duration::from_secs(3), other.get())
+            .await
+            .expect("handed out again")
+            .expect("get");
+        assert_eq!(job.id(), id);
+        assert!(
+            taken.elapsed() >= visibility,
+            "not before the visibility timeout"
+        );
+        job.done().await.expect("done");
+    }
+    other.shutdown().await.expect("shutdown");
+    assert!(
+        matches!(other.get().await, Err(Error::Shutdown)),
+        "the acknowledged item never comes back"
+    );
+    queue.join().await.expect("join");
+}
+
+#[tokio::test]
+async fn a_dropped_touch_reset_the_timeout_or_not_and_the_item_stays_once() {
+    let name = key("touch-cancel");
+    let mut conn = connect(server()).await;
+    let visibility = Duration::from_secs(30);
+    let other = queue::<u32>(&name, 0)
+        .await
+        .with_visibility_timeout(visibility);
+    let queue = queue_on(&conn, &name, visibility);
+    queue.put(1).await.expect("put");
+    let job = queue.get().await.expect("get");
+    assert!(
+        job.touch().await.expect("redis"),
+        "ours (and the TOUCH script is loaded)"
+    );
+    let me = consumer_of(&queue);
+    let visibility_ms = 30_000;
+
+    // Reply in flight: the timeout was reset, the item is still ours, not handed out again.
+    age(&name, job.id(), &me).await;
+    drop_mid_flight(&mut conn, job.touch(), DropPoint::ReplyInFlight).await;
+    let (stream, pending) = items(&name).await;
+    assert_eq!(stream, [job.id().to_owned()]);
+    assert_eq!(pending.len(), 1);
+    let (id, consumer, idle, deliveries) = &pending[0];
+    assert_eq!((id.as_str(), consumer, *deliveries), (job.id(), &me, 1));
+    assert!(*idle < visibility_ms, "reset: idle {idle} ms");
+
+    // Before it is sent: reset or not; either way the item is there once, pending once.
+    age(&name, job.id(), &me).await;
+    drop_mid_flight(&mut conn, job.touch(), DropPoint::BeforeSent).await;
+    let (stream, pending) = items(&name).await;
+    assert_eq!(stream, [job.id().to_owned()]);
+    assert_eq!(pending.len(), 1);
+    let (_, consumer, idle, deliveries) = &pending[0];
+    assert_eq!((consumer, *deliveries), (&me, 1));
+    if *idle < visibility_ms {
+        job.done().await.expect("done");
+    } else {
+        // Not reset: another consumer takes it over now, and the first learns it.
+        assert!(*idle >= 3_600_000, "untouched: idle {idle} ms");
+        let again = tokio::time::timeout(Duration::from_secs(3), other.get())
+            .await
+            .expect("taken over")
+            .expect("get");
+        assert_eq!(again.id(), job.id());
+        assert!(!job.touch().await.expect("redis"), "taken over");
+        again.done().await.expect("done");
+    }
+    other.shutdown().await.expect("shutdown");
+    assert!(
+        matches!(other.get().await, Err(Error::Shutdown)),
+        "never duplicated"
+    );
+    queue.join().await.expect("join");
 }

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use corral::backend::{RateLimit, TryAcquireError};
 use corral_redis::{Error, RedisRateLimiter};
 
-use crate::support::{connect, key, server};
+use crate::support::{DropPoint, connect, drop_mid_flight, key, server};
 
 async fn limiter(key: &str, calls: u32, period: Duration, burst: u32) -> RedisRateLimiter {
     RedisRateLimiter::builder(connect(server()).await, key)
@@ -139,4 +139,76 @@ fn invalid_configuration_is_an_error() {
             Err(Error::Config(_))
         ));
     });
+}
+
+/// A limiter of burst 3 refilling one call a minute (so nothing refills during a test), on
+/// `conn`.
+fn slow_limiter(conn: &redis::aio::ConnectionManager, key: &str) -> RedisRateLimiter {
+    RedisRateLimiter::builder(conn.clone(), key)
+        .rate(1, Duration::from_secs(60))
+        .burst(3)
+        .build()
+        .expect("a valid configuration")
+}
+
+/// How many calls `limiter` lets through now (it has a burst of 3 and no refill to speak of).
+async fn capacity_left(limiter: &RedisRateLimiter) -> u32 {
+    for n in (1..=3).rev() {
+        if limiter.try_acquire_n(n).await.is_ok() {
+            assert!(
+                limiter.try_acquire().await.is_err(),
+                "{n} was all that was left"
+            );
+            return n;
+        }
+    }
+    0
+}
+
+#[tokio::test]
+async fn a_dropped_try_acquire_spent_its_calls_or_took_nothing() {
+    let mut conn = connect(server()).await;
+    // The GCRA script is loaded: one request per attempt.
+    let _ = slow_limiter(&conn, &key("warm")).try_acquire().await;
+
+    // Reply in flight: the server let the calls through, and only those.
+    let one = slow_limiter(&conn, &key("try-one"));
+    drop_mid_flight(&mut conn, one.try_acquire(), DropPoint::ReplyInFlight).await;
+    assert_eq!(capacity_left(&one).await, 2);
+    let two = slow_limiter(&conn, &key("try-two"));
+    drop_mid_flight(&mut conn, two.try_acquire_n(2), DropPoint::ReplyInFlight).await;
+    assert_eq!(capacity_left(&two).await, 1);
+
+    // Before it is sent: took nothing, or exactly its calls.
+    let unsent = slow_limiter(&conn, &key("try-unsent"));
+    drop_mid_flight(&mut conn, unsent.try_acquire_n(2), DropPoint::BeforeSent).await;
+    let left = capacity_left(&unsent).await;
+    assert!(left == 3 || left == 1, "{left} left");
+}
+
+#[tokio::test]
+async fn an_acquire_dropped_with_its_reply_in_flight_spent_only_its_calls() {
+    let mut conn = connect(server()).await;
+    let _ = slow_limiter(&conn, &key("warm")).try_acquire().await;
+
+    let one = slow_limiter(&conn, &key("acquire-one"));
+    drop_mid_flight(&mut conn, one.acquire(), DropPoint::ReplyInFlight).await;
+    assert_eq!(capacity_left(&one).await, 2);
+    let two = slow_limiter(&conn, &key("acquire-two"));
+    drop_mid_flight(&mut conn, two.acquire_n(2), DropPoint::ReplyInFlight).await;
+    assert_eq!(capacity_left(&two).await, 1);
+
+    // Refused, then dropped while it waits (its refusal read): it took nothing.
+    let waiting = slow_limiter(&conn, &key("acquire-waiting"));
+    waiting.try_acquire_n(2).await.expect("within the burst");
+    let mut acquire = tokio_test::task::spawn(waiting.acquire_n(2));
+    assert!(acquire.poll().is_pending());
+    crate::support::fence(&mut conn).await;
+    assert!(acquire.is_woken(), "its refusal arrived");
+    assert!(
+        acquire.poll().is_pending(),
+        "it sleeps until the calls are due"
+    );
+    drop(acquire);
+    assert_eq!(capacity_left(&waiting).await, 1);
 }

@@ -4,7 +4,7 @@ use corral::backend::ConcurrencyLimit;
 use corral_redis::{Error, RedisSemaphore};
 use redis::AsyncCommands;
 
-use crate::support::{ChildProcess, connect, key, server};
+use crate::support::{ChildProcess, DropPoint, connect, drop_mid_flight, key, server};
 
 async fn semaphore(key: &str, limit: usize, lease: Duration) -> RedisSemaphore {
     RedisSemaphore::new(connect(server()).await, key, limit, lease).expect("a valid configuration")
@@ -171,4 +171,122 @@ async fn a_permit_whose_renewals_fail_for_a_whole_lease_is_lost() {
         stopped.elapsed() >= lease / 3,
         "not before a renewal failed"
     );
+}
+
+/// The number of leases in the holders set, expired or not.
+async fn leases(name: &str) -> usize {
+    let mut conn = connect(server()).await;
+    conn.zcard(format!("{name}:holders")).await.expect("zcard")
+}
+
+#[tokio::test]
+async fn a_dropped_release_still_releases_the_permit() {
+    let name = key("release-cancel");
+    // Far longer than the test: a permit that comes back was released, not expired.
+    let lease = Duration::from_secs(60);
+    let mut conn = connect(server()).await;
+    let limit = RedisSemaphore::new(conn.clone(), &name, 1, lease).expect("a valid configuration");
+    let other = semaphore(&name, 1, lease).await;
+
+    // Reply in flight: the server released it.
+    let permit = limit.acquire().await.expect("acquire");
+    drop_mid_flight(&mut conn, permit.release(), DropPoint::ReplyInFlight).await;
+    assert_eq!(leases(&name).await, 0, "released");
+    let next = other
+        .try_acquire()
+        .await
+        .expect("redis")
+        .expect("free at once");
+    next.release().await.expect("release");
+
+    // Before its ZREM is sent: released all the same, as a dropped permit is.
+    let permit = limit.acquire().await.expect("acquire");
+    drop_mid_flight(&mut conn, permit.release(), DropPoint::BeforeSent).await;
+    let last = tokio::time::timeout(Duration::from_secs(5), other.acquire())
+        .await
+        .expect("released, long before its lease would run out")
+        .expect("redis");
+    assert_eq!(leases(&name).await, 1, "counted once");
+    last.release().await.expect("release");
+    assert_eq!(leases(&name).await, 0);
+}
+
+/// Drops `grant` (an `acquire` or `try_acquire` of `limit`, on `conn`) with its granting reply in
+/// flight, and checks the lease it was granted counts once and expires after one lease time.
+async fn an_orphan_lease_counts_once_and_expires<F: std::future::Future>(
+    conn: &mut redis::aio::ConnectionManager,
+    name: &str,
+    lease: Duration,
+    grant: F,
+) {
+    let other = semaphore(name, 2, lease).await;
+    let mut fences = connect(server()).await;
+    let fence_before: u64 = fences.get(format!("{name}:fence")).await.expect("get");
+    // The orphan lease is granted after this instant, on the server's clock in whole ms.
+    let asked = Instant::now();
+    drop_mid_flight(conn, grant, DropPoint::ReplyInFlight).await;
+    let fence_after: u64 = fences.get(format!("{name}:fence")).await.expect("get");
+    assert_eq!(fence_after, fence_before + 1, "granted once");
+    assert_eq!(leases(name).await, 1, "one lease, nobody holds it");
+    // The orphan lease takes one of the two permits, and only one.
+    let held = other
+        .try_acquire()
+        .await
+        .expect("redis")
+        .expect("one permit left");
+    assert!(
+        other.try_acquire().await.expect("redis").is_none(),
+        "the orphan counts"
+    );
+    // Nobody renews it: it runs out after one lease time.
+    let next = tokio::time::timeout(lease * 4, other.acquire())
+        .await
+        .expect("the orphan lease expired")
+        .expect("redis");
+    let held_for = asked.elapsed();
+    assert!(
+        held_for >= lease - Duration::from_millis(2),
+        "not before one lease: {held_for:?}"
+    );
+    assert_eq!(leases(name).await, 2);
+    assert!(next.fence() > held.fence() && held.fence() > fence_after);
+    next.release().await.expect("release");
+    held.release().await.expect("release");
+}
+
+#[tokio::test]
+async fn a_try_acquire_dropped_with_its_reply_in_flight_leaks_no_permit() {
+    let name = key("try-cancel");
+    let lease = Duration::from_millis(300);
+    let mut conn = connect(server()).await;
+    let limit = RedisSemaphore::new(conn.clone(), &name, 2, lease).expect("a valid configuration");
+    // The GRANT script is loaded: one request per attempt.
+    limit
+        .acquire()
+        .await
+        .expect("acquire")
+        .release()
+        .await
+        .expect("release");
+
+    // Before it is sent: nothing was granted.
+    drop_mid_flight(&mut conn, limit.try_acquire(), DropPoint::BeforeSent).await;
+    let unsent = leases(&name).await;
+    assert!(unsent <= 1, "{unsent}");
+    if unsent == 1 {
+        // Granted after all: the lease nobody holds runs out by itself, and both permits
+        // come back.
+        let (first, second) = tokio::time::timeout(lease * 4, async {
+            let first = limit.acquire().await?;
+            Ok::<_, Error>((first, limit.acquire().await?))
+        })
+        .await
+        .expect("the lease expired")
+        .expect("redis");
+        first.release().await.expect("release");
+        second.release().await.expect("release");
+    }
+
+    an_orphan_lease_counts_once_and_expires(&mut conn, &name, lease, limit.try_acquire()).await;
+    an_orphan_lease_counts_once_and_expires(&mut conn, &name, lease, limit.acquire()).await;
 }

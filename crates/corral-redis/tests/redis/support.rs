@@ -104,3 +104,59 @@ impl Drop for ChildProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Returns once every request sent before it on `conn`'s multiplexed connection has its reply.
+///
+/// A `ConnectionManager` and its clones share one connection, which sends requests in order
+/// and receives their replies in order: once this `PING` is answered, a request another future
+/// on the same connection had sent before it has been executed by the server and its reply
+/// delivered to that future (which is woken, not polled). A request whose future was dropped
+/// before the connection's task wrote it is not sent at all (redis-rs skips requests nobody
+/// waits for), so after this fence it is certain never to run. On the current-thread runtime
+/// of `#[tokio::test]` that task cannot run between a poll and a drop in the test's body, so
+/// a future polled once and dropped at once never had its request written (the tests still
+/// accept either outcome there, as the documentation does).
+///
+/// The tests drop a future at one of two points with it:
+/// - *before it is sent*: poll it once (it queues its request), drop it, then `fence`;
+/// - *with its reply in flight*: poll it once, `fence` (the server has run the request and
+///   the reply waits, unread), then drop it.
+pub(crate) async fn fence(conn: &mut ConnectionManager) {
+    let pong: String = redis::cmd("PING")
+        .query_async(conn)
+        .await
+        .expect("the test server answers");
+    assert_eq!(pong, "PONG");
+}
+
+/// Where [`drop_mid_flight`] drops a future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DropPoint {
+    /// Its request was queued on the connection, not yet written.
+    BeforeSent,
+    /// The server ran its request; the reply arrived and was never read.
+    ReplyInFlight,
+}
+
+/// Polls `future` once, which must leave it waiting for the reply to the request it sent on
+/// `conn`'s connection, and drops it at `point` (see [`fence`]). Returns once the request
+/// has either run on the server or is certain never to.
+pub(crate) async fn drop_mid_flight<F: std::future::Future>(
+    conn: &mut ConnectionManager,
+    future: F,
+    point: DropPoint,
+) {
+    let mut task = tokio_test::task::spawn(future);
+    assert!(task.poll().is_pending(), "the request waits for its reply");
+    match point {
+        DropPoint::BeforeSent => {
+            drop(task);
+            fence(conn).await;
+        }
+        DropPoint::ReplyInFlight => {
+            fence(conn).await;
+            assert!(task.is_woken(), "the reply arrived, unread");
+            drop(task);
+        }
+    }
+}

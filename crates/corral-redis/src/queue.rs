@@ -45,8 +45,10 @@ return 1
 /// The claim scan resumes where the last one stopped (`{key}:cursor`), since `XAUTOCLAIM`
 /// looks at a bounded number of pending entries per call: a dead consumer's item behind many
 /// live ones is still reached.
-/// An item claimed for more than the delivery limit (`ARGV[4]`, 0 for none) is moved to the
-/// dead-letter stream instead, acknowledged and deleted: `{3, id, deliveries so far}`.
+/// An item claimed for more than the delivery limit (`ARGV[4]`, 0 for none) is returned as
+/// `{3, id, deliveries so far}`, still pending for this consumer, for the caller to report and
+/// then move with `DEAD_LETTER` (so a `get` dropped with this reply in flight loses no report:
+/// the item comes back after the visibility timeout, and is reported then).
 /// KEYS: stream, shutdown flag, claim cursor, dead letters. ARGV: group, consumer, visibility
 /// timeout in ms, delivery limit.
 static GET: LazyLock<Script> = LazyLock::new(|| {
@@ -71,12 +73,7 @@ if #claimed[2] > 0 and claimed[2][1] then
   if limit > 0 then
     local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
     if #info > 0 and info[1][4] > limit then
-      local delivered = info[1][4] - 1
-      local why = 'handed out ' .. delivered .. ' times without done'
-      redis.call('XADD', KEYS[4], '*', 'id', entry[1], 'p', field(entry), 'error', why)
-      redis.call('XACK', KEYS[1], ARGV[1], entry[1])
-      redis.call('XDEL', KEYS[1], entry[1])
-      return {3, entry[1], tostring(delivered)}
+      return {3, entry[1], tostring(info[1][4] - 1)}
     end
   end
   return {1, entry[1], field(entry)}
@@ -107,12 +104,24 @@ return 1
     )
 });
 
-/// Sets a payload that does not decode aside: copies it to the dead-letter stream, then
-/// acknowledges and deletes it. KEYS: stream, dead letters. ARGV: group, id, payload, error.
+/// Sets an item aside (it does not decode, or reached the delivery limit): copies it to the
+/// dead-letter stream, then acknowledges and deletes it; `0`, and nothing copied, if it is no
+/// longer in the stream (set aside already). KEYS: stream, dead letters. ARGV: group, id,
+/// error.
 static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'p', ARGV[3], 'error', ARGV[4])
+local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+if #entries == 0 then
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+  return 0
+end
+local payload = ''
+local fields = entries[1][2]
+for i = 1, #fields, 2 do
+  if fields[i] == 'p' then payload = fields[i + 1] end
+end
+redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'p', payload, 'error', ARGV[3])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 return 1
@@ -448,7 +457,9 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     ///
     /// This method is cancel safe: no item is lost. Dropped while its last request is in
     /// flight, the item it took stays pending and is handed out again after the visibility
-    /// timeout.
+    /// timeout. An item it sets aside (it does not decode, or reached the delivery limit) is
+    /// reported before it is moved, so a `get` dropped in between loses no report: the item
+    /// comes back and is reported again.
     ///
     /// # Errors
     ///
@@ -494,15 +505,8 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                     }
                     Err(error) => {
                         let error = error.to_string();
-                        DEAD_LETTER
-                            .key(&shared.stream)
-                            .key(&shared.dead)
-                            .arg(GROUP)
-                            .arg(&id)
-                            .arg(&payload)
-                            .arg(&error)
-                            .invoke_async::<i64>(&mut conn)
-                            .await?;
+                        // Reported before it is moved: dropped in between, the item stays
+                        // pending, comes back and is reported again (never not at all).
                         corral::report::report(
                             "RedisQueue",
                             corral::report::ReportKind::Error,
@@ -511,6 +515,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                                 shared.stream, shared.dead
                             ),
                         );
+                        self.dead_letter(&mut conn, &id, &error).await?;
                         pause = Duration::from_millis(1);
                     }
                 },
@@ -525,6 +530,8 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                             shared.stream, shared.dead
                         ),
                     );
+                    let why = format!("handed out {payload} times without done");
+                    self.dead_letter(&mut conn, &id, &why).await?;
                     pause = Duration::from_millis(1);
                 }
                 _ => {
@@ -533,6 +540,25 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                 }
             }
         }
+    }
+
+    /// Moves item `id`, which this consumer holds, to the dead-letter stream with `error`.
+    async fn dead_letter(
+        &self,
+        conn: &mut ConnectionManager,
+        id: &str,
+        error: &str,
+    ) -> Result<(), Error> {
+        let shared = &*self.shared;
+        DEAD_LETTER
+            .key(&shared.stream)
+            .key(&shared.dead)
+            .arg(GROUP)
+            .arg(id)
+            .arg(error)
+            .invoke_async::<i64>(conn)
+            .await?;
+        Ok(())
     }
 
     /// Waits until every item put into the queue, by any process, has been acknowledged

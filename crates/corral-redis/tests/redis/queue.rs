@@ -1,4 +1,3 @@
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use corral::backend::{Delivery, JobQueue};
@@ -223,15 +222,7 @@ async fn a_consumer_killed_mid_item_loses_nothing() {
 
 #[tokio::test]
 async fn a_bad_payload_is_set_aside_with_its_id() {
-    let reports = Arc::new(Mutex::new(Vec::new()));
-    let sink = reports.clone();
-    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
-        sink.lock().expect("not poisoned").push(format!(
-            "{}: {:?}",
-            report.source(),
-            report.detail()
-        ));
-    });
+    let reports = crate::support::Reports::collect().await;
     let name = key("bad");
     let queue = queue::<u32>(&name, 0).await;
     queue.put(1).await.expect("put");
@@ -261,8 +252,7 @@ async fn a_bad_payload_is_set_aside_with_its_id() {
     assert_eq!(entry.get::<String>("id").as_deref(), Some(bad_id.as_str()));
     assert_eq!(entry.get::<String>("p").as_deref(), Some("not json"));
     assert!(entry.get::<String>("error").is_some());
-    corral::report::take_hook();
-    let reports = reports.lock().expect("not poisoned");
+    let reports = reports.lines();
     assert!(
         reports.iter().any(|report| report.contains(&bad_id)),
         "reported with its id: {reports:?}"
@@ -897,4 +887,55 @@ async fn a_dropped_touch_reset_the_timeout_or_not_and_the_item_stays_once() {
         "never duplicated"
     );
     queue.join().await.expect("join");
+}
+
+#[tokio::test]
+async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_report() {
+    let reports = crate::support::Reports::collect().await;
+    let name = key("poison-cancel");
+    let visibility = Duration::from_millis(100);
+    let mut conn = connect(server()).await;
+    let queue = queue_on(&conn, &name, visibility).with_max_deliveries(1);
+    queue.put(13).await.expect("put");
+    let poison_id = queue.get().await.expect("get").id().to_owned(); // dropped without done
+    // Past the visibility timeout (Redis's clock), the next get finds the item past its
+    // limit; that get is dropped with its reply unread.
+    tokio::time::sleep(visibility * 2).await;
+    drop_mid_flight(&mut conn, queue.get(), DropPoint::ReplyInFlight).await;
+    assert!(
+        !reports.lines().iter().any(|line| line.contains(&poison_id)),
+        "not reported yet: {:?}",
+        reports.lines()
+    );
+    // It comes back after another visibility timeout, and is reported and set aside then.
+    queue.put(14).await.expect("put");
+    tokio::time::sleep(visibility * 2).await;
+    let next = tokio::time::timeout(Duration::from_secs(3), queue.get())
+        .await
+        .expect("the next item")
+        .expect("get");
+    assert_eq!(*next, 14);
+    next.done().await.expect("done");
+    queue.join().await.expect("join");
+    let reported: Vec<_> = reports
+        .lines()
+        .into_iter()
+        .filter(|line| line.contains(&poison_id))
+        .collect();
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    let (stream, pending) = items(&name).await;
+    assert!(
+        stream.is_empty() && pending.is_empty(),
+        "{stream:?} {pending:?}"
+    );
+    let dead: redis::streams::StreamRangeReply = conn
+        .xrange_all(format!("{name}:dead"))
+        .await
+        .expect("xrange");
+    assert_eq!(dead.ids.len(), 1, "set aside once");
+    // Handed out to the first consumer and to the dropped get.
+    assert_eq!(
+        dead.ids[0].get::<String>("error").as_deref(),
+        Some("handed out 2 times without done")
+    );
 }

@@ -160,3 +160,39 @@ pub(crate) async fn drop_mid_flight<F: std::future::Future>(
         }
     }
 }
+
+/// The report hook is process-wide: a test that reads reports holds this while it does.
+static REPORT_HOOK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Collects every `corral::report` while it lives (one at a time: see [`REPORT_HOOK`]).
+pub(crate) struct Reports {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _serial: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Reports {
+    pub(crate) async fn collect() -> Self {
+        let serial = REPORT_HOOK.lock().await;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        corral::report::set_hook(move |report: &corral::report::Report<'_>| {
+            let line = format!("{}: {:?}", report.source(), report.detail());
+            sink.lock().expect("not poisoned").push(line);
+        });
+        Self {
+            seen,
+            _serial: serial,
+        }
+    }
+
+    /// What was reported so far.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        self.seen.lock().expect("not poisoned").clone()
+    }
+}
+
+impl Drop for Reports {
+    fn drop(&mut self) {
+        corral::report::take_hook();
+    }
+}

@@ -251,9 +251,11 @@ impl<M: Manager> Pool<M> {
     ///
     /// This method uses a queue to fairly distribute resources in the order they were
     /// requested. Cancelling a call to `acquire` makes you lose your place in the queue, and
-    /// leaks nothing: no permit, and no resource (one being checked goes back to the idle ones,
-    /// and will be checked again before anyone uses it; one being created is dropped unfinished
-    /// with its `create` future, and its slot is free).
+    /// leaks nothing: no permit, and no resource slot. A resource whose check was cut short
+    /// (or whose `recycle` panicked) is dropped and its slot freed, as deadpool does: it may be
+    /// halfway through an exchange (a `PING` sent, its reply unread), which would confuse the
+    /// next check or user. One being created is dropped unfinished with its `create` future,
+    /// and its slot is free.
     ///
     /// # Errors
     ///
@@ -494,8 +496,9 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// A resource being checked: goes back to the idle ones if the check is abandoned (the
-/// acquire dropped, or `recycle` panicked).
+/// A resource being checked: if the check is abandoned (the acquire dropped, or `recycle`
+/// panicked), the resource is in an unknown state (a check may be halfway through an
+/// exchange with a server), so it is counted out and dropped, with no lock held.
 struct Checking<'a, M: Manager> {
     resource: Option<M::Resource>,
     inner: &'a Inner<M>,
@@ -504,7 +507,8 @@ struct Checking<'a, M: Manager> {
 impl<M: Manager> Drop for Checking<'_, M> {
     fn drop(&mut self) {
         if let Some(resource) = self.resource.take() {
-            self.inner.put_back(resource);
+            self.inner.forget_one();
+            drop(resource);
         }
     }
 }

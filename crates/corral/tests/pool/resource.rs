@@ -92,7 +92,9 @@ impl Manager for Mgr {
             self.gate.acquire().await.map_err(|_| Refused)?.forget();
         }
         self.recycled.fetch_add(1, Ordering::SeqCst);
-        if self.broken.lock().unwrap().contains(&conn.id) {
+        let broken = self.broken.lock().unwrap().clone();
+        assert!(!broken.contains(&usize::MAX), "the check panicked");
+        if broken.contains(&conn.id) {
             Err(Refused)
         } else {
             Ok(())
@@ -217,7 +219,7 @@ async fn a_dropped_woken_waiter_passes_the_resource_on() {
 }
 
 #[tokio::test]
-async fn dropping_acquire_during_the_check_puts_the_resource_back() {
+async fn dropping_acquire_during_the_check_discards_the_resource_and_frees_its_slot() {
     let (pool, db) = pool(1);
     drop(pool.acquire().await.unwrap());
     db.gated.store(true, Ordering::SeqCst);
@@ -225,10 +227,28 @@ async fn dropping_acquire_during_the_check_puts_the_resource_back() {
     assert_pending!(checking.poll()); // inside recycle
     assert_eq!(numbers(&pool), (1, 0, 0));
     drop(checking);
-    assert_eq!(numbers(&pool), (1, 1, 0));
-    assert!(db.dropped().is_empty());
+    // Halfway through its check, the resource is in an unknown state: never handed out.
+    assert_eq!(numbers(&pool), (0, 0, 0));
+    assert_eq!(db.dropped(), [0]);
     db.gated.store(false, Ordering::SeqCst);
-    assert_eq!(pool.acquire().await.unwrap().id, 0);
+    assert_eq!(pool.acquire().await.unwrap().id, 1, "a new one");
+}
+
+#[tokio::test]
+async fn a_panicking_check_discards_the_resource_and_frees_its_slot() {
+    use futures::FutureExt;
+
+    let (pool, db) = pool(1);
+    drop(pool.acquire().await.unwrap());
+    db.broken.lock().unwrap().push(usize::MAX); // makes `recycle` panic
+    let outcome = std::panic::AssertUnwindSafe(pool.acquire())
+        .catch_unwind()
+        .await;
+    assert!(outcome.is_err(), "the check's panic reaches the caller");
+    assert_eq!(numbers(&pool), (0, 0, 0));
+    assert_eq!(db.dropped(), [0]);
+    db.broken.lock().unwrap().clear();
+    assert_eq!(pool.acquire().await.unwrap().id, 1, "a new one");
 }
 
 #[tokio::test]

@@ -195,6 +195,28 @@ async fn run(variant: &str, n: u64) -> u64 {
             }
             sum
         }
+        "corral_queue" => {
+            let queue = corral::queue::Queue::unbounded();
+            for i in 0..n {
+                queue.put(i).await.expect("open");
+            }
+            let mut sum = 0;
+            for _ in 0..n {
+                sum += queue.get().await.expect("an item");
+            }
+            sum
+        }
+        "corral_priority_queue" => {
+            let queue = corral::queue::PriorityQueue::unbounded();
+            for i in 0..n {
+                queue.put(n - i).await.expect("open");
+            }
+            let mut sum = 0;
+            for _ in 0..n {
+                sum += queue.get().await.expect("an item");
+            }
+            sum
+        }
         "corral_deadline" => {
             let deadline = corral::time::Deadline::after(LIMIT);
             let mut sum = 0;
@@ -225,7 +247,7 @@ async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
 }
 
 /// The variants `run` knows.
-const VARIANTS: [&str; 20] = [
+const VARIANTS: [&str; 22] = [
     "tokio_spawn",
     "tokio_spawn_arc",
     "tokio_tracker",
@@ -246,6 +268,8 @@ const VARIANTS: [&str; 20] = [
     "tokio_timeout",
     "corral_timeout",
     "corral_deadline",
+    "corral_queue",
+    "corral_priority_queue",
 ];
 
 fn main() {

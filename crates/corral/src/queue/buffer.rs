@@ -19,12 +19,16 @@ pub(crate) trait Buffer {
 
 /// The queueing discipline: in which order the items come out.
 pub(crate) trait Discipline: Buffer {
-    /// Adds `item`. A panic of the items' `Ord` (a priority queue's) is caught and put in
-    /// `caught`, for the caller to report once it released its lock: the item is in either
-    /// way.
-    fn push(&mut self, item: Self::Item, caught: &mut Vec<PanicPayload>);
-    /// Takes the next item; a panic of the items' `Ord` goes to `caught`, as in `push`.
-    fn pop(&mut self, caught: &mut Vec<PanicPayload>) -> Option<Self::Item>;
+    /// Adds `item`. A panic of the items' `Ord` (a priority queue's) is caught and kept for
+    /// [`report_caught`](Self::report_caught): the item is in either way.
+    fn push(&mut self, item: Self::Item);
+    /// Takes the next item; a panic of the items' `Ord` is kept, as in `push`.
+    fn pop(&mut self) -> Option<Self::Item>;
+    /// Reports the panics of the items' `Ord` that pushes and pops on this thread caught; the
+    /// caller calls it once it released its lock. Nothing to do (and no code) for the queues
+    /// that do not compare items.
+    #[inline(always)]
+    fn report_caught() {}
     /// Every item, in the order `pop` would have returned them. Called outside the lock, as it
     /// may run the items' `Ord`.
     fn into_vec_in_order(self) -> Vec<Self::Item>;
@@ -46,11 +50,11 @@ impl<T> Buffer for Fifo<T> {
 }
 
 impl<T> Discipline for Fifo<T> {
-    fn push(&mut self, item: T, _: &mut Vec<PanicPayload>) {
+    fn push(&mut self, item: T) {
         self.0.push_back(item);
     }
 
-    fn pop(&mut self, _: &mut Vec<PanicPayload>) -> Option<T> {
+    fn pop(&mut self) -> Option<T> {
         self.0.pop_front()
     }
 
@@ -75,11 +79,11 @@ impl<T> Buffer for Lifo<T> {
 }
 
 impl<T> Discipline for Lifo<T> {
-    fn push(&mut self, item: T, _: &mut Vec<PanicPayload>) {
+    fn push(&mut self, item: T) {
         self.0.push(item);
     }
 
-    fn pop(&mut self, _: &mut Vec<PanicPayload>) -> Option<T> {
+    fn pop(&mut self) -> Option<T> {
         self.0.pop()
     }
 
@@ -103,8 +107,8 @@ pub(crate) struct Heap<T> {
 /// The items' `Ord` is the caller's code, run under the queue's lock. A panic there must not
 /// unwind through `BinaryHeap`, which then loses the item it was moving (`join` would wait for
 /// it forever): it is caught, the two items count as equal (so they keep their arrival
-/// order), and the panic waits in [`CAUGHT`] until the heap operation hands it to the caller,
-/// which reports it once the lock is released.
+/// order), and the panic waits in [`CAUGHT`] until the queue released its lock and calls
+/// [`Discipline::report_caught`].
 struct Entry<T> {
     item: T,
     seq: u64,
@@ -115,18 +119,10 @@ thread_local! {
     static CAUGHT: RefCell<Vec<PanicPayload>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Moves the panics the last heap operation caught into `caught`.
-fn take_caught(caught: &mut Vec<PanicPayload>) {
-    CAUGHT.with(|panics| {
-        let mut panics = panics.borrow_mut();
-        if !panics.is_empty() {
-            caught.append(&mut panics);
-        }
-    });
-}
-
-/// Reports panics of the items' `Ord` (called with no lock held).
-pub(crate) fn report_caught(caught: Vec<PanicPayload>) {
+/// Reports the panics of the items' `Ord` caught on this thread (called with no lock held).
+#[cold]
+fn report_caught() {
+    let caught = CAUGHT.with(|panics| std::mem::take(&mut *panics.borrow_mut()));
     for payload in caught {
         crate::report::report_failure::<()>(
             "PriorityQueue (the items' Ord)",
@@ -177,26 +173,27 @@ impl<T> Buffer for Heap<T> {
 }
 
 impl<T: Ord> Discipline for Heap<T> {
-    fn push(&mut self, item: T, caught: &mut Vec<PanicPayload>) {
+    fn push(&mut self, item: T) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(Entry { item, seq });
-        take_caught(caught);
     }
 
-    fn pop(&mut self, caught: &mut Vec<PanicPayload>) -> Option<T> {
-        let item = self.heap.pop().map(|entry| entry.item);
-        take_caught(caught);
-        item
+    fn pop(&mut self) -> Option<T> {
+        self.heap.pop().map(|entry| entry.item)
+    }
+
+    fn report_caught() {
+        if CAUGHT.with(|panics| !panics.borrow().is_empty()) {
+            report_caught();
+        }
     }
 
     fn into_vec_in_order(self) -> Vec<T> {
         // `into_sorted_vec` sorts ascending by `Entry`'s order, which is the reverse of ours.
         let mut sorted = self.heap.into_sorted_vec();
         sorted.reverse();
-        let mut caught = Vec::new();
-        take_caught(&mut caught);
-        report_caught(caught);
+        report_caught();
         sorted.into_iter().map(|entry| entry.item).collect()
     }
 }

@@ -15,7 +15,6 @@ use super::buffer::{Buffer, Discipline};
 use super::error::{GetError, PutError, TaskDoneError, TryGetError, TryPutError};
 use crate::loom::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard};
-use crate::task::PanicPayload;
 use crate::util::{Ticket, WaitList};
 
 /// The most room reserved up front for a bounded queue; beyond this the buffer grows on
@@ -126,8 +125,6 @@ struct State<B> {
 struct Wakers {
     one: Option<Waker>,
     more: Vec<Waker>,
-    /// Panics of a priority queue's `Ord`, caught under the lock: reported with the wake-ups.
-    caught: Vec<PanicPayload>,
 }
 
 impl Wakers {
@@ -142,7 +139,7 @@ impl Wakers {
     /// Inlined so the common case, nothing to wake, costs two compares at the call site.
     #[inline]
     fn wake(self) {
-        if self.one.is_some() || !self.more.is_empty() || !self.caught.is_empty() {
+        if self.one.is_some() || !self.more.is_empty() {
             self.wake_all();
         }
     }
@@ -153,7 +150,6 @@ impl Wakers {
             waker.wake();
         }
         self.more.into_iter().for_each(Waker::wake);
-        super::buffer::report_caught(self.caught);
     }
 }
 
@@ -473,14 +469,14 @@ impl<B: Discipline> Core<B> {
     /// Inserts an item the caller is entitled to insert, and wakes a getter if one may take it.
     fn insert(&self, state: &mut State<B>, item: B::Item, wakers: &mut Wakers) {
         Counts::bump_locked(&self.counts.accepted);
-        state.buf.push(item, &mut wakers.caught);
+        state.buf.push(item);
         state.settle_getters(wakers);
     }
 
     /// Removes an item the caller is entitled to take, and wakes a putter if one may fill the
     /// slot.
     fn remove(&self, state: &mut State<B>, wakers: &mut Wakers) -> Option<B::Item> {
-        let item = state.buf.pop(&mut wakers.caught)?;
+        let item = state.buf.pop()?;
         Counts::bump_locked(&self.counts.taken);
         state.settle_putters(self.capacity, wakers);
         if state.drained() {
@@ -502,6 +498,7 @@ impl<B: Discipline> Core<B> {
             self.insert(&mut state, item, &mut wakers);
         }
         wakers.wake();
+        B::report_caught();
         Ok(())
     }
 
@@ -524,6 +521,7 @@ impl<B: Discipline> Core<B> {
             }
         };
         wakers.wake();
+        B::report_caught();
         drop(dropped);
     }
 
@@ -550,6 +548,7 @@ impl<B: Discipline> Core<B> {
             self.remove(&mut state, &mut wakers)
         };
         wakers.wake();
+        B::report_caught();
         item.ok_or(TryGetError::Empty)
     }
 
@@ -613,6 +612,7 @@ impl<B: Discipline> Core<B> {
             }
         };
         wakers.wake();
+        B::report_caught();
         result
     }
 
@@ -682,6 +682,7 @@ impl<B: Discipline> PutWaiter<'_, B> {
         }
         drop(state);
         wakers.wake();
+        B::report_caught();
         Poll::Ready(Ok(()))
     }
 }

@@ -10,7 +10,7 @@
 //! - when a [`tracing`] subscriber is installed and records `corral` errors, each report is one
 //!   `ERROR` event with target `corral` and the fields `source` and `failure`;
 //! - otherwise (every new program, until it sets up `tracing`) it is one line on standard error:
-//!   `corral: unreceived failure in TaskGroup: task failed: disk full`.
+//!   `corral: unreceived failure in TaskGroup: work failed: "disk full"`.
 //!
 //! [`set_hook`] routes every report elsewhere (a metrics counter, a test's collector, or
 //! nowhere, to silence them), like [`std::panic::set_hook`] does for panics, and [`take_hook`]
@@ -231,7 +231,7 @@ pub fn report(source: &'static str, kind: ReportKind, detail: &dyn fmt::Debug) {
     match hook {
         Some(hook) => {
             if catch_unwind(AssertUnwindSafe(|| hook(&report))).is_err() {
-                eprintln!("corral: the report hook panicked while reporting: {report}");
+                to_stderr("the report hook panicked while reporting: ", &report);
             }
         }
         None => emit_default(&report),
@@ -258,7 +258,12 @@ impl fmt::Debug for PanicDetail<'_> {
 }
 
 fn emit_default(report: &Report<'_>) {
-    if tracing::enabled!(target: "corral", tracing::Level::ERROR) {
+    if !tracing::enabled!(target: "corral", tracing::Level::ERROR) {
+        to_stderr("", report);
+        return;
+    }
+    // The subscriber formats the failure's `Debug`, which may panic, as may the subscriber.
+    let emitted = catch_unwind(AssertUnwindSafe(|| {
         tracing::error!(
             target: "corral",
             source = report.source,
@@ -271,9 +276,25 @@ fn emit_default(report: &Report<'_>) {
                 ReportKind::Abandoned => "task abandoned by its owner",
             }
         );
-    } else {
-        eprintln!("corral: {report}");
+    }));
+    if emitted.is_err() {
+        to_stderr("the tracing subscriber panicked while reporting: ", report);
     }
+}
+
+/// Writes `report` on standard error as one line, and never unwinds: formatting it runs the
+/// failure's `Debug`, which may panic, and `eprintln!` panics when standard error is closed
+/// (a pipe whose reader is gone). A report is often made from a destructor, where a panic
+/// during unwinding aborts the process.
+fn to_stderr(prefix: &str, report: &Report<'_>) {
+    let line = catch_unwind(AssertUnwindSafe(|| format!("corral: {prefix}{report}\n")))
+        .unwrap_or_else(|_| {
+            format!(
+                "corral: {prefix}unreceived failure in {} ({:?}); formatting it panicked\n",
+                report.source, report.kind
+            )
+        });
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
 
 #[cfg(test)]

@@ -161,3 +161,78 @@ fn a_panicking_hook_does_not_unwind_into_the_runtime() {
     report::take_hook();
     assert_eq!(*calls.lock().unwrap(), 1);
 }
+
+/// A failure whose `Debug` panics.
+struct DebugPanics;
+
+impl std::fmt::Debug for DebugPanics {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("this Debug is broken");
+    }
+}
+
+#[test]
+fn child_a_failure_whose_debug_panics() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let reported = std::panic::catch_unwind(|| {
+        report::report("Broken", ReportKind::Error, &DebugPanics);
+    });
+    assert!(reported.is_ok(), "report() unwound into its caller");
+}
+
+#[test]
+fn with_no_subscriber_a_failure_whose_debug_panics_is_still_a_line_and_never_unwinds() {
+    let stderr = stderr_of("child_a_failure_whose_debug_panics");
+    assert!(
+        stderr.contains("corral: unreceived failure in Broken (Error); formatting it panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_hook_that_formats_a_panicking_debug_does_not_unwind() {
+    let _serial = HOOK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    report::set_hook(|report: &Report<'_>| {
+        let _line = format!("{:?}", report.detail());
+    });
+    let reported = std::panic::catch_unwind(|| {
+        report::report("Broken", ReportKind::Error, &DebugPanics);
+    });
+    report::take_hook();
+    assert!(reported.is_ok(), "report() unwound into its caller");
+}
+
+#[test]
+fn child_a_report_to_a_closed_stderr() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let reported = std::panic::catch_unwind(|| {
+        report::report("Closed", ReportKind::Error, &"nobody reads this");
+    });
+    // Standard error is gone: the outcome goes to standard output.
+    println!("report unwound: {}", reported.is_err());
+}
+
+#[test]
+fn a_report_to_a_closed_stderr_does_not_unwind() {
+    // Standard error is a pipe whose reader is gone before the child starts: every write to
+    // it fails (EPIPE), which is where `eprintln!` panics.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let output = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([
+            "--exact",
+            "child_a_report_to_a_closed_stderr",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .stderr(writer)
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("report unwound: false"), "{stdout}");
+}

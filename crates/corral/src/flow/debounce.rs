@@ -358,9 +358,11 @@ impl<E> Drop for Debouncer<E> {
 
 impl<E> fmt::Debug for Debouncer<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Read under the lock, formatted after it (the formatter is the caller's code).
+        let pending = self.shared.lock().pending.is_some();
         f.debug_struct("Debouncer")
             .field("delay", &self.shared.delay)
-            .field("pending", &self.shared.lock().pending.is_some())
+            .field("pending", &pending)
             .finish()
     }
 }

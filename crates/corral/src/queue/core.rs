@@ -641,15 +641,25 @@ impl<B: Discipline> Core<B> {
 impl<B: Buffer> Core<B> {
     /// The `Debug` output of the queue types: their state, without needing `T: Debug`.
     pub(crate) fn fmt_debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.lock();
+        // Read under the lock, formatted after it (the formatter is the caller's code).
+        let (len, getters, putters, permits, shutdown) = {
+            let state = self.lock();
+            (
+                state.free_items(),
+                state.getters.len() + state.woken_getters,
+                state.putters.len() + state.woken_putters,
+                state.permits,
+                state.shutdown,
+            )
+        };
         f.debug_struct(name)
-            .field("len", &state.free_items())
+            .field("len", &len)
             .field("capacity", &self.capacity)
             .field("unfinished", &self.counts.unfinished())
-            .field("getters", &(state.getters.len() + state.woken_getters))
-            .field("putters", &(state.putters.len() + state.woken_putters))
-            .field("permits", &state.permits)
-            .field("shutdown", &state.shutdown)
+            .field("getters", &getters)
+            .field("putters", &putters)
+            .field("permits", &permits)
+            .field("shutdown", &shutdown)
             .finish()
     }
 }

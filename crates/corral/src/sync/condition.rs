@@ -417,13 +417,15 @@ impl<T> From<T> for Condition<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Condition<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The wait list's lock is released before anything is formatted (the formatter is the
+        // caller's code). The data is formatted under its own lock, as `Mutex`'s `Debug` does.
+        let waiting = lock_waiters(&self.waiters).len();
         let mut d = f.debug_struct("Condition");
         match self.data.try_lock() {
             Ok(data) => d.field("data", &&*data),
             Err(_) => d.field("data", &format_args!("<locked>")),
         };
-        d.field("waiting", &lock_waiters(&self.waiters).len())
-            .finish()
+        d.field("waiting", &waiting).finish()
     }
 }
 

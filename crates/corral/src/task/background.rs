@@ -254,10 +254,11 @@ impl<E> Drop for BackgroundTasks<E> {
 
 impl<E> fmt::Debug for BackgroundTasks<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.core.lock();
+        // Read under the lock, formatted after it (the formatter is the caller's code).
+        let phase = self.core.lock().phase();
         f.debug_struct("BackgroundTasks")
             .field("live", &self.core.live())
-            .field("phase", &state.phase())
+            .field("phase", &phase)
             .finish()
     }
 }

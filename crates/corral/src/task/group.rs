@@ -517,11 +517,15 @@ impl<E> Drop for TaskGroup<E> {
 
 impl<E> fmt::Debug for TaskGroup<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.core.lock();
+        // Read under the lock, formatted after it (the formatter is the caller's code).
+        let (phase, errors) = {
+            let state = self.core.lock();
+            (state.phase(), state.errors())
+        };
         f.debug_struct("TaskGroup")
             .field("live", &self.core.live())
-            .field("phase", &state.phase())
-            .field("errors", &state.errors())
+            .field("phase", &phase)
+            .field("errors", &errors)
             .finish()
     }
 }

@@ -290,3 +290,16 @@ async fn without_a_hook_failures_are_reported() {
     corral::report::take_hook();
     assert_eq!(*reports.lock().unwrap(), ["\"disk full\""]);
 }
+
+#[test]
+fn debug_formats_with_no_lock_held() {
+    let debouncer: Arc<Debouncer<BoxError>> = Arc::new(Debouncer::new(Duration::from_millis(10)));
+    let probed = debouncer.clone();
+    let probe = move || {
+        let _ = probed.is_pending();
+    }; // takes the debouncer's lock
+    assert!(!crate::lock_probe::debug_formats_under_lock(
+        &*debouncer,
+        probe
+    ));
+}

@@ -58,3 +58,13 @@ for_each_kind! {
         assert_eq!(q.try_get(), Ok(1));
     }
 }
+
+#[test]
+fn debug_formats_with_no_lock_held() {
+    let queue = corral::queue::Queue::<u32>::bounded(4);
+    let probed = queue.clone();
+    let probe = move || {
+        let _ = probed.len();
+    }; // takes the queue's lock
+    assert!(!crate::lock_probe::debug_formats_under_lock(&queue, probe));
+}

@@ -94,3 +94,38 @@ pub(crate) fn assert_wakers_let_go_unlocked(
         "a leaving waiter's waker was dropped under the lock"
     );
 }
+
+/// Formats `value` with `{:?}` into a writer that runs `probe` (which takes the value's lock)
+/// on another thread at each write, and returns whether any write found that lock held: the
+/// formatter is the caller's code, and no caller code runs under a corral lock.
+pub(crate) fn debug_formats_under_lock(
+    value: &dyn std::fmt::Debug,
+    probe: impl Fn() + Send + Sync + 'static,
+) -> bool {
+    struct Probing {
+        probe: std::sync::Arc<dyn Fn() + Send + Sync>,
+        under_lock: bool,
+    }
+
+    impl std::fmt::Write for Probing {
+        fn write_str(&mut self, _: &str) -> std::fmt::Result {
+            let (done, finished) = std::sync::mpsc::channel();
+            let probe = self.probe.clone();
+            std::thread::spawn(move || {
+                probe();
+                let _ = done.send(());
+            });
+            if finished.recv_timeout(Duration::from_secs(5)).is_err() {
+                self.under_lock = true;
+            }
+            Ok(())
+        }
+    }
+
+    let mut writer = Probing {
+        probe: std::sync::Arc::new(probe),
+        under_lock: false,
+    };
+    std::fmt::write(&mut writer, format_args!("{value:?}")).expect("the writer never fails");
+    writer.under_lock
+}

@@ -323,3 +323,15 @@ fn a_dropped_waiter_lets_go_of_its_waker_outside_the_lock() {
         "the waker was dropped while the barrier was locked"
     );
 }
+
+#[test]
+fn debug_formats_with_no_lock_held() {
+    let barrier = Arc::new(Barrier::new(2));
+    let probed = barrier.clone();
+    let probe = move || {
+        let _ = probed.n_waiting();
+    }; // takes the barrier's lock
+    assert!(!crate::lock_probe::debug_formats_under_lock(
+        &*barrier, probe
+    ));
+}

@@ -392,3 +392,16 @@ fn a_waiter_polled_with_a_new_waker_drops_the_old_one_outside_the_lock() {
         "the replaced waker was dropped while the wait list was locked"
     );
 }
+
+#[test]
+fn debug_formats_with_the_wait_list_unlocked() {
+    let condition = std::sync::Arc::new(Condition::new(7_u32));
+    let probed = condition.clone();
+    let probe = move || {
+        let _ = probed.notify_one();
+    }; // takes the wait list's lock
+    assert!(!crate::lock_probe::debug_formats_under_lock(
+        &*condition,
+        probe
+    ));
+}

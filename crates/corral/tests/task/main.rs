@@ -10,6 +10,8 @@ mod done;
 mod errors;
 mod group;
 mod lifecycle;
+#[path = "../support/lock_probe.rs"]
+mod lock_probe;
 mod panics;
 mod promises;
 mod split;

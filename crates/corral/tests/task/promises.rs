@@ -501,3 +501,27 @@ async fn a_dropped_groups_errors_reach_its_hook() {
     drop(group);
     assert_eq!(*reports.lock().unwrap(), ["task failed: lost?"]);
 }
+
+#[tokio::test]
+async fn debug_formats_a_group_and_background_tasks_with_no_lock_held() {
+    use crate::lock_probe::debug_formats_under_lock;
+
+    let runtime = tokio::runtime::Handle::current();
+    let group: TaskGroup<BoxError> = TaskGroup::new();
+    let spawner = group.spawner();
+    let handle = runtime.clone();
+    let probe = move || {
+        let _entered = handle.enter();
+        drop(spawner.spawn(async { Ok::<_, BoxError>(()) })); // takes the group's lock
+    };
+    assert!(!debug_formats_under_lock(&group, probe));
+    group.join().await.unwrap();
+
+    let tasks = Arc::new(BackgroundTasks::<BoxError>::new());
+    let inside = tasks.clone();
+    let probe = move || {
+        let _entered = runtime.enter();
+        drop(inside.spawn(async { Ok::<_, BoxError>(()) }));
+    };
+    assert!(!debug_formats_under_lock(&*tasks, probe));
+}

@@ -472,11 +472,15 @@ impl Barrier {
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.lock();
+        // Read under the lock, formatted after it (the formatter is the caller's code).
+        let (n_waiting, is_broken) = {
+            let state = self.lock();
+            (state.waiters.len(), state.broken)
+        };
         f.debug_struct("Barrier")
             .field("parties", &self.parties)
-            .field("n_waiting", &state.waiters.len())
-            .field("is_broken", &state.broken)
+            .field("n_waiting", &n_waiting)
+            .field("is_broken", &is_broken)
             .finish()
     }
 }

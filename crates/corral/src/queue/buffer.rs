@@ -1,6 +1,6 @@
 //! Where a queue's items wait: the one thing in which the three kinds of queue differ.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -15,6 +15,47 @@ pub(crate) trait Buffer {
     /// An empty buffer, with room for about `hint` items reserved up front.
     fn with_capacity(hint: usize) -> Self;
     fn len(&self) -> usize;
+    /// Whether pushing and popping run the caller's code (a priority queue's `Ord`) under
+    /// the queue's lock.
+    const RUNS_CALLER_CODE: bool = false;
+}
+
+thread_local! {
+    /// The address of the queue core whose lock this thread holds while it runs the items'
+    /// `Ord` (0: none).
+    static COMPARING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks this thread as running the items' `Ord` under `core`'s lock, until dropped.
+pub(crate) struct Comparing {
+    outer: usize,
+}
+
+impl Comparing {
+    pub(crate) fn enter<C>(core: &C) -> Self {
+        let address = std::ptr::from_ref(core).addr();
+        Self {
+            outer: COMPARING.with(|comparing| comparing.replace(address)),
+        }
+    }
+}
+
+impl Drop for Comparing {
+    fn drop(&mut self) {
+        COMPARING.with(|comparing| comparing.set(self.outer));
+    }
+}
+
+/// Panics if this thread runs the items' `Ord` under the lock of the queue at `core`: the
+/// `Ord` uses its own queue, which would deadlock. The panic is caught around the `Ord` call
+/// and reported.
+pub(crate) fn refuse_reentry(core: *const ()) {
+    if COMPARING.with(Cell::get) == core.addr() {
+        panic!(
+            "a PriorityQueue was used from inside its items' Ord, which runs under the queue's \
+             lock"
+        );
+    }
 }
 
 /// The queueing discipline: in which order the items come out.
@@ -159,6 +200,7 @@ impl<T: Ord> Eq for Entry<T> {}
 
 impl<T> Buffer for Heap<T> {
     type Item = T;
+    const RUNS_CALLER_CODE: bool = true;
 
     fn with_capacity(hint: usize) -> Self {
         Self {

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::sync::Notify;
 
-use super::buffer::{Buffer, Discipline};
+use super::buffer::{Buffer, Comparing, Discipline};
 use super::error::{GetError, PutError, TaskDoneError, TryGetError, TryPutError};
 use crate::loom::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard};
@@ -261,9 +261,14 @@ impl<B: Buffer> Core<B> {
     }
 
     /// The lock, ignoring poisoning. The only foreign code run under it is a priority queue
-    /// item's `Ord` (and cloning a waker); a panic there leaves the waiter bookkeeping and the
-    /// counts consistent (the item is counted before it is pushed), so later calls go on.
+    /// item's `Ord` (and cloning a waker); a panic there is caught (see `buffer::Entry`).
+    ///
+    /// An `Ord` that uses its own queue would take this lock again and deadlock: that use
+    /// panics instead (inside the `Ord`, where the panic is caught and reported).
     fn lock(&self) -> MutexGuard<'_, State<B>> {
+        if B::RUNS_CALLER_CODE {
+            super::buffer::refuse_reentry(std::ptr::from_ref(self).cast());
+        }
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -469,6 +474,7 @@ impl<B: Discipline> Core<B> {
     /// Inserts an item the caller is entitled to insert, and wakes a getter if one may take it.
     fn insert(&self, state: &mut State<B>, item: B::Item, wakers: &mut Wakers) {
         Counts::bump_locked(&self.counts.accepted);
+        let _comparing = B::RUNS_CALLER_CODE.then(|| Comparing::enter(self));
         state.buf.push(item);
         state.settle_getters(wakers);
     }
@@ -476,7 +482,10 @@ impl<B: Discipline> Core<B> {
     /// Removes an item the caller is entitled to take, and wakes a putter if one may fill the
     /// slot.
     fn remove(&self, state: &mut State<B>, wakers: &mut Wakers) -> Option<B::Item> {
-        let item = state.buf.pop()?;
+        let comparing = B::RUNS_CALLER_CODE.then(|| Comparing::enter(self));
+        let item = state.buf.pop();
+        drop(comparing);
+        let item = item?;
         Counts::bump_locked(&self.counts.taken);
         state.settle_putters(self.capacity, wakers);
         if state.drained() {

@@ -22,7 +22,10 @@ queue_api! {
     /// the panic is caught there and [reported](crate::report) once the lock is released, the
     /// two items it compared count as equal (they keep the order they were put in), and
     /// nothing is lost: every item still comes out once, and [`join`](PriorityQueue::join)
-    /// still returns.
+    /// still returns. An `Ord` must not use its own queue (the lock is held): if it does, that
+    /// call panics inside the `Ord` (and so is reported the same way) instead of deadlocking.
+    /// This is the one place corral runs your code under one of its locks: a heap cannot
+    /// order items without comparing them.
     ///
     /// # Examples
     ///

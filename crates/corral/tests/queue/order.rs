@@ -1,6 +1,7 @@
 //! The order each kind hands out its items in.
 
 use std::cmp::Reverse;
+use std::sync::{Arc, OnceLock};
 
 use corral::queue::{LifoQueue, PriorityQueue, Queue};
 
@@ -131,10 +132,14 @@ impl PartialOrd for Touchy {
     }
 }
 
+/// The report hook is process-wide: the tests that set it take this first.
+static HOOK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn a_panicking_ord_loses_no_item_lets_join_return_and_is_reported() {
+    let _serial = HOOK.lock().await;
     use futures::FutureExt;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     let reports = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&reports);
@@ -162,6 +167,80 @@ async fn a_panicking_ord_loses_no_item_lets_join_return_and_is_reported() {
         reports
             .iter()
             .all(|line| line.contains("cannot compare 13")),
+        "{reports:?}"
+    );
+}
+
+/// An item whose `Ord` looks at the queue it is in (through `queue`, set once the queue is
+/// made).
+struct Nosy {
+    n: u32,
+    queue: Arc<OnceLock<PriorityQueue<Nosy>>>,
+}
+
+impl Ord for Nosy {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if let Some(queue) = self.queue.get() {
+            let _ = queue.len(); // the queue's lock: held by the put or get comparing us
+        }
+        self.n.cmp(&other.n)
+    }
+}
+
+impl PartialOrd for Nosy {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Nosy {
+    fn eq(&self, other: &Self) -> bool {
+        self.n == other.n
+    }
+}
+
+impl Eq for Nosy {}
+
+#[test]
+fn an_ord_that_uses_its_own_queue_is_reported_instead_of_deadlocking() {
+    let _serial = HOOK.blocking_lock();
+    let reports = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reports);
+    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
+        sink.lock()
+            .unwrap()
+            .push(format!("{}: {:?}", report.source(), report.detail()));
+    });
+    // On a thread of its own, so that a deadlock fails the test instead of hanging it.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let cell = Arc::new(OnceLock::new());
+        let queue = PriorityQueue::unbounded();
+        let _ = cell.set(queue.clone());
+        for n in [3, 1, 2] {
+            let nosy = Nosy {
+                n,
+                queue: cell.clone(),
+            };
+            queue.try_put(nosy).unwrap_or_else(|_| panic!("unbounded"));
+        }
+        let got: Vec<u32> =
+            std::iter::from_fn(|| queue.try_get().ok().map(|item| item.n)).collect();
+        let _ = done.send(got);
+    });
+    let got = finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("no deadlock");
+    corral::report::take_hook();
+    let mut sorted = got.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [1, 2, 3], "every item came out once");
+    let reports = reports.lock().unwrap();
+    assert!(!reports.is_empty());
+    assert!(
+        reports
+            .iter()
+            .all(|line| line.contains("used from inside its items' Ord")),
         "{reports:?}"
     );
 }

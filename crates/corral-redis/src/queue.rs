@@ -406,9 +406,10 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     ///
     /// # Cancel safety
     ///
-    /// This method is cancel safe: dropped while it waits for room, it has inserted nothing
-    /// (and drops the item). Dropped while its last request is in flight, the item may have
-    /// been inserted, once.
+    /// Not cancel safe for the item, as [`Queue::put`](corral::queue::Queue::put) is not:
+    /// dropped while it waits for room, it has inserted nothing and drops the item. Dropped
+    /// while its last request is in flight, the item may have been inserted, once (never
+    /// twice).
     ///
     /// # Errors
     ///

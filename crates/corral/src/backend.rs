@@ -336,8 +336,10 @@ pub trait JobQueue<T>: Send + Sync {
     ///
     /// # Cancel safety
     ///
-    /// Implementations in corral are cancel safe: a dropped `put` has inserted nothing, or
-    /// (for a distributed queue, dropped while its reply is in flight) inserted the item once.
+    /// Not cancel safe for the item: a `put` dropped before it completes drops its item with
+    /// it. The item was then never inserted (the local [`Queue`]), or, for a distributed
+    /// queue dropped while its reply is in flight, inserted once; never twice. To wait for
+    /// room in a local queue without risking the item, use [`Queue::reserve`].
     fn put(&self, item: T) -> impl Future<Output = Result<(), Self::PutError>> + Send;
 
     /// Takes an item, waiting while the queue is empty.

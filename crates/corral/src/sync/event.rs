@@ -7,7 +7,12 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::loom::{AtomicBool, Notified, Notify, Ordering};
+use crate::loom::{AtomicUsize, Notified, Notify, Ordering};
+
+/// The event is set (bit 0 of [`Event::state`]).
+const SET: usize = 1;
+/// One `set` that raised the flag (the rest of the word counts them, wrapping).
+const RAISED: usize = 2;
 
 /// A flag that tasks can wait on: asyncio's `Event`.
 ///
@@ -51,7 +56,10 @@ use crate::loom::{AtomicBool, Notified, Notify, Ordering};
 /// # }
 /// ```
 pub struct Event {
-    flag: AtomicBool,
+    /// Bit 0: the event is set. Above it: how many times `set` raised the flag, so that a
+    /// waiter woken by `notify_waiters` can tell a `set` made since its `wait` began from one
+    /// made before it (whose wake-up came late, after a `clear` undid it).
+    state: AtomicUsize,
     notify: Notify,
 }
 
@@ -89,7 +97,7 @@ impl Event {
     #[cfg(not(corral_loom))]
     pub const fn const_new() -> Self {
         Self {
-            flag: AtomicBool::new(false),
+            state: AtomicUsize::new(0),
             notify: Notify::const_new(),
         }
     }
@@ -98,7 +106,7 @@ impl Event {
     #[cfg(corral_loom)]
     pub fn const_new() -> Self {
         Self {
-            flag: AtomicBool::new(false),
+            state: AtomicUsize::new(0),
             notify: Notify::const_new(),
         }
     }
@@ -126,9 +134,21 @@ impl Event {
         // Only the call that turns the flag on wakes anyone: while it is on, no `wait` that
         // began after that call can be parked (it sees the flag), and every `wait` that began
         // before it is woken by that call's `notify_waiters`.
-        if !self.flag.swap(true, Ordering::AcqRel) {
-            self.notify.notify_waiters();
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            if current & SET != 0 {
+                return;
+            }
+            let raised = current.wrapping_add(RAISED) | SET;
+            match self
+                .state
+                .compare_exchange(current, raised, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => current = now,
+            }
         }
+        self.notify.notify_waiters();
     }
 
     /// Clears the event, so that later calls to [`wait`](Event::wait) wait for the next
@@ -147,7 +167,7 @@ impl Event {
     /// assert!(!event.is_set());
     /// ```
     pub fn clear(&self) {
-        self.flag.store(false, Ordering::Release);
+        self.state.fetch_and(!SET, Ordering::AcqRel);
     }
 
     /// Whether the event is set.
@@ -163,7 +183,7 @@ impl Event {
     /// assert!(event.is_set());
     /// ```
     pub fn is_set(&self) -> bool {
-        self.flag.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) & SET != 0
     }
 
     /// Waits until the event is set.
@@ -202,12 +222,14 @@ impl Event {
     /// # }
     /// ```
     pub fn wait(&self) -> EventWait<'_> {
+        // Creating the `Notified` is the registration step: Tokio guarantees it observes every
+        // `notify_waiters` made after this point, polled or not. The state is read after it.
+        let notified = self.notify.notified();
         EventWait {
             event: self,
+            began: self.state.load(Ordering::Acquire),
             registered: false,
-            // Creating the `Notified` is the registration step: Tokio guarantees it observes
-            // every `notify_waiters` made after this point, polled or not.
-            notified: self.notify.notified(),
+            notified,
         }
     }
 }
@@ -249,6 +271,8 @@ pin_project! {
     #[must_use = "futures do nothing unless you .await or poll them"]
     pub struct EventWait<'a> {
         event: &'a Event,
+        // The event's state when `wait` was called.
+        began: usize,
         // The `Notified` has been polled, so it is in the waiter list.
         registered: bool,
         #[pin]
@@ -264,33 +288,57 @@ impl fmt::Debug for EventWait<'_> {
     }
 }
 
+impl EventWait<'_> {
+    /// Whether the event was set when `wait` was called, or has been set since (even if
+    /// cleared again): the wait is over.
+    fn over(&self, now: usize) -> bool {
+        self.began & SET != 0 || now & SET != 0 || (now ^ self.began) & !SET != 0
+    }
+}
+
 impl Future for EventWait<'_> {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        if *this.registered {
-            // In the waiter list: take the wake-up from the `Notified` first. A `Notified`
-            // that completes leaves the list without a lock; one dropped while still
-            // registered (because the flag was checked first) takes the `Notify`'s lock in its
-            // destructor, which `notify_waiters` holds while it wakes: 10k waiters woken at
-            // once then contend for it.
-            if this.notified.poll(cx).is_ready() || this.event.is_set() {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let this = self.as_mut().project();
+            if *this.registered {
+                // In the waiter list: take the wake-up from the `Notified` first. A `Notified`
+                // that completes leaves the list without a lock; one dropped while still
+                // registered (because the flag was checked first) takes the `Notify`'s lock in
+                // its destructor, which `notify_waiters` holds while it wakes: 10k waiters
+                // woken at once then contend for it.
+                let woken = this.notified.poll(cx).is_ready();
+                let now = this.event.state.load(Ordering::Acquire);
+                if self.over(now) {
+                    return Poll::Ready(());
+                }
+                if !woken {
+                    return Poll::Pending;
+                }
+                // Woken by a `set` made before this wait began (its `notify_waiters` came
+                // after the registration, and a `clear` undid it): wait for the next one.
+                let mut this = self.as_mut().project();
+                this.notified.set(this.event.notify.notified());
+                *this.registered = false;
+                continue;
+            }
+            // Not in the list yet. Check. The `Notified` was created (registered) before this
+            // load, so a `set` that this load misses is seen by the `Notified` below: that
+            // `set` either raised the flag after the `Notified` was created, and so calls
+            // `notify_waiters` after it too, or its `notify_waiters` happened before, and then
+            // the acquire in `Notify::notified` makes this load see the flag.
+            let now = this.event.state.load(Ordering::Acquire);
+            if self.over(now) {
                 return Poll::Ready(());
             }
-            return Poll::Pending;
+            let this = self.as_mut().project();
+            *this.registered = true;
+            if this.notified.poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            // Notified at once: loop to tell a fresh `set` from a late one.
         }
-        // First poll. Check. The `Notified` was created (registered) before this load, so a
-        // `set` that this load misses is seen by the `Notified` below: that `set` either
-        // raised the flag after the `Notified` was created, and so calls `notify_waiters`
-        // after it too, or its `notify_waiters` happened before, and then the acquire in
-        // `Notify::notified` makes this load see the flag.
-        if this.event.is_set() {
-            return Poll::Ready(());
-        }
-        // Wait. A waiter that was notified returns even if the event was cleared since.
-        *this.registered = true;
-        this.notified.poll(cx)
     }
 }
 
@@ -342,6 +390,38 @@ mod loom_tests {
             block_on(wait);
             pulser.join().unwrap();
             assert!(!event.is_set());
+        });
+    }
+
+    /// A wait that begins after a `clear` is not released by a `set` made before that
+    /// clear, even when that set's `notify_waiters` comes after the wait registered (the set
+    /// raised the flag, then the clear and the wait ran, then the set woke the waiters). The
+    /// wait is released only if the set came after the clear (the flag is up at the end).
+    #[test]
+    fn loom_event_a_wait_begun_after_a_clear_is_not_released_by_the_set_before_it() {
+        use std::pin::pin;
+        use std::task::{Context, Waker};
+
+        loom::model(|| {
+            let event = Arc::new(Event::new());
+            let setter = {
+                let event = event.clone();
+                thread::spawn(move || event.set())
+            };
+            event.clear();
+            let mut wait = pin!(event.wait());
+            let mut cx = Context::from_waker(Waker::noop());
+            let first = wait.as_mut().poll(&mut cx);
+            setter.join().unwrap();
+            let second = wait.as_mut().poll(&mut cx);
+            if event.is_set() {
+                assert!(second.is_ready(), "a set after the clear releases the wait");
+            } else {
+                assert!(
+                    first.is_pending() && second.is_pending(),
+                    "the set before the clear does not"
+                );
+            }
         });
     }
 

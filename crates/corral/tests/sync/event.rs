@@ -189,3 +189,30 @@ fn default_and_debug() {
     let wait = event.wait();
     assert!(format!("{wait:?}").starts_with("EventWait { event: Event { is_set: true }"));
 }
+
+#[test]
+fn a_wait_called_while_set_returns_even_if_cleared_before_its_first_poll() {
+    let event = Event::new();
+    event.set();
+    let mut wait = task::spawn(event.wait()); // "waiting" begins here, with the event set
+    event.clear();
+    assert_ready!(wait.poll());
+}
+
+#[test]
+fn a_set_clear_pulse_releases_the_waits_that_began_before_it_only() {
+    // (The stale wake-up of a wait that began after such a pulse, from a `set` whose
+    // `notify_waiters` came late, needs two threads: see the loom model
+    // `loom_event_a_wait_begun_after_a_clear_is_not_released_by_the_set_before_it`.)
+    let event = Event::new();
+    let mut first = task::spawn(event.wait());
+    assert_pending!(first.poll());
+    event.set();
+    event.clear();
+    let mut second = task::spawn(event.wait()); // begins after the pulse
+    assert_ready!(first.poll(), "the pulse released the wait that was waiting");
+    assert_pending!(second.poll(), "and not one that began after it");
+    event.set();
+    assert!(second.is_woken());
+    assert_ready!(second.poll());
+}

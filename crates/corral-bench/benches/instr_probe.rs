@@ -217,6 +217,18 @@ async fn run(variant: &str, n: u64) -> u64 {
             }
             sum
         }
+        "corral_event" => {
+            // One waiter at a time: registers (first poll pending), is released by `set`.
+            let event = corral::sync::Event::new();
+            for _ in 0..n {
+                let mut wait = std::pin::pin!(event.wait());
+                assert!(pending_once(wait.as_mut()));
+                event.set();
+                wait.await;
+                event.clear();
+            }
+            n
+        }
         "corral_deadline" => {
             let deadline = corral::time::Deadline::after(LIMIT);
             let mut sum = 0;
@@ -227,6 +239,12 @@ async fn run(variant: &str, n: u64) -> u64 {
         }
         other => panic!("unknown variant {other}"),
     }
+}
+
+/// Polls `future` once with a waker that does nothing; whether it is pending.
+fn pending_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> bool {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    future.poll(&mut cx).is_pending()
 }
 
 /// The limit of the `timeout_overhead` variants.
@@ -247,7 +265,7 @@ async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
 }
 
 /// The variants `run` knows.
-const VARIANTS: [&str; 22] = [
+const VARIANTS: [&str; 23] = [
     "tokio_spawn",
     "tokio_spawn_arc",
     "tokio_tracker",
@@ -270,6 +288,7 @@ const VARIANTS: [&str; 22] = [
     "corral_deadline",
     "corral_queue",
     "corral_priority_queue",
+    "corral_event",
 ];
 
 fn main() {

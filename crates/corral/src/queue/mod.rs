@@ -155,8 +155,10 @@
 //! the waiters on every put and get and kept `task_done`'s count under a second lock cost about
 //! 35% more than this design. With the lock-free counters kept as read-modify-write atomics
 //! (`fetch_add` on put and get) the queue took about 1.4-1.5x flume's time; writing `accepted`
-//! and `taken` under the lock instead brought it to about 1.1-1.2x flume and about half of
-//! async-channel's time. Most of the remaining gap is the price of the line: flume and
+//! and `taken` under the lock instead brought it to about 1.1-1.2x flume at the time; later
+//! work on the wake-ups brought it below both on one thread (0.79x flume, 0.72x
+//! async-channel; `BENCHMARKS.md` has the current figures, including two-worker rows where
+//! async-channel is faster). What gap remains on two workers is the price of the line: flume and
 //! async-channel let a running task take an item that a woken one was about to get
 //! ("barging"), which parks fewer tasks under load but lets a newcomer overtake; corral keeps
 //! the line, which is what asyncio users expect of a queue. A pair of semaphores (slots and

@@ -554,4 +554,70 @@ mod tests {
         assert!(ConcurrencyLimit::try_acquire(&semaphore).await.is_err());
         assert!(ConcurrencyLimit::acquire(&semaphore).await.is_err());
     }
+
+    /// Polls `future` once; whether it is still waiting.
+    fn pending_once<F: Future>(future: std::pin::Pin<&mut F>) -> bool {
+        future.now_or_never().is_none()
+    }
+
+    #[tokio::test]
+    async fn local_queue_futures_dropped_mid_wait_lose_nothing() {
+        let queue = Queue::bounded(1);
+        // A `get` dropped while it waits takes nothing: the next one gets the item.
+        let mut get = Box::pin(JobQueue::get(&queue));
+        assert!(pending_once(get.as_mut()));
+        JobQueue::put(&queue, 1).await.expect("put");
+        drop(get);
+        let first = JobQueue::get(&queue).now_or_never();
+        let first = first.expect("ready").expect("the item is there");
+        assert_eq!(*first, 1);
+        // A `join` dropped while it waits changes nothing: a later one returns once done.
+        let mut join = Box::pin(JobQueue::join(&queue));
+        assert!(pending_once(join.as_mut()));
+        drop(join);
+        first.done().await.expect("done");
+        assert!(matches!(
+            JobQueue::join(&queue).now_or_never(),
+            Some(Ok(()))
+        ));
+        // A `put` dropped while the queue is full inserted nothing (and dropped its item).
+        JobQueue::put(&queue, 2).await.expect("put");
+        let mut put = Box::pin(JobQueue::put(&queue, 3));
+        assert!(pending_once(put.as_mut()));
+        drop(put);
+        assert_eq!(queue.try_get(), Ok(2));
+        assert!(queue.try_get().is_err(), "3 was never inserted");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn local_limits_dropped_mid_wait_take_nothing() {
+        let limiter = RateLimiter::per_second(10);
+        RateLimit::acquire(&limiter).await.expect("acquire");
+        // Each waits for the next slot (100 ms away) and is dropped halfway.
+        let mut one = Box::pin(RateLimit::acquire(&limiter));
+        assert!(pending_once(one.as_mut()));
+        let mut two = Box::pin(RateLimit::acquire_n(&limiter, 1));
+        assert!(pending_once(two.as_mut()));
+        tokio::time::advance(Duration::from_millis(50)).await;
+        drop((one, two));
+        tokio::time::advance(Duration::from_millis(50)).await;
+        // The slot they waited for is still free.
+        RateLimit::try_acquire(&limiter)
+            .await
+            .expect("the dropped acquires took no slot");
+
+        let semaphore = Semaphore::new(1);
+        let held = ConcurrencyLimit::acquire(&semaphore)
+            .await
+            .expect("acquire");
+        let mut waiting = Box::pin(ConcurrencyLimit::acquire(&semaphore));
+        assert!(pending_once(waiting.as_mut()));
+        drop(waiting);
+        drop(held);
+        assert_eq!(
+            semaphore.available_permits(),
+            1,
+            "the dropped waiter holds nothing"
+        );
+    }
 }

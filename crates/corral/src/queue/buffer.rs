@@ -160,23 +160,48 @@ thread_local! {
     static CAUGHT: RefCell<Vec<PanicPayload>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Keeps a panic of the items' `Ord` for [`report_caught`]; reports it at once if this
+/// thread's storage is already gone (a queue used from a thread-local's destructor).
+#[cold]
+fn stash(payload: PanicPayload) {
+    let mut payload = Some(payload);
+    let _ = CAUGHT.try_with(|caught| caught.borrow_mut().extend(payload.take()));
+    if let Some(payload) = payload {
+        report_one(payload);
+    }
+}
+
+/// Whether this thread holds panics of the items' `Ord` not reported yet.
+fn any_caught() -> bool {
+    CAUGHT
+        .try_with(|caught| !caught.borrow().is_empty())
+        .unwrap_or(false)
+}
+
 /// Reports the panics of the items' `Ord` caught on this thread (called with no lock held).
+/// Only the outermost queue operation reports: one nested in an `Ord` (a queue used by
+/// another queue's items) runs under the outer queue's lock, and the panics may be the outer
+/// queue's.
 #[cold]
 fn report_caught() {
-    let caught = CAUGHT.with(|panics| std::mem::take(&mut *panics.borrow_mut()));
-    for payload in caught {
-        crate::report::report_failure::<()>(
-            "PriorityQueue (the items' Ord)",
-            Failure::Panic(payload),
-        );
+    if COMPARING.with(Cell::get) != 0 {
+        return;
     }
+    let caught = CAUGHT
+        .try_with(|caught| std::mem::take(&mut *caught.borrow_mut()))
+        .unwrap_or_default();
+    caught.into_iter().for_each(report_one);
+}
+
+fn report_one(payload: PanicPayload) {
+    crate::report::report_failure::<()>("PriorityQueue (the items' Ord)", Failure::Panic(payload));
 }
 
 impl<T: Ord> Ord for Entry<T> {
     fn cmp(&self, other: &Self) -> Ordering {
         let items = catch_unwind(AssertUnwindSafe(|| other.item.cmp(&self.item))).unwrap_or_else(
             |payload| {
-                CAUGHT.with(|panics| panics.borrow_mut().push(payload));
+                stash(payload);
                 Ordering::Equal
             },
         );
@@ -226,7 +251,7 @@ impl<T: Ord> Discipline for Heap<T> {
     }
 
     fn report_caught() {
-        if CAUGHT.with(|panics| !panics.borrow().is_empty()) {
+        if any_caught() {
             report_caught();
         }
     }
@@ -235,7 +260,9 @@ impl<T: Ord> Discipline for Heap<T> {
         // `into_sorted_vec` sorts ascending by `Entry`'s order, which is the reverse of ours.
         let mut sorted = self.heap.into_sorted_vec();
         sorted.reverse();
-        report_caught();
+        if any_caught() {
+            report_caught();
+        }
         sorted.into_iter().map(|entry| entry.item).collect()
     }
 }

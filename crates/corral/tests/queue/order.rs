@@ -244,3 +244,135 @@ fn an_ord_that_uses_its_own_queue_is_reported_instead_of_deadlocking() {
         "{reports:?}"
     );
 }
+
+/// Queue A's items: once `ARMED`, the next comparison panics and every later one uses B.
+#[derive(PartialEq, Eq)]
+struct Layered(u32);
+
+static A: OnceLock<PriorityQueue<Layered>> = OnceLock::new();
+static B: OnceLock<PriorityQueue<u32>> = OnceLock::new();
+/// 0: plain comparisons; 1: the next one panics; 2: each uses queue B.
+static ARMED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+impl Ord for Layered {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        use std::sync::atomic::Ordering::SeqCst;
+        match ARMED.load(SeqCst) {
+            0 => {}
+            1 => {
+                ARMED.store(2, SeqCst);
+                panic!("the armed comparison panics");
+            }
+            _ => {
+                if let Some(b) = B.get() {
+                    b.try_put(self.0).unwrap_or_else(|_| panic!("unbounded"));
+                    let _ = b.try_get();
+                }
+            }
+        }
+        self.0.cmp(&other.0)
+    }
+}
+
+impl PartialOrd for Layered {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[test]
+fn a_queue_used_inside_another_queues_ord_does_not_report_the_outer_queues_panic_under_its_lock() {
+    let _serial = HOOK.blocking_lock();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
+        // Touches queue A: under A's lock this would panic (refused re-entry).
+        let len = A.get().map(|a| a.len());
+        sink.lock()
+            .unwrap()
+            .push(format!("{:?} with A at {len:?}", report.detail()));
+    });
+    let _ = B.set(PriorityQueue::unbounded());
+    let a = A.get_or_init(PriorityQueue::unbounded);
+    for n in 0..8 {
+        a.try_put(Layered(n))
+            .unwrap_or_else(|_| panic!("unbounded"));
+    }
+    // One `get` makes several comparisons: the first panics, the later ones use queue B.
+    ARMED.store(1, std::sync::atomic::Ordering::SeqCst);
+    assert!(a.try_get().is_ok());
+    corral::report::take_hook();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("the armed comparison panics"), "{seen:?}");
+    assert_eq!(a.len(), 7);
+}
+
+/// Set in the child process of `a_priority_queue_used_from_a_thread_local_destructor_works`.
+const CHILD: &str = "CORRAL_QUEUE_CHILD";
+
+/// A thread-local whose destructor uses a priority queue (after the queue's own thread-local
+/// storage may be gone).
+struct LateUser(std::cell::RefCell<Option<PriorityQueue<Touchy>>>);
+
+static LATE_ITEMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Drop for LateUser {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0.borrow_mut().take() {
+            for n in [13, 1] {
+                queue
+                    .try_put(Touchy(n))
+                    .unwrap_or_else(|_| panic!("unbounded"));
+            }
+            while queue.try_get().is_ok() {
+                LATE_ITEMS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+thread_local! {
+    static LATE_USER: LateUser = const { LateUser(std::cell::RefCell::new(None)) };
+}
+
+#[test]
+fn child_a_priority_queue_used_from_a_thread_local_destructor() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    std::thread::spawn(|| {
+        // Registered first, so destroyed after the queue's thread-locals, which the
+        // comparisons below register.
+        LATE_USER.with(|user| *user.0.borrow_mut() = Some(PriorityQueue::unbounded()));
+        let warm = PriorityQueue::unbounded();
+        warm.try_put(Touchy(13))
+            .unwrap_or_else(|_| panic!("unbounded"));
+        warm.try_put(Touchy(2))
+            .unwrap_or_else(|_| panic!("unbounded"));
+    })
+    .join()
+    .expect("the thread exits cleanly");
+    assert_eq!(LATE_ITEMS.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_priority_queue_used_from_a_thread_local_destructor_works() {
+    // In a child process: on failure the process aborts (a panic in a thread-local's
+    // destructor), which must not take the other tests with it.
+    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "order::child_a_priority_queue_used_from_a_thread_local_destructor",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .expect("the test binary runs");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 passed"),
+        "{output:?}"
+    );
+}

@@ -283,9 +283,10 @@ fn emit_default(report: &Report<'_>) {
 }
 
 /// Writes `report` on standard error as one line, and never unwinds: formatting it runs the
-/// failure's `Debug`, which may panic, and `eprintln!` panics when standard error is closed
-/// (a pipe whose reader is gone). A report is often made from a destructor, where a panic
-/// during unwinding aborts the process.
+/// failure's `Debug`, which may panic, and `eprint!` panics when standard error is closed (a
+/// pipe whose reader is gone). A report is often made from a destructor, where a panic during
+/// unwinding aborts the process. (`eprint!`, not a write to `io::stderr()`, so that a test
+/// harness capturing output shows the line with the test that caused it.)
 fn to_stderr(prefix: &str, report: &Report<'_>) {
     let line = catch_unwind(AssertUnwindSafe(|| format!("corral: {prefix}{report}\n")))
         .unwrap_or_else(|_| {
@@ -294,7 +295,7 @@ fn to_stderr(prefix: &str, report: &Report<'_>) {
                 report.source, report.kind
             )
         });
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+    let _ = catch_unwind(|| eprint!("{line}"));
 }
 
 #[cfg(test)]

@@ -236,3 +236,33 @@ fn a_report_to_a_closed_stderr_does_not_unwind() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("report unwound: false"), "{stdout}");
 }
+
+#[test]
+fn child_a_report_in_a_failing_test() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    report::report("Captured", ReportKind::Error, &"shown with its test");
+    panic!("the test fails, so the harness shows what it captured");
+}
+
+#[test]
+fn with_no_subscriber_a_report_is_captured_with_the_test_that_made_it() {
+    // Without `--nocapture`: the harness captures the test's output and shows it (on standard
+    // output) because the test failed.
+    let output = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([
+            "--exact",
+            "child_a_report_in_a_failing_test",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .expect("the test binary runs");
+    assert!(!output.status.success(), "the child test fails on purpose");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("corral: unreceived failure in Captured"),
+        "{output:?}"
+    );
+}

@@ -512,7 +512,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                             "RedisQueue",
                             corral::report::ReportKind::Error,
                             &format_args!(
-                                "item {id} of {} does not decode ({error}); moved to {}",
+                                "item {id} of {} does not decode ({error}); moving it to {}",
                                 shared.stream, shared.dead
                             ),
                         );
@@ -527,7 +527,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                         corral::report::ReportKind::Error,
                         &format_args!(
                             "item {id} of {} was handed out {payload} times without done \
-                             (the delivery limit); moved to {}",
+                             (the delivery limit); moving it to {}",
                             shared.stream, shared.dead
                         ),
                     );

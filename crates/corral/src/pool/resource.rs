@@ -307,16 +307,11 @@ impl<M: Manager> Pool<M> {
                         Some(resource) => self.inner.manager.recycle(resource).await.is_ok(),
                         None => false,
                     };
-                    let resource = checking.resource.take();
-                    drop(checking);
-                    if let Some(resource) = resource {
-                        if healthy {
-                            return Ok(self.guard(resource, permit));
-                        }
-                        // Broken: counted out, then dropped outside any lock.
-                        self.inner.forget_one();
-                        drop(resource);
+                    if healthy && let Some(resource) = checking.resource.take() {
+                        return Ok(self.guard(resource, permit));
                     }
+                    // Broken: `checking` counts it out and drops it, outside any lock.
+                    drop(checking);
                 }
                 None => {
                     self.inner.size.fetch_add(1, Ordering::AcqRel);

@@ -7,6 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+#[path = "../support/reports.rs"]
+mod reports;
+
+use crate::reports::Reports;
 use corral::blocking::{
     BlockOnError, block_on, run_blocking, run_blocking_with, run_cpu, run_cpu_with, to_async,
 };
@@ -220,20 +224,12 @@ async fn a_cpu_job_dropped_before_it_started_never_runs() {
     assert!(!ran.load(Ordering::SeqCst), "the dropped job must not run");
 }
 
-/// The report hook is process-wide: the tests that set it take this first.
-static HOOK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// Starts a job with `start`, drops its future once the job runs, then lets the job panic;
-/// returns the first report that follows.
+/// returns the report that follows.
 async fn report_of_a_panic_after_the_future_was_dropped<J>(
     start: impl FnOnce(Box<dyn FnOnce() + Send>) -> J,
 ) -> String {
-    let _serial = HOOK.lock().await;
-    let (reported, reports) = mpsc::channel::<String>();
-    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
-        let line = format!("{}: {:?}", report.source(), report.detail());
-        let _ = reported.send(line);
-    });
+    let reports = Reports::collect();
     let (started, running) = oneshot::channel();
     let (go, wait) = mpsc::channel::<()>();
     let job = start(Box::new(move || {
@@ -244,11 +240,11 @@ async fn report_of_a_panic_after_the_future_was_dropped<J>(
     running.await.unwrap();
     drop(job);
     go.send(()).unwrap();
-    let line = reports
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("the panic is reported");
-    corral::report::take_hook();
-    line
+    reports
+        .wait_for(std::time::Duration::from_secs(30), |line| {
+            line.contains("too late to tell anyone")
+        })
+        .expect("the panic is reported")
 }
 
 #[tokio::test]

@@ -277,27 +277,21 @@ async fn errors_and_panics_go_to_the_hook() {
 
 #[tokio::test(start_paused = true)]
 async fn without_a_hook_failures_are_reported() {
-    let reports = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&reports);
-    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
-        if report.source() == "Debouncer" {
-            sink.lock().unwrap().push(format!("{:?}", report.detail()));
-        }
-    });
+    let reports = crate::reports::Reports::collect();
     let debouncer = Debouncer::new(10 * MS);
     debouncer.call(async { Err("disk full".into()) });
     sleep(20 * MS).await;
-    corral::report::take_hook();
-    assert_eq!(*reports.lock().unwrap(), ["\"disk full\""]);
+    assert_eq!(reports.lines(), ["Debouncer: \"disk full\""]);
 }
 
 #[test]
 fn debug_formats_with_no_lock_held() {
     let debouncer: Arc<Debouncer<BoxError>> = Arc::new(Debouncer::new(Duration::from_millis(10)));
     let probed = debouncer.clone();
+    // The probe takes the debouncer's lock.
     let probe = move || {
         let _ = probed.is_pending();
-    }; // takes the debouncer's lock
+    };
     assert!(!crate::lock_probe::debug_formats_under_lock(
         &*debouncer,
         probe

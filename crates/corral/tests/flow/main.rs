@@ -11,6 +11,8 @@ mod limiter;
 mod lock_probe;
 mod map;
 mod rate_limiter;
+#[path = "../support/reports.rs"]
+mod reports;
 #[path = "../support/seeds.rs"]
 mod seeds;
 mod support;

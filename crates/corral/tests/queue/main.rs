@@ -6,6 +6,8 @@
 
 #[path = "../support/lock_probe.rs"]
 mod lock_probe;
+#[path = "../support/reports.rs"]
+mod reports;
 #[path = "../support/seeds.rs"]
 mod seeds;
 mod support;

@@ -5,6 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use corral::queue::{LifoQueue, PriorityQueue, Queue};
 
+use crate::reports::Reports;
 use crate::support::Item;
 
 #[test]
@@ -132,21 +133,11 @@ impl PartialOrd for Touchy {
     }
 }
 
-/// The report hook is process-wide: the tests that set it take this first.
-static HOOK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 #[tokio::test]
 async fn a_panicking_ord_loses_no_item_lets_join_return_and_is_reported() {
-    let _serial = HOOK.lock().await;
     use futures::FutureExt;
-    use std::sync::Mutex;
 
-    let reports = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&reports);
-    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
-        let line = format!("{}: {:?}", report.source(), report.detail());
-        sink.lock().unwrap().push(line);
-    });
+    let reports = Reports::collect();
     let q = PriorityQueue::unbounded();
     // Both `put` (sifting up) and `get` (sifting down) meet 13 here.
     for n in [5, 13, 3, 8, 1, 21, 2, 34] {
@@ -157,11 +148,10 @@ async fn a_panicking_ord_loses_no_item_lets_join_return_and_is_reported() {
         got.push(item.0);
         q.task_done().unwrap();
     }
-    corral::report::take_hook();
     got.sort_unstable();
     assert_eq!(got, [1, 2, 3, 5, 8, 13, 21, 34], "every item came out once");
     assert!(q.join().now_or_never().is_some(), "join returns");
-    let reports = reports.lock().unwrap();
+    let reports = reports.lines();
     assert!(!reports.is_empty());
     assert!(
         reports
@@ -203,14 +193,7 @@ impl Eq for Nosy {}
 
 #[test]
 fn an_ord_that_uses_its_own_queue_is_reported_instead_of_deadlocking() {
-    let _serial = HOOK.blocking_lock();
-    let reports = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = Arc::clone(&reports);
-    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
-        sink.lock()
-            .unwrap()
-            .push(format!("{}: {:?}", report.source(), report.detail()));
-    });
+    let reports = Reports::collect();
     // On a thread of its own, so that a deadlock fails the test instead of hanging it.
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -231,11 +214,10 @@ fn an_ord_that_uses_its_own_queue_is_reported_instead_of_deadlocking() {
     let got = finished
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("no deadlock");
-    corral::report::take_hook();
     let mut sorted = got.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, [1, 2, 3], "every item came out once");
-    let reports = reports.lock().unwrap();
+    let reports = reports.lines();
     assert!(!reports.is_empty());
     assert!(
         reports
@@ -282,16 +264,8 @@ impl PartialOrd for Layered {
 
 #[test]
 fn a_queue_used_inside_another_queues_ord_does_not_report_the_outer_queues_panic_under_its_lock() {
-    let _serial = HOOK.blocking_lock();
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = Arc::clone(&seen);
-    corral::report::set_hook(move |report: &corral::report::Report<'_>| {
-        // Touches queue A: under A's lock this would panic (refused re-entry).
-        let len = A.get().map(|a| a.len());
-        sink.lock()
-            .unwrap()
-            .push(format!("{:?} with A at {len:?}", report.detail()));
-    });
+    // The hook touches queue A: under A's lock this would panic (refused re-entry).
+    let reports = Reports::collect_with(|| format!(" with A at {:?}", A.get().map(|a| a.len())));
     let _ = B.set(PriorityQueue::unbounded());
     let a = A.get_or_init(PriorityQueue::unbounded);
     for n in 0..8 {
@@ -301,8 +275,7 @@ fn a_queue_used_inside_another_queues_ord_does_not_report_the_outer_queues_panic
     // One `get` makes several comparisons: the first panics, the later ones use queue B.
     ARMED.store(1, std::sync::atomic::Ordering::SeqCst);
     assert!(a.try_get().is_ok());
-    corral::report::take_hook();
-    let seen = seen.lock().unwrap();
+    let seen = reports.lines();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(seen[0].contains("the armed comparison panics"), "{seen:?}");
     assert_eq!(a.len(), 7);

@@ -63,8 +63,9 @@ for_each_kind! {
 fn debug_formats_with_no_lock_held() {
     let queue = corral::queue::Queue::<u32>::bounded(4);
     let probed = queue.clone();
+    // The probe takes the queue's lock.
     let probe = move || {
         let _ = probed.len();
-    }; // takes the queue's lock
+    };
     assert!(!crate::lock_probe::debug_formats_under_lock(&queue, probe));
 }

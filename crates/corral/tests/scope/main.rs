@@ -2,14 +2,16 @@
 //! dropped stacks and sessions handing their cleanups on, and the session protocol.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../support/reports.rs"]
+mod reports;
 #[path = "../support/mod.rs"]
 mod support;
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use corral::report::Report;
+use crate::reports::Reports;
 use corral::scope::{ExitStack, Session, with_resource, with_session};
 use corral::task::BoxError;
 use futures::FutureExt;
@@ -23,41 +25,6 @@ fn log() -> Log {
 
 fn entries(log: &Log) -> Vec<String> {
     log.lock().unwrap().clone()
-}
-
-/// The report hook is global: tests that set it take this lock first.
-static HOOK_LOCK: Mutex<()> = Mutex::new(());
-
-/// Collects every report while it lives.
-struct Reports {
-    seen: Log,
-    _lock: MutexGuard<'static, ()>,
-}
-
-impl Reports {
-    fn collect() -> Self {
-        let lock = HOOK_LOCK
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let seen = log();
-        let sink = seen.clone();
-        corral::report::set_hook(move |report: &Report<'_>| {
-            sink.lock()
-                .unwrap()
-                .push(format!("{}: {:?}", report.source(), report.detail()));
-        });
-        Self { seen, _lock: lock }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        entries(&self.seen)
-    }
-}
-
-impl Drop for Reports {
-    fn drop(&mut self) {
-        corral::report::take_hook();
-    }
 }
 
 /// A cleanup that records its name (after `delay`) and then succeeds or fails.

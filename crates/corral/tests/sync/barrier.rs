@@ -328,9 +328,10 @@ fn a_dropped_waiter_lets_go_of_its_waker_outside_the_lock() {
 fn debug_formats_with_no_lock_held() {
     let barrier = Arc::new(Barrier::new(2));
     let probed = barrier.clone();
+    // The probe takes the barrier's lock.
     let probe = move || {
         let _ = probed.n_waiting();
-    }; // takes the barrier's lock
+    };
     assert!(!crate::lock_probe::debug_formats_under_lock(
         &*barrier, probe
     ));

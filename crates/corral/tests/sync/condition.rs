@@ -397,9 +397,10 @@ fn a_waiter_polled_with_a_new_waker_drops_the_old_one_outside_the_lock() {
 fn debug_formats_with_the_wait_list_unlocked() {
     let condition = std::sync::Arc::new(Condition::new(7_u32));
     let probed = condition.clone();
+    // The probe takes the wait list's lock.
     let probe = move || {
         let _ = probed.notify_one();
-    }; // takes the wait list's lock
+    };
     assert!(!crate::lock_probe::debug_formats_under_lock(
         &*condition,
         probe

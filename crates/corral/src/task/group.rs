@@ -420,7 +420,10 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// [`Task::abort`]), and otherwise the [`ErrorGroup`] of every error that happened. Tasks
     /// may spawn siblings while the group is joining; `join` waits for those too. The first
     /// failure cancels the remaining tasks (after the grace period, if one is set). A panic of
-    /// a task resumes here once every other task is gone.
+    /// a task resumes here once every other task is gone. A panic of a value a task held, as
+    /// it was dropped (on completion or abort), counts as a panic of the task: its payload
+    /// went to the [`Task`] handle (and the panic hook printed it), so the one resumed here
+    /// says what happened, and the group's errors go to its hook.
     ///
     /// # Cancel safety
     ///

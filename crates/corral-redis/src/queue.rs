@@ -37,6 +37,21 @@ return 1
     )
 });
 
+/// The Lua function the scripts read an entry's payload (field `p`) with.
+macro_rules! payload_field {
+    () => {
+        r"
+local function field(entry)
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'p' then return fields[i + 1] end
+  end
+  return ''
+end
+"
+    };
+}
+
 /// Takes one item: first one whose consumer has been idle past the visibility timeout
 /// (`XAUTOCLAIM`), then a new one (`XREADGROUP >`). Returns `{1, id, payload}`, `{2, '', ''}`
 /// when nothing is left and the queue is shut down, `{0, '', ''}` when nothing is there now.
@@ -52,17 +67,11 @@ return 1
 /// KEYS: stream, shutdown flag, claim cursor, dead letters. ARGV: group, consumer, visibility
 /// timeout in ms, delivery limit.
 static GET: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(concat!(
+        payload_field!(),
         r"
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
-end
-local function field(entry)
-  local fields = entry[2]
-  for i = 1, #fields, 2 do
-    if fields[i] == 'p' then return fields[i + 1] end
-  end
-  return ''
 end
 local cursor = redis.call('GET', KEYS[3]) or '0-0'
 local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
@@ -88,7 +97,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 and redis.call('XPENDING', KEYS[1], ARGV[1
 end
 return {0, '', ''}
 ",
-    )
+    ))
 });
 
 /// Resets the idle time of an item still held by this consumer; `0` if another consumer took
@@ -109,24 +118,20 @@ return 1
 /// longer in the stream (set aside already). KEYS: stream, dead letters. ARGV: group, id,
 /// error.
 static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(concat!(
+        payload_field!(),
         r"
 local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
 if #entries == 0 then
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
   return 0
 end
-local payload = ''
-local fields = entries[1][2]
-for i = 1, #fields, 2 do
-  if fields[i] == 'p' then payload = fields[i + 1] end
-end
-redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'p', payload, 'error', ARGV[3])
+redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'p', field(entries[1]), 'error', ARGV[3])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 return 1
 ",
-    )
+    ))
 });
 
 /// Deletes the group's consumers that hold no item and have been idle longer than `ARGV[2]`

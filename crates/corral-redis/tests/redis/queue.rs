@@ -581,6 +581,14 @@ async fn age(name: &str, id: &str, consumer: &str) {
 }
 
 /// A queue on `conn` (kept by the caller, to fence its requests).
+/// Shuts the queue down through `other` and checks that nothing is handed out any more (`why`
+/// says what that proves) and that `queue.join()` returns.
+async fn shut_down_with_nothing_left(other: &RedisQueue<u32>, queue: &RedisQueue<u32>, why: &str) {
+    other.shutdown().await.expect("shutdown");
+    assert!(matches!(other.get().await, Err(Error::Shutdown)), "{why}");
+    queue.join().await.expect("join");
+}
+
 fn queue_on(
     conn: &redis::aio::ConnectionManager,
     name: &str,
@@ -769,12 +777,7 @@ async fn a_get_dropped_with_its_reply_in_flight_hands_the_item_out_again_after_t
     }
     seen.sort_unstable();
     assert_eq!(seen, [1, 2], "every item once");
-    other.shutdown().await.expect("shutdown");
-    assert!(
-        matches!(other.get().await, Err(Error::Shutdown)),
-        "none duplicated"
-    );
-    queue.join().await.expect("join");
+    shut_down_with_nothing_left(&other, &queue, "none duplicated").await;
 }
 
 #[tokio::test]
@@ -826,12 +829,7 @@ async fn a_dropped_done_acknowledged_the_item_or_left_it_pending() {
         );
         job.done().await.expect("done");
     }
-    other.shutdown().await.expect("shutdown");
-    assert!(
-        matches!(other.get().await, Err(Error::Shutdown)),
-        "the acknowledged item never comes back"
-    );
-    queue.join().await.expect("join");
+    shut_down_with_nothing_left(&other, &queue, "the acknowledged item never comes back").await;
 }
 
 #[tokio::test]
@@ -883,12 +881,7 @@ async fn a_dropped_touch_reset_the_timeout_or_not_and_the_item_stays_once() {
         assert!(!job.touch().await.expect("redis"), "taken over");
         again.done().await.expect("done");
     }
-    other.shutdown().await.expect("shutdown");
-    assert!(
-        matches!(other.get().await, Err(Error::Shutdown)),
-        "never duplicated"
-    );
-    queue.join().await.expect("join");
+    shut_down_with_nothing_left(&other, &queue, "never duplicated").await;
 }
 
 #[tokio::test]

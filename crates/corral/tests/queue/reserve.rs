@@ -62,36 +62,40 @@ for_each_kind! {
 
 for_each_kind! {
     fn a_reserve_dropped_while_waiting_holds_nothing<Q>() {
-        let q = Q::bounded(1);
-        q.try_put(1).unwrap();
-        let mut dropped = task::spawn(q.reserve());
-        let mut behind = task::spawn(q.put(2));
-        assert_pending!(dropped.poll());
-        assert_pending!(behind.poll());
-        drop(dropped);
-        assert_eq!(q.try_get(), Ok(1));
-        assert!(behind.is_woken(), "the next putter is first in line now");
-        assert_ready_ok!(behind.poll());
-        assert_eq!(q.try_get(), Ok(2));
+        for owned in [false, true] {
+            let q = Q::bounded(1);
+            q.try_put(1).unwrap();
+            let mut dropped = task::spawn(q.reserve_either(owned));
+            let mut behind = task::spawn(q.put(2));
+            assert_pending!(dropped.poll());
+            assert_pending!(behind.poll());
+            drop(dropped);
+            assert_eq!(q.try_get(), Ok(1));
+            assert!(behind.is_woken(), "the next putter is first in line now");
+            assert_ready_ok!(behind.poll());
+            assert_eq!(q.try_get(), Ok(2));
+        }
     }
 }
 
 for_each_kind! {
     fn a_reserve_woken_then_dropped_passes_its_slot_on<Q>() {
-        let q = Q::bounded(1);
-        q.try_put(1).unwrap();
-        let mut woken = task::spawn(q.reserve());
-        let mut next = task::spawn(q.reserve());
-        assert_pending!(woken.poll());
-        assert_pending!(next.poll());
-        assert_eq!(q.try_get(), Ok(1));
-        assert!(woken.is_woken());
-        assert!(!next.is_woken());
-        drop(woken); // handed the slot, dropped before it ran
+        for owned in [false, true] {
+            let q = Q::bounded(1);
+            q.try_put(1).unwrap();
+            let mut woken = task::spawn(q.reserve_either(owned));
+            let mut next = task::spawn(q.reserve_either(owned));
+            assert_pending!(woken.poll());
+            assert_pending!(next.poll());
+            assert_eq!(q.try_get(), Ok(1));
+            assert!(woken.is_woken());
+            assert!(!next.is_woken());
+            drop(woken); // handed the slot, dropped before it ran
 
-        assert!(next.is_woken(), "the wake-up was passed on");
-        assert_ready_ok!(next.poll()).put(2);
-        assert_eq!(q.try_get(), Ok(2));
+            assert!(next.is_woken(), "the wake-up was passed on");
+            assert_ready_ok!(next.poll()).put(2);
+            assert_eq!(q.try_get(), Ok(2));
+        }
     }
 }
 
@@ -216,37 +220,6 @@ fn after_shutdown_immediate_a_permit_drops_its_item() {
     permit.put(Tracked::new(1, &drops));
     assert_eq!(drops.load(SeqCst), 1, "the item was dropped");
     assert!(q.try_get().is_err());
-}
-
-#[test]
-fn an_owned_reserve_dropped_while_waiting_holds_nothing() {
-    let q = Queue::bounded(1);
-    q.try_put(1).unwrap();
-    let mut dropped = task::spawn(q.clone().reserve_owned());
-    let mut behind = task::spawn(q.put(2));
-    assert_pending!(dropped.poll());
-    assert_pending!(behind.poll());
-    drop(dropped);
-    assert_eq!(q.try_get(), Ok(1));
-    assert!(behind.is_woken(), "the next putter is first in line now");
-    assert_ready_ok!(behind.poll());
-    assert_eq!(q.try_get(), Ok(2));
-}
-
-#[test]
-fn an_owned_reserve_woken_then_dropped_passes_its_slot_on() {
-    let q = Queue::bounded(1);
-    q.try_put(1).unwrap();
-    let mut woken = task::spawn(q.clone().reserve_owned());
-    let mut next = task::spawn(q.clone().reserve_owned());
-    assert_pending!(woken.poll());
-    assert_pending!(next.poll());
-    assert_eq!(q.try_get(), Ok(1));
-    assert!(woken.is_woken());
-    drop(woken); // handed the slot, dropped before it ran
-    assert!(next.is_woken(), "the wake-up was passed on");
-    assert_ready_ok!(next.poll()).put(2);
-    assert_eq!(q.try_get(), Ok(2));
 }
 
 #[tokio::test]

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use corral::queue::{
-    GetError, LifoQueue, LifoQueuePermit, PriorityQueue, PriorityQueuePermit, PutError, Queue,
-    QueuePermit, TaskDoneError, TryGetError, TryPutError,
+    GetError, LifoQueue, LifoQueuePermit, OwnedLifoQueuePermit, OwnedPriorityQueuePermit,
+    OwnedQueuePermit, PriorityQueue, PriorityQueuePermit, PutError, Queue, QueuePermit,
+    TaskDoneError, TryGetError, TryPutError,
 };
+use futures::future::BoxFuture;
 
 /// A permit of any kind of queue (`QueuePermit`, ...), boxed.
 pub(crate) trait Permit<T>: Send + std::fmt::Debug {
@@ -29,6 +31,9 @@ pub(crate) trait Kind<T: Ord + Send + 'static>: Clone + Send + Sync + 'static {
     fn get(&self) -> impl Future<Output = Result<T, GetError>> + Send + '_;
     fn try_get(&self) -> Result<T, TryGetError>;
     fn reserve(&self) -> impl Future<Output = Result<BoxPermit<'_, T>, PutError<()>>> + Send + '_;
+    /// `reserve_owned` on a clone of the queue (`owned`), or `reserve`: the two forms that
+    /// wait for a slot.
+    fn reserve_either(&self, owned: bool) -> BoxFuture<'_, Result<BoxPermit<'_, T>, PutError<()>>>;
     fn try_reserve(&self) -> Result<BoxPermit<'_, T>, TryPutError<()>>;
     fn task_done(&self) -> Result<(), TaskDoneError>;
     fn join(&self) -> impl Future<Output = ()> + Send + '_;
@@ -43,10 +48,16 @@ pub(crate) trait Kind<T: Ord + Send + 'static>: Clone + Send + Sync + 'static {
 }
 
 macro_rules! impl_kind {
-    ($ty:ident, $permit:ident, $name:literal, |$model:ident| $pop:expr) => {
+    ($ty:ident, $permit:ident, $owned:ident, $name:literal, |$model:ident| $pop:expr) => {
         impl<T: Ord + Send + 'static> Permit<T> for $permit<'_, T> {
             fn put(self: Box<Self>, item: T) {
                 $permit::put(*self, item)
+            }
+        }
+
+        impl<T: Ord + Send + 'static> Permit<T> for $owned<T> {
+            fn put(self: Box<Self>, item: T) {
+                drop($owned::put(*self, item)); // the queue handle it gives back
             }
         }
 
@@ -74,6 +85,17 @@ macro_rules! impl_kind {
                 &self,
             ) -> impl Future<Output = Result<BoxPermit<'_, T>, PutError<()>>> + Send + '_ {
                 async move { Ok(Box::new($ty::reserve(self).await?) as BoxPermit<'_, T>) }
+            }
+            fn reserve_either(
+                &self,
+                owned: bool,
+            ) -> BoxFuture<'_, Result<BoxPermit<'_, T>, PutError<()>>> {
+                if owned {
+                    let reserve = $ty::reserve_owned(self.clone());
+                    Box::pin(async move { Ok(Box::new(reserve.await?) as BoxPermit<'_, T>) })
+                } else {
+                    Box::pin(Kind::reserve(self))
+                }
             }
             fn try_reserve(&self) -> Result<BoxPermit<'_, T>, TryPutError<()>> {
                 Ok(Box::new($ty::try_reserve(self)?))
@@ -109,12 +131,20 @@ macro_rules! impl_kind {
     };
 }
 
-impl_kind!(Queue, QueuePermit, "Queue", |model| (!model.is_empty())
-    .then(|| model.remove(0)));
-impl_kind!(LifoQueue, LifoQueuePermit, "LifoQueue", |model| model.pop());
+impl_kind!(Queue, QueuePermit, OwnedQueuePermit, "Queue", |model| {
+    (!model.is_empty()).then(|| model.remove(0))
+});
+impl_kind!(
+    LifoQueue,
+    LifoQueuePermit,
+    OwnedLifoQueuePermit,
+    "LifoQueue",
+    |model| model.pop()
+);
 impl_kind!(
     PriorityQueue,
     PriorityQueuePermit,
+    OwnedPriorityQueuePermit,
     "PriorityQueue",
     |model| {
         // The smallest, and the earliest put among equals (`min_by` keeps the first minimum).

@@ -439,12 +439,7 @@ async fn an_item_past_its_delivery_limit_is_dead_lettered_not_handed_out_again()
     // Past the visibility timeout the poison item would be claimed a third time: instead it is
     // set aside, and the next get hands out the item behind it.
     tokio::time::sleep(visibility * 2).await;
-    let next = tokio::time::timeout(Duration::from_secs(3), queue.get())
-        .await
-        .expect("the next item")
-        .expect("get");
-    assert_eq!(*next, 14);
-    next.done().await.expect("done");
+    take_and_finish(&queue, 14).await;
     queue
         .join()
         .await
@@ -581,6 +576,16 @@ async fn age(name: &str, id: &str, consumer: &str) {
 }
 
 /// A queue on `conn` (kept by the caller, to fence its requests).
+/// Takes the next item (within a few seconds), checks it is `expected`, and acknowledges it.
+async fn take_and_finish(queue: &RedisQueue<u32>, expected: u32) {
+    let next = tokio::time::timeout(Duration::from_secs(3), queue.get())
+        .await
+        .expect("the next item")
+        .expect("get");
+    assert_eq!(*next, expected);
+    next.done().await.expect("done");
+}
+
 /// Shuts the queue down through `other` and checks that nothing is handed out any more (`why`
 /// says what that proves) and that `queue.join()` returns.
 async fn shut_down_with_nothing_left(other: &RedisQueue<u32>, queue: &RedisQueue<u32>, why: &str) {
@@ -907,12 +912,7 @@ async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_repo
     // It comes back after another visibility timeout, and is reported and set aside then.
     queue.put(14).await.expect("put");
     tokio::time::sleep(visibility * 2).await;
-    let next = tokio::time::timeout(Duration::from_secs(3), queue.get())
-        .await
-        .expect("the next item")
-        .expect("get");
-    assert_eq!(*next, 14);
-    next.done().await.expect("done");
+    take_and_finish(&queue, 14).await;
     queue.join().await.expect("join");
     let reported: Vec<_> = reports
         .lines()

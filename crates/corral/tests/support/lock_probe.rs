@@ -36,17 +36,23 @@ impl std::task::Wake for LockProbe {
 
 impl Drop for LockProbe {
     fn drop(&mut self) {
-        let (done, finished) = std::sync::mpsc::channel();
-        let probe = self.probe.clone();
-        std::thread::spawn(move || {
-            probe();
-            let _ = done.send(());
-        });
-        if finished.recv_timeout(Duration::from_secs(5)).is_err() {
+        if blocked(&self.probe) {
             self.dropped_under_lock
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
+}
+
+/// Runs `probe` (which takes a lock) on another thread; whether it could not finish within a
+/// few seconds, because this thread holds that lock.
+fn blocked(probe: &std::sync::Arc<dyn Fn() + Send + Sync>) -> bool {
+    let (done, finished) = std::sync::mpsc::channel();
+    let probe = probe.clone();
+    std::thread::spawn(move || {
+        probe();
+        let _ = done.send(());
+    });
+    finished.recv_timeout(Duration::from_secs(5)).is_err()
 }
 
 /// Checks both ways a waiting future lets go of a stored waker, with `probe` (which takes the
@@ -109,15 +115,7 @@ pub(crate) fn debug_formats_under_lock(
 
     impl std::fmt::Write for Probing {
         fn write_str(&mut self, _: &str) -> std::fmt::Result {
-            let (done, finished) = std::sync::mpsc::channel();
-            let probe = self.probe.clone();
-            std::thread::spawn(move || {
-                probe();
-                let _ = done.send(());
-            });
-            if finished.recv_timeout(Duration::from_secs(5)).is_err() {
-                self.under_lock = true;
-            }
+            self.under_lock |= blocked(&self.probe);
             Ok(())
         }
     }

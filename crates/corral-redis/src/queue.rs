@@ -114,13 +114,16 @@ return 1
 });
 
 /// Sets an item aside (it does not decode, or reached the delivery limit): copies it to the
-/// dead-letter stream, then acknowledges and deletes it; `0`, and nothing copied, if it is no
-/// longer in the stream (set aside already). KEYS: stream, dead letters. ARGV: group, id,
-/// error.
+/// dead-letter stream, then acknowledges and deletes it. Returns `0`, and moves nothing, if
+/// the caller no longer holds it: another consumer took it over since the caller's `GET`
+/// (its visibility timeout passed meanwhile), or it was acknowledged, or set aside already.
+/// KEYS: stream, dead letters. ARGV: group, id, error, consumer.
 static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         payload_field!(),
         r"
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[4] then return 0 end
 local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
 if #entries == 0 then
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
@@ -562,6 +565,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
             .arg(GROUP)
             .arg(id)
             .arg(error)
+            .arg(&shared.consumer)
             .invoke_async::<i64>(conn)
             .await?;
         Ok(())

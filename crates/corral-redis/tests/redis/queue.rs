@@ -937,3 +937,62 @@ async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_repo
         Some("handed out 2 times without done")
     );
 }
+
+#[tokio::test]
+async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
+    let _reports = crate::support::Reports::collect().await; // the set-aside is reported
+    let name = key("poison-taken-over");
+    let visibility = Duration::from_millis(100);
+    let mut conn = connect(server()).await;
+    let queue = queue_on(&conn, &name, visibility).with_max_deliveries(1);
+    // A payload that does not decode, set aside by a get before 13 is handed out: so the
+    // script that sets items aside is loaded (a first use below would take two round trips,
+    // the second after the fence).
+    queue.put(1).await.expect("put"); // creates the group
+    let _: String = conn
+        .xadd(&name, "*", &[("p", "not json")])
+        .await
+        .expect("xadd");
+    queue.put(13).await.expect("put");
+    take_and_finish(&queue, 1).await;
+    let id = queue.get().await.expect("get").id().to_owned(); // dropped without done
+    tokio::time::sleep(visibility * 2).await;
+    // This get's GET finds the item past its limit (the reply arrives, unread) ...
+    let mut get = tokio_test::task::spawn(queue.get());
+    assert!(get.poll().is_pending());
+    crate::support::fence(&mut conn).await;
+    assert!(get.is_woken(), "the GET reply arrived");
+    // ... and before it moves the item, another consumer takes it over.
+    let claimed: Vec<String> = redis::cmd("XCLAIM")
+        .arg(&name)
+        .arg("corral")
+        .arg("someone-else")
+        .arg(0)
+        .arg(&id)
+        .arg("JUSTID")
+        .query_async(&mut conn)
+        .await
+        .expect("xclaim");
+    assert_eq!(claimed, [id.clone()]);
+    assert!(get.poll().is_pending(), "reports, and sends DEAD_LETTER");
+    crate::support::fence(&mut conn).await;
+    assert!(get.poll().is_pending(), "nothing else to take");
+    drop(get);
+    let (stream, pending) = items(&name).await;
+    assert_eq!(stream, [id.clone()], "still in the stream");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (&pending[0].0, pending[0].1.as_str()),
+        (&id, "someone-else")
+    );
+    let dead: redis::streams::StreamRangeReply = conn
+        .xrange_all(format!("{name}:dead"))
+        .await
+        .expect("xrange");
+    assert_eq!(dead.ids.len(), 1, "only the bad payload was set aside");
+    assert_ne!(
+        dead.ids[0].get::<String>("id"),
+        Some(id),
+        "not set aside under its new holder"
+    );
+}

@@ -15,17 +15,32 @@ use crate::Error;
 /// The consumer group every `RedisQueue` reads through.
 const GROUP: &str = "corral";
 
+/// The Lua function that makes the consumer group (`ARGV[1]`) of the stream (`KEYS[1]`) if it
+/// is missing, from the stream's first entry: also when the stream exists without it (made by
+/// another writer, such as a producer in another language that only `XADD`s), where a check
+/// for the stream alone would leave every `get` failing with `NOGROUP`. An existing group
+/// makes the `XGROUP CREATE` fail (`BUSYGROUP`), which `pcall` ignores: one cheap command,
+/// as the `EXISTS` check it replaces was.
+macro_rules! ensure_group {
+    () => {
+        r"
+local function ensure_group()
+  redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+end
+"
+    };
+}
+
 /// Adds one item if the queue is open and (when bounded) fewer than `maxsize` items wait to be
 /// taken (stream length minus pending entries), atomically.
 /// KEYS: stream, shutdown flag. ARGV: group, maxsize (0: unbounded), payload.
 /// Returns 1 (added), 0 (full), -1 (shut down).
 static PUT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(concat!(
+        ensure_group!(),
         r"
 if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
-end
+ensure_group()
 local max = tonumber(ARGV[2])
 if max > 0 then
   local pending = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
@@ -34,7 +49,7 @@ end
 redis.call('XADD', KEYS[1], '*', 'p', ARGV[3])
 return 1
 ",
-    )
+    ))
 });
 
 /// The Lua function the scripts read an entry's payload (field `p`) with.
@@ -68,11 +83,10 @@ end
 /// timeout in ms, delivery limit.
 static GET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        ensure_group!(),
         payload_field!(),
         r"
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
-end
+ensure_group()
 local cursor = redis.call('GET', KEYS[3]) or '0-0'
 local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
 if claimed[1] ~= cursor then redis.call('SET', KEYS[3], claimed[1]) end
@@ -146,8 +160,11 @@ static SWEEP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+-- No group yet (the stream was made by another writer): nobody to sweep.
+local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if consumers.err then return 0 end
 local removed = 0
-for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+for _, consumer in ipairs(consumers) do
   local info = {}
   for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
   if info['pending'] == 0 and info['idle'] > tonumber(ARGV[2]) and info['name'] ~= ARGV[3] then
@@ -177,6 +194,11 @@ const MAX_POLL: Duration = Duration::from_millis(50);
 /// for that item (`XACK` + `XDEL`). [`join`](Self::join) returns when every item put, by any
 /// process, has been acknowledged; [`shutdown`](Self::shutdown) makes `put` fail and `get`
 /// drain what is left and then fail, in every process.
+///
+/// A producer written in another language can feed the queue with
+/// `XADD <key> * p <json>`: the stream it creates is adopted (its consumer group, `corral`,
+/// is made from the first entry), and an entry whose `p` does not decode is set aside as
+/// described below.
 ///
 /// # Delivery is at least once
 ///

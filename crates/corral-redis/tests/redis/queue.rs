@@ -996,3 +996,16 @@ async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
         "not set aside under its new holder"
     );
 }
+
+#[tokio::test]
+async fn a_stream_made_by_another_writer_is_consumed() {
+    // A producer in another language only `XADD`s: the stream exists, the group does not.
+    let name = key("foreign");
+    let mut conn = connect(server()).await;
+    let _: String = conn.xadd(&name, "*", &[("p", "41")]).await.expect("xadd");
+    let queue = queue::<u32>(&name, 0).await;
+    take_and_finish(&queue, 41).await;
+    let _: String = conn.xadd(&name, "*", &[("p", "42")]).await.expect("xadd");
+    take_and_finish(&queue, 42).await;
+    queue.join().await.expect("join");
+}

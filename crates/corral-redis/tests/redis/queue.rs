@@ -973,13 +973,13 @@ async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
         .query_async(&mut conn)
         .await
         .expect("xclaim");
-    assert_eq!(claimed, [id.clone()]);
+    assert_eq!(claimed, std::slice::from_ref(&id));
     assert!(get.poll().is_pending(), "reports, and sends DEAD_LETTER");
     crate::support::fence(&mut conn).await;
     assert!(get.poll().is_pending(), "nothing else to take");
     drop(get);
     let (stream, pending) = items(&name).await;
-    assert_eq!(stream, [id.clone()], "still in the stream");
+    assert_eq!(stream, std::slice::from_ref(&id), "still in the stream");
     assert_eq!(pending.len(), 1);
     assert_eq!(
         (&pending[0].0, pending[0].1.as_str()),

@@ -343,6 +343,10 @@ impl RateLimiter {
     /// ```
     pub fn try_acquire_n(&self, n: u32) -> Result<(), TryAcquireError> {
         let shared = &self.shared;
+        if n == 0 {
+            // Takes nothing, so it waits behind nobody.
+            return Ok(());
+        }
         if n > shared.burst {
             return Err(TryAcquireError::ExceedsBurst(AcquireError {
                 requested: n,

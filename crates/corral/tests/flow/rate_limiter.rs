@@ -101,6 +101,10 @@ async fn try_acquire_n_checks_the_burst_and_the_rate() {
         Err(Some(100 * MS))
     );
     assert_eq!(limiter.try_acquire_n(1), Ok(()));
+    // Spent, with a waiter queued: zero still succeeds, as documented.
+    let mut waiter = spawn(limiter.acquire());
+    assert_pending!(waiter.poll());
+    assert_eq!(limiter.try_acquire_n(0), Ok(()));
 }
 
 #[tokio::test(start_paused = true)]

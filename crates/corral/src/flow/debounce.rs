@@ -122,6 +122,15 @@ impl<E, H> State<E, H> {
         }
     }
 
+    /// Timer number `timer` stopped without saying so through [`next_due`](Self::next_due):
+    /// its runtime shut down, or it was aborted. If it was the latest, no timer is alive, and
+    /// the next `call` starts one (else a pending call would wait forever).
+    fn timer_gone(&mut self, timer: u64) {
+        if self.timers == timer {
+            self.timer = false;
+        }
+    }
+
     /// The timer's check after it slept: the pending call, if it is due at `now` (a newer
     /// call may have moved the deadline, or `flush` taken the call).
     fn take_due(&mut self, now: Instant) -> Option<Call<E>> {
@@ -230,7 +239,12 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
         let (replaced, start_timer) = self.shared.lock().schedule(Box::pin(call), due);
         drop(replaced);
         if let Some(number) = start_timer {
-            let task = tokio::spawn(timer(Arc::downgrade(&self.shared)));
+            let shared = Arc::downgrade(&self.shared);
+            let gone = TimerGone {
+                shared: Weak::clone(&shared),
+                number,
+            };
+            let task = tokio::spawn(timer(shared, gone));
             let dropped = self.shared.lock().adopt(number, task.abort_handle());
             drop(dropped);
         }
@@ -300,7 +314,10 @@ impl<E> Shared<E> {
 
 /// The timer task: sleeps until the pending call is due, runs it, and goes on while calls come;
 /// holds the debouncer only weakly, so dropping the debouncer ends it.
-async fn timer<E: Send + fmt::Debug + 'static>(shared: Weak<Shared<E>>) {
+///
+/// `_gone` is an argument, not a local, so that it is dropped with the task even if the task
+/// never ran (its runtime shut down first).
+async fn timer<E: Send + fmt::Debug + 'static>(shared: Weak<Shared<E>>, _gone: TimerGone<E>) {
     loop {
         let Some(strong) = shared.upgrade() else {
             return;
@@ -321,7 +338,11 @@ async fn timer<E: Send + fmt::Debug + 'static>(shared: Weak<Shared<E>>) {
             continue;
         };
         drop(strong);
-        let outcome = AssertUnwindSafe(call).catch_unwind().await;
+        // Awaited inside the block, so that the call's future is also dropped inside the
+        // `catch_unwind`: a destructor that panics is the call's panic, not the timer's end.
+        let outcome = AssertUnwindSafe(async move { call.await })
+            .catch_unwind()
+            .await;
         drop(turn);
         let failure = match outcome {
             Ok(Ok(())) => continue,
@@ -339,6 +360,21 @@ async fn timer<E: Send + fmt::Debug + 'static>(shared: Weak<Shared<E>>) {
                 None => crate::report::report_failure("Debouncer", failure),
             },
             None => crate::report::report_failure("Debouncer", failure),
+        }
+    }
+}
+
+/// Dropped with the timer task however it ends: an end that [`State::next_due`] did not
+/// record (the runtime shut down, the task was aborted) frees the way for the next timer.
+struct TimerGone<E> {
+    shared: Weak<Shared<E>>,
+    number: u64,
+}
+
+impl<E> Drop for TimerGone<E> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.lock().timer_gone(self.number);
         }
     }
 }
@@ -404,7 +440,11 @@ mod loom_tests {
         let number = start?;
         let timer = {
             let state = state.clone();
-            thread::spawn(move || run_timer(&state))
+            thread::spawn(move || {
+                run_timer(&state);
+                // The timer task's `TimerGone`, dropped as it ends.
+                lock(&state).timer_gone(number);
+            })
         };
         let _not_kept = lock(state).adopt(number, number);
         Some(timer)
@@ -413,7 +453,8 @@ mod loom_tests {
     /// Nothing outlives the debouncer: whatever order two racing calls and the timers they
     /// start interleave in, the handle kept to abort on drop is the latest timer's (the only
     /// one that can still be running), never that of one which already stopped; and the
-    /// timers leave nothing pending with no timer alive.
+    /// timers leave nothing pending with no timer alive. A timer's end (`timer_gone`) never
+    /// marks a newer timer as gone.
     #[test]
     fn loom_debouncer_keeps_the_latest_timers_handle() {
         loom::model(|| {

@@ -297,3 +297,75 @@ fn debug_formats_with_no_lock_held() {
         probe
     ));
 }
+
+fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a runtime")
+}
+
+#[test]
+fn a_debouncer_whose_timer_died_with_its_runtime_starts_a_new_one() {
+    let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let debouncer: Debouncer<BoxError> = Debouncer::new(10 * MS);
+    let first = paused_runtime();
+    first.block_on(async {
+        debouncer.call(async { Ok(()) }); // starts the timer task on this runtime
+    });
+    drop(first); // before the delay: the timer task is dropped with its runtime
+    let counted = Arc::clone(&ran);
+    paused_runtime().block_on(async {
+        debouncer.call(async move {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        });
+        sleep(20 * MS).await;
+    });
+    assert_eq!(
+        ran.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the last call ran"
+    );
+    assert!(!debouncer.is_pending());
+}
+
+/// Completes at once, then panics when it is dropped.
+struct ReadyThenPanicsOnDrop;
+
+impl Future for ReadyThenPanicsOnDrop {
+    type Output = Result<(), BoxError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for ReadyThenPanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("the call's destructor panicked");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_whose_future_panics_as_it_is_dropped_is_reported_and_the_next_runs() {
+    let reports = crate::reports::Reports::collect();
+    let log = Log::default();
+    let start = Instant::now();
+    let debouncer = Debouncer::new(10 * MS);
+    debouncer.call(ReadyThenPanicsOnDrop);
+    sleep(20 * MS).await;
+    debouncer.call(logged(&log, "next", start));
+    sleep(20 * MS).await;
+    assert_eq!(*log.lock().unwrap(), [("next", 30)]);
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("the call's destructor panicked"),
+        "{lines:?}"
+    );
+}

@@ -7,7 +7,6 @@ use std::pin::Pin;
 use std::sync::{Arc, PoisonError, Weak};
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
@@ -338,11 +337,8 @@ async fn timer<E: Send + fmt::Debug + 'static>(shared: Weak<Shared<E>>, _gone: T
             continue;
         };
         drop(strong);
-        // Awaited inside the block, so that the call's future is also dropped inside the
-        // `catch_unwind`: a destructor that panics is the call's panic, not the timer's end.
-        let outcome = AssertUnwindSafe(async move { call.await })
-            .catch_unwind()
-            .await;
+        // A destructor that panics is the call's panic, not the timer's end.
+        let outcome = crate::util::catch_unwind_whole(call).await;
         drop(turn);
         let failure = match outcome {
             Ok(Ok(())) => continue,

@@ -3,7 +3,6 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use futures_util::FutureExt;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
@@ -63,6 +62,8 @@ struct Shared {
     alive: AtomicUsize,
     /// Set when the last worker has stopped.
     stopped: Event,
+    /// Run by the last worker to stop: closes a queue nobody will serve any more.
+    last_out: Box<dyn Fn() + Send + Sync>,
 }
 
 /// Counts a worker out when its task ends, finished or aborted.
@@ -71,9 +72,38 @@ struct Alive(Arc<Shared>);
 impl Drop for Alive {
     fn drop(&mut self) {
         if self.0.alive.fetch_sub(1, Ordering::AcqRel) == 1 {
+            (self.0.last_out)();
             self.0.stopped.set();
         }
     }
+}
+
+/// What the last worker to stop does to the queue. After `shutdown` (or with the pool
+/// dropped) the queue is already shut down and drained. Otherwise the workers died with their
+/// runtime (a pool kept past the runtime it was built in): the queue is shut down at once, so
+/// that the jobs waiting in it, and every later `submit`, fail with `Closed` instead of waiting
+/// forever for a worker, and that is reported.
+fn close_when_unserved<J: Send + 'static>(queue: &Arc<Queue<J>>) -> Box<dyn Fn() + Send + Sync> {
+    let queue = Arc::downgrade(queue);
+    Box::new(move || {
+        let Some(queue) = queue.upgrade() else {
+            return;
+        };
+        if queue.is_shutdown() {
+            return;
+        }
+        let dropped = queue.shutdown_immediate();
+        crate::report::report(
+            "WorkerPool",
+            crate::report::ReportKind::Error,
+            &format_args!(
+                "every worker stopped (their runtime shut down) while the pool was open: it is \
+                 closed, and {} queued jobs fail with Closed",
+                dropped.len()
+            ),
+        );
+        drop(dropped);
+    })
 }
 
 /// Builds a [`WorkerPool`] with a queue capacity other than the default.
@@ -149,6 +179,7 @@ impl Builder {
         let shared = Arc::new(Shared {
             alive: AtomicUsize::new(self.workers),
             stopped: Event::new(),
+            last_out: close_when_unserved(&queue),
         });
         let handler = Arc::new(handler);
         let workers = (0..self.workers)
@@ -181,7 +212,9 @@ async fn work<In, Out, E, F, Fut>(
             continue;
         }
         let result = match catch_unwind(AssertUnwindSafe(|| handler(item))) {
-            Ok(job) => match AssertUnwindSafe(job).catch_unwind().await {
+            // A job whose future panics as it is dropped fails its submission (and not the
+            // worker, which would stop with nothing reported).
+            Ok(job) => match crate::util::catch_unwind_whole(job).await {
                 Ok(Ok(out)) => Ok(out),
                 Ok(Err(error)) => Err(SubmitError::Failed(error)),
                 Err(payload) => Err(SubmitError::Panicked(JobPanic::new(payload))),
@@ -621,6 +654,7 @@ mod loom_tests {
             let shared = Arc::new(Shared {
                 alive: AtomicUsize::new(2),
                 stopped: Event::new(),
+                last_out: Box::new(|| {}),
             });
             let workers: Vec<_> = (0..2)
                 .map(|_| {

@@ -248,3 +248,60 @@ async fn dropping_the_pool_stops_every_worker() {
     // dropped once the workers are gone
     assert_eq!(gone.recv().await, None);
 }
+
+#[test]
+fn a_pool_whose_workers_died_with_their_runtime_closes_instead_of_hanging() {
+    // Reported on this thread (where the first runtime drops its workers): captured by a
+    // thread-local subscriber, as the other report tests here do.
+    let captured = Captured::default();
+    captured.run(|| {
+        let first = paused_runtime();
+        let pool = first
+            .block_on(async { WorkerPool::new(2, |n: u32| async move { Ok::<_, BoxError>(n) }) });
+        drop(first); // the workers are dropped with their runtime; the pool lives on
+        paused_runtime().block_on(async {
+            let submitted =
+                tokio::time::timeout(std::time::Duration::from_secs(60), pool.submit(1)).await;
+            assert!(
+                matches!(submitted, Ok(Err(SubmitError::Closed))),
+                "fails instead of waiting for a worker forever: {submitted:?}"
+            );
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0].contains("every worker stopped"), "{events:?}");
+}
+
+/// A job future that completes at once and panics when it is dropped.
+struct ReadyThenPanicsOnDrop(u32);
+
+impl std::future::Future for ReadyThenPanicsOnDrop {
+    type Output = Result<u32, BoxError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready(Ok(self.0))
+    }
+}
+
+impl Drop for ReadyThenPanicsOnDrop {
+    fn drop(&mut self) {
+        if self.0 == 0 {
+            panic!("job 0's destructor panicked");
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_whose_future_panics_as_it_is_dropped_fails_only_its_submission() {
+    let pool = WorkerPool::new(1, ReadyThenPanicsOnDrop);
+    assert!(matches!(
+        pool.submit(0).await,
+        Err(SubmitError::Panicked(_))
+    ));
+    let next = tokio::time::timeout(std::time::Duration::from_secs(60), pool.submit(1)).await;
+    assert!(matches!(next, Ok(Ok(1))), "the worker carried on: {next:?}");
+}

@@ -1,7 +1,7 @@
 //! `ExitStack`: asyncio's `AsyncExitStack`.
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, resume_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -320,14 +320,15 @@ impl<E: fmt::Debug + Send + 'static> ExitStack<E> {
         while let Some(cleanup) = self.cleanups.pop() {
             let current = self.current.insert(cleanup);
             let outcome = AssertUnwindSafe(current.as_mut()).catch_unwind().await;
-            self.current = None;
+            // The finished cleanup is dropped here: a destructor that panics is its panic.
+            let dropped = catch_unwind(AssertUnwindSafe(|| self.current = None));
             match outcome {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => self.errors.push(error),
-                Err(payload) => match self.panic {
-                    None => self.panic = Some(payload),
-                    Some(_) => report_failure::<E>("ExitStack", Failure::Panic(payload)),
-                },
+                Err(payload) => self.keep_panic(payload),
+            }
+            if let Err(payload) = dropped {
+                self.keep_panic(payload);
             }
         }
         let errors = std::mem::take(&mut self.errors);
@@ -341,6 +342,15 @@ impl<E: fmt::Debug + Send + 'static> ExitStack<E> {
             Ok(())
         } else {
             Err(ErrorGroup::from_errors(errors))
+        }
+    }
+
+    /// Keeps the first panic of a cleanup, to resume once every cleanup ran; reports the
+    /// others.
+    fn keep_panic(&mut self, payload: PanicPayload) {
+        match self.panic {
+            None => self.panic = Some(payload),
+            Some(_) => report_failure::<E>("ExitStack", Failure::Panic(payload)),
         }
     }
 }
@@ -421,7 +431,7 @@ pub(crate) async fn run_detached<E: fmt::Debug + Send + 'static>(
     let mut done = 0;
     let run_all = async {
         for cleanup in pending {
-            match AssertUnwindSafe(cleanup).catch_unwind().await {
+            match crate::util::catch_unwind_whole(cleanup).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => report_failure("ExitStack", Failure::Error(error)),
                 Err(payload) => report_failure::<E>("ExitStack", Failure::Panic(payload)),

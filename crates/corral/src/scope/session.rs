@@ -3,10 +3,8 @@
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use futures_util::FutureExt as _;
 use tokio::runtime::Handle;
 
 use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, run_detached};
@@ -203,7 +201,7 @@ where
                     // Each step's failure is reported on its own, and `close` runs whatever
                     // the rollback did.
                     if !rolled_back {
-                        match AssertUnwindSafe(session.rollback()).catch_unwind().await {
+                        match crate::util::catch_unwind_whole(session.rollback()).await {
                             Ok(Ok(())) => {}
                             Ok(Err(error)) => {
                                 report_failure("with_session", Failure::Error(error));

@@ -1,10 +1,9 @@
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, resume_unwind};
+use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
 use crate::report::report_failure;
@@ -66,7 +65,8 @@ where
 {
     let (sender, receiver) = oneshot::channel();
     tokio::spawn(async move {
-        let outcome = AssertUnwindSafe(future).catch_unwind().await;
+        // Dropped inside the catch too: a destructor that panics is the work's panic.
+        let outcome = crate::util::catch_unwind_whole(future).await;
         if let Err(unreceived) = sender.send(outcome) {
             report_unreceived(unreceived);
         }

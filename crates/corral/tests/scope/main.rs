@@ -684,3 +684,40 @@ async fn with_resource_dropped_mid_body_runs_on_err_on_a_task() {
     ended_rx.await.unwrap();
     assert_eq!(entries(&log), ["rollback"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_cleanup_whose_future_panics_as_it_is_dropped_still_lets_the_others_run() {
+    let log = log();
+    let mut stack = ExitStack::new();
+    stack.push(step(&log, "first", Duration::from_millis(10), false));
+    stack.push(crate::support::ReadyThenPanicsOnDrop(
+        "the cleanup's destructor",
+    ));
+    stack.push(step(&log, "third", Duration::from_millis(10), false));
+    let payload = AssertUnwindSafe(stack.close())
+        .catch_unwind()
+        .await
+        .expect_err("close resumes the cleanup's panic once every cleanup ran");
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("the cleanup's destructor")
+    );
+    assert_eq!(entries(&log), ["third", "first"], "no cleanup skipped");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_stacks_cleanup_that_panics_as_it_is_dropped_skips_none_of_the_others() {
+    let reports = Reports::collect();
+    let log = log();
+    let mut stack = ExitStack::new();
+    stack.push(step(&log, "first", Duration::from_millis(10), false));
+    stack.push(crate::support::ReadyThenPanicsOnDrop(
+        "the cleanup's destructor",
+    ));
+    drop(stack); // the cleanups run on a task of their own
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(entries(&log), ["first"], "the earlier-pushed cleanup ran");
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("the cleanup's destructor"), "{lines:?}");
+}

@@ -75,3 +75,25 @@ fn an_error_nobody_received_is_reported_whether_it_came_before_or_after_the_drop
     assert!(events[0].contains("early failure"), "{events:?}");
     assert!(events[1].contains("late failure"), "{events:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn work_whose_future_panics_as_it_is_dropped_resumes_that_panic() {
+    use futures::FutureExt;
+
+    let shielded = shield(crate::support::ReadyThenPanicsOnDrop(
+        "the work's destructor",
+    ));
+    let payload = std::panic::AssertUnwindSafe(shielded)
+        .catch_unwind()
+        .await
+        .expect_err("the work panicked");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default();
+    assert_eq!(
+        message, "the work's destructor",
+        "not 'the runtime shut down'"
+    );
+}

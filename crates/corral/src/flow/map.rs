@@ -2,6 +2,7 @@
 //! limit, results in input order.
 
 use std::convert::Infallible;
+use std::fmt;
 use std::future::Future;
 use std::panic::resume_unwind;
 
@@ -9,6 +10,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::task::JoinSet;
 
 use super::limiter::check_limit;
+use crate::task::Failure;
 use crate::task::indexed::Indexed;
 
 /// Runs `f` on every item, at most `limit` at once, and returns the results in input order;
@@ -125,6 +127,27 @@ where
     }
 }
 
+/// After the first failure: aborts the other tasks and waits for them; an error or panic one
+/// had already ended with has nobody left to receive it, so it is reported.
+async fn abort_and_report_the_rest<T, E>(tasks: &mut JoinSet<(usize, Result<T, E>)>)
+where
+    T: 'static,
+    E: fmt::Debug + 'static,
+{
+    tasks.abort_all();
+    while let Some(joined) = tasks.join_next().await {
+        let failure = match joined {
+            Ok((_, Err(error))) => Failure::Error(error),
+            Err(join_error) if join_error.is_panic() => match join_error.try_into_panic() {
+                Ok(payload) => Failure::Panic(payload),
+                Err(_) => continue,
+            },
+            Ok((_, Ok(_))) | Err(_) => continue,
+        };
+        crate::report::report_failure("map_concurrent_spawned", failure);
+    }
+}
+
 /// Runs `f` on every item in spawned tasks, at most `limit` tasks alive at once, and returns the
 /// results in input order; the first error aborts the rest.
 ///
@@ -134,7 +157,9 @@ where
 /// The tasks run whether or not the caller polls, so nothing can starve them.
 ///
 /// No task outlives the call: after the first error (or panic) every other task is aborted and
-/// waited for before the error is returned, and dropping the returned future aborts them all
+/// waited for before the error is returned; an error or panic another task had already ended
+/// with meanwhile is [reported](crate::report), never dropped. Dropping the returned future
+/// aborts them all
 /// (each is dropped the next time the runtime would have polled it, as with
 /// [`JoinSet`]'s drop).
 ///
@@ -179,7 +204,7 @@ where
     F: FnMut(I::Item) -> Fut,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
     T: Send + 'static,
-    E: Send + 'static,
+    E: fmt::Debug + Send + 'static,
 {
     assert_limit("map_concurrent_spawned", limit);
     let mut items = items.into_iter();
@@ -204,11 +229,11 @@ where
             match joined {
                 Ok((index, Ok(value))) => results.fill(index, value),
                 Ok((_, Err(error))) => {
-                    tasks.shutdown().await;
+                    abort_and_report_the_rest(&mut tasks).await;
                     return Err(error);
                 }
                 Err(join_error) => {
-                    tasks.shutdown().await;
+                    abort_and_report_the_rest(&mut tasks).await;
                     match join_error.try_into_panic() {
                         Ok(payload) => resume_unwind(payload),
                         Err(_) => panic!(

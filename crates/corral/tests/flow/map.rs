@@ -368,3 +368,36 @@ fn never_more_than_limit_in_flight() {
         })
         .unwrap();
 }
+
+#[tokio::test]
+async fn map_concurrent_spawned_reports_the_failures_that_came_after_the_first() {
+    use futures::FutureExt;
+
+    let reports = crate::reports::Reports::collect();
+    // Three tasks that end in the same tick: two errors and a panic.
+    let outcome =
+        std::panic::AssertUnwindSafe(map_concurrent_spawned(0..3u32, 3, |n| async move {
+            assert!(n != 2, "task 2 panicked");
+            Err::<(), String>(format!("error {n}"))
+        }))
+        .catch_unwind()
+        .await;
+    let first = match outcome {
+        Ok(result) => result.expect_err("every task failed"),
+        Err(payload) => payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default(),
+    };
+    let mut seen: Vec<String> = reports.lines();
+    seen.push(first);
+    let all = seen.join(" | ");
+    for failure in ["error 0", "error 1", "task 2 panicked"] {
+        assert_eq!(
+            seen.iter().filter(|line| line.contains(failure)).count(),
+            1,
+            "{failure} is returned or reported, once: {all}"
+        );
+    }
+}

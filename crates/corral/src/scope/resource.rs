@@ -30,7 +30,8 @@ use crate::task::Failure;
 /// Dropping this future while the body runs hands the resource to `on_err` on a task of the
 /// current runtime, bounded by 30 seconds, with its failure [reported](crate::report) (outside
 /// a runtime the resource is dropped and that reported). Dropped while `on_ok` or `on_err`
-/// runs, that future is dropped with the resource (the resource's own `Drop` runs).
+/// runs, that future is dropped with the resource (the resource's own `Drop` runs), and the
+/// body's error, which nobody can receive any more, is reported.
 ///
 /// # Errors
 ///
@@ -98,11 +99,32 @@ where
             Err(error) => Err(SessionError::new(error)),
         },
         Err(error) => {
-            let mut failure = SessionError::new(error);
-            if let Err(error) = on_err(resource).await {
+            // Held while `on_err` runs: reported if this future is dropped meanwhile.
+            let mut held = Held(Some(SessionError::new(error)));
+            let cleaned = on_err(resource).await;
+            let mut failure = held.take();
+            if let Err(error) = cleaned {
                 failure.suppress(error);
             }
             Err(failure)
+        }
+    }
+}
+
+/// The body's failure while `on_err` runs: [reported](crate::report) if the `with_resource`
+/// future is dropped before it could return it.
+struct Held<E: fmt::Debug>(Option<SessionError<E>>);
+
+impl<E: fmt::Debug> Held<E> {
+    fn take(&mut self) -> SessionError<E> {
+        self.0.take().expect("taken once, when on_err ends")
+    }
+}
+
+impl<E: fmt::Debug> Drop for Held<E> {
+    fn drop(&mut self) {
+        if let Some(failure) = self.0.take() {
+            crate::report::report_failure("with_resource", crate::task::Failure::Error(failure));
         }
     }
 }

@@ -68,9 +68,11 @@ pub trait Session: Send + Sized + 'static {
 /// Dropping this future before the session was closed (a timeout, `select!`, a cancelled
 /// task) cannot await anything, since Rust has no async drop: the session is handed to a task
 /// on the current runtime that rolls it back and closes it, bounded by 30 seconds, with every
-/// failure [reported](crate::report). Dropped while closing, the close in progress is dropped
-/// with the session (the session's own `Drop` runs). Outside a runtime the session is dropped
-/// and that reported.
+/// failure [reported](crate::report). A rollback cut short is run again there (one that
+/// panicked is not). Dropped while closing, the close in progress is dropped with the session
+/// (the session's own `Drop` runs). The failure the body or commit ended with, which nobody
+/// can receive any more, is reported too. Outside a runtime the session is dropped and that
+/// reported.
 ///
 /// # Errors
 ///
@@ -123,7 +125,7 @@ where
     S: Session,
     A: Future<Output = Result<S, S::Error>>,
     B: AsyncFnOnce(&mut S) -> Result<T, E>,
-    E: From<S::Error>,
+    E: From<S::Error> + fmt::Debug,
     S::Error: fmt::Debug,
 {
     let session = acquire
@@ -131,7 +133,8 @@ where
         .map_err(|error| SessionError::new(error.into()))?;
     let mut guard = Guard {
         session: Some(session),
-        rolled_back: false,
+        rollback: Rollback::NotStarted,
+        failure: None,
     };
     let outcome = body(guard.session_mut()).await;
     let outcome = match outcome {
@@ -141,40 +144,66 @@ where
         },
         Err(error) => Err(SessionError::new(error)),
     };
-    let mut outcome = match outcome {
-        Ok(value) => Ok(value),
-        Err(mut failure) => {
-            guard.rolled_back = true;
-            if let Err(error) = guard.session_mut().rollback().await {
+    // From here the failure is held by the guard, which reports it if this future is dropped
+    // before the end (nobody would receive it).
+    let value = match outcome {
+        Ok(value) => Some(value),
+        Err(failure) => {
+            guard.failure = Some(failure);
+            guard.rollback = Rollback::Running;
+            let rolled_back = guard.session_mut().rollback().await;
+            guard.rollback = Rollback::Done;
+            if let (Err(error), Some(failure)) = (rolled_back, guard.failure.as_mut()) {
                 failure.suppressed.push(E::from(error));
             }
-            Err(failure)
+            None
         }
     };
-    if let Some(session) = guard.session.take()
-        && let Err(error) = session.close().await
-    {
-        match &mut outcome {
-            Ok(_) => outcome = Err(SessionError::new(E::from(error))),
-            Err(failure) => failure.suppressed.push(E::from(error)),
+    let closed = match guard.session.take() {
+        Some(session) => session.close().await,
+        None => Ok(()),
+    };
+    let failure = guard.failure.take();
+    match (value, failure, closed) {
+        (Some(value), None, Ok(())) => Ok(value),
+        (_, Some(mut failure), Err(error)) => {
+            failure.suppressed.push(E::from(error));
+            Err(failure)
+        }
+        (_, Some(failure), Ok(())) => Err(failure),
+        (_, None, Err(error)) => Err(SessionError::new(E::from(error))),
+        // A failure is set exactly when no value is.
+        (None, None, Ok(())) => {
+            unreachable!("with_session ended with neither a value nor a failure")
         }
     }
-    outcome
+}
+
+/// How far the rollback of a failed session got.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rollback {
+    NotStarted,
+    Running,
+    Done,
 }
 
 /// Holds the session while the body, commit and rollback run; rolls back (unless the rollback
 /// already began) and closes it on a runtime task if the `with_session` future is dropped or
 /// unwinds before the end.
-struct Guard<S: Session>
+struct Guard<S: Session, E: fmt::Debug>
 where
     S::Error: fmt::Debug,
 {
     session: Option<S>,
-    /// The rollback began: a rollback is called once, even if it panicked.
-    rolled_back: bool,
+    /// A rollback that panicked is not run again; one cut short (the future dropped while it
+    /// ran) is run again by the detached cleanup.
+    rollback: Rollback,
+    /// The failure `with_session` will return, from the end of the body or commit on: the
+    /// guard reports it if the future is dropped before it was returned.
+    failure: Option<SessionError<E>>,
 }
 
-impl<S: Session> Guard<S>
+impl<S: Session, E: fmt::Debug> Guard<S, E>
 where
     S::Error: fmt::Debug,
 {
@@ -186,17 +215,25 @@ where
     }
 }
 
-impl<S: Session> Drop for Guard<S>
+impl<S: Session, E: fmt::Debug> Drop for Guard<S, E>
 where
     S::Error: fmt::Debug,
 {
     fn drop(&mut self) {
+        if let Some(failure) = self.failure.take() {
+            report_failure("with_session", Failure::Error(failure));
+        }
         let Some(mut session) = self.session.take() else {
             return;
         };
         match Handle::try_current() {
             Ok(handle) => {
-                let rolled_back = self.rolled_back;
+                // Unwinding in the middle of it: the rollback panicked, and runs once.
+                let rolled_back = match self.rollback {
+                    Rollback::NotStarted => false,
+                    Rollback::Running => std::thread::panicking(),
+                    Rollback::Done => true,
+                };
                 let cleanup = async move {
                     // Each step's failure is reported on its own, and `close` runs whatever
                     // the rollback did.

@@ -520,7 +520,10 @@ async fn a_rollback_that_panics_runs_once_and_the_session_is_still_closed() {
     assert!(panicked.is_err(), "the rollback's panic goes through");
     closed.await.unwrap();
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
-    assert!(reports.lines().is_empty(), "{:?}", reports.lines());
+    // The panic is resumed; the body's error, which nobody receives now, is reported.
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("insert failed"), "{lines:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -720,4 +723,45 @@ async fn a_dropped_stacks_cleanup_that_panics_as_it_is_dropped_skips_none_of_the
     let lines = reports.lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("the cleanup's destructor"), "{lines:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_dropped_mid_rollback_is_rolled_back_again_and_its_failure_reported() {
+    let reports = Reports::collect();
+    let log = log();
+    let (acquire, closed) = watched_db(&log, &["insert"]);
+    let work = with_session(acquire, async |db: &mut Db| db.step("insert"));
+    // The rollback takes 10 ms: dropped 5 ms into it.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(5), work)
+            .await
+            .is_err()
+    );
+    closed.await.unwrap();
+    assert_eq!(entries(&log), ["insert", "rollback", "close"]);
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("insert failed"), "{lines:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_with_resource_dropped_while_on_err_runs_reports_the_bodys_error() {
+    let reports = Reports::collect();
+    let work = with_resource(
+        async { Ok::<u32, BoxError>(1) },
+        async |_: &mut u32| Err::<(), BoxError>("the body failed".into()),
+        |_: u32| async { Ok(()) },
+        |_: u32| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        },
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), work)
+            .await
+            .is_err()
+    );
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("the body failed"), "{lines:?}");
 }

@@ -80,25 +80,26 @@ impl Drop for Alive {
 
 /// What the last worker to stop does to the queue. After `shutdown` (or with the pool
 /// dropped) the queue is already shut down and drained. Otherwise the workers died with their
-/// runtime (a pool kept past the runtime it was built in): the queue is shut down at once, so
-/// that the jobs waiting in it, and every later `submit`, fail with `Closed` instead of waiting
-/// forever for a worker, and that is reported.
+/// runtime (a pool kept past the runtime it was built in, even in the middle of a `shutdown`):
+/// the queue is shut down at once, so that the jobs waiting in it, and every later `submit`,
+/// fail with `Closed` instead of waiting forever for a worker, and that is reported.
 fn close_when_unserved<J: Send + 'static>(queue: &Arc<Queue<J>>) -> Box<dyn Fn() + Send + Sync> {
     let queue = Arc::downgrade(queue);
     Box::new(move || {
         let Some(queue) = queue.upgrade() else {
             return;
         };
-        if queue.is_shutdown() {
-            return;
-        }
+        let was_shut_down = queue.is_shutdown();
         let dropped = queue.shutdown_immediate();
+        if was_shut_down && dropped.is_empty() {
+            return; // drained by the workers, as `shutdown` asks
+        }
         crate::report::report(
             "WorkerPool",
             crate::report::ReportKind::Error,
             &format_args!(
-                "every worker stopped (their runtime shut down) while the pool was open: it is \
-                 closed, and {} queued jobs fail with Closed",
+                "every worker stopped (their runtime shut down) before the queue was drained: \
+                 the pool is closed, and {} queued jobs fail with Closed",
                 dropped.len()
             ),
         );
@@ -463,7 +464,9 @@ impl<In, Out, E> WorkerPool<In, Out, E> {
 
 impl<In, Out, E> Drop for WorkerPool<In, Out, E> {
     fn drop(&mut self) {
-        self.queue.shutdown();
+        // Nobody can submit to a dropped pool, so nobody waits for what it still holds: it is
+        // dropped here (and the last worker finds nothing left to report).
+        drop(self.queue.shutdown_immediate());
         for worker in &self.workers {
             worker.abort();
         }

@@ -305,3 +305,35 @@ async fn a_job_whose_future_panics_as_it_is_dropped_fails_only_its_submission() 
     let next = tokio::time::timeout(std::time::Duration::from_secs(60), pool.submit(1)).await;
     assert!(matches!(next, Ok(Ok(1))), "the worker carried on: {next:?}");
 }
+
+#[test]
+fn a_pool_whose_workers_died_during_a_graceful_shutdown_fails_the_jobs_left() {
+    let captured = Captured::default();
+    captured.run(|| {
+        let first = paused_runtime();
+        let Gated {
+            pool,
+            gate: _gate,
+            mut started,
+        } = first.block_on(async { gated(1, 2) });
+        let mut queued = first.block_on(async {
+            let mut busy = tokio_test::task::spawn(pool.submit(1));
+            assert_pending!(busy.poll());
+            assert_eq!(started.recv().await, Some(1), "the worker took job 1");
+            let mut queued = tokio_test::task::spawn(pool.submit(2));
+            assert_pending!(queued.poll());
+            let mut shutting = tokio_test::task::spawn(pool.shutdown());
+            assert_pending!(shutting.poll()); // shut down, draining: job 2 is still to run
+            queued
+        });
+        drop(first); // the worker dies mid job 1, with job 2 queued
+        assert!(queued.is_woken(), "job 2's submitter is told");
+        assert!(matches!(
+            assert_ready!(queued.poll()),
+            Err(SubmitError::Closed)
+        ));
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0].contains("1 queued jobs"), "{events:?}");
+}

@@ -316,15 +316,14 @@ fn a_pool_whose_workers_died_during_a_graceful_shutdown_fails_the_jobs_left() {
             gate: _gate,
             mut started,
         } = first.block_on(async { gated(1, 2) });
-        let mut queued = first.block_on(async {
+        let mut queued = tokio_test::task::spawn(pool.submit(2));
+        first.block_on(async {
             let mut busy = tokio_test::task::spawn(pool.submit(1));
             assert_pending!(busy.poll());
             assert_eq!(started.recv().await, Some(1), "the worker took job 1");
-            let mut queued = tokio_test::task::spawn(pool.submit(2));
-            assert_pending!(queued.poll());
+            assert_pending!(queued.poll()); // job 2 waits in the queue
             let mut shutting = tokio_test::task::spawn(pool.shutdown());
             assert_pending!(shutting.poll()); // shut down, draining: job 2 is still to run
-            queued
         });
         drop(first); // the worker dies mid job 1, with job 2 queued
         assert!(queued.is_woken(), "job 2's submitter is told");

@@ -331,33 +331,15 @@ fn a_debouncer_whose_timer_died_with_its_runtime_starts_a_new_one() {
     assert!(!debouncer.is_pending());
 }
 
-/// Completes at once, then panics when it is dropped.
-struct ReadyThenPanicsOnDrop;
-
-impl Future for ReadyThenPanicsOnDrop {
-    type Output = Result<(), BoxError>;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
-impl Drop for ReadyThenPanicsOnDrop {
-    fn drop(&mut self) {
-        panic!("the call's destructor panicked");
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_call_whose_future_panics_as_it_is_dropped_is_reported_and_the_next_runs() {
     let reports = crate::reports::Reports::collect();
     let log = Log::default();
     let start = Instant::now();
     let debouncer = Debouncer::new(10 * MS);
-    debouncer.call(ReadyThenPanicsOnDrop);
+    debouncer.call(crate::drop_panic::ReadyThenPanicsOnDrop(
+        "the call's destructor panicked",
+    ));
     sleep(20 * MS).await;
     debouncer.call(logged(&log, "next", start));
     sleep(20 * MS).await;

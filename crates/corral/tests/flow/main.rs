@@ -6,6 +6,8 @@
 //! when a test starts).
 
 mod debounce;
+#[path = "../support/drop_panic.rs"]
+mod drop_panic;
 mod limiter;
 #[path = "../support/lock_probe.rs"]
 mod lock_probe;

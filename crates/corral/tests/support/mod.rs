@@ -1,7 +1,11 @@
 //! Helpers shared by the integration test binaries (`mod support;` from each `main.rs`).
 #![allow(dead_code, unreachable_pub)]
 
+pub mod drop_panic;
 pub mod seeds;
+
+#[allow(unused_imports)]
+pub use drop_panic::ReadyThenPanicsOnDrop;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -137,25 +141,4 @@ pub fn last_instant() -> tokio::time::Instant {
 pub fn almost_forever() -> std::time::Duration {
     last_instant().duration_since(tokio::time::Instant::now())
         - std::time::Duration::from_micros(500)
-}
-
-/// A future that completes at once with `Ok(())`, and panics with `message` when it is dropped
-/// afterwards (as a hand-written future, or a combinator holding its parts, may).
-pub struct ReadyThenPanicsOnDrop(pub &'static str);
-
-impl std::future::Future for ReadyThenPanicsOnDrop {
-    type Output = Result<(), corral::task::BoxError>;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
-impl Drop for ReadyThenPanicsOnDrop {
-    fn drop(&mut self) {
-        panic!("{}", self.0);
-    }
 }

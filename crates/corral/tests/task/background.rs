@@ -53,10 +53,10 @@ async fn every_error_and_panic_reaches_the_hook_and_nothing_else_fails() {
 
 #[tokio::test(start_paused = true)]
 async fn a_task_whose_destructor_panics_after_completing_is_reported() {
-    use crate::panics::{PanicsOnDrop, ReadyThenPanicsOnDrop};
+    use crate::support::ReadyThenPanicsOnDrop;
 
     let (tasks, reports) = recording();
-    let task = tasks.spawn(ReadyThenPanicsOnDrop(PanicsOnDrop));
+    let task = tasks.spawn(ReadyThenPanicsOnDrop("destructor exploded"));
     assert!(task.await.expect_err("the task panicked").is_panic());
     let reports = reports.lock().unwrap();
     assert_eq!(reports.len(), 1, "{reports:?}");

@@ -10,7 +10,7 @@ use corral::task::{BoxError, Failure, TaskGroup};
 use futures::FutureExt;
 use tokio::time::sleep;
 
-use crate::support::{Captured, DropFlag, paused_runtime};
+use crate::support::{Captured, DropFlag, ReadyThenPanicsOnDrop, paused_runtime};
 
 fn err(msg: &str) -> BoxError {
     msg.to_string().into()
@@ -156,7 +156,7 @@ fn the_default_hook_logs_a_tracing_error_event() {
 }
 
 /// Panics as it is dropped.
-pub(crate) struct PanicsOnDrop;
+struct PanicsOnDrop;
 
 impl Drop for PanicsOnDrop {
     fn drop(&mut self) {
@@ -164,25 +164,10 @@ impl Drop for PanicsOnDrop {
     }
 }
 
-/// A future that completes at once and holds a [`PanicsOnDrop`] until it is dropped, after
-/// completing (as a hand-written future or a combinator holds its parts).
-pub(crate) struct ReadyThenPanicsOnDrop(#[allow(dead_code)] pub(crate) PanicsOnDrop);
-
-impl std::future::Future for ReadyThenPanicsOnDrop {
-    type Output = Result<(), BoxError>;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_task_whose_destructor_panics_after_completing_fails_the_group() {
     let (group, reports) = recording_group(Duration::ZERO);
-    let task = group.spawn(ReadyThenPanicsOnDrop(PanicsOnDrop));
+    let task = group.spawn(ReadyThenPanicsOnDrop("destructor exploded"));
     let payload = AssertUnwindSafe(group.join())
         .catch_unwind()
         .await

@@ -104,12 +104,8 @@ async fn shutdown_fails_puts_and_drains_gets_in_every_process() {
 async fn after_shutdown_an_item_a_dead_consumer_held_is_still_handed_out() {
     let name = key("shutdown-held");
     let visibility = Duration::from_millis(200);
-    let a = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
-    let b = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
+    let a = unbounded_u32(&name, visibility).await;
+    let b = unbounded_u32(&name, visibility).await;
     a.put(7).await.expect("put");
     let held = a.get().await.expect("get");
     b.shutdown().await.expect("shutdown");
@@ -142,12 +138,8 @@ async fn a_waiting_get_is_woken_by_shutdown() {
 async fn a_dropped_delivery_is_handed_out_again_after_the_visibility_timeout() {
     let name = key("redeliver");
     let visibility = Duration::from_millis(200);
-    let a = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
-    let b = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
+    let a = unbounded_u32(&name, visibility).await;
+    let b = unbounded_u32(&name, visibility).await;
     a.put(7).await.expect("put");
     let taken = Instant::now();
     let first = a.get().await.expect("get");
@@ -190,9 +182,7 @@ pub(crate) async fn take_item_and_hang(conn: redis::aio::ConnectionManager, key:
 #[tokio::test]
 async fn a_consumer_killed_mid_item_loses_nothing() {
     let name = key("killed");
-    let queue = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(Duration::from_millis(300));
+    let queue = unbounded_u32(&name, Duration::from_millis(300)).await;
     for n in 0..3 {
         queue.put(n).await.expect("put");
     }
@@ -345,12 +335,8 @@ async fn redis_restarted_mid_run_fails_clearly_then_recovers_without_a_new_clien
 async fn touch_keeps_an_item_past_its_visibility_timeout() {
     let name = key("touch");
     let visibility = Duration::from_millis(450);
-    let a = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
-    let b = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
+    let a = unbounded_u32(&name, visibility).await;
+    let b = unbounded_u32(&name, visibility).await;
     a.put(1).await.expect("put");
     let job = a.get().await.expect("get");
     for _ in 0..4 {
@@ -376,15 +362,9 @@ async fn a_dead_item_behind_many_live_ones_is_still_reclaimed() {
     // where it stopped, or a dead item behind 10 live ones waits until they too go idle.
     let name = key("cursor");
     let visibility = Duration::from_millis(600);
-    let live = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
-    let dead = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
-    let other = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
+    let live = unbounded_u32(&name, visibility).await;
+    let dead = unbounded_u32(&name, visibility).await;
+    let other = unbounded_u32(&name, visibility).await;
     for n in 0..12 {
         live.put(n).await.expect("put");
     }
@@ -418,9 +398,8 @@ async fn a_dead_item_behind_many_live_ones_is_still_reclaimed() {
 async fn an_item_past_its_delivery_limit_is_dead_lettered_not_handed_out_again() {
     let name = key("poison");
     let visibility = Duration::from_millis(100);
-    let queue = queue::<u32>(&name, 0)
+    let queue = unbounded_u32(&name, visibility)
         .await
-        .with_visibility_timeout(visibility)
         .with_max_deliveries(2);
     queue.put(13).await.expect("put");
     let mut ids = Vec::new();
@@ -462,9 +441,7 @@ async fn an_item_past_its_delivery_limit_is_dead_lettered_not_handed_out_again()
 #[tokio::test]
 async fn without_a_delivery_limit_an_unacknowledged_item_keeps_coming_back() {
     let name = key("no-limit");
-    let queue = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(Duration::from_millis(50));
+    let queue = unbounded_u32(&name, Duration::from_millis(50)).await;
     queue.put(5).await.expect("put");
     for _ in 0..4 {
         let delivery = tokio::time::timeout(Duration::from_secs(3), queue.get())
@@ -499,12 +476,8 @@ async fn consumers_that_hold_nothing_and_went_idle_leave_the_group() {
     let name = key("sweep");
     // Swept once idle for 10 visibility timeouts: 200 ms.
     let visibility = Duration::from_millis(20);
-    let gone = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
-    let holder = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
+    let gone = unbounded_u32(&name, visibility).await;
+    let holder = unbounded_u32(&name, visibility).await;
     gone.put(1).await.expect("put");
     gone.put(2).await.expect("put");
     gone.get().await.expect("get").done().await.expect("done");
@@ -517,9 +490,7 @@ async fn consumers_that_hold_nothing_and_went_idle_leave_the_group() {
     assert_eq!(before, expected);
 
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let fresh = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
+    let fresh = unbounded_u32(&name, visibility).await;
     // Its first get sweeps: `gone` holds nothing and leaves; `holder` still held item 2 then,
     // so it stays (the get then takes item 2 over, as `holder` is idle past the timeout).
     let taken = fresh.get().await.expect("get");
@@ -592,6 +563,13 @@ async fn shut_down_with_nothing_left(other: &RedisQueue<u32>, queue: &RedisQueue
     other.shutdown().await.expect("shutdown");
     assert!(matches!(other.get().await, Err(Error::Shutdown)), "{why}");
     queue.join().await.expect("join");
+}
+
+/// An unbounded queue of numbers at `name`, on a connection of its own, with `visibility`.
+async fn unbounded_u32(name: &str, visibility: Duration) -> RedisQueue<u32> {
+    queue::<u32>(name, 0)
+        .await
+        .with_visibility_timeout(visibility)
 }
 
 fn queue_on(
@@ -730,9 +708,7 @@ async fn a_get_dropped_with_its_reply_in_flight_hands_the_item_out_again_after_t
     let name = key("get-in-flight");
     let visibility = Duration::from_millis(200);
     let mut conn = connect(server()).await;
-    let other = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
+    let other = unbounded_u32(&name, visibility).await;
     let queue = queue_on(&conn, &name, visibility);
     // The GET script is loaded and this value has swept: a get's first request is GET.
     queue.put(0).await.expect("put");
@@ -790,9 +766,7 @@ async fn a_dropped_done_acknowledged_the_item_or_left_it_pending() {
     let name = key("done-cancel");
     let visibility = Duration::from_millis(200);
     let mut conn = connect(server()).await;
-    let other = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
+    let other = unbounded_u32(&name, visibility).await;
     let queue = queue_on(&conn, &name, visibility);
     for n in 1..=3 {
         queue.put(n).await.expect("put");
@@ -842,9 +816,7 @@ async fn a_dropped_touch_reset_the_timeout_or_not_and_the_item_stays_once() {
     let name = key("touch-cancel");
     let mut conn = connect(server()).await;
     let visibility = Duration::from_secs(30);
-    let other = queue::<u32>(&name, 0)
-        .await
-        .with_visibility_timeout(visibility);
+    let other = unbounded_u32(&name, visibility).await;
     let queue = queue_on(&conn, &name, visibility);
     queue.put(1).await.expect("put");
     let job = queue.get().await.expect("get");

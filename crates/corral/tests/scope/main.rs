@@ -259,12 +259,7 @@ async fn cleanups_of_a_dropped_stack_are_bounded_by_the_drop_timeout() {
     drop(stack);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(entries(&log).is_empty());
-    let lines = reports.lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(
-        lines[0].contains("timed out after 1s: 1 of 1 did not finish"),
-        "{lines:?}"
-    );
+    reports.assert_only("timed out after 1s: 1 of 1 did not finish");
 }
 
 #[tokio::test(start_paused = true)]
@@ -301,12 +296,7 @@ fn a_stack_dropped_as_its_runtime_shuts_down_reports_what_did_not_run() {
     // spawns for its cleanups on the spot.
     drop(runtime);
     assert!(entries(&log).is_empty());
-    let lines = reports.lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(
-        lines[0].contains("the runtime shut down before 1 cleanups of a dropped stack ran"),
-        "{lines:?}"
-    );
+    reports.assert_only("the runtime shut down before 1 cleanups of a dropped stack ran");
 }
 
 #[test]
@@ -316,9 +306,7 @@ fn a_stack_dropped_outside_a_runtime_reports_what_it_could_not_run() {
     stack.callback(|| ());
     stack.callback(|| ());
     drop(stack);
-    let lines = reports.lines();
-    assert_eq!(lines.len(), 1);
-    assert!(lines[0].contains("2 cleanups could not run"), "{lines:?}");
+    reports.assert_only("2 cleanups could not run");
 }
 
 /// A fake database session that logs every call and can be told to fail any step (or to
@@ -499,15 +487,8 @@ async fn a_dropped_session_whose_rollback_and_close_fail_reports_both() {
     let log = log();
     drop_mid_body_until_closed(&log, &["rollback", "close"]).await;
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
-    let lines = reports.lines();
-    assert!(
-        lines.iter().any(|l| l.contains("rollback failed")),
-        "{lines:?}"
-    );
-    assert!(
-        lines.iter().any(|l| l.contains("close failed")),
-        "{lines:?}"
-    );
+    reports.assert_any("rollback failed");
+    reports.assert_any("close failed");
 }
 
 #[tokio::test(start_paused = true)]
@@ -521,9 +502,7 @@ async fn a_rollback_that_panics_runs_once_and_the_session_is_still_closed() {
     closed.await.unwrap();
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
     // The panic is resumed; the body's error, which nobody receives now, is reported.
-    let lines = reports.lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("insert failed"), "{lines:?}");
+    reports.assert_only("insert failed");
 }
 
 #[tokio::test(start_paused = true)]
@@ -532,11 +511,7 @@ async fn a_dropped_session_whose_rollback_panics_is_still_closed() {
     let log = log();
     drop_mid_body_until_closed(&log, &["panic:rollback"]).await;
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
-    let lines = reports.lines();
-    assert!(
-        lines.iter().any(|l| l.contains("rollback panicked")),
-        "{lines:?}"
-    );
+    reports.assert_any("rollback panicked");
 }
 
 #[tokio::test(start_paused = true)]
@@ -555,9 +530,7 @@ async fn a_dropped_with_resource_whose_on_err_panics_reports_it_and_lets_nothing
         .catch_unwind()
         .await;
     assert!(dropped.is_ok(), "no panic got out of the dropped future");
-    let lines = reports.lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("on_err panicked"), "{lines:?}");
+    reports.assert_only("on_err panicked");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -720,9 +693,7 @@ async fn a_dropped_stacks_cleanup_that_panics_as_it_is_dropped_skips_none_of_the
     drop(stack); // the cleanups run on a task of their own
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(entries(&log), ["first"], "the earlier-pushed cleanup ran");
-    let lines = reports.lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("the cleanup's destructor"), "{lines:?}");
+    reports.assert_only("the cleanup's destructor");
 }
 
 #[tokio::test(start_paused = true)]
@@ -739,9 +710,7 @@ async fn a_session_dropped_mid_rollback_is_rolled_back_again_and_its_failure_rep
     );
     closed.await.unwrap();
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
-    let lines = reports.lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("insert failed"), "{lines:?}");
+    reports.assert_only("insert failed");
 }
 
 #[tokio::test(start_paused = true)]
@@ -761,7 +730,5 @@ async fn a_with_resource_dropped_while_on_err_runs_reports_the_bodys_error() {
             .await
             .is_err()
     );
-    let lines = reports.lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("the body failed"), "{lines:?}");
+    reports.assert_only("the body failed");
 }

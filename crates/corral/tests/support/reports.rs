@@ -60,6 +60,23 @@ impl Reports {
     }
 }
 
+impl Reports {
+    /// Asserts that exactly one report was made, and that it contains `needle`.
+    #[track_caller]
+    pub(crate) fn assert_only(&self, needle: &str) {
+        let lines = self.lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains(needle), "{lines:?}");
+    }
+
+    /// Asserts that some report contains `needle`.
+    #[track_caller]
+    pub(crate) fn assert_any(&self, needle: &str) {
+        let lines = self.lines();
+        assert!(lines.iter().any(|line| line.contains(needle)), "{lines:?}");
+    }
+}
+
 impl Drop for Reports {
     fn drop(&mut self) {
         corral::report::take_hook();

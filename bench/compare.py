@@ -49,6 +49,7 @@ PAIRS: list[tuple[str, int, str, str, float | None]] = [
     # gather over 100k spawned JoinHandles: the ~90x trap of join_all (DESIGN.md), 100k only
     ("spawn_gather",     100_000,   "corral_gather_handles", "futures_join_all_handles", None),
     ("spawn_gather",     100_000,   "corral_gather_handles", "await_handles_loop", 1.1),
+    ("spawn_gather",     100_000,   "corral_gather_pinned_handles", "await_handles_loop", 1.1),
     ("taskgroup",        100_000,   "corral_taskgroup",  "tokio_joinset",       1.1),
     ("taskgroup",        100_000,   "corral_taskgroup",  "tokio_spawn",         1.1),
     ("taskgroup",        100_000,   "corral_taskgroup",  "tokio_tracker",       None),
@@ -86,6 +87,7 @@ ANCHOR_SLACK = 1.2  # unless its paired anchors spread as much (within this fact
 # anchors pay too; corral's own scaling is what must stay flat
 # impls measured at the canonical size only (the trap would take minutes at 1M): no scaling row
 UNSCALED_IMPLS = {("spawn_gather", "corral_gather_handles"),
+                  ("spawn_gather", "corral_gather_pinned_handles"),
                   ("spawn_gather", "futures_join_all_handles")}
 # the memory probe (benches/memory.rs) writes this file beside criterion's results
 MEMORY_JSON = "memory.json"

@@ -216,6 +216,12 @@ class HandleTrapRows(unittest.TestCase):
                                  ("corral_gather_handles", "await_handles_loop", 1.1)])
         self.assertIn(("spawn_gather", "futures_join_all_handles"), compare.UNSCALED_IMPLS)
 
+    def test_gather_pinning_each_handle_is_held_to_the_loop(self):
+        pairs = [(c, a, t) for w, n, c, a, t in compare.PAIRS
+                 if w == "spawn_gather" and c == "corral_gather_pinned_handles"]
+        self.assertEqual(pairs, [("corral_gather_pinned_handles", "await_handles_loop", 1.1)])
+        self.assertIn(("spawn_gather", "corral_gather_pinned_handles"), compare.UNSCALED_IMPLS)
+
     def test_unscaled_results_at_other_sizes_are_listed_as_unmatched(self):
         crit = {("spawn_gather", "corral_gather_handles", "ct", n):
                 compare.CritResult("spawn_gather", "corral_gather_handles", "ct", n, 1.0 * n,

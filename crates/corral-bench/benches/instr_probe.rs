@@ -16,8 +16,9 @@
 //! `tokio_spawn_ok` (Tokio's spawn of the same fallible task `corral_taskgroup` spawns) and
 //! `tokio_spawn_wrapped` (that task inside a one-line wrapper future: what any wrapper costs
 //! in Tokio's task code, before the wrapper does anything),
-//! `corral_gather_handles` (`gather_unpin`), `corral_gather_boxed_handles` (`gather` over the
-//! same handles), `corral_gather`; of `semaphore_fanout`: `corral_map_concurrent`,
+//! `corral_gather_handles` (`gather_unpin`), `corral_gather_pinned_handles` (`gather` over the
+//! same handles), `corral_gather`, `corral_gather_woken` (per wake-up of one future among
+//! 1,000 idle ones, after the switch to polling by wake-up); of `semaphore_fanout`: `corral_map_concurrent`,
 //! `futures_buffer_unordered`; of `rate_limiter_overhead` (per acquire): `corral_rate_limiter`
 //! (the default clock), `corral_rate_limiter_tokio`, `corral_rate_limiter_fast`, `governor`;
 //! of `timeout_overhead` (per op, a 10 s limit around one `yield_now`): `tokio_timeout`,
@@ -137,7 +138,7 @@ async fn run(variant: &str, n: u64) -> u64 {
                 .iter()
                 .sum()
         }
-        "corral_gather_boxed_handles" => {
+        "corral_gather_pinned_handles" => {
             let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(trivial(i))).collect();
             gather(handles).await.expect("no task panics").iter().sum()
         }
@@ -146,6 +147,7 @@ async fn run(variant: &str, n: u64) -> u64 {
             .expect("no task fails")
             .iter()
             .sum(),
+        "corral_gather_woken" => gather_woken(n).await,
         // semaphore_fanout: limit 100, results in input order for corral.
         "corral_map_concurrent" => corral::flow::map_concurrent(0..n, 100, trivial_ok)
             .await
@@ -248,6 +250,40 @@ fn pending_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> bool {
 }
 
 /// The limit of the `timeout_overhead` variants.
+/// `gather` after its switch to polling by wake-up: 1,000 futures wait on a channel while one
+/// more wakes itself `n` times, then sends to all of them. Per `n`: one wake of one future
+/// among many idle ones.
+async fn gather_woken(n: u64) -> u64 {
+    type Boxed = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, BoxError>> + Send>>;
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..1_000)
+        .map(|_| tokio::sync::oneshot::channel::<u64>())
+        .unzip();
+    let mut futures: Vec<Boxed> = receivers
+        .into_iter()
+        .map(|receiver| Box::pin(async move { Ok(receiver.await?) }) as Boxed)
+        .collect();
+    futures.push(Box::pin(async move {
+        for _ in 0..n {
+            let mut woke = false;
+            std::future::poll_fn(|cx| {
+                if std::mem::replace(&mut woke, true) {
+                    std::task::Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+        }
+        for sender in senders {
+            let _ = sender.send(0);
+        }
+        // The sum the probe checks.
+        Ok(n * n.saturating_sub(1) / 2)
+    }));
+    gather(futures).await.expect("no future fails").iter().sum()
+}
+
 const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
@@ -265,7 +301,7 @@ async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
 }
 
 /// The variants `run` knows.
-const VARIANTS: [&str; 23] = [
+const VARIANTS: [&str; 24] = [
     "tokio_spawn",
     "tokio_spawn_arc",
     "tokio_tracker",
@@ -275,8 +311,9 @@ const VARIANTS: [&str; 23] = [
     "corral_taskgroup",
     "tokio_joinset",
     "corral_gather_handles",
-    "corral_gather_boxed_handles",
+    "corral_gather_pinned_handles",
     "corral_gather",
+    "corral_gather_woken",
     "corral_map_concurrent",
     "futures_buffer_unordered",
     "corral_rate_limiter",

@@ -6,9 +6,11 @@
 //! - `tokio_spawn`: `tokio::spawn` each, then await the `JoinHandle`s in order (anchor).
 //!
 //! And at 100k only, tasks already spawned: `corral_gather_handles` (`gather_unpin` over 100k
-//! `JoinHandle`s: handles are `Unpin`, so nothing is boxed) against `await_handles_loop` (the same handles awaited one by one in a loop,
-//! the anchor), and `futures_join_all_handles` (`join_all` over them), the case that is known
-//! to be ~90× slower than the loop.
+//! `JoinHandle`s: handles are `Unpin`, so they are stored as they are) and
+//! `corral_gather_pinned_handles` (`gather` over them, which pins them sixteen to an
+//! allocation, as it does any future) against `await_handles_loop` (the same handles awaited
+//! one by one in a loop, the anchor), and `futures_join_all_handles` (`join_all` over them),
+//! the case that is known to be ~90× slower than the loop.
 //!
 //! Timed: from creating the first future to having every result in a `Vec`, as asyncio's
 //! `await gather(*coros)`; the order check runs after the clock stops.
@@ -102,6 +104,14 @@ async fn corral_gather_handles(n: u64) -> Duration {
     .await
 }
 
+async fn corral_gather_pinned_handles(n: u64) -> Duration {
+    timed(n, async {
+        let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(trivial(i))).collect();
+        gather(handles).await.expect("no task panics")
+    })
+    .await
+}
+
 /// The anchor of `corral_gather_handles`: the same handles, awaited in order in a loop.
 async fn await_handles_loop(n: u64) -> Duration {
     timed(n, async {
@@ -147,6 +157,13 @@ fn spawn_gather(c: &mut Criterion) {
             rt,
             N,
             corral_gather_handles,
+        );
+        common::bench(
+            &mut group,
+            "corral_gather_pinned_handles",
+            rt,
+            N,
+            corral_gather_pinned_handles,
         );
         common::bench(&mut group, "await_handles_loop", rt, N, await_handles_loop);
         common::bench(

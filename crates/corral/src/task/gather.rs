@@ -4,9 +4,10 @@ use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::sync::Arc;
+use std::task::Waker;
 
-use super::indexed::{Budgeted, Indexed};
+use super::pinned::{Pinned, ReadyQueue, SlotWaker, Slots, Unpinned};
 
 /// Runs every future concurrently and returns their values in input order; the first error
 /// cancels the rest: asyncio's `gather`.
@@ -20,10 +21,11 @@ use super::indexed::{Budgeted, Indexed};
 ///
 /// An empty input gives `Ok(vec![])` at the first poll.
 ///
-/// Each future costs one small allocation (a box that pins it). The futures are polled in
-/// input order while that is cheap, and by wake-up once it is not, so the cost per future
-/// stays flat from ten futures to a million, and gathering task handles costs little more than
-/// awaiting them one by one.
+/// The futures are pinned sixteen to an allocation, and polled in input order while that is
+/// cheap, by wake-up once it is not, so the cost per future stays flat from ten futures to a
+/// million, and gathering task handles costs little more than awaiting them one by one (100,000
+/// Tokio `JoinHandle`s: 1.07× the instructions of awaiting them in a loop, see
+/// `BENCHMARKS.md`).
 ///
 /// # Cancel safety
 ///
@@ -56,7 +58,8 @@ where
     I: IntoIterator<Item = F>,
     F: Future<Output = Result<T, E>>,
 {
-    let (inner, len) = index_all(futures);
+    let inner = Futures::new(Pinned::new(futures));
+    let len = inner.len();
     Gather {
         inner,
         results: Outputs::new(len),
@@ -64,15 +67,15 @@ where
 }
 
 /// [`gather`] for futures that are [`Unpin`], such as task handles: the same results, order
-/// and cancellation, without boxing each future.
+/// and cancellation, with the futures stored as they are.
 ///
-/// `gather` accepts any future, so it pins each one in a box of its own; an `Unpin` future
-/// needs no pinning, and here the futures are stored as they are, in one `Vec`. That box is
-/// most of what `gather` costs beyond awaiting the futures one by one: gathering 100,000 Tokio
-/// [`JoinHandle`](tokio::task::JoinHandle)s this way costs about what awaiting them in a loop
-/// does (see `BENCHMARKS.md`). Handles of a [`TaskGroup`](crate::task::TaskGroup)
+/// `gather` accepts any future, so it pins them (sixteen to an allocation); an `Unpin` future
+/// needs no pinning, and here the futures are stored as they are, in one `Vec`. That saves a
+/// little more: gathering 100,000 Tokio [`JoinHandle`](tokio::task::JoinHandle)s this way
+/// costs about what awaiting them in a loop does (1.04× the instructions, against 1.07× for
+/// `gather`; see `BENCHMARKS.md`). Handles of a [`TaskGroup`](crate::task::TaskGroup)
 /// ([`Task`](crate::task::Task)) and `Pin<Box<dyn Future>>` are `Unpin` too; an `async` block
-/// is not (use [`gather`], or pin it with [`Box::pin`]).
+/// is not (use [`gather`]).
 ///
 /// An empty input gives `Ok(vec![])` at the first poll.
 ///
@@ -103,7 +106,7 @@ where
     I: IntoIterator<Item = F>,
     F: Future<Output = Result<T, E>> + Unpin,
 {
-    let inner = Futures::new(futures);
+    let inner = Futures::new(Unpinned::new(futures));
     let len = inner.len();
     GatherUnpin {
         inner,
@@ -148,79 +151,68 @@ where
     I: IntoIterator<Item = F>,
     F: Future,
 {
-    let (inner, len) = index_all(futures);
+    let inner = Futures::new(Pinned::new(futures));
+    let len = inner.len();
     GatherSettled {
         inner,
         results: Outputs::new(len),
     }
 }
 
-fn index_all<I, F>(futures: I) -> (Futures<Boxed<F>>, usize)
-where
-    I: IntoIterator<Item = F>,
-    F: Future,
-{
-    let inner = Futures::new(futures.into_iter().map(|future| Boxed(Box::pin(future))));
-    let len = inner.len();
-    (inner, len)
-}
-
 /// The futures of a gather, each with its position in the input.
 ///
 /// # Design
 ///
-/// They start out polled *in turn*: each is boxed (to pin it) in one `Vec`, and a poll of the
-/// gather polls the unfinished ones in input order with the caller's own waker, 128 at a time
-/// (then it yields to the runtime, see [`POLLS_PER_TURN`]). For futures that need few polls
-/// (task handles, futures that yield a couple of times) that is the cheapest way: no
-/// per-future waker or node, no ready queue, and in-order outputs go straight onto the result.
-/// Task handles in particular: a handle polled before its task has run registers a waker with
-/// the task and must be polled again, so yielding between turns lets the tasks run first, and
-/// gathering 100,000 handles registers about 256 wakers where a `FuturesUnordered` registered
-/// 100,000 (`tests/task/coop.rs` counts the polls).
+/// They are pinned in place, sixteen to an allocation (see [`Pinned`]), and start out polled
+/// *in turn*: a poll of the gather polls the unfinished ones in input order with the caller's
+/// own waker, 128 at a time (then it yields to the runtime, see [`POLLS_PER_TURN`]). For
+/// futures that need few polls (task handles, futures that yield a couple of times) that is
+/// the cheapest way: no per-future waker or node, no ready queue, and in-order outputs go
+/// straight onto the result. Task handles in particular: a handle polled before its task has
+/// run registers a waker with the task and must be polled again, so yielding between turns
+/// lets the tasks run first, and gathering 100,000 handles registers about 256 wakers where a
+/// `FuturesUnordered` registered 100,000 (`tests/task/coop.rs` counts the polls).
 ///
 /// Polling in turn wastes a poll on every future that was not woken. So each poll that returns
 /// `Pending` is counted, and once there have been more than there were futures (that is, as
 /// soon as a lap after the first one, which every future needs anyway, finds one not ready: a
-/// future that keeps waking while the others sleep, or timers firing one by one) the
-/// unfinished futures move, still boxed, into a `FuturesUnordered`, where a wake-up polls only
-/// the future that was woken. The cost per future stays flat whatever the futures do: about
-/// one wasted poll each before the switch, and the `FuturesUnordered` cost after it.
+/// future that keeps waking while the others sleep, or timers firing one by one) the gather
+/// switches to polling by wake-up: each unfinished future is polled once more with a waker of
+/// its own, which queues its index when it wakes ([`ReadyQueue`]), and from then on a poll of
+/// the gather polls only the futures queued. The cost per future stays flat whatever the
+/// futures do: about one wasted poll each before the switch, and one waker each after it.
 ///
-/// Measured on `spawn_gather` (100,000 futures that yield once, current-thread runtime), this
-/// halves the time of `corral_gather` against the `FuturesUnordered` it replaces (and against
-/// `futures::join_all`).
+/// Measured on `spawn_gather` (100,000 futures that yield once, current-thread runtime),
+/// polling in turn halves the time of `corral_gather` against a `FuturesUnordered` (and
+/// against `futures::join_all`).
 ///
 /// Either way the coop budget is checked before every poll, and the gather yields (waking
 /// itself) when it is spent, so a Tokio resource out of budget is never polled in vain.
-///
-/// The futures are stored as given, so they must be `Unpin`: [`gather`] and
-/// [`gather_settled`] box each one (which pins it), [`gather_unpin`] stores them as they are.
-struct Futures<F> {
-    /// The futures polled in turn, in input order; finished ones are `None` until compacted.
-    scan: Vec<Slot<F>>,
-    /// How many of `scan` are unfinished.
+struct Futures<S> {
+    pinned: S,
+    /// How many futures there were.
+    total: usize,
+    /// How many have not finished.
     live: usize,
-    /// Where the next poll in turn starts.
+    /// The unfinished futures' indices in input order, once finished ones were dropped from
+    /// the lap (`compacted`); until then the lap is `0..total`.
+    scan: Vec<usize>,
+    compacted: bool,
+    /// Where the next poll in turn starts, in the lap.
     cursor: usize,
     /// Polls in turn that returned `Pending`, and how many switch to polling by wake-up.
     wasted: usize,
     limit: usize,
-    /// The futures polled by wake-up, after the switch.
-    woken: FuturesUnordered<Budgeted<Indexed<F>>>,
+    /// Set once the futures are polled by wake-up.
+    woken: Option<Woken>,
 }
 
-/// A future pinned in a box of its own, for [`gather`] and [`gather_settled`]: polls straight
-/// through to it (polling a `Pin<Box<F>>` through `Pin::new(&mut _)` left a call in between).
-struct Boxed<F>(Pin<Box<F>>);
-
-impl<F: Future> Future for Boxed<F> {
-    type Output = F::Output;
-
-    #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.0.as_mut().poll(cx)
-    }
+/// What polling by wake-up needs: the queue, each unfinished future's waker (made at its
+/// first poll after the switch), and a buffer the queue is taken into.
+struct Woken {
+    queue: Arc<ReadyQueue>,
+    wakers: Vec<Option<Waker>>,
+    batch: Vec<usize>,
 }
 
 /// How many futures one poll of a gather polls in turn before it yields to the runtime.
@@ -232,63 +224,105 @@ impl<F: Future> Future for Boxed<F> {
 /// and the first lap registers a few hundred wakers instead of 100,000.
 const POLLS_PER_TURN: usize = 128;
 
-struct Slot<F> {
-    index: usize,
-    future: Option<F>,
-}
-
-impl<F> Futures<F> {
-    fn new<I: IntoIterator<Item = F>>(futures: I) -> Self {
-        let scan: Vec<Slot<F>> = futures
-            .into_iter()
-            .enumerate()
-            .map(|(index, future)| Slot {
-                index,
-                future: Some(future),
-            })
-            .collect();
-        let live = scan.len();
-        Self {
-            scan,
-            live,
-            cursor: 0,
-            wasted: 0,
-            limit: live,
-            woken: FuturesUnordered::new(),
-        }
-    }
-
+impl<S> Futures<S> {
     /// How many futures have not finished.
     fn len(&self) -> usize {
-        self.live + self.woken.len()
+        self.live
+    }
+}
+
+impl<S: Slots> Futures<S> {
+    fn new((pinned, total): (S, usize)) -> Self {
+        Self {
+            pinned,
+            total,
+            live: total,
+            scan: Vec::new(),
+            compacted: false,
+            cursor: 0,
+            wasted: 0,
+            limit: total,
+            woken: None,
+        }
     }
 
     /// Drops every future (on the first error).
     fn clear(&mut self) {
+        self.pinned.clear();
         self.scan = Vec::new();
         self.live = 0;
-        self.woken.clear();
+        self.woken = None;
     }
 
-    /// Moves the unfinished futures to the `FuturesUnordered`.
-    fn switch(&mut self) {
-        for slot in std::mem::take(&mut self.scan) {
-            if let Some(future) = slot.future {
-                self.woken
-                    .push(Budgeted::new(Indexed::new(slot.index, future)));
+    /// How many futures a lap visits.
+    fn lap_len(&self) -> usize {
+        if self.compacted {
+            self.scan.len()
+        } else {
+            self.total
+        }
+    }
+
+    /// The index of the future at `position` in the lap.
+    fn index_at(&self, position: usize) -> usize {
+        if self.compacted {
+            self.scan[position]
+        } else {
+            position
+        }
+    }
+
+    /// The unfinished futures' indices, in input order.
+    fn unfinished(&mut self) -> Vec<usize> {
+        let mut unfinished = Vec::with_capacity(self.live);
+        for position in 0..self.lap_len() {
+            let index = self.index_at(position);
+            if self.pinned.slot(index).is_some() {
+                unfinished.push(index);
             }
         }
-        self.live = 0;
+        unfinished
+    }
+
+    /// Switches to polling by wake-up: every unfinished future is queued, to be polled once
+    /// with a waker of its own.
+    fn switch(&mut self) {
+        let unfinished = self.unfinished();
+        self.scan = Vec::new();
+        self.woken = Some(Woken {
+            queue: Arc::new(ReadyQueue::new(self.total, unfinished)),
+            wakers: (0..self.total).map(|_| None).collect(),
+            batch: Vec::new(),
+        });
     }
 }
 
-impl<F: Future + Unpin> Futures<F> {
+impl<S: Slots> Futures<S>
+where
+    S::Future: Future,
+{
     /// Polls the futures, handing each output to `sink` with its index, until every future is
     /// done (`Ready`), `sink` says to stop (`Ready`), or none can go on now (`Pending`).
     fn poll_each(
         &mut self,
         cx: &mut Context<'_>,
-        mut sink: impl FnMut(usize, F::Output) -> ControlFlow<()>,
+        mut sink: impl FnMut(usize, <S::Future as Future>::Output) -> ControlFlow<()>,
+    ) -> Poll<()> {
+        if self.woken.is_none() {
+            ready!(self.poll_in_turn(cx, &mut sink));
+            if self.live == 0 || self.woken.is_none() {
+                return Poll::Ready(());
+            }
+        }
+        self.poll_woken(cx, &mut sink)
+    }
+
+    /// Polls the futures in turn with the caller's waker; `Ready` when done, stopped by
+    /// `sink`, or switched to polling by wake-up.
+    fn poll_in_turn(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: &mut impl FnMut(usize, <S::Future as Future>::Output) -> ControlFlow<()>,
     ) -> Poll<()> {
         // Each unfinished future is polled at most once per call: after a full lap of
         // `Pending`s every one of them has the waker, so there is nothing to do until a wake.
@@ -297,21 +331,23 @@ impl<F: Future + Unpin> Futures<F> {
         while self.live > 0 {
             if self.wasted > self.limit {
                 self.switch();
-                break;
+                return Poll::Ready(());
             }
             if lap == 0 {
                 return Poll::Pending;
             }
-            if self.cursor >= self.scan.len() {
+            if self.cursor >= self.lap_len() {
                 self.cursor = 0;
-                // Drop the finished slots once they are the majority, so a lap stays in
-                // proportion to the unfinished futures.
-                if self.live < self.scan.len() / 2 {
-                    self.scan.retain(|slot| slot.future.is_some());
+                // Drop the finished futures from the lap once they are the majority, so a lap
+                // stays in proportion to the unfinished ones.
+                if self.live < self.lap_len() / 2 {
+                    self.scan = self.unfinished();
+                    self.compacted = true;
                 }
             }
-            let slot = &mut self.scan[self.cursor];
-            let Some(future) = slot.future.as_mut() else {
+            let index = self.index_at(self.cursor);
+            let mut slot = self.pinned.slot(index);
+            let Some(future) = slot.as_mut().as_pin_mut() else {
                 self.cursor += 1;
                 continue;
             };
@@ -324,28 +360,76 @@ impl<F: Future + Unpin> Futures<F> {
             }
             turn -= 1;
             lap -= 1;
-            match Pin::new(future).poll(cx) {
-                Poll::Pending => {
-                    self.wasted += 1;
-                    self.cursor += 1;
-                }
+            self.cursor += 1;
+            match future.poll(cx) {
+                Poll::Pending => self.wasted += 1,
                 Poll::Ready(output) => {
-                    let index = slot.index;
-                    slot.future = None;
+                    slot.set(None);
                     self.live -= 1;
-                    self.cursor += 1;
                     if sink(index, output).is_break() {
                         return Poll::Ready(());
                     }
                 }
             }
         }
-        while let Some((index, output)) = ready!(self.woken.poll_next_unpin(cx)) {
-            if sink(index, output).is_break() {
-                return Poll::Ready(());
-            }
-        }
         Poll::Ready(())
+    }
+
+    /// Polls the futures woken since the last poll, each with its own waker.
+    fn poll_woken(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: &mut impl FnMut(usize, <S::Future as Future>::Output) -> ControlFlow<()>,
+    ) -> Poll<()> {
+        let Some(woken) = self.woken.as_mut() else {
+            return Poll::Ready(());
+        };
+        let mut batch = std::mem::take(&mut woken.batch);
+        // At most one poll per unfinished future per call, so a future that always wakes
+        // itself cannot keep the gather from returning.
+        let mut polls = self.live;
+        let outcome = 'taking: loop {
+            if self.live == 0 {
+                break Poll::Ready(());
+            }
+            batch.clear();
+            woken.queue.take(cx.waker(), &mut batch);
+            if batch.is_empty() {
+                break Poll::Pending;
+            }
+            for (taken, &index) in batch.iter().enumerate() {
+                let out_of_polls = polls == 0;
+                if out_of_polls || super::indexed::yield_if_out_of_budget(cx) {
+                    if out_of_polls {
+                        cx.waker().wake_by_ref();
+                    }
+                    woken.queue.put_back(&batch[taken..]);
+                    break 'taking Poll::Pending;
+                }
+                let mut slot = self.pinned.slot(index);
+                let Some(future) = slot.as_mut().as_pin_mut() else {
+                    continue;
+                };
+                polls -= 1;
+                let waker = woken.wakers[index].get_or_insert_with(|| {
+                    Waker::from(Arc::new(SlotWaker {
+                        index,
+                        queue: Arc::clone(&woken.queue),
+                    }))
+                });
+                if let Poll::Ready(output) = future.poll(&mut Context::from_waker(waker)) {
+                    slot.set(None);
+                    woken.wakers[index] = None;
+                    self.live -= 1;
+                    if sink(index, output).is_break() {
+                        break 'taking Poll::Ready(());
+                    }
+                }
+            }
+        };
+        batch.clear();
+        woken.batch = batch;
+        outcome
     }
 }
 
@@ -365,7 +449,7 @@ impl<F: Future + Unpin> Futures<F> {
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Gather<F, T> {
-    inner: Futures<Boxed<F>>,
+    inner: Futures<Pinned<F>>,
     results: Outputs<T>,
 }
 
@@ -441,13 +525,14 @@ where
 
 /// A poll of [`Gather`] or [`GatherUnpin`]: outputs in input order, the first error cancels
 /// the rest.
-fn poll_gather<P, T, E>(
-    inner: &mut Futures<P>,
+fn poll_gather<S, T, E>(
+    inner: &mut Futures<S>,
     results: &mut Outputs<T>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<Vec<T>, E>>
 where
-    P: Future<Output = Result<T, E>> + Unpin,
+    S: Slots,
+    S::Future: Future<Output = Result<T, E>>,
 {
     let mut failed = None;
     let sink = &mut *results;
@@ -472,7 +557,8 @@ where
     })
 }
 
-// Outputs are stored, never pinned; the futures are pinned in boxes of their own. So `Gather` is `Unpin` whatever `T` is.
+// Outputs are stored, never pinned, and the futures are pinned in allocations of their own. So
+// `Gather` is `Unpin` whatever `F` and `T` are.
 impl<F, T> Unpin for Gather<F, T> {}
 
 impl<F, T> fmt::Debug for Gather<F, T> {
@@ -501,7 +587,7 @@ impl<F, T> fmt::Debug for Gather<F, T> {
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct GatherUnpin<F, T> {
-    inner: Futures<F>,
+    inner: Futures<Unpinned<F>>,
     results: Outputs<T>,
 }
 
@@ -544,7 +630,7 @@ impl<F, T> fmt::Debug for GatherUnpin<F, T> {
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct GatherSettled<F: Future> {
-    inner: Futures<Boxed<F>>,
+    inner: Futures<Pinned<F>>,
     results: Outputs<F::Output>,
 }
 

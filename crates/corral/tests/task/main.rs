@@ -13,6 +13,7 @@ mod lifecycle;
 #[path = "../support/lock_probe.rs"]
 mod lock_probe;
 mod panics;
+mod pinning;
 mod promises;
 mod split;
 mod wait;

@@ -1,0 +1,171 @@
+//! How `gather` keeps its futures: pinned sixteen to an allocation (the rest one by one), each
+//! dropped as it finishes, and after the switch to polling by wake-up, each woken through a
+//! waker of its own, from any thread.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use corral::task::{gather, gather_settled};
+use tokio::sync::oneshot;
+use tokio::time::{Instant, sleep, sleep_until, timeout};
+
+use crate::combinators::pending_once;
+use crate::support::{DropFlag, PollCount};
+
+type SendBoxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+// Two blocks of sixteen and five futures boxed alone: each is dropped where it is pinned as
+// soon as it finishes, not when the gather ends, and the values keep their order.
+#[tokio::test(start_paused = true)]
+async fn gather_drops_each_future_as_it_finishes_wherever_it_is_pinned() {
+    const N: u64 = 37;
+    let flags: Vec<DropFlag> = (0..N).map(|_| DropFlag::new()).collect();
+    let futures = flags.iter().enumerate().map(|(i, flag)| {
+        let guard = flag.guard();
+        async move {
+            let _guard = guard;
+            sleep(Duration::from_millis(i as u64 + 1)).await;
+            Ok::<_, String>(i as u64)
+        }
+    });
+    let start = Instant::now();
+    let mut gathering = tokio_test::task::spawn(gather(futures));
+    tokio_test::assert_pending!(gathering.poll());
+    for finished in [3, 16, 20, 34] {
+        sleep_until(start + Duration::from_millis(finished)).await;
+        tokio_test::assert_pending!(gathering.poll());
+        let dropped: Vec<bool> = flags.iter().map(DropFlag::is_dropped).collect();
+        let expected: Vec<bool> = (0..N).map(|i| i < finished).collect();
+        assert_eq!(dropped, expected, "after {finished} ms");
+    }
+    sleep_until(start + Duration::from_millis(N)).await;
+    let values = tokio_test::assert_ready!(gathering.poll()).expect("nothing fails");
+    assert!(values.iter().copied().eq(0..N));
+    assert!(flags.iter().all(DropFlag::is_dropped));
+}
+
+/// Yields `len` ready futures, but says it has `claims` (a lower bound it does not keep), and
+/// after its end yields more (it is not fused).
+struct Lying {
+    next: u64,
+    len: u64,
+    claims: usize,
+}
+
+impl Iterator for Lying {
+    type Item = std::future::Ready<Result<u64, String>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let i = self.next;
+        self.next += 1;
+        (i != self.len).then(|| std::future::ready(Ok(i)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.claims, None)
+    }
+}
+
+// The futures are the iterator's, up to its first `None`, whatever its `size_hint` says: a
+// block is filled only with futures the iterator gave.
+#[tokio::test(start_paused = true)]
+async fn gather_takes_the_futures_up_to_the_iterators_end_whatever_it_claims() {
+    for (len, claims) in [(20, 100), (35, 16), (16, 64), (5, 1_000), (0, 16)] {
+        let gathering = gather(Lying {
+            next: 0,
+            len,
+            claims,
+        });
+        // On the paused clock a gather waiting for a future it does not have times out at once.
+        let values = timeout(Duration::from_secs(60), gathering)
+            .await
+            .expect("the gather ends")
+            .expect("nothing fails");
+        assert!(
+            values.iter().copied().eq(0..len),
+            "{len} of {claims}: {values:?}"
+        );
+    }
+}
+
+/// Returns `Pending` `times` times, waking itself each time; sends on `switched` after the
+/// tenth, when the gather has switched to polling by wake-up (it switches once the second lap
+/// finds a future not ready, and this future is polled once a lap).
+async fn chatty_then_signal(times: usize, switched: std::sync::mpsc::Sender<()>) {
+    for polls in 0..times {
+        if polls == 10 {
+            let _ = switched.send(());
+        }
+        pending_once().await;
+    }
+}
+
+// After the switch each future has a waker of its own; woken from another thread, in reverse
+// input order, every one is polled and the values keep their order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gather_after_the_switch_is_woken_from_other_threads()
+-> Result<(), Box<dyn std::error::Error>> {
+    const N: usize = 1_000;
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..N).map(|_| oneshot::channel::<u64>()).unzip();
+    let (switched, on_switch) = std::sync::mpsc::channel();
+    let mut futures: Vec<SendBoxed<Result<u64, String>>> = receivers
+        .into_iter()
+        .map(|receiver| {
+            Box::pin(async move { receiver.await.map_err(|error| error.to_string()) })
+                as SendBoxed<_>
+        })
+        .collect();
+    futures.push(Box::pin(async move {
+        chatty_then_signal(100, switched).await;
+        Ok(N as u64)
+    }));
+    let gathering = tokio::spawn(gather(futures));
+    let sending = std::thread::spawn(move || {
+        on_switch.recv().map(|()| {
+            for (i, sender) in senders.into_iter().enumerate().rev() {
+                let _ = sender.send(i as u64);
+            }
+        })
+    });
+    // A guard against a lost wake-up hanging the suite; the test does not wait on it.
+    let values = timeout(Duration::from_secs(60), gathering).await???;
+    assert!(sending.join().is_ok_and(|sent| sent.is_ok()));
+    assert!(values.iter().copied().eq(0..=N as u64));
+    Ok(())
+}
+
+// After the switch, a thousand futures woken at once are more than one coop budget: the gather
+// polls a budget's worth, puts the rest back and yields, and loses none of them.
+#[tokio::test(start_paused = true)]
+async fn gather_after_the_switch_yields_when_out_of_budget_and_loses_no_future()
+-> Result<(), Box<dyn std::error::Error>> {
+    const N: usize = 1_000;
+    let polls = PollCount::new();
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..N).map(|_| oneshot::channel::<u64>()).unzip();
+    let mut futures: Vec<SendBoxed<Result<u64, String>>> = receivers
+        .into_iter()
+        .map(|receiver| {
+            Box::pin(polls.track(async move { receiver.await.map_err(|error| error.to_string()) }))
+                as SendBoxed<_>
+        })
+        .collect();
+    futures.push(Box::pin(async move {
+        for _ in 0..10 {
+            pending_once().await;
+        }
+        for (i, sender) in senders.into_iter().enumerate() {
+            let _ = sender.send(i as u64);
+        }
+        Ok(N as u64)
+    }));
+    let gathering = tokio::spawn(gather_settled(futures));
+    // On the paused clock a gather that lost a future would make this time out at once.
+    let values = timeout(Duration::from_secs(60), gathering).await??;
+    let values: Vec<u64> = values.into_iter().collect::<Result<_, _>>()?;
+    assert!(values.iter().copied().eq(0..=N as u64));
+    // Each receiver: a poll in each of the first two laps, one after the switch, one when sent.
+    let polls = polls.get();
+    assert!(polls <= 4 * N, "{polls} polls of {N} receivers");
+    Ok(())
+}

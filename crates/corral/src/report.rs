@@ -238,11 +238,34 @@ pub fn report(source: &'static str, kind: ReportKind, detail: &dyn fmt::Debug) {
     }
 }
 
-/// Reports a failure nobody can receive, typed as the task module holds it.
+/// Reports a failure nobody can receive, typed as the task module holds it, then drops it.
+///
+/// The failure is the caller's value, whose destructor may panic, and this is often called
+/// from a destructor or on the way to resuming another panic: so the drop runs under
+/// `catch_unwind`, and a panic there is reported rather than unwound (which would replace the
+/// panic being resumed, or abort the process during unwinding).
 pub(crate) fn report_failure<E: fmt::Debug>(source: &'static str, failure: Failure<E>) {
     match &failure {
         Failure::Error(error) => report(source, ReportKind::Error, error),
         Failure::Panic(payload) => report(source, ReportKind::Panic, &PanicDetail(payload)),
+    }
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(failure))) {
+        report(source, ReportKind::Panic, &DropPanicked(&payload));
+        // This payload's own destructor is not guarded: a panic payload whose destructor
+        // panics is beyond what any code can contain (std's own unwinding drops it likewise).
+    }
+}
+
+/// The detail of a panic in a reported failure's destructor.
+struct DropPanicked<'a>(&'a PanicPayload);
+
+impl fmt::Debug for DropPanicked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "dropping the reported failure panicked: {:?}",
+            PanicDetail(self.0)
+        )
     }
 }
 

@@ -96,6 +96,38 @@ async fn a_panicking_cleanup_resumes_after_all_ran_and_the_errors_are_reported()
     assert_eq!(reports.lines(), ["ExitStack: \"a failed\""]);
 }
 
+/// An error whose destructor panics.
+#[derive(Debug)]
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("the error's destructor panicked");
+    }
+}
+
+// The errors are reported, then dropped, before the cleanup's panic is resumed: an error
+// whose destructor panics is reported too, and the panic resumed is still the cleanup's.
+#[tokio::test(start_paused = true)]
+async fn an_error_whose_destructor_panics_does_not_replace_the_cleanups_panic() {
+    let reports = Reports::collect();
+    let mut stack: ExitStack<PanicsOnDrop> = ExitStack::default();
+    stack.push(async { Err(PanicsOnDrop) });
+    stack.push(async { panic!("cleanup exploded") });
+    let payload = AssertUnwindSafe(stack.close())
+        .catch_unwind()
+        .await
+        .unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"cleanup exploded"));
+    assert_eq!(
+        reports.lines(),
+        [
+            "ExitStack: PanicsOnDrop",
+            "ExitStack: dropping the reported failure panicked: \"the error's destructor panicked\"",
+        ]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn pop_all_moves_the_cleanups_and_leaves_the_stack_empty() {
     let log = log();

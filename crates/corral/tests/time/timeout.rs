@@ -98,6 +98,33 @@ async fn cancellation_from_outside_is_not_a_timeout() {
     assert_eq!(outcome, "other branch");
 }
 
+// `timeout_at`'s own drop test (it shares `Timeout` with `timeout`): dropped mid-wait, it drops
+// the future it wraps at once, fires nothing later, and leaves no limit on what the task runs
+// next.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_at_dropped_mid_wait_drops_its_future_and_leaves_no_limit_behind() {
+    let flag = DropFlag::new();
+    let guard = flag.guard();
+    let mut limited = task::spawn(timeout_at(Instant::now() + 10 * MS, async move {
+        let _guard = guard;
+        pending::<()>().await;
+    }));
+    assert_pending!(limited.poll());
+    assert!(!flag.is_dropped());
+    drop(limited);
+    assert!(
+        flag.is_dropped(),
+        "dropping the timeout dropped the future at once"
+    );
+    let start = Instant::now();
+    assert_eq!(timeout(100 * MS, sleep(50 * MS)).await, Ok(()));
+    assert_eq!(
+        start.elapsed(),
+        50 * MS,
+        "the dropped 10 ms limit did not cut this wait"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_wrapped_future_is_reachable() {
     let mut limited = timeout(MS, async { 3 });

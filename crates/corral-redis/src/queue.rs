@@ -213,7 +213,10 @@ const MAX_POLL: Duration = Duration::from_millis(50);
 /// stream `{key}:dead` (with its id and the error), acknowledges it, reports it through
 /// [`corral::report`], and goes on to the next item. An item that keeps coming back (every
 /// consumer that takes it crashes) goes the same way once it reaches the delivery limit set by
-/// [`with_max_deliveries`](Self::with_max_deliveries).
+/// [`with_max_deliveries`](Self::with_max_deliveries). The report comes before the move (a
+/// `get` dropped in between then loses no report: the item comes back and is reported again);
+/// if another consumer takes the item over first, it is not moved, and a second report says
+/// so.
 ///
 /// A job that may run longer than the visibility timeout keeps its item by calling
 /// [`RedisDelivery::touch`] now and then.
@@ -574,6 +577,11 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     }
 
     /// Moves item `id`, which this consumer holds, to the dead-letter stream with `error`.
+    ///
+    /// The move was reported before it is made (so a `get` dropped in between loses no
+    /// report). If it does not happen after all (another consumer took the item over in
+    /// between, or it was acknowledged), that is reported too, so the report that said it
+    /// was moving is not left standing alone.
     async fn dead_letter(
         &self,
         conn: &mut ConnectionManager,
@@ -581,7 +589,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
         error: &str,
     ) -> Result<(), Error> {
         let shared = &*self.shared;
-        DEAD_LETTER
+        let moved = DEAD_LETTER
             .key(&shared.stream)
             .key(&shared.dead)
             .arg(GROUP)
@@ -590,6 +598,17 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
             .arg(&shared.consumer)
             .invoke_async::<i64>(conn)
             .await?;
+        if moved == 0 {
+            corral::report::report(
+                "RedisQueue",
+                corral::report::ReportKind::Error,
+                &format_args!(
+                    "item {id} of {} was not moved to {} after all: another consumer took it \
+                     over, or it was acknowledged, first",
+                    shared.stream, shared.dead
+                ),
+            );
+        }
         Ok(())
     }
 

@@ -912,7 +912,7 @@ async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_repo
 
 #[tokio::test]
 async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
-    let _reports = crate::support::Reports::collect().await; // the set-aside is reported
+    let reports = crate::support::Reports::collect().await;
     let name = key("poison-taken-over");
     let visibility = Duration::from_millis(100);
     let mut conn = connect(server()).await;
@@ -964,9 +964,18 @@ async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
     assert_eq!(dead.ids.len(), 1, "only the bad payload was set aside");
     assert_ne!(
         dead.ids[0].get::<String>("id"),
-        Some(id),
+        Some(id.clone()),
         "not set aside under its new holder"
     );
+    // The report that it was moving is followed by one that says it was not moved after all.
+    let about: Vec<String> = reports
+        .lines()
+        .into_iter()
+        .filter(|line| line.contains(&id) && line.contains(&name))
+        .collect();
+    assert_eq!(about.len(), 2, "{about:?}");
+    assert!(about[0].contains("moving it to"), "{about:?}");
+    assert!(about[1].contains("was not moved"), "{about:?}");
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@ mod reports;
 mod support;
 
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use crate::reports::Reports;
@@ -372,15 +374,43 @@ impl Session for Db {
     async fn commit(&mut self) -> Result<(), String> {
         self.step("commit")
     }
-    async fn rollback(&mut self) -> Result<(), String> {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        self.step("rollback")
+    fn rollback(&mut self) -> impl Future<Output = Result<(), String>> + Send {
+        // "droppanic:rollback": the rollback's future panics when it is dropped, after it
+        // completed (as a hand-written future, or a combinator holding its parts, may).
+        let armed = self.fail.contains(&"droppanic:rollback");
+        let rollback = Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.step("rollback")
+        });
+        PanicsWhenDropped { rollback, armed }
     }
     async fn close(mut self) -> Result<(), String> {
         if let Some(closed) = self.closed.take() {
             let _ = closed.send(());
         }
         self.step("close")
+    }
+}
+
+/// A future that panics when it is dropped, if `armed`.
+struct PanicsWhenDropped<F> {
+    rollback: Pin<Box<F>>,
+    armed: bool,
+}
+
+impl<F: Future> Future for PanicsWhenDropped<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<F::Output> {
+        self.rollback.as_mut().poll(cx)
+    }
+}
+
+impl<F> Drop for PanicsWhenDropped<F> {
+    fn drop(&mut self) {
+        if self.armed {
+            panic!("the rollback future panicked as it was dropped");
+        }
     }
 }
 
@@ -544,6 +574,18 @@ async fn a_dropped_session_whose_rollback_panics_is_still_closed() {
     drop_mid_body_until_closed(&log, &["panic:rollback"]).await;
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
     reports.assert_any("rollback panicked");
+}
+
+// The rollback of a dropped session runs under a catch that also covers dropping its future:
+// a future that panics as it is dropped, after it completed, is reported, and the session is
+// still closed.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_session_whose_rollback_future_panics_as_it_is_dropped_is_still_closed() {
+    let reports = Reports::collect();
+    let log = log();
+    drop_mid_body_until_closed(&log, &["droppanic:rollback"]).await;
+    assert_eq!(entries(&log), ["insert", "rollback", "close"]);
+    reports.assert_any("the rollback future panicked as it was dropped");
 }
 
 #[tokio::test(start_paused = true)]

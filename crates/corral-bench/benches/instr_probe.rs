@@ -249,7 +249,6 @@ fn pending_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> bool {
     future.poll(&mut cx).is_pending()
 }
 
-/// The limit of the `timeout_overhead` variants.
 /// `gather` after its switch to polling by wake-up: 1,000 futures wait on a channel while one
 /// more wakes itself `n` times, then sends to all of them. Per `n`: one wake of one future
 /// among many idle ones.
@@ -284,6 +283,7 @@ async fn gather_woken(n: u64) -> u64 {
     gather(futures).await.expect("no future fails").iter().sum()
 }
 
+/// The limit of the `timeout_overhead` variants.
 const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {

@@ -189,7 +189,7 @@ where
 /// Either way the coop budget is checked before every poll, and the gather yields (waking
 /// itself) when it is spent, so a Tokio resource out of budget is never polled in vain.
 struct Futures<S> {
-    pinned: S,
+    slots: S,
     /// How many futures there were.
     total: usize,
     /// How many have not finished.
@@ -208,11 +208,13 @@ struct Futures<S> {
 }
 
 /// What polling by wake-up needs: the queue, each unfinished future's waker (made at its
-/// first poll after the switch), and a buffer the queue is taken into.
+/// first poll after the switch), and the futures taken from the queue, `batch[next..]` not
+/// polled yet (left there only by a poll that panicked, and put back by the next poll).
 struct Woken {
     queue: Arc<ReadyQueue>,
     wakers: Vec<Option<Waker>>,
     batch: Vec<usize>,
+    next: usize,
 }
 
 /// How many futures one poll of a gather polls in turn before it yields to the runtime.
@@ -224,6 +226,9 @@ struct Woken {
 /// and the first lap registers a few hundred wakers instead of 100,000.
 const POLLS_PER_TURN: usize = 128;
 
+/// How many times one poll of a gather takes the futures woken, once polling by wake-up.
+const TAKES_PER_POLL: usize = 2;
+
 impl<S> Futures<S> {
     /// How many futures have not finished.
     fn len(&self) -> usize {
@@ -232,9 +237,9 @@ impl<S> Futures<S> {
 }
 
 impl<S: Slots> Futures<S> {
-    fn new((pinned, total): (S, usize)) -> Self {
+    fn new((slots, total): (S, usize)) -> Self {
         Self {
-            pinned,
+            slots,
             total,
             live: total,
             scan: Vec::new(),
@@ -248,7 +253,7 @@ impl<S: Slots> Futures<S> {
 
     /// Drops every future (on the first error).
     fn clear(&mut self) {
-        self.pinned.clear();
+        self.slots.clear();
         self.scan = Vec::new();
         self.live = 0;
         self.woken = None;
@@ -277,7 +282,7 @@ impl<S: Slots> Futures<S> {
         let mut unfinished = Vec::with_capacity(self.live);
         for position in 0..self.lap_len() {
             let index = self.index_at(position);
-            if self.pinned.slot(index).is_some() {
+            if self.slots.future(index).is_some() {
                 unfinished.push(index);
             }
         }
@@ -293,6 +298,7 @@ impl<S: Slots> Futures<S> {
             queue: Arc::new(ReadyQueue::new(self.total, unfinished)),
             wakers: (0..self.total).map(|_| None).collect(),
             batch: Vec::new(),
+            next: 0,
         });
     }
 }
@@ -346,8 +352,7 @@ where
                 }
             }
             let index = self.index_at(self.cursor);
-            let mut slot = self.pinned.slot(index);
-            let Some(future) = slot.as_mut().as_pin_mut() else {
+            let Some(future) = self.slots.future(index) else {
                 self.cursor += 1;
                 continue;
             };
@@ -364,9 +369,12 @@ where
             match future.poll(cx) {
                 Poll::Pending => self.wasted += 1,
                 Poll::Ready(output) => {
-                    slot.set(None);
+                    // Counted and handed on before the future is dropped: a destructor that
+                    // panics leaves the gather consistent.
                     self.live -= 1;
-                    if sink(index, output).is_break() {
+                    let flow = sink(index, output);
+                    self.slots.finish(index);
+                    if flow.is_break() {
                         return Poll::Ready(());
                     }
                 }
@@ -375,7 +383,11 @@ where
         Poll::Ready(())
     }
 
-    /// Polls the futures woken since the last poll, each with its own waker.
+    /// Polls the futures woken since the last poll, each with its own waker: what the queue
+    /// holds, then what was woken meanwhile, then yields (as `FuturesUnordered` yields once
+    /// two of its futures woke themselves), so a future that wakes itself in its poll is
+    /// polled at most [`TAKES_PER_POLL`] times per poll of the gather. A future woken after
+    /// the last take has woken the gather, whose waker that take registered.
     fn poll_woken(
         &mut self,
         cx: &mut Context<'_>,
@@ -384,52 +396,55 @@ where
         let Some(woken) = self.woken.as_mut() else {
             return Poll::Ready(());
         };
-        let mut batch = std::mem::take(&mut woken.batch);
-        // At most one poll per unfinished future per call, so a future that always wakes
-        // itself cannot keep the gather from returning.
-        let mut polls = self.live;
-        let outcome = 'taking: loop {
+        // A future's poll (or destructor) that panicked left the rest of its batch.
+        if woken.next < woken.batch.len() {
+            woken.queue.put_back(&woken.batch[woken.next..]);
+        }
+        woken.batch.clear();
+        woken.next = 0;
+        for _ in 0..TAKES_PER_POLL {
             if self.live == 0 {
-                break Poll::Ready(());
+                return Poll::Ready(());
             }
-            batch.clear();
-            woken.queue.take(cx.waker(), &mut batch);
-            if batch.is_empty() {
-                break Poll::Pending;
+            woken.batch.clear();
+            woken.next = 0;
+            woken.queue.take(cx.waker(), &mut woken.batch);
+            if woken.batch.is_empty() {
+                return Poll::Pending;
             }
-            for (taken, &index) in batch.iter().enumerate() {
-                let out_of_polls = polls == 0;
-                if out_of_polls || super::indexed::yield_if_out_of_budget(cx) {
-                    if out_of_polls {
-                        cx.waker().wake_by_ref();
-                    }
-                    woken.queue.put_back(&batch[taken..]);
-                    break 'taking Poll::Pending;
+            while let Some(&index) = woken.batch.get(woken.next) {
+                if super::indexed::yield_if_out_of_budget(cx) {
+                    woken.queue.put_back(&woken.batch[woken.next..]);
+                    woken.batch.clear();
+                    woken.next = 0;
+                    return Poll::Pending;
                 }
-                let mut slot = self.pinned.slot(index);
-                let Some(future) = slot.as_mut().as_pin_mut() else {
+                woken.next += 1;
+                let Some(future) = self.slots.future(index) else {
                     continue;
                 };
-                polls -= 1;
                 let waker = woken.wakers[index].get_or_insert_with(|| {
                     Waker::from(Arc::new(SlotWaker {
                         index,
-                        queue: Arc::clone(&woken.queue),
+                        queue: Arc::downgrade(&woken.queue),
                     }))
                 });
                 if let Poll::Ready(output) = future.poll(&mut Context::from_waker(waker)) {
-                    slot.set(None);
-                    woken.wakers[index] = None;
                     self.live -= 1;
-                    if sink(index, output).is_break() {
-                        break 'taking Poll::Ready(());
+                    woken.wakers[index] = None;
+                    let flow = sink(index, output);
+                    self.slots.finish(index);
+                    if flow.is_break() {
+                        return Poll::Ready(());
                     }
                 }
             }
-        };
-        batch.clear();
-        woken.batch = batch;
-        outcome
+        }
+        if self.live == 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
 

@@ -112,9 +112,10 @@
 //!
 //! That costs a little more than `tokio::spawn` plus awaiting the handles, and less than a
 //! `JoinSet` (the `taskgroup` benchmark measures it), where a prototype with a oneshot per
-//! task and a registration on the group's token cost 1.5×. The in-place combinators are built
-//! on `FuturesUnordered`, so a wake-up polls only the future that was woken and the cost per
-//! future stays flat from ten futures to a million.
+//! task and a registration on the group's token cost 1.5×. The in-place combinators poll only
+//! the futures that were woken (`as_completed`, `race`, `first_ok` and `wait` on a
+//! `FuturesUnordered`; `gather` once polling in turn stops paying, with a waker per future),
+//! so the cost per future stays flat from ten futures to a million.
 
 mod as_completed;
 mod background;

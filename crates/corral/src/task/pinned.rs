@@ -6,14 +6,15 @@
 //! A future that is not `Unpin` must be pinned before it is polled, and must not move after.
 //! The usual safe ways pin each future in an allocation of its own: `Box::pin`, or the task
 //! node of a `FuturesUnordered` (an `Arc` per future). That allocation and its free were most
-//! of what `gather` cost beyond awaiting the futures one by one (on 100,000 task handles,
-//! 3,042 instructions per handle against 2,630 for the same handles stored unboxed, nearly all
-//! of it in `malloc` and `free`). Pinning a slice in one allocation needs `unsafe` to project
+//! of what `gather` cost beyond awaiting the futures one by one (by callgrind, on 100,000 task
+//! handles: 3,042 instructions per handle boxed against 2,630 stored unboxed, nearly all of the
+//! difference in `malloc` and `free`; see `BENCHMARKS.md`). Pinning a slice in one allocation needs `unsafe` to project
 //! the pin onto its elements, which corral does not write; but `pin-project-lite` projects a
 //! pin onto the *named fields* of a struct safely, so a [`Block`] is a struct of sixteen
 //! fields, each an `Option<F>` that is pinned with the block. Sixteen futures then cost one
 //! allocation; the few left over (fewer than sixteen) are boxed one by one, so a small gather
-//! of large futures allocates no slot it does not fill.
+//! allocates no slot it does not fill. Large futures are all boxed one by one (see
+//! [`BLOCK_BYTES`]).
 //!
 //! Polling by wake-up (see `Futures` in `gather.rs`) needs to know *which* future was woken,
 //! and a future cannot move into a `FuturesUnordered` once it is pinned here. So each future
@@ -49,13 +50,14 @@ macro_rules! block {
                 if block.f15.is_some() {
                     return Ok(block);
                 }
-                // The iterator ended (it is fused: every slot after its end is empty).
+                // The iterator ended (the caller fused it: every slot after its end is empty).
                 Err([$(block.$field),*].into_iter().flatten().collect())
             }
 
             /// The slot at `position` (`0..BLOCK`).
             fn slot(self: Pin<&mut Self>, position: usize) -> Pin<&mut Option<F>> {
                 let this = self.project();
+                debug_assert!(position < BLOCK);
                 match position {
                     $($position => this.$field,)*
                     _ => this.f15,
@@ -67,12 +69,15 @@ macro_rules! block {
 
 block!(f0 0 f1 1 f2 2 f3 3 f4 4 f5 5 f6 6 f7 7 f8 8 f9 9 f10 10 f11 11 f12 12 f13 13 f14 14 f15 15);
 
-/// Where a gather keeps its futures: a slot each, by position in the input, that pins it.
+/// Where a gather keeps its futures, by position in the input, pinned.
 pub(super) trait Slots {
     type Future;
 
-    /// The slot of the future at `index`: `None` once it has been emptied.
-    fn slot(&mut self, index: usize) -> Pin<&mut Option<Self::Future>>;
+    /// The future at `index`; `None` once it finished.
+    fn future(&mut self, index: usize) -> Option<Pin<&mut Self::Future>>;
+
+    /// Drops the future at `index`, which finished.
+    fn finish(&mut self, index: usize);
 
     /// Drops every future.
     fn clear(&mut self);
@@ -94,8 +99,12 @@ impl<F: Unpin> Slots for Unpinned<F> {
     type Future = F;
 
     #[inline]
-    fn slot(&mut self, index: usize) -> Pin<&mut Option<F>> {
-        Pin::new(&mut self.0[index])
+    fn future(&mut self, index: usize) -> Option<Pin<&mut F>> {
+        self.0[index].as_mut().map(Pin::new)
+    }
+
+    fn finish(&mut self, index: usize) {
+        self.0[index] = None;
     }
 
     fn clear(&mut self) {
@@ -103,32 +112,56 @@ impl<F: Unpin> Slots for Unpinned<F> {
     }
 }
 
+/// The largest block, in bytes: futures larger than `BLOCK_BYTES / BLOCK` are boxed one by
+/// one. A block is built on the stack before it is moved into its allocation (and a debug
+/// build keeps several copies in the frame), so sixteen large futures at once could overflow
+/// a task's stack; and for a large future the allocation is a small part of its cost anyway.
+const BLOCK_BYTES: usize = 4096;
+
+/// A block in its own allocation.
+type PinnedBlock<F> = Pin<Box<Block<F>>>;
+
 /// A gather's futures, pinned where they are stored, addressed by their position in the input.
 pub(super) struct Pinned<F> {
-    blocks: Vec<Pin<Box<Block<F>>>>,
-    /// The last `len % BLOCK` futures, one box each.
-    rest: Vec<Pin<Box<Option<F>>>>,
+    blocks: Vec<PinnedBlock<F>>,
+    /// The futures after the blocks: the last `len % BLOCK`, or all of them if they are large
+    /// (see [`BLOCK_BYTES`]); one box each, freed as its future finishes.
+    boxed: Vec<Option<Pin<Box<F>>>>,
 }
 
 impl<F> Pinned<F> {
     /// Pins every future of `futures`, and says how many there were.
     pub(super) fn new<I: IntoIterator<Item = F>>(futures: I) -> (Self, usize) {
-        let mut futures = futures.into_iter();
-        let mut blocks = Vec::with_capacity(futures.size_hint().0 / BLOCK);
-        // Sixteen at a time into a block, while the iterator has sixteen more; the rest
-        // boxed one by one, so the iterator's end never leaves a block part empty.
-        let rest = loop {
-            match Block::new(&mut futures.by_ref().fuse()) {
-                Ok(block) => blocks.push(Box::pin(block)),
-                Err(rest) => break rest,
-            }
+        let mut futures = futures.into_iter().fuse();
+        let (blocks, left) = if size_of::<Option<F>>() * BLOCK <= BLOCK_BYTES {
+            in_blocks(&mut futures)
+        } else {
+            (Vec::new(), Vec::new())
         };
-        let len = blocks.len() * BLOCK + rest.len();
-        let rest = rest
+        // `left` is the end of the iterator (it is fused) when blocks took any futures.
+        let boxed: Vec<Option<Pin<Box<F>>>> = left
             .into_iter()
-            .map(|future| Box::pin(Some(future)))
+            .chain(futures)
+            .map(|future| Some(Box::pin(future)))
             .collect();
-        (Self { blocks, rest }, len)
+        let len = blocks.len() * BLOCK + boxed.len();
+        (Self { blocks, boxed }, len)
+    }
+}
+
+/// Moves the futures of `futures` into blocks, sixteen at a time, while the iterator has
+/// sixteen more; returns the blocks and the futures left (fewer than sixteen), so that the
+/// iterator's end never leaves a block part empty. Not inlined: a block's bytes on the stack
+/// are then reserved only while blocks are being built, not in every caller's frame.
+#[inline(never)]
+fn in_blocks<F>(futures: &mut impl Iterator<Item = F>) -> (Vec<PinnedBlock<F>>, Vec<F>) {
+    // A lower bound that is not kept (or absurd) only costs capacity, and is capped.
+    let mut blocks = Vec::with_capacity((futures.size_hint().0 / BLOCK).min(1 << 16));
+    loop {
+        match Block::new(futures) {
+            Ok(block) => blocks.push(Box::pin(block)),
+            Err(left) => return (blocks, left),
+        }
     }
 }
 
@@ -136,18 +169,33 @@ impl<F> Slots for Pinned<F> {
     type Future = F;
 
     #[inline]
-    fn slot(&mut self, index: usize) -> Pin<&mut Option<F>> {
+    fn future(&mut self, index: usize) -> Option<Pin<&mut F>> {
         let in_blocks = self.blocks.len() * BLOCK;
         if index < in_blocks {
-            self.blocks[index / BLOCK].as_mut().slot(index % BLOCK)
+            self.blocks[index / BLOCK]
+                .as_mut()
+                .slot(index % BLOCK)
+                .as_pin_mut()
         } else {
-            self.rest[index - in_blocks].as_mut()
+            self.boxed[index - in_blocks].as_mut().map(Pin::as_mut)
+        }
+    }
+
+    fn finish(&mut self, index: usize) {
+        let in_blocks = self.blocks.len() * BLOCK;
+        if index < in_blocks {
+            self.blocks[index / BLOCK]
+                .as_mut()
+                .slot(index % BLOCK)
+                .set(None);
+        } else {
+            self.boxed[index - in_blocks] = None;
         }
     }
 
     fn clear(&mut self) {
         self.blocks = Vec::new();
-        self.rest = Vec::new();
+        self.boxed = Vec::new();
     }
 }
 
@@ -242,18 +290,25 @@ impl ReadyQueue {
 }
 
 /// The waker of one future polled by wake-up: queues its index.
+///
+/// It holds the queue weakly (as `FuturesUnordered`'s wakers hold their queue): the queue
+/// holds the gather's own waker, so a future that keeps its waker would otherwise keep the
+/// gather's task alive through a cycle, on an executor that frees a task with its last waker.
+/// A wake after the gather is gone does nothing.
 pub(super) struct SlotWaker {
     pub(super) index: usize,
-    pub(super) queue: std::sync::Arc<ReadyQueue>,
+    pub(super) queue: std::sync::Weak<ReadyQueue>,
 }
 
 impl Wake for SlotWaker {
     fn wake(self: std::sync::Arc<Self>) {
-        self.queue.wake(self.index);
+        self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.queue.wake(self.index);
+        if let Some(queue) = self.queue.upgrade() {
+            queue.wake(self.index);
+        }
     }
 }
 
@@ -317,6 +372,71 @@ mod loom_tests {
             if !after.is_empty() {
                 assert!(woken[1], "the wake after the second look woke its waker");
             }
+        });
+    }
+    /// A wake after a take is never lost, even for a future taken (its flag cleared) while
+    /// another thread wakes it: the second wake, which comes after the take, queues it again
+    /// and wakes the waker that take registered.
+    #[test]
+    fn loom_a_wake_after_a_take_is_not_lost() {
+        loom::model(|| {
+            let queue = Arc::new(ReadyQueue::new(1, Vec::new()));
+            let flags = [(); 2].map(|()| Arc::new(Flag(AtomicBool::new(false))));
+            let taken = Arc::new(AtomicBool::new(false));
+            queue.take(&Waker::from(flags[0].clone()), &mut Vec::new());
+            let waking = {
+                let (queue, taken) = (queue.clone(), taken.clone());
+                thread::spawn(move || {
+                    queue.wake(0);
+                    while !taken.load(Ordering::SeqCst) {
+                        thread::yield_now();
+                    }
+                    queue.wake(0);
+                })
+            };
+            let mut during = Vec::new();
+            queue.take(&Waker::from(flags[1].clone()), &mut during);
+            taken.store(true, Ordering::SeqCst);
+            waking.join().unwrap();
+            let mut after = Vec::new();
+            queue.take(&Waker::from(flags[0].clone()), &mut after);
+            assert_eq!(
+                after,
+                [0],
+                "the wake after the take was lost (during: {during:?})"
+            );
+            assert!(
+                flags[1].0.load(Ordering::SeqCst),
+                "and it woke that take's waker"
+            );
+        });
+    }
+
+    /// Futures put back (the gather yielded before polling them) while one of them is woken
+    /// again are queued exactly once, in front of those woken since.
+    #[test]
+    fn loom_put_back_racing_a_wake_queues_each_future_once() {
+        loom::model(|| {
+            let queue = Arc::new(ReadyQueue::new(3, vec![0, 1]));
+            let flag = Arc::new(Flag(AtomicBool::new(false)));
+            let mut batch = Vec::new();
+            queue.take(&Waker::from(flag), &mut batch);
+            assert_eq!(batch, [0, 1]);
+            let waking = {
+                let queue = queue.clone();
+                thread::spawn(move || {
+                    queue.wake(1);
+                    queue.wake(2);
+                })
+            };
+            queue.put_back(&batch);
+            waking.join().unwrap();
+            let mut after = Vec::new();
+            queue.take(&Waker::noop().clone(), &mut after);
+            let mut sorted = after.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, [0, 1, 2], "each once: {after:?}");
+            assert_eq!(after[0], 0, "put back in front: {after:?}");
         });
     }
 }

@@ -2,8 +2,12 @@
 //! dropped as it finishes, and after the switch to polling by wake-up, each woken through a
 //! waker of its own, from any thread.
 
+use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use corral::task::{gather, gather_settled};
@@ -107,12 +111,13 @@ async fn chatty_then_signal(times: usize, switched: std::sync::mpsc::Sender<()>)
 async fn gather_after_the_switch_is_woken_from_other_threads()
 -> Result<(), Box<dyn std::error::Error>> {
     const N: usize = 1_000;
+    let polls = PollCount::new();
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..N).map(|_| oneshot::channel::<u64>()).unzip();
     let (switched, on_switch) = std::sync::mpsc::channel();
     let mut futures: Vec<SendBoxed<Result<u64, String>>> = receivers
         .into_iter()
         .map(|receiver| {
-            Box::pin(async move { receiver.await.map_err(|error| error.to_string()) })
+            Box::pin(polls.track(async move { receiver.await.map_err(|error| error.to_string()) }))
                 as SendBoxed<_>
         })
         .collect();
@@ -132,6 +137,12 @@ async fn gather_after_the_switch_is_woken_from_other_threads()
     let values = timeout(Duration::from_secs(60), gathering).await???;
     assert!(sending.join().is_ok_and(|sent| sent.is_ok()));
     assert!(values.iter().copied().eq(0..=N as u64));
+    // Polled in turn, every receiver would be polled at each of the 100 self-wakes.
+    let polls = polls.get();
+    assert!(
+        polls <= 4 * N,
+        "{polls} polls of {N} receivers: the gather switched"
+    );
     Ok(())
 }
 
@@ -168,4 +179,100 @@ async fn gather_after_the_switch_yields_when_out_of_budget_and_loses_no_future()
     let polls = polls.get();
     assert!(polls <= 4 * N, "{polls} polls of {N} receivers");
     Ok(())
+}
+
+type LocalBoxed<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// Polls `gather` once with a waker that does nothing, as an executor would.
+fn poll_once<G: Future + Unpin>(gather: &mut G) -> Poll<G::Output> {
+    let waker = futures::task::noop_waker();
+    Pin::new(gather).poll(&mut Context::from_waker(&waker))
+}
+
+// After the switch, a future that wakes itself in its poll (to let the others run, as a
+// cooperative yield does) is polled at most twice per poll of the gather (as in a
+// `FuturesUnordered`), not once per idle future.
+#[test]
+fn after_the_switch_a_self_waking_future_is_polled_at_most_twice_per_poll_of_the_gather() {
+    let polls = Rc::new(Cell::new(0_usize));
+    let mut futures: Vec<LocalBoxed<u8>> = (0..999)
+        .map(|_| Box::pin(std::future::pending::<u8>()) as LocalBoxed<u8>)
+        .collect();
+    let counted = Rc::clone(&polls);
+    futures.push(Box::pin(std::future::poll_fn(move |cx| {
+        counted.set(counted.get() + 1);
+        cx.waker().wake_by_ref();
+        Poll::<u8>::Pending
+    })));
+    let mut gathering = gather_settled(futures);
+    // The first lap, then 128 polls of the second, find a future not ready: switched.
+    for _ in 0..16 {
+        assert!(poll_once(&mut gathering).is_pending());
+    }
+    let before = polls.get();
+    assert!(poll_once(&mut gathering).is_pending());
+    assert_eq!(polls.get() - before, 2);
+}
+
+// After the switch, a future whose poll panics loses nothing else: the futures taken from the
+// queue with it and not polled yet are polled at the gather's next poll.
+#[test]
+fn after_the_switch_a_panicking_poll_leaves_the_rest_of_its_batch_to_the_next_poll() {
+    let armed = Rc::new(Cell::new(false));
+    let kept: Rc<RefCell<Option<Waker>>> = Rc::default();
+    let (panics, keeps) = (Rc::clone(&armed), Rc::clone(&kept));
+    let panicky = std::future::poll_fn(move |cx| {
+        assert!(!panics.get(), "the future's poll panicked");
+        *keeps.borrow_mut() = Some(cx.waker().clone());
+        Poll::<u8>::Pending
+    });
+    let (first, first_rx) = oneshot::channel::<u8>();
+    let (second, second_rx) = oneshot::channel::<u8>();
+    let futures: Vec<LocalBoxed<u8>> = vec![
+        Box::pin(panicky),
+        Box::pin(async move { first_rx.await.unwrap_or(0) }),
+        Box::pin(async move { second_rx.await.unwrap_or(0) }),
+    ];
+    let mut gathering = gather_settled(futures);
+    // Two laps find nothing ready: switched, and each future polled with a waker of its own.
+    for _ in 0..3 {
+        assert!(poll_once(&mut gathering).is_pending());
+    }
+    armed.set(true);
+    let waker = kept.borrow_mut().take().expect("polled after the switch");
+    waker.wake();
+    assert!(first.send(1).is_ok() && second.send(2).is_ok()); // queued: 0, then 1 and 2
+    let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| poll_once(&mut gathering)));
+    assert!(panicked.is_err());
+    armed.set(false);
+    assert!(poll_once(&mut gathering).is_pending());
+    assert!(
+        format!("{gathering:?}").contains("pending: 1"),
+        "the other two finished: {gathering:?}"
+    );
+}
+
+/// A gather of sixteen futures of `BYTES` bytes each, polled once, on a thread with Tokio's
+/// default worker stack (2 MiB).
+fn gather_large_futures_on_a_small_stack<const BYTES: usize>() -> bool {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let futures = (0..16_u8).map(|i| async move {
+                let buffer = [i; BYTES];
+                pending_once().await;
+                Ok::<u8, ()>(buffer[usize::from(i)])
+            });
+            let mut gathering = gather(futures);
+            let _ = poll_once(&mut gathering);
+        })
+        .is_ok_and(|thread| thread.join().is_ok())
+}
+
+// Large futures are boxed one by one, not built sixteen at a time on the stack (which
+// overflowed a 2 MiB stack at 12 KiB per future in a debug build).
+#[test]
+fn large_futures_are_gathered_on_a_small_stack() {
+    assert!(gather_large_futures_on_a_small_stack::<{ 16 * 1024 }>());
+    assert!(gather_large_futures_on_a_small_stack::<{ 128 * 1024 }>());
 }

@@ -276,3 +276,37 @@ fn large_futures_are_gathered_on_a_small_stack() {
     assert!(gather_large_futures_on_a_small_stack::<{ 16 * 1024 }>());
     assert!(gather_large_futures_on_a_small_stack::<{ 128 * 1024 }>());
 }
+
+/// Ready with `1` at once; panics when dropped.
+struct OneThenPanicsOnDrop;
+
+impl Future for OneThenPanicsOnDrop {
+    type Output = u8;
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u8> {
+        Poll::Ready(1)
+    }
+}
+
+impl Drop for OneThenPanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("the finished future panicked as it was dropped");
+    }
+}
+
+// A future whose destructor panics once it has finished: the panic goes to the poller, and
+// the gather stays consistent (its output kept, counted done), so a later poll goes on.
+#[test]
+fn a_future_whose_destructor_panics_leaves_the_gather_consistent() {
+    let (send, receive) = oneshot::channel::<u8>();
+    let futures: Vec<LocalBoxed<u8>> = vec![
+        Box::pin(OneThenPanicsOnDrop),
+        Box::pin(async move { receive.await.unwrap_or(0) }),
+    ];
+    let mut gathering = gather_settled(futures);
+    let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| poll_once(&mut gathering)));
+    assert!(panicked.is_err());
+    assert!(poll_once(&mut gathering).is_pending());
+    assert!(send.send(2).is_ok());
+    assert_eq!(poll_once(&mut gathering), Poll::Ready(vec![1, 2]));
+}

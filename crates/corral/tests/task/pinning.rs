@@ -11,6 +11,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use corral::task::{gather, gather_settled};
+use futures::FutureExt;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 
@@ -309,4 +310,62 @@ fn a_future_whose_destructor_panics_leaves_the_gather_consistent() {
     assert!(poll_once(&mut gathering).is_pending());
     assert!(send.send(2).is_ok());
     assert_eq!(poll_once(&mut gathering), Poll::Ready(vec![1, 2]));
+}
+
+/// `n` futures, each holding a guard of its flag; future `i` sleeps `i + 1` ms, with a
+/// `padding`-byte buffer (so large futures can be made, which are boxed one by one).
+fn guarded<const PADDING: usize>(
+    flags: &[DropFlag],
+) -> impl Iterator<Item = impl Future<Output = Result<u64, String>>> + '_ {
+    flags.iter().enumerate().map(|(i, flag)| {
+        let guard = flag.guard();
+        async move {
+            let padding = [0_u8; PADDING];
+            let _guard = guard;
+            sleep(Duration::from_millis(i as u64 + 1)).await;
+            Ok(i as u64 + u64::from(padding[i % PADDING]))
+        }
+    })
+}
+
+// Dropped mid-wait, before or after the switch to polling by wake-up, small futures (in
+// blocks) or large ones (boxed one by one): every future it still held is dropped with it,
+// and those that finished were dropped already.
+#[tokio::test(start_paused = true)]
+async fn gather_dropped_mid_wait_drops_every_future_it_held() {
+    const N: usize = 40;
+    for (after_ms, large) in [(0, false), (5, false), (30, false), (0, true), (30, true)] {
+        let flags: Vec<DropFlag> = (0..N).map(|_| DropFlag::new()).collect();
+        let start = Instant::now();
+        {
+            let mut gathering = if large {
+                tokio_test::task::spawn(gather(guarded::<4096>(&flags)).boxed_local())
+            } else {
+                tokio_test::task::spawn(gather(guarded::<1>(&flags)).boxed_local())
+            };
+            tokio_test::assert_pending!(gathering.poll());
+            sleep_until(start + Duration::from_millis(after_ms)).await;
+            tokio_test::assert_pending!(gathering.poll());
+            let finished = flags.iter().filter(|flag| flag.is_dropped()).count();
+            assert_eq!(finished, after_ms as usize, "large: {large}");
+        }
+        assert!(
+            flags.iter().all(DropFlag::is_dropped),
+            "dropped after {after_ms} ms (large: {large})"
+        );
+    }
+}
+
+// `gather_settled` too.
+#[tokio::test(start_paused = true)]
+async fn gather_settled_dropped_mid_wait_drops_every_future_it_held() {
+    let flags: Vec<DropFlag> = (0..40).map(|_| DropFlag::new()).collect();
+    let start = Instant::now();
+    let mut gathering = tokio_test::task::spawn(gather_settled(guarded::<1>(&flags)));
+    tokio_test::assert_pending!(gathering.poll());
+    sleep_until(start + Duration::from_millis(20)).await;
+    tokio_test::assert_pending!(gathering.poll());
+    assert_eq!(flags.iter().filter(|flag| flag.is_dropped()).count(), 20);
+    drop(gathering);
+    assert!(flags.iter().all(DropFlag::is_dropped));
 }

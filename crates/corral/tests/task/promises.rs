@@ -394,9 +394,27 @@ async fn aborting_one_task_is_still_not_a_failure() {
 
 // ---- 7. Nothing outlives its group, at any depth -------------------------------------------
 
+/// Sends on its channel when dropped.
+struct SignalOnDrop(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for SignalOnDrop {
+    fn drop(&mut self) {
+        if let Some(signal) = self.0.take() {
+            let _ = signal.send(());
+        }
+    }
+}
+
 /// Old code: the outer failure aborted the inner group's owner, whose `Drop` aborted the
 /// grandchild without waiting; the grandchild was mid-step on the other worker, and went on
-/// running after the outer `join` returned (it saw the `join_returned` signal).
+/// running after the outer `join` returned.
+///
+/// Here the grandchild, once it sees the cancellation, stays in its step until the test lets
+/// it go, so a correct `join` cannot return before that. The test lets it go only after the
+/// inner group's owner is gone (from then on, a `join` that does not wait for the grandchild
+/// has nothing left to wait for) and after giving such a `join` time to show it returned.
+/// Proving that something does *not* happen needs that window; it starts where the wrong
+/// behaviour is immediate, and the right behaviour cannot pass it by chance.
 #[test]
 fn a_grandchild_mid_step_stops_before_the_outer_join_returns() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -405,12 +423,14 @@ fn a_grandchild_mid_step_stops_before_the_outer_join_returns() {
         .build()
         .unwrap();
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
-    let (join_returned_tx, join_returned_rx) = mpsc::channel::<()>();
-    let saw_join_return = Arc::new(AtomicBool::new(false));
-    let saw = saw_join_return.clone();
+    let (cancel_seen_tx, cancel_seen_rx) = tokio::sync::oneshot::channel::<()>();
+    let (owner_gone_tx, owner_gone_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
     runtime.block_on(async move {
         let outer: TaskGroup = TaskGroup::new();
         outer.spawn(async move {
+            // Dropped after `inner` (declared before it), once the owner's future is.
+            let _owner_gone = SignalOnDrop(Some(owner_gone_tx));
             let inner: TaskGroup = TaskGroup::new();
             let inner_token = inner.token();
             inner.spawn(async move {
@@ -419,13 +439,10 @@ fn a_grandchild_mid_step_stops_before_the_outer_join_returns() {
                 while !inner_token.is_cancelled() {
                     std::hint::spin_loop();
                 }
-                // Still running: the outer join must not have returned.
-                if join_returned_rx
-                    .recv_timeout(Duration::from_millis(500))
-                    .is_ok()
-                {
-                    saw.store(true, Ordering::SeqCst);
-                }
+                let _ = cancel_seen_tx.send(());
+                // A guard against a hang only: the test releases this step.
+                let released = release_rx.recv_timeout(Duration::from_secs(60));
+                assert!(released.is_ok(), "released by the test");
                 Ok(())
             });
             inner.join().await?;
@@ -433,15 +450,19 @@ fn a_grandchild_mid_step_stops_before_the_outer_join_returns() {
         });
         started_rx.await.unwrap();
         outer.spawn(async { Err::<(), _>(err("outer child failed")) });
-        let errors = outer.join().await.unwrap_err();
-        let _ = join_returned_tx.send(());
+        let mut join = tokio::spawn(async move { outer.join().await });
+        cancel_seen_rx.await.unwrap();
+        owner_gone_rx.await.unwrap();
+        let early = tokio::time::timeout(Duration::from_millis(200), &mut join).await;
+        assert!(
+            early.is_err(),
+            "the outer join returned while the grandchild was still in its step"
+        );
+        release_tx.send(()).unwrap();
+        let errors = join.await.unwrap().unwrap_err();
         assert_eq!(messages(&errors), ["outer child failed"]);
     });
     drop(runtime);
-    assert!(
-        !saw_join_return.load(Ordering::SeqCst),
-        "the grandchild ran after the outer join returned"
-    );
 }
 
 /// Nested groups three deep: the outer join waits for the innermost task.

@@ -477,6 +477,9 @@ fn the_fast_clock_refuses_beyond_the_burst_and_says_how_long() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fast_clock_lets_waiters_through_at_the_rate_on_a_real_clock() {
     // One call every 2 ms: the fourth of four calls made at once goes 6 ms after the first.
+    // The CPU's counter cannot be paused like Tokio's clock, so this reads the real clock; the
+    // bound is one-sided (at least 6 ms, never at most), which a loaded machine only makes
+    // easier to meet: it checks that the rate is kept, not how fast anything runs.
     let limiter = fast(1, 2 * MS, 1);
     let start = std::time::Instant::now();
     let handles: Vec<_> = (0..4)

@@ -85,17 +85,24 @@ async fn a_panicking_cleanup_resumes_after_all_ran_and_the_errors_are_reported()
     stack.push(step(&log, "a", Duration::ZERO, true));
     stack.push(async { panic!("cleanup exploded") });
     stack.push(step(&log, "c", Duration::ZERO, false));
-    let payload = AssertUnwindSafe(stack.close())
-        .catch_unwind()
-        .await
-        .unwrap_err();
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"cleanup exploded"));
+    assert_eq!(closing_panics(stack).await, "cleanup exploded");
     assert_eq!(
         entries(&log),
         ["c", "a"],
         "the cleanup after the panic still ran"
     );
     assert_eq!(reports.lines(), ["ExitStack: \"a failed\""]);
+}
+
+/// Closes `stack`, which must resume a cleanup's panic; returns the panic's message.
+async fn closing_panics<E: std::fmt::Debug + Send + 'static>(stack: ExitStack<E>) -> String {
+    let payload = AssertUnwindSafe(stack.close())
+        .catch_unwind()
+        .await
+        .expect_err("a cleanup panicked");
+    payload
+        .downcast_ref::<&str>()
+        .map_or_else(|| "<not a str>".to_owned(), |message| (*message).to_owned())
 }
 
 /// An error whose destructor panics.
@@ -116,11 +123,7 @@ async fn an_error_whose_destructor_panics_does_not_replace_the_cleanups_panic() 
     let mut stack: ExitStack<PanicsOnDrop> = ExitStack::default();
     stack.push(async { Err(PanicsOnDrop) });
     stack.push(async { panic!("cleanup exploded") });
-    let payload = AssertUnwindSafe(stack.close())
-        .catch_unwind()
-        .await
-        .unwrap_err();
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"cleanup exploded"));
+    assert_eq!(closing_panics(stack).await, "cleanup exploded");
     assert_eq!(
         reports.lines(),
         [
@@ -567,25 +570,25 @@ async fn a_rollback_that_panics_runs_once_and_the_session_is_still_closed() {
     reports.assert_only("insert failed");
 }
 
+// The rollback of a dropped session runs under a catch that also covers dropping its future:
+// a rollback that panics in its poll, or whose future panics as it is dropped after it
+// completed, is reported, and the session is still closed.
 #[tokio::test(start_paused = true)]
 async fn a_dropped_session_whose_rollback_panics_is_still_closed() {
     let reports = Reports::collect();
-    let log = log();
-    drop_mid_body_until_closed(&log, &["panic:rollback"]).await;
-    assert_eq!(entries(&log), ["insert", "rollback", "close"]);
-    reports.assert_any("rollback panicked");
-}
-
-// The rollback of a dropped session runs under a catch that also covers dropping its future:
-// a future that panics as it is dropped, after it completed, is reported, and the session is
-// still closed.
-#[tokio::test(start_paused = true)]
-async fn a_dropped_session_whose_rollback_future_panics_as_it_is_dropped_is_still_closed() {
-    let reports = Reports::collect();
-    let log = log();
-    drop_mid_body_until_closed(&log, &["droppanic:rollback"]).await;
-    assert_eq!(entries(&log), ["insert", "rollback", "close"]);
-    reports.assert_any("the rollback future panicked as it was dropped");
+    let cases: [(&'static [&'static str], &str); 2] = [
+        (&["panic:rollback"], "rollback panicked"),
+        (
+            &["droppanic:rollback"],
+            "the rollback future panicked as it was dropped",
+        ),
+    ];
+    for (fail, reported) in cases {
+        let log = log();
+        drop_mid_body_until_closed(&log, fail).await;
+        assert_eq!(entries(&log), ["insert", "rollback", "close"], "{fail:?}");
+        reports.assert_any(reported);
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -20,6 +20,9 @@ use crate::support::{DropFlag, PollCount};
 
 type SendBoxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// A future awaiting a channel.
+type Received = SendBoxed<Result<u64, String>>;
+
 // Two blocks of sixteen and five futures boxed alone: each is dropped where it is pinned as
 // soon as it finishes, not when the gather ends, and the values keep their order.
 #[tokio::test(start_paused = true)]
@@ -106,6 +109,19 @@ async fn chatty_then_signal(times: usize, switched: std::sync::mpsc::Sender<()>)
     }
 }
 
+/// `n` channels, and a future awaiting each (its polls counted by `polls`).
+fn receivers(n: usize, polls: &PollCount) -> (Vec<oneshot::Sender<u64>>, Vec<Received>) {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| oneshot::channel::<u64>()).unzip();
+    let futures = receivers
+        .into_iter()
+        .map(|receiver| {
+            Box::pin(polls.track(async move { receiver.await.map_err(|error| error.to_string()) }))
+                as SendBoxed<_>
+        })
+        .collect();
+    (senders, futures)
+}
+
 // After the switch each future has a waker of its own; woken from another thread, in reverse
 // input order, every one is polled and the values keep their order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,15 +129,8 @@ async fn gather_after_the_switch_is_woken_from_other_threads()
 -> Result<(), Box<dyn std::error::Error>> {
     const N: usize = 1_000;
     let polls = PollCount::new();
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..N).map(|_| oneshot::channel::<u64>()).unzip();
+    let (senders, mut futures) = receivers(N, &polls);
     let (switched, on_switch) = std::sync::mpsc::channel();
-    let mut futures: Vec<SendBoxed<Result<u64, String>>> = receivers
-        .into_iter()
-        .map(|receiver| {
-            Box::pin(polls.track(async move { receiver.await.map_err(|error| error.to_string()) }))
-                as SendBoxed<_>
-        })
-        .collect();
     futures.push(Box::pin(async move {
         chatty_then_signal(100, switched).await;
         Ok(N as u64)
@@ -154,14 +163,7 @@ async fn gather_after_the_switch_yields_when_out_of_budget_and_loses_no_future()
 -> Result<(), Box<dyn std::error::Error>> {
     const N: usize = 1_000;
     let polls = PollCount::new();
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..N).map(|_| oneshot::channel::<u64>()).unzip();
-    let mut futures: Vec<SendBoxed<Result<u64, String>>> = receivers
-        .into_iter()
-        .map(|receiver| {
-            Box::pin(polls.track(async move { receiver.await.map_err(|error| error.to_string()) }))
-                as SendBoxed<_>
-        })
-        .collect();
+    let (senders, mut futures) = receivers(N, &polls);
     futures.push(Box::pin(async move {
         for _ in 0..10 {
             pending_once().await;

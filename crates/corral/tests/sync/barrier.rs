@@ -259,6 +259,9 @@ async fn a_broken_phase_stays_broken_for_a_waiter_that_looks_much_later() {
     assert_ready_err!(stale.poll());
 }
 
+/// The behaviour seen from outside. That the broken phase's entry is gone (a leaked one only
+/// turns the lock-free fast path off, which no result shows) is checked by the unit test
+/// `sync::barrier::tests::a_waiter_of_a_broken_phase_dropped_unpolled_leaves_nothing_behind`.
 #[tokio::test(start_paused = true)]
 async fn a_waiter_of_a_broken_phase_dropped_unpolled_is_forgotten() {
     let barrier = Barrier::new(2);

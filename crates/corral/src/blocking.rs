@@ -129,22 +129,35 @@ where
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::sync::mpsc;
 /// use corral::blocking::run_blocking_with;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), corral::task::BoxError> {
-/// let job = run_blocking_with(|token| {
-///     let mut steps = 0;
-///     while !token.is_cancelled() && steps < 1_000 {
-///         std::thread::sleep(Duration::from_millis(1)); // one step of blocking work
-///         steps += 1;
+/// let (chunks, incoming) = mpsc::channel();
+/// let (report, mut progress) = tokio::sync::mpsc::unbounded_channel();
+/// let job = run_blocking_with(move |token| {
+///     let mut total = 0;
+///     for chunk in incoming {
+///         if token.is_cancelled() {
+///             break; // nobody waits for the result any more: stop early
+///         }
+///         total += chunk; // one step of blocking work
+///         if report.send(total).is_err() {
+///             break;
+///         }
 ///     }
-///     steps
+///     total
 /// });
-/// // Give up after 10 ms: the job notices and returns early instead of running 1000 steps.
-/// let outcome = tokio::time::timeout(Duration::from_millis(10), job).await;
-/// assert!(outcome.is_err());
+/// chunks.send(1)?;
+/// assert_eq!(progress.recv().await, Some(1), "the job is running");
+///
+/// // Give up on the job (a `timeout` or a lost `select!` drops it the same way).
+/// drop(job);
+/// chunks.send(2)?;
+/// // The job saw the cancellation and returned without handling chunk 2: its report
+/// // channel closed with no more progress.
+/// assert_eq!(progress.recv().await, None);
 /// # Ok(())
 /// # }
 /// ```

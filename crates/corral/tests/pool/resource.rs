@@ -399,3 +399,90 @@ async fn a_spawned_task_may_hold_a_timed_guard_across_an_await() {
     };
     assert_eq!(task.await.unwrap().unwrap(), 5);
 }
+
+// `acquire_timeout`'s cancel safety ("as `acquire`: cancelling loses your place in the queue
+// and leaks nothing"): dropped from outside, before its limit, at each point it can wait.
+
+#[tokio::test(start_paused = true)]
+async fn acquire_timeout_dropped_while_waiting_leaks_nothing_and_passes_its_turn_on() {
+    let (pool, db) = pool(1);
+    let held = pool.acquire().await.unwrap();
+    let mut first = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
+    let mut second = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+    assert_eq!(numbers(&pool), (1, 0, 2));
+    drop(first);
+    assert_eq!(
+        numbers(&pool),
+        (1, 0, 1),
+        "the dropped waiter left the line"
+    );
+    drop(held);
+    assert!(second.is_woken(), "the turn passed to the next waiter");
+    let conn = assert_ready!(second.poll()).unwrap();
+    assert_eq!(conn.id, 0, "the same resource");
+    // The size limit still holds: a third acquire waits for the one resource.
+    let mut third = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
+    assert_pending!(third.poll());
+    drop(conn);
+    assert_eq!(assert_ready!(third.poll()).unwrap().id, 0);
+    assert_eq!(db.created.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn acquire_timeout_dropped_after_it_was_woken_passes_the_resource_on() {
+    let (pool, db) = pool(1);
+    let held = pool.acquire().await.unwrap();
+    let mut first = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
+    let mut second = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+    drop(held);
+    assert!(first.is_woken());
+    assert!(!second.is_woken(), "one resource, one waiter woken");
+    drop(first); // woken, never polled again
+    assert!(
+        second.is_woken(),
+        "the dropped waiter passed the resource on"
+    );
+    assert_eq!(assert_ready!(second.poll()).unwrap().id, 0);
+    assert_eq!(numbers(&pool), (1, 1, 0));
+    assert_eq!(db.created.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn acquire_timeout_dropped_during_the_check_frees_its_slot() {
+    let (pool, db) = pool(1);
+    drop(pool.acquire().await.unwrap());
+    db.gated.store(true, Ordering::SeqCst);
+    let mut checking = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
+    assert_pending!(checking.poll()); // inside recycle
+    assert_eq!(numbers(&pool), (1, 0, 0));
+    drop(checking);
+    assert_eq!(numbers(&pool), (0, 0, 0), "the slot is free again");
+    assert_eq!(db.dropped(), [0], "the half-checked resource is discarded");
+    db.gated.store(false, Ordering::SeqCst);
+    let conn = pool.acquire_timeout(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(conn.id, 1, "a new one");
+    let mut over = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
+    assert_pending!(over.poll(), "the size limit still holds");
+    assert_eq!(numbers(&pool), (1, 0, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn acquire_timeout_dropped_during_create_frees_the_slot() {
+    let (pool, db) = pool(1);
+    db.gated.store(true, Ordering::SeqCst);
+    let mut creating = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
+    assert_pending!(creating.poll());
+    assert_eq!(numbers(&pool), (1, 0, 0));
+    drop(creating);
+    assert_eq!(numbers(&pool), (0, 0, 0), "the slot is free again");
+    db.gated.store(false, Ordering::SeqCst);
+    let conn = pool.acquire_timeout(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(conn.id, 0);
+    let mut over = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
+    assert_pending!(over.poll(), "the size limit still holds");
+    assert_eq!(numbers(&pool), (1, 0, 1));
+}

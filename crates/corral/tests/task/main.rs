@@ -4,6 +4,7 @@
 mod support;
 
 mod background;
+mod cancel_safety;
 mod combinators;
 mod coop;
 mod done;

@@ -149,11 +149,15 @@ async fn dropping_pending_tasks_aborts_them() {
 async fn dropping_the_wait_future_aborts_its_tasks() {
     let (signal, stopped) = stop_signal();
     let job = hold_forever::<Result<(), String>>(signal);
-    let _ = tokio::time::timeout(
+    let timed_out = tokio::time::timeout(
         Duration::from_millis(5),
         wait([job], WaitFor::AllCompleted, None),
     )
     .await;
+    assert!(
+        timed_out.is_err(),
+        "`wait` must still be waiting when it is dropped"
+    );
     assert!(stops(stopped).await);
 }
 

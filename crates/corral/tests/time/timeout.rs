@@ -85,17 +85,56 @@ async fn timeout_at_uses_its_instant_as_given() {
 
 #[tokio::test(start_paused = true)]
 async fn cancellation_from_outside_is_not_a_timeout() {
-    let mut limited = task::spawn(timeout(100 * MS, pending::<()>()));
-    assert_pending!(limited.poll());
-    drop(limited); // cancelled: nothing to report, nothing fires later
-    advance(200 * MS).await;
-
-    // In select!, the other branch winning drops the timeout without an Elapsed.
-    let outcome = tokio::select! {
-        r = timeout(100 * MS, pending::<()>()) => format!("timeout branch: {r:?}"),
-        () = sleep(10 * MS) => "other branch".to_string(),
+    // The control: in a `biased` select that polls the timeout first, a limit that passes
+    // first wins with `Elapsed`, at the limit.
+    let start = Instant::now();
+    let fired = tokio::select! {
+        biased;
+        r = timeout(10 * MS, pending::<()>()) => Some(r),
+        () = sleep(100 * MS) => None,
     };
-    assert_eq!(outcome, "other branch");
+    assert!(
+        matches!(fired, Some(Err(_))),
+        "the timeout fires: {fired:?}"
+    );
+    assert_eq!(start.elapsed(), 10 * MS);
+
+    // The other branch winning drops the timeout mid-wait: no `Elapsed`, although the timeout
+    // is polled first every time (a timeout that fired early would win here).
+    let start = Instant::now();
+    let outcome = tokio::select! {
+        biased;
+        r = timeout(100 * MS, pending::<()>()) => Some(r),
+        () = sleep(10 * MS) => None,
+    };
+    assert_eq!(outcome, None, "the other branch wins");
+    assert_eq!(start.elapsed(), 10 * MS);
+
+    // Under an enclosing `Deadline`, the dropped timeout's limit passing later is no
+    // `Elapsed` either: the body runs on past it and returns its value...
+    let deadline = corral::time::Deadline::after(200 * MS);
+    let start = Instant::now();
+    let ran = deadline
+        .run(async {
+            let inner = tokio::select! {
+                biased;
+                r = timeout(20 * MS, pending::<()>()) => Some(r),
+                () = sleep(10 * MS) => None,
+            };
+            sleep(50 * MS).await; // well past the dropped timeout's 20 ms
+            inner
+        })
+        .await;
+    assert_eq!(
+        ran,
+        Ok(None),
+        "no Elapsed, from the timeout or the deadline"
+    );
+    assert_eq!(start.elapsed(), 60 * MS);
+    // ...and the deadline itself still fires, at its own limit, as its own.
+    let err = deadline.run(pending::<()>()).await.unwrap_err();
+    assert!(err.is_from(&deadline));
+    assert_eq!(start.elapsed(), 200 * MS);
 }
 
 // `timeout_at`'s own drop test (it shares `Timeout` with `timeout`): dropped mid-wait, it drops

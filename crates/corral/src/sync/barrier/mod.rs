@@ -515,6 +515,58 @@ impl fmt::Display for ZeroPartiesError {
 
 impl Error for ZeroPartiesError {}
 
+#[cfg(all(test, not(corral_loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+
+    use super::*;
+
+    /// Whether the barrier keeps no trace of past phases: nobody counted as waiting, no
+    /// broken phase left with waiters that will never look (which would also keep the
+    /// lock-free fast path off for good).
+    fn is_settled(barrier: &Barrier) -> bool {
+        let state = barrier.lock();
+        state.waiters.is_empty()
+            && state.broken_phases.is_empty()
+            && barrier.broken_unseen.load(Ordering::Relaxed) == 0
+    }
+
+    /// A waiter of a broken phase that is dropped without looking at its result is forgotten
+    /// by the ledger of broken phases (`leave` takes its share of it).
+    #[test]
+    fn a_waiter_of_a_broken_phase_dropped_unpolled_leaves_nothing_behind() {
+        let barrier = Barrier::new(2);
+        let mut cx = Context::from_waker(Waker::noop());
+        {
+            let mut stale = pin!(barrier.wait());
+            assert!(stale.as_mut().poll(&mut cx).is_pending());
+            barrier.abort();
+            assert!(!is_settled(&barrier), "the broken phase awaits its waiter");
+        } // dropped unpolled since the abort
+        assert!(is_settled(&barrier));
+        barrier.reset();
+        assert!(is_settled(&barrier));
+    }
+
+    /// Same for a waiter that does look: the ledger is drained when it sees its phase broken.
+    #[test]
+    fn a_waiter_of_a_broken_phase_that_looks_leaves_nothing_behind() {
+        let barrier = Barrier::new(2);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut stale = pin!(barrier.wait());
+        assert!(stale.as_mut().poll(&mut cx).is_pending());
+        barrier.abort();
+        barrier.reset();
+        assert!(matches!(
+            stale.as_mut().poll(&mut cx),
+            std::task::Poll::Ready(Err(_))
+        ));
+        assert!(is_settled(&barrier));
+    }
+}
+
 #[cfg(all(test, corral_loom))]
 mod loom_tests {
     use std::future::Future;

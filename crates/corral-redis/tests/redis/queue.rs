@@ -5,7 +5,9 @@ use corral_redis::test_server::TestServer;
 use corral_redis::{Error, RedisQueue};
 use redis::AsyncCommands;
 
-use crate::support::{ChildProcess, DropPoint, connect, drop_mid_flight, key, server};
+use crate::support::{
+    ChildProcess, DropPoint, connect, drop_mid_flight, key, server, still_waits_after_its_reply,
+};
 
 async fn queue<T>(key: &str, maxsize: usize) -> RedisQueue<T>
 where
@@ -40,11 +42,12 @@ async fn put_get_done_join_in_order() {
 #[tokio::test]
 async fn bounded_put_waits_for_a_get() {
     let name = key("bounded");
-    let queue = queue::<u32>(&name, 2).await;
-    queue.put(1).await.expect("put");
+    let mut conn = connect(server()).await;
+    let queue = RedisQueue::<u32>::bounded(conn.clone(), &name, 2).expect("a valid configuration");
+    queue.put(1).await.expect("put"); // the PUT script is loaded: one request per attempt
     queue.put(2).await.expect("put");
-    let full = tokio::time::timeout(Duration::from_millis(100), queue.put(3)).await;
-    assert!(full.is_err(), "the queue is full");
+    // The queue is full: refused, it waits for room.
+    drop(still_waits_after_its_reply(&mut conn, queue.put(3)).await);
     assert_eq!(
         queue.unfinished().await.expect("xlen"),
         2,
@@ -62,15 +65,16 @@ async fn bounded_put_waits_for_a_get() {
 #[tokio::test]
 async fn join_waits_for_every_acknowledgement_from_any_process() {
     let name = key("join");
-    let producer = queue::<String>(&name, 0).await;
+    let mut conn = connect(server()).await;
+    let producer = RedisQueue::<String>::unbounded(conn.clone(), &name);
     let worker = queue::<String>(&name, 0).await;
     producer.put("a".into()).await.expect("put");
     producer.put("b".into()).await.expect("put");
     let a = worker.get().await.expect("get");
     let b = worker.get().await.expect("get");
     a.done().await.expect("done");
-    let waiting = tokio::time::timeout(Duration::from_millis(100), producer.join()).await;
-    assert!(waiting.is_err(), "b is not done yet");
+    // b is not done yet: join reads one unfinished item, and waits.
+    drop(still_waits_after_its_reply(&mut conn, producer.join()).await);
     let join = tokio::spawn({
         let producer = producer.clone();
         async move { producer.join().await }
@@ -171,9 +175,12 @@ async fn a_dropped_delivery_is_handed_out_again_after_the_visibility_timeout() {
 #[tokio::test]
 async fn a_dropped_get_loses_nothing() {
     let name = key("cancel");
-    let queue = queue::<u32>(&name, 0).await;
-    let waited = tokio::time::timeout(Duration::from_millis(30), queue.get()).await;
-    assert!(waited.is_err(), "nothing to take");
+    let mut conn = connect(server()).await;
+    let queue = queue_on(&conn, &name, Duration::from_secs(30));
+    queue.put(0).await.expect("put");
+    take_and_finish(&queue, 0).await; // it has swept: a get's first request is GET
+    // Nothing to take: it waits, and is dropped waiting.
+    finds_nothing(&mut conn, &queue).await;
     queue.put(1).await.expect("put");
     let job = queue.get().await.expect("get");
     assert_eq!(*job, 1);

@@ -215,6 +215,21 @@ pub(crate) async fn drop_mid_flight<F: std::future::Future>(
     }
 }
 
+/// Polls `future`, whose first request goes out on `conn`'s connection, until that request's
+/// reply has been read, and checks it is still waiting then (it was refused and waits to try
+/// again). Deterministic: no timer decides it (see [`fence`]). Returns it, to drop or poll on.
+pub(crate) async fn still_waits_after_its_reply<F: std::future::Future>(
+    conn: &mut ConnectionManager,
+    future: F,
+) -> tokio_test::task::Spawn<F> {
+    let mut task = tokio_test::task::spawn(future);
+    assert!(task.poll().is_pending(), "its request is sent");
+    fence(conn).await;
+    assert!(task.is_woken(), "its reply arrived");
+    assert!(task.poll().is_pending(), "still waiting after its reply");
+    task
+}
+
 /// The report hook is process-wide: a test that reads reports holds this while it does.
 static REPORT_HOOK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 

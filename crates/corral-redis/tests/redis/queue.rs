@@ -527,8 +527,9 @@ fn consumer_of<T>(queue: &RedisQueue<T>) -> String {
 #[tokio::test]
 async fn consumers_that_hold_nothing_and_went_idle_leave_the_group() {
     let name = key("sweep");
-    // Swept once idle for 10 visibility timeouts: 20 ms.
-    let visibility = Duration::from_millis(2);
+    // Swept once idle for 10 visibility timeouts: 100 ms (a margin for a loaded machine:
+    // `gone` must not look idle that long before `holder`'s get below has swept).
+    let visibility = Duration::from_millis(10);
     let gone = unbounded_u32(&name, visibility).await;
     let holder = unbounded_u32(&name, visibility).await;
     gone.put(1).await.expect("put");
@@ -544,7 +545,7 @@ async fn consumers_that_hold_nothing_and_went_idle_leave_the_group() {
 
     // A consumer's idle time is Redis's own clock and no command sets it: this real wait is
     // inherent. It waits for Redis to say `gone` has been idle past the sweep threshold.
-    idle_past(&name, &consumer_of(&gone), 20).await;
+    idle_past(&name, &consumer_of(&gone), 100).await;
     let fresh = unbounded_u32(&name, visibility).await;
     // Its first get sweeps: `gone` holds nothing and leaves; `holder` still held item 2 then,
     // so it stays (the get then takes item 2 over, as `holder` is idle past the timeout).

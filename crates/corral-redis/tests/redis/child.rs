@@ -29,9 +29,14 @@ fn child_process_entry() {
     });
 }
 
-/// Takes the only permit (lease 1 s), says so, and hangs until killed.
+/// The lease of the permit `hold_permit` takes, in ms.
+pub(crate) const HOLD_PERMIT_LEASE_MS: u64 = 200;
+/// The lease of the permit `hold_permit` takes.
+pub(crate) const HOLD_PERMIT_LEASE: Duration = Duration::from_millis(HOLD_PERMIT_LEASE_MS);
+
+/// Takes the only permit (lease [`HOLD_PERMIT_LEASE`]), says so, and hangs until killed.
 async fn hold_permit(conn: redis::aio::ConnectionManager, key: &str) {
-    let limit = RedisSemaphore::new(conn, key, 1, Duration::from_secs(1)).expect("config");
+    let limit = RedisSemaphore::new(conn, key, 1, HOLD_PERMIT_LEASE).expect("config");
     let permit = limit.acquire().await.expect("acquire");
     println!("ACQUIRED {}", permit.fence());
     std::future::pending::<()>().await;

@@ -1,11 +1,13 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corral::backend::{Delivery, JobQueue};
 use corral_redis::test_server::TestServer;
 use corral_redis::{Error, RedisQueue};
 use redis::AsyncCommands;
 
-use crate::support::{ChildProcess, DropPoint, connect, drop_mid_flight, key, server};
+use crate::support::{
+    ChildProcess, DropPoint, connect, drop_mid_flight, key, server, still_waits_after_its_reply,
+};
 
 async fn queue<T>(key: &str, maxsize: usize) -> RedisQueue<T>
 where
@@ -40,11 +42,12 @@ async fn put_get_done_join_in_order() {
 #[tokio::test]
 async fn bounded_put_waits_for_a_get() {
     let name = key("bounded");
-    let queue = queue::<u32>(&name, 2).await;
-    queue.put(1).await.expect("put");
+    let mut conn = connect(server()).await;
+    let queue = RedisQueue::<u32>::bounded(conn.clone(), &name, 2).expect("a valid configuration");
+    queue.put(1).await.expect("put"); // the PUT script is loaded: one request per attempt
     queue.put(2).await.expect("put");
-    let full = tokio::time::timeout(Duration::from_millis(100), queue.put(3)).await;
-    assert!(full.is_err(), "the queue is full");
+    // The queue is full: refused, it waits for room.
+    drop(still_waits_after_its_reply(&mut conn, queue.put(3)).await);
     assert_eq!(
         queue.unfinished().await.expect("xlen"),
         2,
@@ -62,15 +65,16 @@ async fn bounded_put_waits_for_a_get() {
 #[tokio::test]
 async fn join_waits_for_every_acknowledgement_from_any_process() {
     let name = key("join");
-    let producer = queue::<String>(&name, 0).await;
+    let mut conn = connect(server()).await;
+    let producer = RedisQueue::<String>::unbounded(conn.clone(), &name);
     let worker = queue::<String>(&name, 0).await;
     producer.put("a".into()).await.expect("put");
     producer.put("b".into()).await.expect("put");
     let a = worker.get().await.expect("get");
     let b = worker.get().await.expect("get");
     a.done().await.expect("done");
-    let waiting = tokio::time::timeout(Duration::from_millis(100), producer.join()).await;
-    assert!(waiting.is_err(), "b is not done yet");
+    // b is not done yet: join reads one unfinished item, and waits.
+    drop(still_waits_after_its_reply(&mut conn, producer.join()).await);
     let join = tokio::spawn({
         let producer = producer.clone();
         async move { producer.join().await }
@@ -103,13 +107,21 @@ async fn shutdown_fails_puts_and_drains_gets_in_every_process() {
 #[tokio::test]
 async fn after_shutdown_an_item_a_dead_consumer_held_is_still_handed_out() {
     let name = key("shutdown-held");
-    let visibility = Duration::from_millis(200);
+    // Never reached in the test: the item comes back because `age` makes it look idle.
+    let visibility = Duration::from_secs(30);
+    let mut conn = connect(server()).await;
     let a = unbounded_u32(&name, visibility).await;
-    let b = unbounded_u32(&name, visibility).await;
+    let b = queue_on(&conn, &name, visibility);
+    a.put(0).await.expect("put");
+    take_and_finish(&b, 0).await; // b has swept: its gets start with GET
     a.put(7).await.expect("put");
     let held = a.get().await.expect("get");
+    let held_id = held.id().to_owned();
     b.shutdown().await.expect("shutdown");
     drop(held); // its consumer dies without `done`
+    // Held, and not idle yet: a get waits for it, it is not refused.
+    finds_nothing(&mut conn, &b).await;
+    age(&name, &held_id, &consumer_of(&a)).await;
     let again = tokio::time::timeout(Duration::from_secs(3), b.get())
         .await
         .expect("handed out again")
@@ -137,22 +149,24 @@ async fn a_waiting_get_is_woken_by_shutdown() {
 #[tokio::test]
 async fn a_dropped_delivery_is_handed_out_again_after_the_visibility_timeout() {
     let name = key("redeliver");
-    let visibility = Duration::from_millis(200);
+    let visibility = Duration::from_secs(30);
+    let mut conn = connect(server()).await;
     let a = unbounded_u32(&name, visibility).await;
-    let b = unbounded_u32(&name, visibility).await;
+    let b = queue_on(&conn, &name, visibility);
+    a.put(0).await.expect("put");
+    take_and_finish(&b, 0).await; // b has swept: its gets start with GET
     a.put(7).await.expect("put");
-    let taken = Instant::now();
     let first = a.get().await.expect("get");
     let id = first.id().to_owned();
     drop(first); // not done
+    // Not before the visibility timeout: idle for less, it is not handed out.
+    finds_nothing(&mut conn, &b).await;
+    // Idle past it (on Redis's clock): handed out again, the same item.
+    age(&name, &id, &consumer_of(&a)).await;
     let again = tokio::time::timeout(Duration::from_secs(3), b.get())
         .await
         .expect("handed out again")
         .expect("get");
-    assert!(
-        taken.elapsed() >= visibility,
-        "not before the visibility timeout"
-    );
     assert_eq!((again.id(), *again), (id.as_str(), 7));
     again.done().await.expect("done");
     a.join().await.expect("join");
@@ -161,19 +175,22 @@ async fn a_dropped_delivery_is_handed_out_again_after_the_visibility_timeout() {
 #[tokio::test]
 async fn a_dropped_get_loses_nothing() {
     let name = key("cancel");
-    let queue = queue::<u32>(&name, 0).await;
-    let waited = tokio::time::timeout(Duration::from_millis(30), queue.get()).await;
-    assert!(waited.is_err(), "nothing to take");
+    let mut conn = connect(server()).await;
+    let queue = queue_on(&conn, &name, Duration::from_secs(30));
+    queue.put(0).await.expect("put");
+    take_and_finish(&queue, 0).await; // it has swept: a get's first request is GET
+    // Nothing to take: it waits, and is dropped waiting.
+    finds_nothing(&mut conn, &queue).await;
     queue.put(1).await.expect("put");
     let job = queue.get().await.expect("get");
     assert_eq!(*job, 1);
     job.done().await.expect("done");
 }
 
-/// Child role: takes one item (visibility 300 ms), says which, and hangs until killed.
+/// Child role: takes one item (visibility 30 s), says which, and hangs until killed.
 pub(crate) async fn take_item_and_hang(conn: redis::aio::ConnectionManager, key: &str) {
     let queue =
-        RedisQueue::<u32>::unbounded(conn, key).with_visibility_timeout(Duration::from_millis(300));
+        RedisQueue::<u32>::unbounded(conn, key).with_visibility_timeout(Duration::from_secs(30));
     let job = queue.get().await.expect("get");
     println!("TAKEN {} {}", job.id(), *job);
     std::future::pending::<()>().await;
@@ -182,7 +199,7 @@ pub(crate) async fn take_item_and_hang(conn: redis::aio::ConnectionManager, key:
 #[tokio::test]
 async fn a_consumer_killed_mid_item_loses_nothing() {
     let name = key("killed");
-    let queue = unbounded_u32(&name, Duration::from_millis(300)).await;
+    let queue = unbounded_u32(&name, Duration::from_secs(30)).await;
     for n in 0..3 {
         queue.put(n).await.expect("put");
     }
@@ -190,6 +207,12 @@ async fn a_consumer_killed_mid_item_loses_nothing() {
     let taken = child.wait_for("TAKEN");
     child.kill();
     let (taken_id, taken_item) = taken.split_once(' ').expect("id and item");
+    // The dead consumer's item is pending in its name; make it look idle past the visibility
+    // timeout (as it will be, on Redis's clock, 30 s after the crash).
+    let (_, pending) = items(&name).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].0, taken_id);
+    age(&name, taken_id, &pending[0].1).await;
     let mut seen = Vec::new();
     let mut redelivered = false;
     for _ in 0..3 {
@@ -291,7 +314,7 @@ async fn redis_restarted_mid_run_fails_clearly_then_recovers_without_a_new_clien
     ])
     .expect("a persistent server");
     let queue = RedisQueue::<u32>::unbounded(connect(&server).await, "restart")
-        .with_visibility_timeout(Duration::from_millis(300));
+        .with_visibility_timeout(Duration::from_secs(30));
     for n in 0..3 {
         queue.put(n).await.expect("put");
     }
@@ -300,6 +323,7 @@ async fn redis_restarted_mid_run_fails_clearly_then_recovers_without_a_new_clien
     acknowledged.done().await.expect("done");
     let in_progress = queue.get().await.expect("get");
     assert_eq!(*in_progress, 1);
+    let in_progress_id = in_progress.id().to_owned();
 
     server.stop();
     let error = queue.put(9).await.expect_err("redis is down");
@@ -308,19 +332,33 @@ async fn redis_restarted_mid_run_fails_clearly_then_recovers_without_a_new_clien
     drop(in_progress); // its done could not be sent either
 
     server.restart().expect("restart");
-    // The same handle (the same ConnectionManager) reconnects by itself.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // The item in progress survived the restart, pending; make it look idle past the
+    // visibility timeout, as its consumer never finishes it.
+    age_on(
+        &mut connect(&server).await,
+        "restart",
+        &in_progress_id,
+        &consumer_of(&queue),
+    )
+    .await;
+    // The same handle (the same ConnectionManager) reconnects by itself: a request may still
+    // fail with the connection it had (or a reconnection tried while the server was down),
+    // and the next ones go through. No pause between them: the server is up already.
+    let mut failures = 0;
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        assert!(Instant::now() < deadline, "no recovery: {seen:?}");
-        match queue.get().await {
+        let job = tokio::time::timeout(Duration::from_secs(10), queue.get())
+            .await
+            .expect("no hang");
+        match job {
             Ok(job) => {
                 seen.push(*job);
                 job.done().await.expect("done");
             }
             Err(error) => {
                 assert!(error.is_connection(), "{error}");
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                failures += 1;
+                assert!(failures <= 3, "no recovery: {error}, {seen:?}");
             }
         }
     }
@@ -334,19 +372,27 @@ async fn redis_restarted_mid_run_fails_clearly_then_recovers_without_a_new_clien
 #[tokio::test]
 async fn touch_keeps_an_item_past_its_visibility_timeout() {
     let name = key("touch");
-    let visibility = Duration::from_millis(450);
+    let visibility = Duration::from_secs(30);
+    let mut conn = connect(server()).await;
     let a = unbounded_u32(&name, visibility).await;
-    let b = unbounded_u32(&name, visibility).await;
+    let b = queue_on(&conn, &name, visibility);
+    a.put(0).await.expect("put");
+    take_and_finish(&b, 0).await; // b has swept: its gets start with GET
     a.put(1).await.expect("put");
     let job = a.get().await.expect("get");
-    for _ in 0..4 {
-        // Time passing on the real server: 600 ms in all, past the timeout.
-        tokio::time::sleep(Duration::from_millis(150)).await;
+    let me = consumer_of(&a);
+    // Held well past the timeout in all, touched all along: Redis's idle time is what the
+    // timeout is checked against, so `age` stands for the time between two touches.
+    for _ in 0..2 {
+        age(&name, job.id(), &me).await;
         assert!(job.touch().await.expect("redis"), "still ours");
+        let (_, pending) = items(&name).await;
+        assert_eq!((pending[0].0.as_str(), &pending[0].1), (job.id(), &me));
+        assert!(pending[0].2 < 30_000, "the touch reset it: {pending:?}");
+        finds_nothing(&mut conn, &b).await; // a touched item is not handed out again
     }
-    let stolen = tokio::time::timeout(Duration::from_millis(100), b.get()).await;
-    assert!(stolen.is_err(), "a touched item is not handed out again");
     // Stop touching: another consumer takes it over, and the first one learns it.
+    age(&name, job.id(), &me).await;
     let again = tokio::time::timeout(Duration::from_secs(3), b.get())
         .await
         .expect("handed out again")
@@ -361,7 +407,9 @@ async fn a_dead_item_behind_many_live_ones_is_still_reclaimed() {
     // XAUTOCLAIM looks at 10 pending entries per call with COUNT 1: the claim scan must resume
     // where it stopped, or a dead item behind 10 live ones waits until they too go idle.
     let name = key("cursor");
-    let visibility = Duration::from_millis(600);
+    // Never reached in the test: only the dead item looks idle (`age`), the live ones stay
+    // fresh for far longer than the hang guard below.
+    let visibility = Duration::from_secs(30);
     let live = unbounded_u32(&name, visibility).await;
     let dead = unbounded_u32(&name, visibility).await;
     let other = unbounded_u32(&name, visibility).await;
@@ -375,14 +423,14 @@ async fn a_dead_item_behind_many_live_ones_is_still_reclaimed() {
     let lost = dead.get().await.expect("get");
     let lost_id = lost.id().to_owned();
     drop(lost); // its consumer "dies"
-    tokio::time::sleep(visibility + Duration::from_millis(50)).await;
+    age(&name, &lost_id, &consumer_of(&dead)).await;
     for job in &held {
         assert!(
             job.touch().await.expect("redis"),
             "the live consumer keeps its items"
         );
     }
-    let reclaimed = tokio::time::timeout(Duration::from_millis(400), other.get())
+    let reclaimed = tokio::time::timeout(Duration::from_secs(5), other.get())
         .await
         .expect("reclaimed before the live items go idle")
         .expect("get");
@@ -397,27 +445,28 @@ async fn a_dead_item_behind_many_live_ones_is_still_reclaimed() {
 #[tokio::test]
 async fn an_item_past_its_delivery_limit_is_dead_lettered_not_handed_out_again() {
     let name = key("poison");
-    let visibility = Duration::from_millis(100);
+    let visibility = Duration::from_secs(30);
     let queue = unbounded_u32(&name, visibility)
         .await
         .with_max_deliveries(2);
+    let me = consumer_of(&queue);
     queue.put(13).await.expect("put");
     let mut ids = Vec::new();
     for _ in 0..2 {
         // Each consumer "crashes" on the item: it never calls done.
         let delivery = tokio::time::timeout(Duration::from_secs(3), queue.get())
             .await
-            .expect("handed out again within the visibility timeout")
+            .expect("handed out again once idle past the visibility timeout")
             .expect("get");
         assert_eq!(*delivery, 13);
         ids.push(delivery.id().to_owned());
         drop(delivery);
+        age(&name, &ids[0], &me).await;
     }
     assert_eq!(ids[0], ids[1], "the same item, delivered twice");
     queue.put(14).await.expect("put");
-    // Past the visibility timeout the poison item would be claimed a third time: instead it is
-    // set aside, and the next get hands out the item behind it.
-    tokio::time::sleep(visibility * 2).await;
+    // Past the visibility timeout (`age` above) the poison item would be claimed a third
+    // time: instead it is set aside, and the next get hands out the item behind it.
     take_and_finish(&queue, 14).await;
     queue
         .join()
@@ -441,14 +490,18 @@ async fn an_item_past_its_delivery_limit_is_dead_lettered_not_handed_out_again()
 #[tokio::test]
 async fn without_a_delivery_limit_an_unacknowledged_item_keeps_coming_back() {
     let name = key("no-limit");
-    let queue = unbounded_u32(&name, Duration::from_millis(50)).await;
+    let queue = unbounded_u32(&name, Duration::from_secs(30)).await;
+    let me = consumer_of(&queue);
     queue.put(5).await.expect("put");
-    for _ in 0..4 {
+    for deliveries in 1..=4 {
         let delivery = tokio::time::timeout(Duration::from_secs(3), queue.get())
             .await
             .expect("handed out again")
             .expect("get");
         assert_eq!(*delivery, 5);
+        let (_, pending) = items(&name).await;
+        assert_eq!(pending[0].3, deliveries, "{pending:?}");
+        age(&name, delivery.id(), &me).await; // dropped without done, idle past the timeout
     }
 }
 
@@ -474,8 +527,9 @@ fn consumer_of<T>(queue: &RedisQueue<T>) -> String {
 #[tokio::test]
 async fn consumers_that_hold_nothing_and_went_idle_leave_the_group() {
     let name = key("sweep");
-    // Swept once idle for 10 visibility timeouts: 200 ms.
-    let visibility = Duration::from_millis(20);
+    // Swept once idle for 10 visibility timeouts: 100 ms (a margin for a loaded machine:
+    // `gone` must not look idle that long before `holder`'s get below has swept).
+    let visibility = Duration::from_millis(10);
     let gone = unbounded_u32(&name, visibility).await;
     let holder = unbounded_u32(&name, visibility).await;
     gone.put(1).await.expect("put");
@@ -489,7 +543,9 @@ async fn consumers_that_hold_nothing_and_went_idle_leave_the_group() {
     expected.sort();
     assert_eq!(before, expected);
 
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A consumer's idle time is Redis's own clock and no command sets it: this real wait is
+    // inherent. It waits for Redis to say `gone` has been idle past the sweep threshold.
+    idle_past(&name, &consumer_of(&gone), 100).await;
     let fresh = unbounded_u32(&name, visibility).await;
     // Its first get sweeps: `gone` holds nothing and leaves; `holder` still held item 2 then,
     // so it stays (the get then takes item 2 over, as `holder` is idle past the timeout).
@@ -530,7 +586,11 @@ async fn items(name: &str) -> (Vec<String>, Vec<Pending>) {
 /// Makes a pending item look idle for an hour, as if its consumer had stopped touching it
 /// long ago (`XCLAIM ... IDLE`, same owner, delivery count unchanged).
 async fn age(name: &str, id: &str, consumer: &str) {
-    let mut conn = connect(server()).await;
+    age_on(&mut connect(server()).await, name, id, consumer).await;
+}
+
+/// [`age`] on the server `conn` is connected to.
+async fn age_on(conn: &mut redis::aio::ConnectionManager, name: &str, id: &str, consumer: &str) {
     let claimed: Vec<String> = redis::cmd("XCLAIM")
         .arg(name)
         .arg("corral")
@@ -540,10 +600,57 @@ async fn age(name: &str, id: &str, consumer: &str) {
         .arg("IDLE")
         .arg(3_600_000)
         .arg("JUSTID")
-        .query_async(&mut conn)
+        .query_async(conn)
         .await
         .expect("xclaim");
     assert_eq!(claimed, [id]);
+}
+
+/// Checks that one `get` attempt of `queue` finds nothing to take (no item waiting, none idle
+/// past the visibility timeout) and is not refused either: it waits. Deterministic: its `GET`
+/// runs on the server and its reply is read (see `support::fence`). `queue` is on `conn`,
+/// and has taken an item before (so it has swept, and a get's first request is `GET`).
+async fn finds_nothing(conn: &mut redis::aio::ConnectionManager, queue: &RedisQueue<u32>) {
+    let mut get = tokio_test::task::spawn(queue.get());
+    assert!(get.poll().is_pending(), "its GET is sent");
+    crate::support::fence(conn).await;
+    assert!(get.is_woken(), "its reply arrived");
+    match get.poll() {
+        std::task::Poll::Pending => {}
+        std::task::Poll::Ready(Ok(job)) => panic!("handed out {} at once", job.id()),
+        std::task::Poll::Ready(Err(error)) => panic!("refused: {error}"),
+    }
+}
+
+/// The next item of `queue` (within a few seconds: a guard against a hang).
+async fn take(queue: &RedisQueue<u32>) -> corral_redis::RedisDelivery<u32> {
+    tokio::time::timeout(Duration::from_secs(3), queue.get())
+        .await
+        .expect("an item")
+        .expect("get")
+}
+
+/// Waits until Redis reports `consumer` of the queue at `name` idle for more than `ms`
+/// milliseconds (on its own clock), sleeping for what is left each time it asks.
+async fn idle_past(name: &str, consumer: &str, ms: u64) {
+    let mut conn = connect(server()).await;
+    for _ in 0..100 {
+        let reply: redis::streams::StreamInfoConsumersReply = conn
+            .xinfo_consumers(name, "corral")
+            .await
+            .expect("xinfo consumers");
+        let idle = reply
+            .consumers
+            .iter()
+            .find(|info| info.name == consumer)
+            .map(|info| u64::try_from(info.idle).expect("an idle time"))
+            .expect("a consumer of the group");
+        if idle > ms {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(ms + 1 - idle)).await;
+    }
+    panic!("{consumer} never went idle");
 }
 
 /// A queue on `conn` (kept by the caller, to fence its requests).
@@ -706,18 +813,19 @@ async fn a_dropped_put_inserted_its_item_once_or_not_at_all() {
 async fn a_get_dropped_with_its_reply_in_flight_hands_the_item_out_again_after_the_visibility_timeout()
  {
     let name = key("get-in-flight");
-    let visibility = Duration::from_millis(200);
+    let visibility = Duration::from_secs(30);
     let mut conn = connect(server()).await;
-    let other = unbounded_u32(&name, visibility).await;
+    let mut other_conn = connect(server()).await;
+    let other = queue_on(&other_conn, &name, visibility);
     let queue = queue_on(&conn, &name, visibility);
-    // The GET script is loaded and this value has swept: a get's first request is GET.
+    // The GET script is loaded and both values have swept: a get's first request is GET.
     queue.put(0).await.expect("put");
     queue.get().await.expect("get").done().await.expect("done");
+    queue.put(0).await.expect("put");
+    take_and_finish(&other, 0).await;
     queue.put(1).await.expect("put");
     queue.put(2).await.expect("put");
 
-    // No item is taken before this instant.
-    let sent = Instant::now();
     // Dropped before its request is sent: it took nothing, or its item is pending.
     drop_mid_flight(&mut conn, queue.get(), DropPoint::BeforeSent).await;
     let (stream, pending) = items(&name).await;
@@ -740,19 +848,26 @@ async fn a_get_dropped_with_its_reply_in_flight_hands_the_item_out_again_after_t
         assert_eq!((consumer, *deliveries), (&consumer_of(&queue), 1));
     }
 
-    // Each item is handed out again, once, after the visibility timeout.
+    // An item nobody took is handed out at once; the pending ones not before the visibility
+    // timeout, then each once.
     let mut seen = Vec::new();
-    for _ in 0..2 {
-        let job = tokio::time::timeout(Duration::from_secs(3), other.get())
-            .await
-            .expect("handed out again")
-            .expect("get");
-        if pending.iter().any(|entry| entry.0 == job.id()) {
-            assert!(
-                sent.elapsed() >= visibility,
-                "not before the visibility timeout"
-            );
-        }
+    let mut jobs = Vec::new();
+    if pending.len() == 1 {
+        let job = take(&other).await;
+        assert!(
+            pending.iter().all(|entry| entry.0 != job.id()),
+            "not taken yet"
+        );
+        jobs.push(job);
+    }
+    finds_nothing(&mut other_conn, &other).await;
+    for (id, consumer, _, _) in &pending {
+        age(&name, id, consumer).await;
+        let job = take(&other).await;
+        assert_eq!(job.id(), id, "handed out again");
+        jobs.push(job);
+    }
+    for job in jobs {
         seen.push(*job);
         job.done().await.expect("done");
     }
@@ -764,15 +879,16 @@ async fn a_get_dropped_with_its_reply_in_flight_hands_the_item_out_again_after_t
 #[tokio::test]
 async fn a_dropped_done_acknowledged_the_item_or_left_it_pending() {
     let name = key("done-cancel");
-    let visibility = Duration::from_millis(200);
+    let visibility = Duration::from_secs(30);
     let mut conn = connect(server()).await;
-    let other = unbounded_u32(&name, visibility).await;
+    let mut other_conn = connect(server()).await;
+    let other = queue_on(&other_conn, &name, visibility);
     let queue = queue_on(&conn, &name, visibility);
+    queue.put(0).await.expect("put");
+    take_and_finish(&other, 0).await; // other has swept: its gets start with GET
     for n in 1..=3 {
         queue.put(n).await.expect("put");
     }
-    // No item is taken before this instant.
-    let taken = Instant::now();
     let first = queue.get().await.expect("get");
     let second = queue.get().await.expect("get");
     let third = queue.get().await.expect("get");
@@ -795,17 +911,14 @@ async fn a_dropped_done_acknowledged_the_item_or_left_it_pending() {
     assert_eq!(pending_ids, stream, "acknowledged and deleted together");
     assert!(stream.iter().all(|id| *id == second_id || *id == third_id));
 
-    // What is still pending is handed out again after the visibility timeout, once.
+    // What is still pending is handed out again: not before the visibility timeout, then
+    // once.
+    finds_nothing(&mut other_conn, &other).await;
+    let me = consumer_of(&queue);
     for id in &stream {
-        let job = tokio::time::timeout(Duration::from_secs(3), other.get())
-            .await
-            .expect("handed out again")
-            .expect("get");
+        age(&name, id, &me).await;
+        let job = take(&other).await;
         assert_eq!(job.id(), id);
-        assert!(
-            taken.elapsed() >= visibility,
-            "not before the visibility timeout"
-        );
         job.done().await.expect("done");
     }
     shut_down_with_nothing_left(&other, &queue, "the acknowledged item never comes back").await;
@@ -865,7 +978,7 @@ async fn a_dropped_touch_reset_the_timeout_or_not_and_the_item_stays_once() {
 async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_report() {
     let reports = crate::support::Reports::collect().await;
     let name = key("poison-cancel");
-    let visibility = Duration::from_millis(100);
+    let visibility = Duration::from_secs(30);
     let mut conn = connect(server()).await;
     let queue = queue_on(&conn, &name, visibility).with_max_deliveries(1);
     queue.put(13).await.expect("put");
@@ -874,7 +987,8 @@ async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_repo
     let about = |line: &str| line.contains(&poison_id) && line.contains(&name);
     // Past the visibility timeout (Redis's clock), the next get finds the item past its
     // limit; that get is dropped with its reply unread.
-    tokio::time::sleep(visibility * 2).await;
+    let me = consumer_of(&queue);
+    age(&name, &poison_id, &me).await;
     drop_mid_flight(&mut conn, queue.get(), DropPoint::ReplyInFlight).await;
     assert!(
         !reports.lines().iter().any(|line| about(line)),
@@ -883,7 +997,7 @@ async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_repo
     );
     // It comes back after another visibility timeout, and is reported and set aside then.
     queue.put(14).await.expect("put");
-    tokio::time::sleep(visibility * 2).await;
+    age(&name, &poison_id, &me).await;
     take_and_finish(&queue, 14).await;
     queue.join().await.expect("join");
     let reported: Vec<_> = reports
@@ -914,7 +1028,7 @@ async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_repo
 async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
     let reports = crate::support::Reports::collect().await;
     let name = key("poison-taken-over");
-    let visibility = Duration::from_millis(100);
+    let visibility = Duration::from_secs(30);
     let mut conn = connect(server()).await;
     let queue = queue_on(&conn, &name, visibility).with_max_deliveries(1);
     // A payload that does not decode, set aside by a get before 13 is handed out: so the
@@ -928,7 +1042,7 @@ async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
     queue.put(13).await.expect("put");
     take_and_finish(&queue, 1).await;
     let id = queue.get().await.expect("get").id().to_owned(); // dropped without done
-    tokio::time::sleep(visibility * 2).await;
+    age(&name, &id, &consumer_of(&queue)).await;
     // This get's GET finds the item past its limit (the reply arrives, unread) ...
     let mut get = tokio_test::task::spawn(queue.get());
     assert!(get.poll().is_pending());

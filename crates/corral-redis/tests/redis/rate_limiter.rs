@@ -1,9 +1,10 @@
-use std::time::{Duration, Instant};
+use std::cell::Cell;
+use std::time::Duration;
 
 use corral::backend::{RateLimit, TryAcquireError};
 use corral_redis::{Error, RedisRateLimiter};
 
-use crate::support::{DropPoint, connect, drop_mid_flight, key, server};
+use crate::support::{DropPoint, connect, drop_mid_flight, fence, key, server};
 
 async fn limiter(key: &str, calls: u32, period: Duration, burst: u32) -> RedisRateLimiter {
     RedisRateLimiter::builder(connect(server()).await, key)
@@ -57,53 +58,105 @@ async fn acquire_n_above_burst_fails_at_once() {
     assert!(limiter.try_acquire().await.is_err(), "the burst was spent");
 }
 
+/// The limiter's state on the server at one instant: the theoretical arrival time of the next
+/// call (µs on the server's clock; `None` once the key has expired, which it does just after
+/// that time has passed) and the server's clock (µs).
+async fn gcra_state(conn: &mut redis::aio::ConnectionManager, key: &str) -> (Option<f64>, f64) {
+    let (tat, (seconds, micros)): (Option<f64>, (u64, u64)) = redis::pipe()
+        .atomic()
+        .get(key)
+        .cmd("TIME")
+        .query_async(conn)
+        .await
+        .expect("get and time");
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "µs since 1970 fit in an f64's 53 bits"
+    )]
+    let now = (seconds * 1_000_000 + micros) as f64;
+    (tat, now)
+}
+
 #[tokio::test]
 async fn acquire_waits_for_the_rate_across_processes() {
-    // 50 per second, burst 1: 21 calls from two processes need at least 20 intervals.
+    // 100 per second, burst 1 (a tolerance of one interval): 21 calls from two processes.
     let name = key("rate");
-    let a = limiter(&name, 50, Duration::from_secs(1), 1).await;
-    let b = limiter(&name, 50, Duration::from_secs(1), 1).await;
-    let started = Instant::now();
-    let (ra, rb) = tokio::join!(
-        async {
-            for _ in 0..11 {
-                a.acquire().await?;
-            }
-            Ok::<_, Error>(())
-        },
-        async {
-            for _ in 0..10 {
-                b.acquire().await?;
+    let interval = 10_000.0; // µs
+    let a = limiter(&name, 100, Duration::from_secs(1), 1).await;
+    let b = limiter(&name, 100, Duration::from_secs(1), 1).await;
+    let mut conn = connect(server()).await;
+    let (_, start) = gcra_state(&mut conn, &name).await;
+    let granted = Cell::new(0_u32);
+    // After each grant, checked on the server's own state: every call granted so far moved
+    // the shared arrival time on by one interval (both processes spend one budget), and that
+    // time never runs ahead of the server's clock by more than the burst (nobody was let
+    // through early). Together: by the time 21 calls are through, the server's clock has
+    // moved at least 20 intervals. The waiting between calls is acquire's own (it sleeps for
+    // the wait the server computed): inherent, and not measured here.
+    let check = |tat: Option<f64>, now: f64| {
+        let calls = f64::from(granted.get());
+        // An expired key means the arrival time has passed: it is at most `now`.
+        let tat_or_now = tat.unwrap_or(now);
+        assert!(
+            tat_or_now >= start + calls * interval,
+            "{calls} calls, arrival time {tat:?}, start {start}"
+        );
+        if let Some(tat) = tat {
+            assert!(tat <= now + interval, "ran ahead: {tat} at {now}");
+        }
+    };
+    let run = |limiter: RedisRateLimiter, calls: u32| {
+        let (granted, check, name) = (&granted, &check, name.as_str());
+        async move {
+            let mut conn = connect(server()).await;
+            for _ in 0..calls {
+                limiter.acquire().await?;
+                granted.set(granted.get() + 1);
+                let (tat, now) = gcra_state(&mut conn, name).await;
+                check(tat, now);
             }
             Ok::<_, Error>(())
         }
-    );
+    };
+    let (ra, rb) = tokio::time::timeout(
+        Duration::from_secs(10), // a guard against a hang
+        async { tokio::join!(run(a, 11), run(b, 10)) },
+    )
+    .await
+    .expect("no hang");
     ra.expect("acquire");
     rb.expect("acquire");
-    let elapsed = started.elapsed();
-    // The server's clock decides: 20 intervals of 20 ms, minus a little rounding.
-    assert!(
-        elapsed >= Duration::from_millis(395),
-        "too fast: {elapsed:?}"
-    );
-    assert!(elapsed < Duration::from_secs(3), "too slow: {elapsed:?}");
+    assert_eq!(granted.get(), 21);
 }
 
 #[tokio::test]
 async fn dropped_acquire_takes_nothing() {
-    let limiter = limiter(&key("cancel"), 2, Duration::from_secs(1), 1).await;
-    limiter.acquire().await.expect("the first is free");
-    // This one must wait ~500 ms; drop it after 20 ms.
-    let waited = tokio::time::timeout(Duration::from_millis(20), limiter.acquire()).await;
-    assert!(waited.is_err(), "it had to wait");
-    // Had the dropped waiter reserved capacity, the next call would wait ~1 s.
-    let started = Instant::now();
-    limiter.acquire().await.expect("acquire");
-    assert!(
-        started.elapsed() < Duration::from_millis(800),
-        "{:?}",
-        started.elapsed()
-    );
+    let name = key("cancel");
+    let mut conn = connect(server()).await;
+    let limiter = RedisRateLimiter::builder(conn.clone(), &name)
+        .rate(2, Duration::from_secs(1))
+        .build()
+        .expect("a valid configuration");
+    limiter.acquire().await.expect("the first is free"); // the GCRA script is loaded
+    let (before, _) = gcra_state(&mut conn, &name).await;
+    // Refused (its reply read), then dropped while it sleeps for the ~500 ms wait.
+    let mut waiting = tokio_test::task::spawn(limiter.acquire());
+    assert!(waiting.poll().is_pending());
+    fence(&mut conn).await;
+    assert!(waiting.is_woken(), "its refusal arrived");
+    assert!(waiting.poll().is_pending(), "it had to wait");
+    drop(waiting);
+    // It reserved nothing: the state is as the first call left it, and the next call is due
+    // within one interval (had it reserved, two).
+    let (after, _) = gcra_state(&mut conn, &name).await;
+    assert!(before.is_some());
+    assert_eq!(after, before, "the refused call changed nothing");
+    match limiter.try_acquire().await {
+        Err(TryAcquireError::RateLimited { retry_after }) => {
+            assert!(retry_after <= Duration::from_millis(500), "{retry_after:?}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }
 
 async fn generic<L: RateLimit>(limit: &L) -> Result<bool, L::Error> {

@@ -1,10 +1,12 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corral::backend::ConcurrencyLimit;
 use corral_redis::{Error, RedisSemaphore};
 use redis::AsyncCommands;
 
-use crate::support::{ChildProcess, DropPoint, connect, drop_mid_flight, key, server};
+use crate::support::{
+    ChildProcess, DropPoint, KeyEvents, Reports, connect, drop_mid_flight, fence, key, server,
+};
 
 async fn semaphore(key: &str, limit: usize, lease: Duration) -> RedisSemaphore {
     RedisSemaphore::new(connect(server()).await, key, limit, lease).expect("a valid configuration")
@@ -39,14 +41,64 @@ fn second_fence_bound(first: &corral_redis::RedisPermit) -> u64 {
     first.fence() + 1
 }
 
+/// The server's clock, in milliseconds (as the semaphore's scripts read it).
+async fn server_ms(conn: &mut redis::aio::ConnectionManager) -> u64 {
+    let (seconds, micros): (u64, u64) = redis::cmd("TIME").query_async(conn).await.expect("time");
+    seconds * 1000 + micros / 1000
+}
+
+/// The leases in the holders set: token and expiry (server ms), earliest first.
+async fn lease_expiries(name: &str) -> Vec<(String, u64)> {
+    let mut conn = connect(server()).await;
+    conn.zrange_withscores(format!("{name}:holders"), 0, -1)
+        .await
+        .expect("zrange")
+}
+
+/// Checks that `permit` (of a semaphore on `conn`) is lost once the server has run the renewal
+/// that found it so (the caller waited for that server-side event): its reply came before the
+/// first fence's, so the renewal task was woken before this task was, and it has run once a
+/// second round trip is over. No timer is involved.
+async fn lost_once_the_renewal_ran(
+    conn: &mut redis::aio::ConnectionManager,
+    permit: &corral_redis::RedisPermit,
+) {
+    fence(conn).await;
+    fence(conn).await;
+    assert!(permit.is_lost(), "the renewal found the lease lost");
+}
+
 #[tokio::test]
 async fn a_held_lease_is_renewed() {
     let name = key("renew");
-    let limit = semaphore(&name, 1, Duration::from_millis(150)).await;
+    let lease = Duration::from_millis(150);
+    let mut events = KeyEvents::subscribe(&format!("{name}:holders")).await;
+    let limit = semaphore(&name, 1, lease).await;
     let permit = limit.acquire().await.expect("acquire");
-    // Time passing on the real server: four lease times.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let granted = lease_expiries(&name).await;
+    assert_eq!(granted.len(), 1);
+    let first_expiry = granted[0].1;
+    events.wait_for("zadd").await; // the grant's own
+    // The renewal task runs on a real timer (a third of the lease), and the lease runs out on
+    // the server's real clock: time has to pass for either. Wait on the renewals themselves
+    // (the server's events) until the server's clock is past the lease first granted.
+    let mut conn = connect(server()).await;
+    let mut renewals = 0;
+    while server_ms(&mut conn).await <= first_expiry {
+        events.wait_for("zadd").await;
+        renewals += 1;
+        assert!(
+            renewals <= 20,
+            "renewed more often than every third of a lease"
+        );
+    }
+    let now = lease_expiries(&name).await;
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(now[0].0, granted[0].0, "the same lease");
+    assert!(now[0].1 > first_expiry, "extended: {granted:?} {now:?}");
     assert!(!permit.is_lost());
+    // Past its first expiry on the server's clock, a grant (which drops expired leases) still
+    // finds it held.
     assert!(
         limit.try_acquire().await.expect("redis").is_none(),
         "still held"
@@ -56,25 +108,61 @@ async fn a_held_lease_is_renewed() {
 #[tokio::test]
 async fn a_forgotten_lease_is_reported_lost() {
     let name = key("lost");
-    let limit = semaphore(&name, 1, Duration::from_millis(90)).await;
-    let permit = limit.acquire().await.expect("acquire");
-    // Redis forgets the holders (as after a restart without persistence).
+    let holders = format!("{name}:holders");
     let mut conn = connect(server()).await;
-    let _: () = conn.del(format!("{name}:holders")).await.expect("del");
-    let started = Instant::now();
-    while !permit.is_lost() {
-        assert!(started.elapsed() < Duration::from_secs(2), "never noticed");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let limit = RedisSemaphore::new(conn.clone(), &name, 1, Duration::from_millis(90))
+        .expect("a valid configuration");
+    let permit = limit.acquire().await.expect("acquire");
+    let mut events = KeyEvents::subscribe(&holders).await;
+    // Redis forgets the holders (as after a restart without persistence).
+    let _: () = conn.del(&holders).await.expect("del");
+    // The next renewal (on its real timer, every third of the lease: that wait is inherent)
+    // reads the missing key. Nothing else reads it.
+    events.wait_for("keymiss").await;
+    lost_once_the_renewal_ran(&mut conn, &permit).await;
+}
+
+#[tokio::test]
+async fn a_lease_past_its_expiry_is_reported_lost() {
+    // A holder paused past its lease: its renewal finds the lease expired, and drops it.
+    let name = key("expired");
+    let holders = format!("{name}:holders");
+    let mut conn = connect(server()).await;
+    let limit = RedisSemaphore::new(conn.clone(), &name, 1, Duration::from_millis(90))
+        .expect("a valid configuration");
+    let permit = limit.acquire().await.expect("acquire");
+    let mut events = KeyEvents::subscribe(&holders).await;
+    let (token, _) = lease_expiries(&name).await.remove(0);
+    let past = server_ms(&mut conn).await - 1;
+    let _: () = redis::cmd("ZADD")
+        .arg(&holders)
+        .arg("XX")
+        .arg(past)
+        .arg(&token)
+        .query_async(&mut conn)
+        .await
+        .expect("zadd");
+    // The next renewal (on its real timer, every third of the lease: that wait is inherent)
+    // finds it expired, and drops it. Nothing else removes it.
+    events.wait_for("zrem").await;
+    lost_once_the_renewal_ran(&mut conn, &permit).await;
+    assert!(lease_expiries(&name).await.is_empty());
 }
 
 #[tokio::test]
 async fn dropped_acquire_holds_no_permit() {
     let name = key("cancel");
-    let limit = semaphore(&name, 1, Duration::from_secs(5)).await;
-    let held = limit.acquire().await.expect("acquire");
-    let waited = tokio::time::timeout(Duration::from_millis(30), limit.acquire()).await;
-    assert!(waited.is_err(), "it had to wait");
+    let mut conn = connect(server()).await;
+    let limit = RedisSemaphore::new(conn.clone(), &name, 1, Duration::from_secs(5))
+        .expect("a valid configuration");
+    let held = limit.acquire().await.expect("acquire"); // the GRANT script is loaded
+    // Refused (its reply read), then dropped while it waits to try again.
+    let mut waiting = tokio_test::task::spawn(limit.acquire());
+    assert!(waiting.poll().is_pending());
+    fence(&mut conn).await;
+    assert!(waiting.is_woken(), "its refusal arrived");
+    assert!(waiting.poll().is_pending(), "it had to wait");
+    drop(waiting);
     held.release().await.expect("release");
     assert!(
         limit.try_acquire().await.expect("redis").is_some(),
@@ -85,20 +173,34 @@ async fn dropped_acquire_holds_no_permit() {
 #[tokio::test]
 async fn a_killed_holder_frees_its_permit_after_one_lease() {
     let name = key("killed");
-    let limit = semaphore(&name, 1, Duration::from_secs(1)).await;
+    let lease = crate::child::HOLD_PERMIT_LEASE;
+    let limit = semaphore(&name, 1, lease).await;
+    let mut events = KeyEvents::subscribe(&format!("{name}:holders")).await;
     let mut child = ChildProcess::spawn("hold_permit", &server().url(), &name);
     child.wait_for("ACQUIRED");
     child.kill();
-    let killed = Instant::now();
+    let mut conn = connect(server()).await;
+    let now = server_ms(&mut conn).await;
+    let dead = lease_expiries(&name).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    // Nobody can renew it any more: it runs out at most one lease from now.
+    assert!(
+        dead[0].1 <= now + crate::child::HOLD_PERMIT_LEASE_MS,
+        "{dead:?} at {now}"
+    );
     assert!(
         limit.try_acquire().await.expect("redis").is_none(),
         "the dead holder's lease still runs"
     );
-    let permit = tokio::time::timeout(Duration::from_secs(5), limit.acquire())
+    // The holders set expires with its last lease (a renewal would have pushed its expiry
+    // on): Redis says when it has. A real wait of at most one lease, inherent: nothing sets
+    // Redis's clock forward.
+    events.wait_for("expired").await;
+    let permit = limit
+        .try_acquire()
         .await
-        .expect("the lease expired")
-        .expect("redis");
-    assert!(killed.elapsed() <= Duration::from_millis(1000 + 1500));
+        .expect("redis")
+        .expect("the dead holder's lease ran out");
     assert!(permit.fence() >= 2);
 }
 
@@ -150,6 +252,7 @@ async fn invalid_configuration_is_an_error() {
 
 #[tokio::test]
 async fn a_permit_whose_renewals_fail_for_a_whole_lease_is_lost() {
+    let reports = Reports::collect().await;
     // A server of its own, to stop under the permit.
     let server = corral_redis::test_server::TestServer::start().expect("a private server");
     let lease = Duration::from_millis(300);
@@ -157,20 +260,19 @@ async fn a_permit_whose_renewals_fail_for_a_whole_lease_is_lost() {
         .expect("a valid configuration");
     let permit = semaphore.acquire().await.expect("acquire");
     assert!(!permit.is_lost());
-    let stopped = Instant::now();
     server.stop(); // Redis is gone: every renewal fails from now on
-    while !permit.is_lost() {
-        assert!(
-            stopped.elapsed() < Duration::from_secs(3),
-            "the lease ran out on the server long ago (lost at most a lease and a renewal \
-             attempt after the last renewal)"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Lost only once the renewals have failed for a whole lease since the last one that went
+    // through (on the renewal task's real timer: that wait is inherent), and reported then,
+    // by the task that marks it lost, just after it does.
+    assert!(!permit.is_lost(), "not before a renewal failed");
+    let report = reports
+        .wait_for(|line| line.starts_with("RedisSemaphore") && line.contains("it is lost"))
+        .await;
     assert!(
-        stopped.elapsed() >= lease / 3,
-        "not before a renewal failed"
+        report.contains(&format!("whole lease of {lease:?}")),
+        "{report}"
     );
+    assert!(permit.is_lost());
 }
 
 /// The number of leases in the holders set, expired or not.
@@ -222,12 +324,19 @@ async fn an_orphan_lease_counts_once_and_expires<F: std::future::Future>(
     let other = semaphore(name, 2, lease).await;
     let mut fences = connect(server()).await;
     let fence_before: u64 = fences.get(format!("{name}:fence")).await.expect("get");
-    // The orphan lease is granted after this instant, on the server's clock in whole ms.
-    let asked = Instant::now();
+    let asked = server_ms(&mut fences).await;
     drop_mid_flight(conn, grant, DropPoint::ReplyInFlight).await;
+    let answered = server_ms(&mut fences).await;
     let fence_after: u64 = fences.get(format!("{name}:fence")).await.expect("get");
     assert_eq!(fence_after, fence_before + 1, "granted once");
     assert_eq!(leases(name).await, 1, "one lease, nobody holds it");
+    // One lease from its grant, on the server's clock.
+    let (orphan, expiry) = lease_expiries(name).await.remove(0);
+    let lease_ms = u64::try_from(lease.as_millis()).expect("a short lease");
+    assert!(
+        (asked + lease_ms..=answered + lease_ms).contains(&expiry),
+        "{asked} {expiry} {answered}"
+    );
     // The orphan lease takes one of the two permits, and only one.
     let held = other
         .try_acquire()
@@ -238,17 +347,20 @@ async fn an_orphan_lease_counts_once_and_expires<F: std::future::Future>(
         other.try_acquire().await.expect("redis").is_none(),
         "the orphan counts"
     );
-    // Nobody renews it: it runs out after one lease time.
-    let next = tokio::time::timeout(lease * 4, other.acquire())
+    // Nobody renews it: it runs out after one lease time (a real wait, inherent: nothing sets
+    // Redis's clock forward; the timeout only guards against a hang, as a renewed orphan
+    // would never run out). Only a grant past its expiry drops it, so the permit granted
+    // next was granted no sooner.
+    let next = tokio::time::timeout(lease * 10, other.acquire())
         .await
         .expect("the orphan lease expired")
         .expect("redis");
-    let held_for = asked.elapsed();
+    let now = lease_expiries(name).await;
+    assert_eq!(now.len(), 2, "{now:?}");
     assert!(
-        held_for >= lease - Duration::from_millis(2),
-        "not before one lease: {held_for:?}"
+        now.iter().all(|(token, _)| *token != orphan),
+        "the orphan is gone"
     );
-    assert_eq!(leases(name).await, 2);
     assert!(next.fence() > held.fence() && held.fence() > fence_after);
     next.release().await.expect("release");
     held.release().await.expect("release");
@@ -257,7 +369,7 @@ async fn an_orphan_lease_counts_once_and_expires<F: std::future::Future>(
 #[tokio::test]
 async fn a_try_acquire_dropped_with_its_reply_in_flight_leaks_no_permit() {
     let name = key("try-cancel");
-    let lease = Duration::from_millis(300);
+    let lease = Duration::from_millis(150);
     let mut conn = connect(server()).await;
     let limit = RedisSemaphore::new(conn.clone(), &name, 2, lease).expect("a valid configuration");
     // The GRANT script is loaded: one request per attempt.

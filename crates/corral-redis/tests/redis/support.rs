@@ -5,12 +5,18 @@ use redis::aio::ConnectionManager;
 
 /// One private server per test binary, started on first use; it dies with the process (see
 /// `corral_redis::test_server`). Each test uses its own keys.
+///
+/// It publishes keyspace events (see [`KeyEvents`]): generic (`g`: `del`), expiry (`x`:
+/// `expired`), sorted set (`z`: `zadd`, `zrem`, ...) and key-miss (`m`: `keymiss`, a read of a
+/// key that does not exist, also from a script).
 pub(crate) fn server() -> &'static TestServer {
     static SERVER: OnceLock<TestServer> = OnceLock::new();
-    SERVER.get_or_init(|| match TestServer::start() {
-        Ok(server) => server,
-        Err(message) => panic!("{message}"),
-    })
+    SERVER.get_or_init(
+        || match TestServer::start_with(&["--notify-keyspace-events", "Kgxzm"]) {
+            Ok(server) => server,
+            Err(message) => panic!("{message}"),
+        },
+    )
 }
 
 /// A fresh connection manager to `server`: one per simulated process.
@@ -19,6 +25,54 @@ pub(crate) async fn connect(server: &TestServer) -> ConnectionManager {
     ConnectionManager::new(client)
         .await
         .expect("the test server is up")
+}
+
+/// The keyspace events of one key on [`server`]: what the server did to it, as it happens. The
+/// tests wait on these rather than sleeping until something has probably happened.
+pub(crate) struct KeyEvents {
+    _conn: ConnectionManager,
+    events: tokio::sync::mpsc::UnboundedReceiver<redis::PushInfo>,
+}
+
+impl KeyEvents {
+    /// Subscribes to the events of `key`; every event after this returns is seen.
+    pub(crate) async fn subscribe(key: &str) -> Self {
+        let (sender, events) = tokio::sync::mpsc::unbounded_channel();
+        let client =
+            redis::Client::open(format!("{}?protocol=resp3", server().url())).expect("a valid url");
+        let config = redis::aio::ConnectionManagerConfig::new().set_push_sender(sender);
+        let mut conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .expect("the test server is up");
+        conn.subscribe(format!("__keyspace@0__:{key}"))
+            .await
+            .expect("subscribe");
+        Self {
+            _conn: conn,
+            events,
+        }
+    }
+
+    /// The next event (`zadd`, `zrem`, `del`, `expired`, `keymiss`, ...), waiting at most 10 s:
+    /// a guard against a hang, never reached when the code works.
+    pub(crate) async fn next(&mut self) -> String {
+        loop {
+            let push = tokio::time::timeout(std::time::Duration::from_secs(10), self.events.recv())
+                .await
+                .expect("a keyspace event within 10 s")
+                .expect("still subscribed");
+            if push.kind == redis::PushKind::Message {
+                let [_channel, event] = <[redis::Value; 2]>::try_from(push.data)
+                    .expect("a message is a channel and a payload");
+                return redis::from_redis_value(event).expect("an event name");
+            }
+        }
+    }
+
+    /// Waits for the next `event`, skipping others (each wait guarded as in [`next`](Self::next)).
+    pub(crate) async fn wait_for(&mut self, event: &str) {
+        while self.next().await != event {}
+    }
 }
 
 /// A key prefix of its own for each test.
@@ -161,12 +215,28 @@ pub(crate) async fn drop_mid_flight<F: std::future::Future>(
     }
 }
 
+/// Polls `future`, whose first request goes out on `conn`'s connection, until that request's
+/// reply has been read, and checks it is still waiting then (it was refused and waits to try
+/// again). Deterministic: no timer decides it (see [`fence`]). Returns it, to drop or poll on.
+pub(crate) async fn still_waits_after_its_reply<F: std::future::Future>(
+    conn: &mut ConnectionManager,
+    future: F,
+) -> tokio_test::task::Spawn<F> {
+    let mut task = tokio_test::task::spawn(future);
+    assert!(task.poll().is_pending(), "its request is sent");
+    fence(conn).await;
+    assert!(task.is_woken(), "its reply arrived");
+    assert!(task.poll().is_pending(), "still waiting after its reply");
+    task
+}
+
 /// The report hook is process-wide: a test that reads reports holds this while it does.
 static REPORT_HOOK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Collects every `corral::report` while it lives (one at a time: see [`REPORT_HOOK`]).
 pub(crate) struct Reports {
     seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    arrived: std::sync::Arc<tokio::sync::Notify>,
     _serial: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -174,15 +244,35 @@ impl Reports {
     pub(crate) async fn collect() -> Self {
         let serial = REPORT_HOOK.lock().await;
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = seen.clone();
+        let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (sink, signal) = (seen.clone(), arrived.clone());
         corral::report::set_hook(move |report: &corral::report::Report<'_>| {
             let line = format!("{}: {:?}", report.source(), report.detail());
             sink.lock().expect("not poisoned").push(line);
+            signal.notify_waiters();
         });
         Self {
             seen,
+            arrived,
             _serial: serial,
         }
+    }
+
+    /// Waits for a report `matching` (or returns the first one seen already), at most 10 s: a
+    /// guard against a hang, never reached when the code works.
+    pub(crate) async fn wait_for(&self, matching: impl Fn(&str) -> bool) -> String {
+        let wait = async {
+            loop {
+                let arrived = self.arrived.notified();
+                if let Some(line) = self.lines().into_iter().find(|line| matching(line)) {
+                    return line;
+                }
+                arrived.await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("no such report within 10 s: {:?}", self.lines()))
     }
 
     /// What was reported so far.

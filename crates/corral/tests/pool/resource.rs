@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use corral::pool::{AcquireError, Manager, Pool, Status};
+use corral::pool::{AcquireError, Manager, Pool, PoolGuard, Status};
 use tokio::sync::Semaphore;
 use tokio_test::{assert_pending, assert_ready};
 
@@ -403,14 +403,22 @@ async fn a_spawned_task_may_hold_a_timed_guard_across_an_await() {
 // `acquire_timeout`'s cancel safety ("as `acquire`: cancelling loses your place in the queue
 // and leaks nothing"): dropped from outside, before its limit, at each point it can wait.
 
+/// What `acquire_timeout` gives.
+type Acquired = Result<PoolGuard<Conn>, AcquireError<Refused>>;
+
+/// An `acquire_timeout` with a limit the test never reaches, polled once: waiting.
+fn waiting(pool: &Pool<Mgr>) -> tokio_test::task::Spawn<impl Future<Output = Acquired> + '_> {
+    let mut acquiring = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
+    assert_pending!(acquiring.poll());
+    acquiring
+}
+
 #[tokio::test(start_paused = true)]
 async fn acquire_timeout_dropped_while_waiting_leaks_nothing_and_passes_its_turn_on() {
     let (pool, db) = pool(1);
     let held = pool.acquire().await.unwrap();
-    let mut first = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
-    let mut second = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
-    assert_pending!(first.poll());
-    assert_pending!(second.poll());
+    let first = waiting(&pool);
+    let mut second = waiting(&pool);
     assert_eq!(numbers(&pool), (1, 0, 2));
     drop(first);
     assert_eq!(
@@ -434,10 +442,8 @@ async fn acquire_timeout_dropped_while_waiting_leaks_nothing_and_passes_its_turn
 async fn acquire_timeout_dropped_after_it_was_woken_passes_the_resource_on() {
     let (pool, db) = pool(1);
     let held = pool.acquire().await.unwrap();
-    let mut first = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
-    let mut second = tokio_test::task::spawn(pool.acquire_timeout(Duration::from_secs(60)));
-    assert_pending!(first.poll());
-    assert_pending!(second.poll());
+    let first = waiting(&pool);
+    let mut second = waiting(&pool);
     drop(held);
     assert!(first.is_woken());
     assert!(!second.is_woken(), "one resource, one waiter woken");

@@ -63,7 +63,7 @@
 //! | `async with asyncio.TaskGroup() as tg` | [`task::TaskGroup`] ([`run`](task::TaskGroup::run), [`spawn`](task::TaskGroup::spawn), [`join`](task::TaskGroup::join)) |
 //! | `ExceptionGroup`, `except* E as eg:` | [`task::ErrorGroup`]; [`split_type`](task::ErrorGroup::split_type) (by type), [`split`](task::ErrorGroup::split) (by predicate), then [`into_result`](task::ErrorGroup::into_result) passes on the rest |
 //! | `asyncio.gather(*aws)` over one coroutine function | [`task::gather`] (polled in place, may borrow) |
-//! | `asyncio.gather(*tasks)` over tasks already created | [`task::gather_unpin`] over their handles (stored as they are: as cheap as awaiting them in a loop; `task::gather` over them costs 1.07×) |
+//! | `asyncio.gather(*tasks)` over tasks already created | [`task::gather_unpin`] over their handles (stored as they are: as cheap as awaiting them in a loop; `task::gather` over them costs 1.08×) |
 //! | `asyncio.gather(a(), b())` over different coroutines | `tokio::try_join!(a(), b())` (gather's fail-fast: the first `Err` drops the others); `tokio::join!` when the outputs are not `Result`s |
 //! | `gather(*aws, return_exceptions=True)` | [`task::gather_settled`] |
 //! | `asyncio.as_completed(aws)` | [`task::as_completed`] (a `Stream`) |

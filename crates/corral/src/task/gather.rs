@@ -24,7 +24,7 @@ use super::pinned::{Pinned, ReadyQueue, SlotWaker, Slots, Unpinned};
 /// The futures are pinned sixteen to an allocation, and polled in input order while that is
 /// cheap, by wake-up once it is not, so the cost per future stays flat from ten futures to a
 /// million, and gathering task handles costs little more than awaiting them one by one (100,000
-/// Tokio `JoinHandle`s: 1.07× the instructions of awaiting them in a loop, see
+/// Tokio `JoinHandle`s: 1.08× the instructions of awaiting them in a loop, see
 /// `BENCHMARKS.md`).
 ///
 /// # Cancel safety
@@ -72,7 +72,7 @@ where
 /// `gather` accepts any future, so it pins them (sixteen to an allocation); an `Unpin` future
 /// needs no pinning, and here the futures are stored as they are, in one `Vec`. That saves a
 /// little more: gathering 100,000 Tokio [`JoinHandle`](tokio::task::JoinHandle)s this way
-/// costs about what awaiting them in a loop does (1.04× the instructions, against 1.07× for
+/// costs about what awaiting them in a loop does (1.05× the instructions, against 1.08× for
 /// `gather`; see `BENCHMARKS.md`). Handles of a [`TaskGroup`](crate::task::TaskGroup)
 /// ([`Task`](crate::task::Task)) and `Pin<Box<dyn Future>>` are `Unpin` too; an `async` block
 /// is not (use [`gather`]).

@@ -23,9 +23,9 @@
 //! - Work whose results you need together, on the current task: [`gather`] (first error
 //!   cancels the rest) or [`gather_settled`] (keep every outcome). These poll the futures
 //!   inside the calling task, so the futures may borrow local data and nothing is spawned.
-//!   Gathering 100k `JoinHandle`s costs about what awaiting them in a loop does (1.07× the
+//!   Gathering 100k `JoinHandle`s costs about what awaiting them in a loop does (1.08× the
 //!   instructions); over task handles (or any `Unpin` futures), [`gather_unpin`] stores them
-//!   as they are instead of pinning them, for a little less (1.04×).
+//!   as they are instead of pinning them, for a little less (1.05×).
 //! - Results as they arrive: [`as_completed`]. The first to finish: [`race`]; the first to
 //!   succeed: [`first_ok`].
 //! - Work that should run in parallel on the runtime's threads, or that spawns more work as it

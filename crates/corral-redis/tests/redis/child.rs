@@ -30,7 +30,7 @@ fn child_process_entry() {
 }
 
 /// The lease of the permit `hold_permit` takes, in ms.
-pub(crate) const HOLD_PERMIT_LEASE_MS: u64 = 200;
+pub(crate) const HOLD_PERMIT_LEASE_MS: u64 = 1_000;
 /// The lease of the permit `hold_permit` takes.
 pub(crate) const HOLD_PERMIT_LEASE: Duration = Duration::from_millis(HOLD_PERMIT_LEASE_MS);
 

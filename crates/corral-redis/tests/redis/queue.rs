@@ -527,11 +527,14 @@ fn consumer_of<T>(queue: &RedisQueue<T>) -> String {
 #[tokio::test]
 async fn consumers_that_hold_nothing_and_went_idle_leave_the_group() {
     let name = key("sweep");
-    // Swept once idle for 10 visibility timeouts: 100 ms (a margin for a loaded machine:
-    // `gone` must not look idle that long before `holder`'s get below has swept).
+    // Swept once idle for 10 visibility timeouts: 100 ms.
     let visibility = Duration::from_millis(10);
     let gone = unbounded_u32(&name, visibility).await;
     let holder = unbounded_u32(&name, visibility).await;
+    // A consumer's first get sweeps (later ones only after a while): `holder`'s is done before
+    // `gone` exists, so however long the machine stalls below, only `fresh` sweeps `gone`.
+    holder.put(0).await.expect("put");
+    take_and_finish(&holder, 0).await;
     gone.put(1).await.expect("put");
     gone.put(2).await.expect("put");
     gone.get().await.expect("get").done().await.expect("done");

@@ -20,11 +20,23 @@ pub(crate) fn server() -> &'static TestServer {
 }
 
 /// A fresh connection manager to `server`: one per simulated process.
+///
+/// Its response timeout is 10 s, not the client's default 500 ms: a machine that stalls the
+/// test or the server for half a second must not fail a test (the tests' own timeouts guard
+/// against hangs).
 pub(crate) async fn connect(server: &TestServer) -> ConnectionManager {
     let client = redis::Client::open(server.url()).expect("a valid url");
-    ConnectionManager::new(client)
+    ConnectionManager::new_with_config(client, patient())
         .await
         .expect("the test server is up")
+}
+
+/// A connection manager's configuration with 10 s timeouts (see [`connect`]).
+pub(crate) fn patient() -> redis::aio::ConnectionManagerConfig {
+    let ten_seconds = Some(std::time::Duration::from_secs(10));
+    redis::aio::ConnectionManagerConfig::new()
+        .set_response_timeout(ten_seconds)
+        .set_connection_timeout(ten_seconds)
 }
 
 /// The keyspace events of one key on [`server`]: what the server did to it, as it happens. The
@@ -40,7 +52,7 @@ impl KeyEvents {
         let (sender, events) = tokio::sync::mpsc::unbounded_channel();
         let client =
             redis::Client::open(format!("{}?protocol=resp3", server().url())).expect("a valid url");
-        let config = redis::aio::ConnectionManagerConfig::new().set_push_sender(sender);
+        let config = patient().set_push_sender(sender);
         let mut conn = ConnectionManager::new_with_config(client, config)
             .await
             .expect("the test server is up");

@@ -256,10 +256,7 @@ async fn a_bad_payload_is_set_aside_with_its_id() {
         .join()
         .await
         .expect("join: the bad payload counts as handled");
-    let dead: redis::streams::StreamRangeReply = conn
-        .xrange_all(format!("{name}:dead"))
-        .await
-        .expect("xrange");
+    let dead = dead_letters(&mut conn, &name).await;
     assert_eq!(dead.ids.len(), 1);
     let entry = &dead.ids[0];
     assert_eq!(entry.get::<String>("id").as_deref(), Some(bad_id.as_str()));
@@ -473,10 +470,7 @@ async fn an_item_past_its_delivery_limit_is_dead_lettered_not_handed_out_again()
         .await
         .expect("join: the dead-lettered item counts as handled");
     let mut conn = connect(server()).await;
-    let dead: redis::streams::StreamRangeReply = conn
-        .xrange_all(format!("{name}:dead"))
-        .await
-        .expect("xrange");
+    let dead = dead_letters(&mut conn, &name).await;
     assert_eq!(dead.ids.len(), 1);
     let entry = &dead.ids[0];
     assert_eq!(entry.get::<String>("id").as_deref(), Some(ids[0].as_str()));
@@ -658,6 +652,26 @@ async fn idle_past(name: &str, consumer: &str, ms: u64) {
 
 /// A queue on `conn` (kept by the caller, to fence its requests).
 /// Takes the next item (within a few seconds), checks it is `expected`, and acknowledges it.
+/// The dead-letter stream of queue `name`.
+async fn dead_letters(
+    conn: &mut redis::aio::ConnectionManager,
+    name: &str,
+) -> redis::streams::StreamRangeReply {
+    conn.xrange_all(format!("{name}:dead"))
+        .await
+        .expect("xrange")
+}
+
+/// The reports about item `id` of queue `name` (stream ids are per stream: another test's
+/// item may have the same id, not the same name).
+fn reports_about(reports: &crate::support::Reports, id: &str, name: &str) -> Vec<String> {
+    reports
+        .lines()
+        .into_iter()
+        .filter(|line| line.contains(id) && line.contains(name))
+        .collect()
+}
+
 async fn take_and_finish(queue: &RedisQueue<u32>, expected: u32) {
     let next = tokio::time::timeout(Duration::from_secs(3), queue.get())
         .await
@@ -986,15 +1000,13 @@ async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_repo
     let queue = queue_on(&conn, &name, visibility).with_max_deliveries(1);
     queue.put(13).await.expect("put");
     let poison_id = queue.get().await.expect("get").id().to_owned(); // dropped without done
-    // Stream ids are per stream: another test's item may have the same id, not the same name.
-    let about = |line: &str| line.contains(&poison_id) && line.contains(&name);
     // Past the visibility timeout (Redis's clock), the next get finds the item past its
     // limit; that get is dropped with its reply unread.
     let me = consumer_of(&queue);
     age(&name, &poison_id, &me).await;
     drop_mid_flight(&mut conn, queue.get(), DropPoint::ReplyInFlight).await;
     assert!(
-        !reports.lines().iter().any(|line| about(line)),
+        reports_about(&reports, &poison_id, &name).is_empty(),
         "not reported yet: {:?}",
         reports.lines()
     );
@@ -1003,21 +1015,14 @@ async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_repo
     age(&name, &poison_id, &me).await;
     take_and_finish(&queue, 14).await;
     queue.join().await.expect("join");
-    let reported: Vec<_> = reports
-        .lines()
-        .into_iter()
-        .filter(|line| about(line))
-        .collect();
+    let reported = reports_about(&reports, &poison_id, &name);
     assert_eq!(reported.len(), 1, "{reported:?}");
     let (stream, pending) = items(&name).await;
     assert!(
         stream.is_empty() && pending.is_empty(),
         "{stream:?} {pending:?}"
     );
-    let dead: redis::streams::StreamRangeReply = conn
-        .xrange_all(format!("{name}:dead"))
-        .await
-        .expect("xrange");
+    let dead = dead_letters(&mut conn, &name).await;
     assert_eq!(dead.ids.len(), 1, "set aside once");
     // Counted twice: the first consumer, and the dropped get's claim (a claim counts as a
     // delivery in Redis, even one whose reply nobody read).
@@ -1074,10 +1079,7 @@ async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
         (&pending[0].0, pending[0].1.as_str()),
         (&id, "someone-else")
     );
-    let dead: redis::streams::StreamRangeReply = conn
-        .xrange_all(format!("{name}:dead"))
-        .await
-        .expect("xrange");
+    let dead = dead_letters(&mut conn, &name).await;
     assert_eq!(dead.ids.len(), 1, "only the bad payload was set aside");
     assert_ne!(
         dead.ids[0].get::<String>("id"),
@@ -1085,11 +1087,7 @@ async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
         "not set aside under its new holder"
     );
     // The report that it was moving is followed by one that says it was not moved after all.
-    let about: Vec<String> = reports
-        .lines()
-        .into_iter()
-        .filter(|line| line.contains(&id) && line.contains(&name))
-        .collect();
+    let about = reports_about(&reports, &id, &name);
     assert_eq!(about.len(), 2, "{about:?}");
     assert!(about[0].contains("moving it to"), "{about:?}");
     assert!(about[1].contains("was not moved"), "{about:?}");

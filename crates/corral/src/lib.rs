@@ -208,7 +208,8 @@
 //!
 //! # API themes
 //!
-//! - Tokio's dialect: `try_x` never waits; `x_owned` takes an `Arc<Self>`; errors are small,
+//! - Tokio's dialect: `try_x` never waits; `x_owned` takes the handle by value (a
+//!   clone) and returns a value that borrows nothing; errors are small,
 //!   one per operation (`TryPutError<T>` gives the item back).
 //! - Work is cancelled by dropping it; async cleanup gets a cancellation token and a grace
 //!   period, because Rust has no async drop.

@@ -33,9 +33,10 @@ type Hook<E> = Box<dyn Fn(Failure<E>) + Send + Sync>;
 /// # Examples
 ///
 /// ```
-/// use std::sync::{Arc, Mutex};
+/// use std::sync::Arc;
 /// use std::time::Duration;
 /// use corral::flow::Debouncer;
+/// use tokio::sync::Mutex;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -44,13 +45,13 @@ type Hook<E> = Box<dyn Fn(Failure<E>) + Send + Sync>;
 /// for text in ["h", "he", "hel", "hello"] {
 ///     let saved = Arc::clone(&saved);
 ///     debouncer.call(async move {
-///         saved.lock().unwrap().push(text); // save the document
+///         saved.lock().await.push(text); // save the document
 ///         Ok(())
 ///     });
 ///     tokio::time::sleep(Duration::from_millis(100)).await; // typing
 /// }
 /// tokio::time::sleep(Duration::from_millis(300)).await;
-/// assert_eq!(*saved.lock().unwrap(), ["hello"]); // only the last one ran
+/// assert_eq!(*saved.lock().await, ["hello"]); // only the last one ran
 /// # }
 /// ```
 pub struct Debouncer<E = BoxError> {
@@ -166,20 +167,19 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     /// # Examples
     ///
     /// ```
-    /// use std::sync::{Arc, Mutex};
+    /// use std::sync::mpsc;
     /// use std::time::Duration;
     /// use corral::flow::Debouncer;
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
-    /// let failures = Arc::new(Mutex::new(Vec::new()));
-    /// let sink = Arc::clone(&failures);
+    /// let (sink, failures) = mpsc::channel();
     /// let debouncer = Debouncer::with_hook(Duration::from_millis(10), move |failure| {
-    ///     sink.lock().unwrap().push(failure.to_string());
+    ///     let _ = sink.send(failure.to_string()); // fails only once nobody reads
     /// });
     /// debouncer.call(async { Err("disk full") });
     /// tokio::time::sleep(Duration::from_millis(20)).await;
-    /// assert_eq!(*failures.lock().unwrap(), ["task failed: disk full"]);
+    /// assert_eq!(failures.try_iter().collect::<Vec<_>>(), ["task failed: disk full"]);
     /// # }
     /// ```
     pub fn with_hook<H>(delay: Duration, hook: H) -> Self

@@ -564,6 +564,27 @@ fn nanos_per_cell(nanos: f64) -> Result<u64, ConfigError> {
 }
 
 /// The future of [`RateLimiter::acquire`].
+///
+/// # Examples
+///
+/// A named future, so it can be kept in a struct or raced against a timer:
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::flow::{Acquire, RateLimiter};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let limiter = RateLimiter::per_second(1);
+/// limiter.acquire().await; // the first call goes through at once
+/// let next: Acquire<'_> = limiter.acquire();
+/// let let_through = tokio::select! {
+///     () = next => true,
+///     () = tokio::time::sleep(Duration::from_millis(10)) => false,
+/// };
+/// assert!(!let_through); // at one call a second, the next waits about a second
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 #[derive(Debug)]
 pub struct Acquire<'a> {
@@ -580,6 +601,21 @@ impl Future for Acquire<'_> {
 }
 
 /// The future of [`RateLimiter::acquire_n`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::flow::{AcquireN, RateLimiter};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), corral::flow::AcquireError> {
+/// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build();
+/// let batch: AcquireN<'_> = limiter.acquire_n(5);
+/// batch.await?; // five calls at once, within the burst
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 #[derive(Debug)]
 pub struct AcquireN<'a> {

@@ -94,6 +94,26 @@ pub use error::{GiveUp, RetryError};
 /// Decides whether an error is worth another attempt; see [`Retry::when`].
 ///
 /// Implemented for every `Fn(&E) -> bool` and for [`Always`].
+///
+/// # Examples
+///
+/// A named predicate, for a rule reused by several policies:
+///
+/// ```
+/// use std::io;
+/// use corral::retry::Predicate;
+///
+/// struct Transient;
+///
+/// impl Predicate<io::Error> for Transient {
+///     fn retryable(&self, error: &io::Error) -> bool {
+///         matches!(error.kind(), io::ErrorKind::TimedOut | io::ErrorKind::ConnectionReset)
+///     }
+/// }
+///
+/// assert!(Transient.retryable(&io::Error::from(io::ErrorKind::TimedOut)));
+/// assert!(!Transient.retryable(&io::Error::from(io::ErrorKind::PermissionDenied)));
+/// ```
 pub trait Predicate<E> {
     /// `true` if the operation should be tried again after `error`.
     fn retryable(&self, error: &E) -> bool;
@@ -127,6 +147,29 @@ impl<E, F: Fn(&E) -> bool> Predicate<E> for F {
 /// Runs before each retry; see [`Retry::on_retry`].
 ///
 /// Implemented for every `Fn(u32, &E, Duration)` and for [`NoHook`].
+///
+/// # Examples
+///
+/// A named hook that counts the retries:
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+/// use corral::retry::OnRetry;
+///
+/// #[derive(Default)]
+/// struct CountRetries(AtomicU32);
+///
+/// impl<E> OnRetry<E> for CountRetries {
+///     fn on_retry(&self, _attempt: u32, _error: &E, _delay: Duration) {
+///         self.0.fetch_add(1, Ordering::Relaxed);
+///     }
+/// }
+///
+/// let hook = CountRetries::default();
+/// hook.on_retry(1, &"timed out", Duration::from_millis(100));
+/// assert_eq!(hook.0.load(Ordering::Relaxed), 1);
+/// ```
 pub trait OnRetry<E> {
     /// Called after failed attempt number `attempt` (1 for the first) with its `error`, before
     /// waiting `delay`.

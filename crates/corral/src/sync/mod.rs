@@ -131,9 +131,10 @@
 //! `watch` channel) has no abort, no reset and does not un-count a cancelled waiter, which is
 //! why this one is not a wrapper.
 //!
-//! Measured on a 2-core machine, release build: 8 tasks through 10,000 phases take this
-//! `Barrier` 6–16 ms where Tokio's `Barrier` takes 35–65 ms; waking 10,000 tasks parked in
-//! [`Event::wait`] costs what waking them from `Notify::notified` costs, within noise.
+//! Measured on a 2-core machine, release build (`barrier` and `event_broadcast` benchmarks):
+//! 8 tasks through 10,000 phases take this `Barrier` 0.36–0.52× the time of Tokio's `Barrier`
+//! (5–13 ms against 14–30 ms); waking 10,000 tasks parked in [`Event::wait`] costs 1.01–1.04×
+//! waking them from `Notify::notified` in most runs, 1.26–1.30× in two (`BENCHMARKS.md`).
 //!
 //! # Re-exports
 //!

@@ -91,19 +91,18 @@ impl<E: Send + 'static> BackgroundTasks<E> {
     /// # Examples
     ///
     /// ```
-    /// use std::sync::{Arc, Mutex};
+    /// use std::sync::mpsc;
     /// use corral::task::{BackgroundTasks, BoxError};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let failures = Arc::new(Mutex::new(Vec::new()));
-    /// let sink = failures.clone();
+    /// let (sink, failures) = mpsc::channel();
     /// let background = BackgroundTasks::<BoxError>::with_hook(move |failure| {
-    ///     sink.lock().unwrap().push(failure.to_string());
+    ///     let _ = sink.send(failure.to_string()); // fails only once nobody reads
     /// });
     /// let task = background.spawn(async { Err::<(), BoxError>("cache refresh failed".into()) });
     /// assert!(task.await.expect_err("it failed").is_failed());
-    /// assert_eq!(*failures.lock().unwrap(), ["task failed: cache refresh failed"]);
+    /// assert_eq!(failures.try_iter().collect::<Vec<_>>(), ["task failed: cache refresh failed"]);
     /// # Ok(())
     /// # }
     /// ```

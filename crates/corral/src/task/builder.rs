@@ -110,20 +110,21 @@ where
     /// # Examples
     ///
     /// ```
-    /// use std::sync::{Arc, Mutex};
+    /// use std::sync::mpsc;
     /// use corral::task::{BoxError, TaskGroup};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let lost = Arc::new(Mutex::new(Vec::new()));
-    /// let sink = lost.clone();
+    /// let (sink, lost) = mpsc::channel();
     /// let group: TaskGroup<BoxError> = TaskGroup::builder()
-    ///     .on_failure(move |failure| sink.lock().unwrap().push(failure.to_string()))
+    ///     .on_failure(move |failure| {
+    ///         let _ = sink.send(failure.to_string()); // fails only once nobody reads
+    ///     })
     ///     .build();
     /// let task = group.spawn(async { Err::<(), BoxError>("nobody joined me".into()) });
     /// let _ = task.await;
     /// drop(group); // dropped without join: the error goes to the hook
-    /// assert_eq!(*lost.lock().unwrap(), ["task failed: nobody joined me"]);
+    /// assert_eq!(lost.try_iter().collect::<Vec<_>>(), ["task failed: nobody joined me"]);
     /// # Ok(())
     /// # }
     /// ```

@@ -28,8 +28,10 @@ use super::spawner::Spawner;
 /// Every error that happened is kept, in order, in the [`ErrorGroup`] that `join` returns;
 /// cancelled siblings add nothing to it. Errors that happen together are all kept: the abort
 /// after a failure waits one turn of the scheduler, so siblings already ready at that instant
-/// run first (and a sibling mid-step on another worker is waited for), and their errors count;
-/// the group still fails at the instant of the first error.
+/// run first on a current-thread runtime (on a multi-thread one, a sibling queued on another
+/// worker may be aborted before its first poll: it never ran), a sibling mid-step on another
+/// worker is waited for, and their errors count; the group still fails at the instant of the
+/// first error.
 ///
 /// Errors of nested groups nest: a child that returns an inner group's `ErrorGroup` (say with
 /// `?` into a [`BoxError`]) is one error of the outer group, never flattened into it.

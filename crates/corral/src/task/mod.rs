@@ -45,9 +45,12 @@
 //!   group weakly, so a task keeping one does not keep its own group alive.
 //! - **No error is silently dropped.** A group returns every error in its [`ErrorGroup`],
 //!   including errors that happen in the same tick as the first one (or as a cancellation):
-//!   the abort that follows a failure waits for one turn of the scheduler, so tasks already
-//!   ready at that instant run and keep their errors, and a task mid-poll on another worker is
-//!   waited for, its real outcome kept. A panic resumes in the code that joins; what can be
+//!   the abort that follows a failure waits for one turn of the scheduler, so on a
+//!   current-thread runtime tasks already ready at that instant run and keep their errors, and
+//!   on any runtime a task mid-poll on another worker is waited for, its real outcome kept. (On
+//!   a multi-thread runtime the turn is the joining task's own: a sibling still queued on
+//!   another worker may be aborted before its first poll. It never ran, so it had no error to
+//!   lose.) A panic resumes in the code that joins; what can be
 //!   returned to nobody (errors collected while a panic resumes, a group dropped unjoined,
 //!   every failure of a [`BackgroundTasks`]) goes to a report hook, by default the crate's
 //!   [`report`](crate::report) (a `tracing` event, or standard error when no subscriber
@@ -78,7 +81,7 @@
 //! | [`AsCompleted::next`] | safe: no output is lost |
 //! | [`TaskGroup::join`] / [`run`](TaskGroup::run) / [`shutdown`](TaskGroup::shutdown) | aborts every task of the group (`run` only drops its body) |
 //! | [`gather`], [`gather_unpin`], [`gather_settled`], [`race`], [`first_ok`] | drops the futures they hold (a dropped task handle leaves its task running) |
-//! | [`wait`] | aborts every task it spawned |
+//! | [`wait`] | aborts every task it was given or spawned, including a [`Task`] or `JoinHandle` passed in: keep the `Pending` entries (see [`wait`]) to keep them running |
 //! | [`BackgroundTasks::shutdown`] | the shutdown stays in effect; tasks are aborted when the manager drops |
 //!
 //! # Design

@@ -14,6 +14,7 @@ mod resources;
 mod retry_pool;
 mod sync;
 mod task;
+mod testing;
 mod time;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -50,6 +51,11 @@ async fn main() -> Result<(), BoxError> {
     section(
         "resources: exit stacks, sessions, streams, blocking code",
         resources::run(),
+    )
+    .await?;
+    section(
+        "debug and testing: slow polls, unreceived failures, the paused clock, mocks",
+        testing::run(),
     )
     .await?;
     Ok(())

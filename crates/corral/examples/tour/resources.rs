@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use corral::blocking::{block_on, run_blocking, run_blocking_with, run_cpu};
+use corral::blocking::{block_on, run_blocking, run_blocking_with, run_cpu, to_async};
 use corral::scope::{ExitStack, Session, with_resource, with_session};
 use corral::stream::{
     Page, Stream, StreamExt, batches, paginate, paginate_cursor, poll, stream, try_stream,
@@ -290,6 +290,11 @@ async fn blocking() -> Result<(), BoxError> {
         "run_blocking: two 30 ms blocking calls took {} ms together, off the runtime's threads",
         start.elapsed().as_millis()
     );
+
+    // `to_async(func)`: a sync function made into one that returns a future.
+    let count_words = to_async(|text: &'static str| text.split_whitespace().count());
+    let words = count_words("the quick brown fox").await?;
+    println!("to_async: a sync word count, awaited off the runtime's threads: {words} words");
 
     let sum = run_cpu(|| (1..=1_000_000_u64).sum::<u64>()).await;
     println!("run_cpu: summed a million numbers on the core-sized pool: {sum}");

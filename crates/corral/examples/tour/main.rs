@@ -36,7 +36,7 @@ async fn main() -> Result<(), BoxError> {
     println!("corral tour");
     section("task: structured concurrency", task::run()).await?;
     section("time: timeouts, deadlines, shield", time::run()).await?;
-    section("sync: event, condition, barrier", sync::run()).await?;
+    section("sync: event, condition, barrier, lock", sync::run()).await?;
     section("queue: producer/consumer with backpressure", queue::run()).await?;
     section(
         "flow: rate limits, concurrency limits, debounce, throttle",

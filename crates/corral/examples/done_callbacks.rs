@@ -7,7 +7,7 @@
 //!
 //! Run: `cargo run -p corral --example done_callbacks`
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use corral::task::{BackgroundTasks, BoxError, TaskError};
@@ -42,7 +42,7 @@ async fn job(n: u64) -> Result<u64, BoxError> {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() {
+async fn main() -> Result<(), BoxError> {
     // Failures go to this hook; the callbacks see only how each task ended.
     let background: BackgroundTasks<BoxError> =
         BackgroundTasks::with_hook(|failure| println!("reported: {failure}"));
@@ -55,7 +55,12 @@ async fn main() {
         let finished = finished.clone();
         background.spawn(job(n)).on_done(move |outcome| {
             println!("job {n} finished: {outcome:?}");
-            tally.lock().expect("tally lock").record(outcome);
+            // A callback returns nothing to propagate an error to; a poisoned tally (another
+            // callback panicked mid-update) is still the best count there is.
+            tally
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(outcome);
             let _ = finished.send(());
         });
     }
@@ -65,7 +70,10 @@ async fn main() {
         .spawn(std::future::pending::<Result<u64, BoxError>>())
         .on_done(move |outcome| {
             println!("the stuck job finished: {outcome:?}");
-            stuck_tally.lock().expect("tally lock").record(outcome);
+            stuck_tally
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(outcome);
             let _ = finished.send(());
         });
 
@@ -75,11 +83,14 @@ async fn main() {
         finishing
             .recv()
             .await
-            .expect("every callback runs exactly once");
+            .ok_or("a callback was dropped without running")?;
     }
 
-    let tally = tally.lock().expect("tally lock");
+    let tally = tally
+        .lock()
+        .map_err(|_| "a callback panicked while recording")?;
     println!("{tally:?}");
     assert_eq!(tally.done, [1, 4, 25]);
     assert_eq!((tally.failed, tally.panicked, tally.cancelled), (1, 1, 1));
+    Ok(())
 }

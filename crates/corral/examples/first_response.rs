@@ -1,6 +1,7 @@
 //! The guides' `first_response`: `asyncio.wait(tasks, return_when=FIRST_COMPLETED)`, then
-//! cancel the rest. corral has `wait` for the general case, `race` for "first to finish" and
-//! `first_ok` for "first to succeed".
+//! cancel the rest; and `asyncio.wait(tasks, timeout=10.0)`, then cancel what is still pending.
+//! corral has `wait` for the general case, `race` for "first to finish" and `first_ok` for
+//! "first to succeed".
 //!
 //! Run: `cargo run --example first_response`
 
@@ -35,6 +36,34 @@ async fn main() -> Result<(), BoxError> {
         pending.len()
     );
     drop(pending); // for task in pending: task.cancel()
+
+    // done, pending = await asyncio.wait(tasks, timeout=0.15)
+    // for task in pending: task.cancel()
+    let start = Instant::now();
+    let requests = [
+        fetch("eu", 120, true),
+        fetch("us", 40, true),
+        fetch("ap", 2_000, true),
+    ];
+    let (done, pending) = wait(
+        requests,
+        WaitFor::AllCompleted,
+        Some(Duration::from_millis(150)),
+    )
+    .await;
+    let mut answered = Vec::new();
+    for finished in done {
+        answered.push(finished.result?);
+    }
+    let late: Vec<usize> = pending.iter().map(|task| task.index()).collect();
+    for task in pending {
+        task.abort(); // task.cancel()
+    }
+    println!(
+        "wait(timeout=150 ms): returned after {} ms; {answered:?} answered, request(s) {late:?} \
+         still pending were aborted",
+        start.elapsed().as_millis()
+    );
 
     let start = Instant::now();
     let winner = race([fetch("eu", 120, true), fetch("us", 40, false)]).await;

@@ -13,9 +13,16 @@
 //!     result = await get_user(1)
 //! mock_fetch.assert_awaited_once()
 //! ```
+//!
+//! And the async fixture (`@pytest.fixture async def async_client(): ... yield client ...
+//! await client.close()`): a helper that builds the resource, hands it to the test body, and
+//! tears it down afterwards, whether the body passed or failed (`corral::scope::with_resource`
+//! runs the async teardown on both paths). A test calls `with_client(async |client| { ... })`.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use corral::scope::with_resource;
 use mockall::automock;
 use mockall::predicate::eq;
 
@@ -36,6 +43,48 @@ async fn get_user(api: &impl UserApi, id: u32) -> Result<String, String> {
             api.fetch(id).await
         }
     }
+}
+
+/// A client with an async connect and close, standing in for the guides' `AsyncClient`. It
+/// writes what happens to it in a shared log, so the program can show the fixture's order.
+struct AsyncClient {
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl AsyncClient {
+    async fn connect(log: Arc<Mutex<Vec<String>>>) -> Result<Self, BoxError> {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        note(&log, "connect");
+        Ok(Self { log })
+    }
+
+    async fn get(&self, path: &str) -> Result<u16, BoxError> {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        note(&self.log, &format!("GET {path}"));
+        Ok(if path == "/users" { 200 } else { 404 })
+    }
+
+    async fn close(self) -> Result<(), BoxError> {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        note(&self.log, "close");
+        Ok(())
+    }
+}
+
+fn note(log: &Mutex<Vec<String>>, what: &str) {
+    if let Ok(mut log) = log.lock() {
+        log.push(what.to_owned());
+    }
+}
+
+/// The fixture: `client = AsyncClient(); await client.connect(); yield client; await
+/// client.close()`. The body is the test; the client is closed whatever the body returns.
+async fn with_client<T>(
+    log: &Arc<Mutex<Vec<String>>>,
+    test: impl AsyncFnOnce(&mut AsyncClient) -> Result<T, BoxError>,
+) -> Result<T, BoxError> {
+    let connect = AsyncClient::connect(Arc::clone(log));
+    Ok(with_resource(connect, test, AsyncClient::close, AsyncClient::close).await?)
 }
 
 #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -68,5 +117,42 @@ async fn main() -> Result<(), BoxError> {
         "mock: after one failure get_user(7) returned {user:?} at {} ms of paused-clock time",
         start.elapsed().as_millis()
     );
+
+    // test_with_fixture(async_client): the body asserts; the fixture connects and closes.
+    let log = Arc::new(Mutex::new(Vec::new()));
+    with_client(&log, async |client: &mut AsyncClient| {
+        let status = client.get("/users").await?;
+        assert_eq!(status, 200);
+        Ok(())
+    })
+    .await?;
+    // A failing test body: the client is closed all the same, and the failure comes back.
+    let failed = with_client(&log, async |client: &mut AsyncClient| {
+        let status = client.get("/missing").await?;
+        if status != 200 {
+            return Err::<(), BoxError>(format!("expected 200, got {status}").into());
+        }
+        Ok(())
+    })
+    .await;
+    let log = log.lock().map_err(|_| "poisoned")?.clone();
+    println!(
+        "fixture: two tests, the second failing ({}): the client saw {log:?}",
+        failed
+            .err()
+            .map_or_else(|| "it passed (wrong)".to_owned(), |e| e.to_string())
+    );
+    assert_eq!(log.iter().filter(|line| *line == "close").count(), 2);
+
+    // test_timeout: `with pytest.raises(TimeoutError)` on the paused clock, in no real time.
+    let slow = corral::time::timeout(
+        Duration::from_millis(1),
+        tokio::time::sleep(Duration::from_secs(1)),
+    )
+    .await;
+    let raised = slow
+        .err()
+        .ok_or("the sleep finished under a 1 ms timeout")?;
+    println!("timeout test: a 1 s sleep under a 1 ms timeout raised \"{raised}\"");
     Ok(())
 }

@@ -27,11 +27,16 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         smallest_gap.as_secs_f64() * 1e3,
         start.elapsed().as_millis()
     );
-    let refused = limiter.try_acquire().err().and_then(|e| e.retry_after());
-    println!(
-        "RateLimiter: try_acquire right after was refused, retry in {} ms",
-        refused.map_or(0, |d| d.as_millis())
-    );
+    match limiter.try_acquire() {
+        Err(refused) => println!(
+            "RateLimiter: try_acquire right after was refused, retry in {} ms",
+            refused.retry_after().map_or(0, |d| d.as_millis())
+        ),
+        Ok(()) => println!(
+            "RateLimiter: try_acquire right after was let through: this thread was held up for \
+             longer than the 20 ms interval"
+        ),
+    }
 
     // What a limit costs a call that never waits, on each clock. The default finds Tokio's
     // clock running here and reads the CPU's counter; under a paused test clock it would read
@@ -98,9 +103,14 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tokio::time::sleep(Duration::from_millis(80)).await;
+    let ran = ran.lock().map_err(|_| "poisoned")?.clone();
     println!(
-        "Debouncer: 5 calls 10 ms apart, only the last ran: {:?}",
-        ran.lock().map_err(|_| "poisoned")?
+        "Debouncer: 5 calls 10 ms apart, 50 ms of quiet needed: {} ran: {ran:?}",
+        if ran == [5] {
+            "only the last"
+        } else {
+            "a pause of over 50 ms between calls (this machine stalled) let more than the last"
+        }
     );
 
     let throttler = Throttler::try_new(Duration::from_millis(50))?;

@@ -14,6 +14,7 @@ mod resources;
 mod retry_pool;
 mod sync;
 mod task;
+mod testing;
 mod time;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -35,7 +36,7 @@ async fn main() -> Result<(), BoxError> {
     println!("corral tour");
     section("task: structured concurrency", task::run()).await?;
     section("time: timeouts, deadlines, shield", time::run()).await?;
-    section("sync: event, condition, barrier", sync::run()).await?;
+    section("sync: event, condition, barrier, lock", sync::run()).await?;
     section("queue: producer/consumer with backpressure", queue::run()).await?;
     section(
         "flow: rate limits, concurrency limits, debounce, throttle",
@@ -50,6 +51,11 @@ async fn main() -> Result<(), BoxError> {
     section(
         "resources: exit stacks, sessions, streams, blocking code",
         resources::run(),
+    )
+    .await?;
+    section(
+        "debug and testing: slow polls, unreceived failures, the paused clock, mocks",
+        testing::run(),
     )
     .await?;
     Ok(())

@@ -1,4 +1,4 @@
-//! The queue section of the tour: `Queue`, `PriorityQueue`, `LifoQueue`.
+//! The queue section of the tour: `Queue`, `PriorityQueue`, `LifoQueue`, `reserve`.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +9,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) async fn run() -> Result<(), BoxError> {
     producer_consumer().await?;
     cancelled_gets().await?;
+    reserve().await?;
     orders().await?;
     shutdowns().await?;
     Ok(())
@@ -82,6 +83,30 @@ async fn cancelled_gets() -> Result<(), BoxError> {
         } else {
             "out of order (wrong)"
         }
+    );
+    Ok(())
+}
+
+/// A put under a timeout that keeps its item: wait for room with `reserve` (cancel safe), then
+/// put through the permit, which never waits.
+async fn reserve() -> Result<(), BoxError> {
+    let queue = Queue::bounded(1);
+    queue.put("first").await?;
+    let item = "second";
+    let kept = tokio::select! {
+        permit = queue.reserve() => {
+            permit?.put(item);
+            None
+        }
+        () = tokio::time::sleep(Duration::from_millis(10)) => Some(item),
+    };
+    let kept = kept.ok_or("the full queue had room (wrong)")?;
+    let got = queue.get().await?;
+    queue.reserve().await?.put(kept);
+    println!(
+        "queue: a reserve on a full queue gave up after 10 ms and the caller still held \
+         {kept:?}; after a get took {got:?}, a permit put it: the queue holds [{:?}]",
+        queue.try_get()?
     );
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! Tour of `corral::scope`, `corral::stream` and `corral::blocking`: cleanups, sessions,
-//! streams and sync code. Every line reports what was observed.
+//! generators, paginators and sync code. Every line reports what was observed.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use corral::blocking::{block_on, run_blocking, run_blocking_with, run_cpu};
-use corral::scope::{ExitStack, Session, with_session};
-use corral::stream::{StreamExt, batches, paginate, poll};
+use corral::blocking::{block_on, run_blocking, run_blocking_with, run_cpu, to_async};
+use corral::scope::{ExitStack, Session, with_resource, with_session};
+use corral::stream::{
+    Page, Stream, StreamExt, batches, paginate, paginate_cursor, poll, stream, try_stream,
+};
 
 use super::BoxError;
 
@@ -125,10 +127,98 @@ async fn session() -> Result<(), BoxError> {
         "with_session: a body that failed got: {}; returned {failure}",
         lines(&log)
     );
+
+    // `with_resource`: commit and rollback consume the resource (sqlx's transactions do).
+    let log: Log = Arc::default();
+    let begin = |log: &Log| {
+        let log = log.clone();
+        async move { Ok::<_, BoxError>(Tx { log, rows: 0 }) }
+    };
+    let inserted = with_resource(
+        begin(&log),
+        async |tx: &mut Tx| {
+            tx.rows += 2;
+            Ok::<_, BoxError>(tx.rows)
+        },
+        Tx::commit,
+        Tx::rollback,
+    )
+    .await?;
+    let failed = with_resource(
+        begin(&log),
+        async |_: &mut Tx| Err::<u32, BoxError>("constraint violated".into()),
+        Tx::commit,
+        Tx::rollback,
+    )
+    .await
+    .err()
+    .map(|f| f.error().to_string())
+    .unwrap_or_default();
+    println!(
+        "with_resource: a body that inserted {inserted} rows and one that failed (\"{failed}\") \
+         ended their transactions with: {}",
+        lines(&log)
+    );
     Ok(())
 }
 
+/// A transaction whose end consumes it.
+struct Tx {
+    log: Log,
+    rows: u32,
+}
+
+impl Tx {
+    async fn commit(self) -> Result<(), BoxError> {
+        note(&self.log, format!("commit({} rows)", self.rows));
+        Ok(())
+    }
+    async fn rollback(self) -> Result<(), BoxError> {
+        note(&self.log, "rollback".into());
+        Ok(())
+    }
+}
+
+/// `async def read_lines(...)`: an async generator; `yield` inside `stream!`.
+fn read_lines(text: &'static str) -> impl Stream<Item = String> {
+    stream! {
+        for line in text.lines() {
+            tokio::time::sleep(Duration::from_millis(1)).await; // simulated read
+            yield line.trim().to_owned();
+        }
+    }
+}
+
+/// A generator that can fail: `?` inside `try_stream!` ends the stream with the error.
+fn parse_all(text: &'static str) -> impl Stream<Item = Result<u32, BoxError>> {
+    try_stream! {
+        for line in text.lines() {
+            let n: u32 = line.trim().parse()?;
+            yield n;
+        }
+    }
+}
+
 async fn streams() -> Result<(), BoxError> {
+    // `[line async for line in read_lines(...) if line]`
+    let lines: Vec<String> = read_lines("alpha\n\n  beta \ngamma")
+        .filter(|line| !line.is_empty())
+        .collect()
+        .await;
+    let mut parsed = Vec::new();
+    let mut numbers = std::pin::pin!(parse_all("1\n2\nthree\n4"));
+    let mut ended_with = String::new();
+    while let Some(item) = numbers.next().await {
+        match item {
+            Ok(n) => parsed.push(n),
+            Err(e) => ended_with = e.to_string(),
+        }
+    }
+    println!(
+        "stream!: an async generator, filtered and collected: {lines:?}; try_stream! yielded \
+         {parsed:?}, then ended with \"{ended_with}\""
+    );
+
     let fetched = Arc::new(Mutex::new(0));
     let counter = fetched.clone();
     let first_five: Vec<u64> = paginate(1, move |page| {
@@ -148,6 +238,27 @@ async fn streams() -> Result<(), BoxError> {
     .await?;
     let pages = fetched.lock().map(|n| *n).unwrap_or_default();
     println!("paginate: took {first_five:?} from a 10-page API and fetched only {pages} pages");
+
+    // A cursor API: each page names the next one; the last names none.
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let events: Vec<u32> = paginate_cursor(move |cursor: Option<u32>| {
+        if let Ok(mut seen) = seen.lock() {
+            seen.push(cursor);
+        }
+        async move {
+            let start = cursor.unwrap_or(0);
+            let end = (start + 3).min(7);
+            Ok::<_, BoxError>(Page {
+                items: (start..end).collect(),
+                next: (end < 7).then_some(end),
+            })
+        }
+    })
+    .collect::<Result<_, _>>()
+    .await?;
+    let cursors = calls.lock().map(|c| c.clone()).unwrap_or_default();
+    println!("paginate_cursor: fetched with cursors {cursors:?} and yielded {events:?}");
 
     let start = Instant::now();
     let ticks: Vec<u128> = poll(Duration::from_millis(20), |_: Option<&u128>| async move {
@@ -180,6 +291,11 @@ async fn blocking() -> Result<(), BoxError> {
         start.elapsed().as_millis()
     );
 
+    // `to_async(func)`: a sync function made into one that returns a future.
+    let count_words = to_async(|text: &'static str| text.split_whitespace().count());
+    let words = count_words("the quick brown fox").await?;
+    println!("to_async: a sync word count, awaited off the runtime's threads: {words} words");
+
     let sum = run_cpu(|| (1..=1_000_000_u64).sum::<u64>()).await;
     println!("run_cpu: summed a million numbers on the core-sized pool: {sum}");
 
@@ -195,6 +311,21 @@ async fn blocking() -> Result<(), BoxError> {
     println!(
         "run_blocking_with: a job whose future was dropped by a timeout saw its token and stopped"
     );
+
+    // From sync code (a plain thread, outside every runtime): `sync_wrapper(coro)`.
+    let (sent, received) = tokio::sync::oneshot::channel();
+    let thread = std::thread::spawn(move || {
+        let answer = block_on(async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            6 * 7
+        });
+        let _ = sent.send(answer.map_err(|e| e.to_string()));
+    });
+    let answer = received.await??;
+    run_blocking(move || thread.join())
+        .await?
+        .map_err(|_| "the thread panicked")?;
+    println!("block_on: a plain thread ran async code on its own runtime and got {answer}");
 
     let refused = block_on(async { 1 })
         .err()

@@ -1,11 +1,11 @@
 //! Tour step: `corral::sync` — an event, the guides' coordinator on events, a bounded buffer on a
-//! condition, and a barrier.
+//! condition, a barrier, and the lock that keeps a read-modify-write across an `await` whole.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corral::sync::{Barrier, Condition, Event};
+use corral::sync::{Barrier, Condition, Event, Mutex};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -14,6 +14,7 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     coordinator().await?;
     condition_buffer().await?;
     barrier().await?;
+    shared_state_lock().await?;
     Ok(())
 }
 
@@ -155,5 +156,45 @@ async fn barrier() -> Result<(), BoxError> {
         leaders += worker.await??;
     }
     println!("barrier: 3 workers x {PHASES} phases in step, {leaders} leaders (one per phase)");
+    Ok(())
+}
+
+/// The guides' `SharedResource.update`: read, `await`, write. Without a lock the updates
+/// overlap and overwrite each other; `async with self._lock:` is `corral::sync::Mutex`.
+async fn shared_state_lock() -> Result<(), BoxError> {
+    const UPDATES: u32 = 10;
+    let step = Duration::from_millis(5);
+
+    // No lock: every update reads before any writes back.
+    let racy = std::sync::Mutex::new(0_u32);
+    let update = || async {
+        let current = *racy.lock().map_err(|_| "poisoned")?;
+        tokio::time::sleep(step).await; // simulated processing
+        *racy.lock().map_err(|_| "poisoned")? = current + 1;
+        Ok::<_, BoxError>(())
+    };
+    corral::task::gather((0..UPDATES).map(|_| update())).await?;
+    let without = *racy.lock().map_err(|_| "poisoned")?;
+
+    // The lock is held across the `await`: one update at a time, none lost.
+    let locked = Mutex::new(0_u32);
+    let start = Instant::now();
+    let update = || async {
+        let mut value = locked.lock().await;
+        let current = *value;
+        tokio::time::sleep(step).await; // simulated processing, under the lock
+        *value = current + 1;
+    };
+    corral::task::gather((0..UPDATES).map(|_| async {
+        update().await;
+        Ok::<_, BoxError>(())
+    }))
+    .await?;
+    let with = *locked.lock().await;
+    println!(
+        "Mutex: {UPDATES} read-await-write updates of a counter: without a lock {without} \
+         survived; under corral::sync::Mutex {with}, one at a time, in {} ms",
+        start.elapsed().as_millis()
+    );
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Tour of `corral::task`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use corral::sync::Event;
 use corral::task::{
     BackgroundTasks, Failure, TaskGroup, WaitFor, as_completed, first_ok, gather, gather_settled,
     gather_unpin, race, wait,
@@ -109,24 +111,43 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     );
     drop(pending);
 
-    // Several errors at once, handled except*-style by error type.
-    let group = TaskGroup::new();
-    group.spawn(async { Err::<(), BoxError>(std::io::Error::other("disk full").into()) });
-    group.spawn(async {
+    // Several errors at once, handled except*-style by error type. The three tasks wait for
+    // one start signal, so all are admitted before any fails (once a group is cancelling it
+    // admits nothing new), and the group's grace lets the others finish after the first
+    // failure instead of aborting them: each error is kept.
+    let go = Arc::new(Event::new());
+    let group: TaskGroup = TaskGroup::builder()
+        .cancel_grace(Duration::from_secs(5))
+        .build();
+    let gated = |fail: fn() -> Result<(), BoxError>| {
+        let go = Arc::clone(&go);
+        async move {
+            go.wait().await;
+            fail()
+        }
+    };
+    group.spawn(gated(|| Err(std::io::Error::other("disk full").into())));
+    group.spawn(gated(|| {
         let _port: u16 = "eighty".parse()?;
-        Ok::<(), BoxError>(())
-    });
-    group.spawn(async { Err::<(), BoxError>(std::io::Error::other("no route to host").into()) });
-    if let Err(errors) = group.join().await {
-        let (io_errors, rest) = errors.split_type::<std::io::Error>();
-        println!(
-            "ErrorGroup: 3 tasks failed in the same tick and all {} errors were kept; \
-             except* io::Error took {}, {} other passed on",
-            io_errors.len() + rest.len(),
-            io_errors.len(),
-            rest.len()
-        );
-    }
+        Ok(())
+    }));
+    group.spawn(gated(|| {
+        Err(std::io::Error::other("no route to host").into())
+    }));
+    go.set();
+    let errors = group.join().await.err().ok_or("the group should fail")?;
+    let kept = errors.len();
+    let (io_errors, rest) = errors.split_type::<std::io::Error>();
+    println!(
+        "ErrorGroup: 3 failing tasks, admitted before any ran and given a grace to finish, \
+         left {kept} errors; except* io::Error took {}, {} other passed on",
+        io_errors.len(),
+        rest.len()
+    );
+
+    wait_with_timeout().await?;
+    done_callbacks().await?;
+    cancellation().await?;
 
     let background = BackgroundTasks::<BoxError>::with_hook(|failure: Failure<BoxError>| {
         println!("BackgroundTasks: hook reported \"{failure}\"");
@@ -142,6 +163,123 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         grace.as_millis(),
         start.elapsed().as_millis(),
         background.len()
+    );
+    Ok(())
+}
+
+/// `done, pending = await asyncio.wait(tasks, timeout=...)`, then `task.cancel()` for each
+/// pending one.
+async fn wait_with_timeout() -> Result<(), BoxError> {
+    let start = Instant::now();
+    let (done, pending) = wait(
+        [io(10, 1), io(20, 2), io(10_000, 3)],
+        WaitFor::AllCompleted,
+        Some(Duration::from_millis(100)),
+    )
+    .await;
+    let timed_out_at = start.elapsed().as_millis();
+    let still_running = pending.len();
+    for task in pending {
+        task.abort();
+    }
+    println!(
+        "wait(timeout=100 ms): returned at {timed_out_at} ms with {} done and {still_running} \
+         pending, then aborted the pending",
+        done.len()
+    );
+    Ok(())
+}
+
+/// `task.add_done_callback(cb)`: each callback gets its task's outcome, and nobody awaits the
+/// tasks.
+async fn done_callbacks() -> Result<(), BoxError> {
+    // The failure itself goes to the manager's hook (silent here); the callback sees how the
+    // task ended.
+    let background = BackgroundTasks::<BoxError>::with_hook(|_| {});
+    let (tell, mut told) = tokio::sync::mpsc::unbounded_channel();
+    let jobs = [
+        background.spawn(io(10, 42)),
+        background.spawn(failing(5, "job 2")),
+        background.spawn(io(10_000, 0)),
+    ];
+    for (n, job) in jobs.into_iter().enumerate() {
+        let tell = tell.clone();
+        job.on_done(move |outcome| {
+            let _ = tell.send((n, outcome.map_err(|e| e.to_string())));
+        });
+    }
+    drop(tell);
+    let mut outcomes = Vec::new();
+    for _ in 0..2 {
+        outcomes.push(told.recv().await.ok_or("a callback did not run")?);
+    }
+    background.shutdown(Duration::ZERO).await;
+    while let Some(outcome) = told.recv().await {
+        outcomes.push(outcome);
+    }
+    outcomes.sort_by_key(|(n, _)| *n);
+    let outcomes: Vec<_> = outcomes.into_iter().map(|(_, outcome)| outcome).collect();
+    println!(
+        "Task::on_done: {} callbacks ran, once each, with their tasks' outcomes (the third at \
+         shutdown): {outcomes:?}",
+        outcomes.len()
+    );
+    Ok(())
+}
+
+/// `except CancelledError: await cleanup(); raise`: children watch the group's token and
+/// clean up within a grace; Rust has no async drop, so a child that ignores the token is
+/// aborted when the grace ends.
+async fn cancellation() -> Result<(), BoxError> {
+    let outcome = |result: Result<&str, corral::task::TaskError>| {
+        result.map_or_else(|e| e.to_string(), |v| format!("returned {v:?}"))
+    };
+
+    // A failure cancels the group; the siblings get `cancel_grace` before they are aborted.
+    let start = Instant::now();
+    let group: TaskGroup = TaskGroup::builder()
+        .cancel_grace(Duration::from_millis(100))
+        .build();
+    let token = group.token();
+    let tidy = group.spawn(async move {
+        token.cancelled().await;
+        tokio::time::sleep(Duration::from_millis(10)).await; // async cleanup
+        Ok("flushed")
+    });
+    let stubborn = group.spawn(async {
+        io(10_000, 0).await?; // never looks at the token
+        Ok("finished")
+    });
+    group.spawn(failing(10, "upstream")); // spawned last: the others are already admitted
+    let errors = group.join().await.err().ok_or("the group should fail")?;
+    println!(
+        "cancel_grace(100 ms): after \"{errors}\" the task watching the token {}, the one \
+         ignoring it: {}; join returned at {} ms",
+        outcome(tidy.await),
+        outcome(stubborn.await),
+        start.elapsed().as_millis()
+    );
+
+    // `shutdown(grace)` cancels from outside; it is not a failure.
+    let group: TaskGroup = TaskGroup::new();
+    let token = group.token();
+    let tidy = group.spawn(async move {
+        token.cancelled().await;
+        tokio::time::sleep(Duration::from_millis(10)).await; // async cleanup
+        Ok("cleaned up")
+    });
+    let stubborn = group.spawn(async {
+        io(10_000, 0).await?;
+        Ok("finished")
+    });
+    let start = Instant::now();
+    group.shutdown(Duration::from_millis(50)).await?;
+    println!(
+        "shutdown(50 ms): returned Ok after {} ms; the task watching the token {}, the one \
+         ignoring it: {}",
+        start.elapsed().as_millis(),
+        outcome(tidy.await),
+        outcome(stubborn.await)
     );
     Ok(())
 }

@@ -373,6 +373,10 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// Sets the visibility timeout: how long an item taken and not acknowledged stays with its
     /// consumer before another `get` may take it over (default 30 s, at least 1 ms).
     ///
+    /// [`Duration::MAX`] means "never take an item over": a timeout above 100 years is taken
+    /// as 100 years (Redis counts idle times in milliseconds of its clock, and refuses a
+    /// longer one), so an item whose consumer died stays with it for good.
+    ///
     /// # Examples
     ///
     /// ```
@@ -389,7 +393,9 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// ```
     #[must_use]
     pub fn with_visibility_timeout(self, timeout: Duration) -> Self {
-        let visibility_ms = u64::try_from(timeout.as_millis())
+        // Clamped: XAUTOCLAIM refuses an idle time above i64::MAX ms, so `Duration::MAX`
+        // would make every `get` fail.
+        let visibility_ms = u64::try_from(timeout.min(crate::LONGEST).as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
         Self::from_shared(Shared {

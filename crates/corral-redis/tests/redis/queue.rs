@@ -1105,3 +1105,20 @@ async fn a_stream_made_by_another_writer_is_consumed() {
     take_and_finish(&queue, 42).await;
     queue.join().await.expect("join");
 }
+
+#[tokio::test]
+async fn a_visibility_timeout_of_duration_max_never_takes_an_item_over() {
+    let name = key("visibility-max");
+    let mut conn = connect(server()).await;
+    let a = unbounded_u32(&name, Duration::MAX).await;
+    let b = queue_on(&conn, &name, Duration::MAX);
+    a.put(0).await.expect("put");
+    take_and_finish(&b, 0).await; // gets work (b has swept: its gets start with GET)
+    a.put(7).await.expect("put");
+    let held = a.get().await.expect("get");
+    let id = held.id().to_owned();
+    drop(held); // its consumer dies without `done`
+    // Idle for an hour, far below "never": nobody takes it over.
+    age(&name, &id, &consumer_of(&a)).await;
+    finds_nothing(&mut conn, &b).await;
+}

@@ -225,7 +225,12 @@ impl RedisRateLimiter {
     ///
     /// # Errors
     ///
-    /// [`Error::Redis`] if the server cannot be reached.
+    /// [`Error::Redis`] if the server cannot be reached. A reply that is lost or comes too late
+    /// (the connection's response timeout) is [`Error::Redis`] too, though the server may have
+    /// let the call through: its capacity is then spent, unused. Nothing refunds it: the client
+    /// cannot tell whether the script ran, and refunding a call that was never let through
+    /// would let one more through than the limit allows. So a failure can under-use the limit,
+    /// never exceed it.
     ///
     /// # Examples
     ///
@@ -243,7 +248,8 @@ impl RedisRateLimiter {
     /// # Errors
     ///
     /// [`Error::ExceedsBurst`] at once, without a round trip, if `n` is above the burst;
-    /// [`Error::Redis`] if the server cannot be reached.
+    /// [`Error::Redis`] if the server cannot be reached (after a lost or late reply, the `n`
+    /// calls may have been spent, as for [`acquire`](Self::acquire)).
     ///
     /// # Examples
     ///
@@ -288,7 +294,10 @@ impl RedisRateLimiter {
     /// # Errors
     ///
     /// [`TryAcquireError::RateLimited`] with how long to wait (assuming nobody else takes
-    /// capacity meanwhile), or [`TryAcquireError::Failed`] with [`Error::Redis`].
+    /// capacity meanwhile), or [`TryAcquireError::Failed`] with [`Error::Redis`]. After a
+    /// reply that is lost or comes too late (the connection's response timeout), the call may
+    /// have been let through all the same and its capacity spent, unused (see
+    /// [`acquire`](Self::acquire) for why nothing refunds it).
     ///
     /// # Examples
     ///

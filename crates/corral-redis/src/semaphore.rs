@@ -182,13 +182,18 @@ impl RedisSemaphore {
     ///
     /// # Cancel safety
     ///
-    /// This method is cancel safe: a dropped `acquire` holds no permit. (Dropped while a
-    /// granting reply is in flight, the lease it was granted is never renewed and expires after
-    /// one lease time.)
+    /// This method is cancel safe: a dropped `acquire` holds no permit. Dropped while a
+    /// granting reply is in flight, it releases the lease it was granted: a spawned `ZREM` of
+    /// the lease's token on the same connection, so Redis runs it after the grant. (Outside a
+    /// Tokio runtime, or if the connection was lost in between, that lease is never renewed
+    /// and expires after one lease time.)
     ///
     /// # Errors
     ///
-    /// [`Error::Redis`] if the server cannot be reached.
+    /// [`Error::Redis`] if the server cannot be reached. A reply that is lost or comes too late
+    /// (the connection's response timeout) may hide a grant: the permit is then released as
+    /// for a dropped `acquire` (see above), so a failed `acquire` holds no permit once that
+    /// release has reached Redis, instead of one held by nobody for a whole lease.
     ///
     /// # Examples
     ///
@@ -214,7 +219,7 @@ impl RedisSemaphore {
     ///
     /// # Errors
     ///
-    /// [`Error::Redis`] if the server cannot be reached.
+    /// As [`acquire`](Self::acquire).
     ///
     /// # Examples
     ///
@@ -224,24 +229,34 @@ impl RedisSemaphore {
     }
 
     /// One attempt: the permit, or how long until the first lease expires.
+    ///
+    /// Until the reply says what happened, the token is a [`Granting`]: if this future is
+    /// dropped, or the reply fails or does not parse, the lease it may have been granted is
+    /// released.
     async fn grant(&self) -> Result<Result<RedisPermit, Duration>, Error> {
-        let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let mut granting = Granting {
+            conn: self.conn.clone(),
+            holders: self.holders.clone(),
+            token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
+        };
         let mut conn = self.conn.clone();
         let (granted, value): (i64, i64) = GRANT
             .key(&*self.holders)
             .key(&*self.fence)
             .arg(self.limit)
             .arg(lease_ms(self.lease))
-            .arg(&token)
+            .arg(&granting.token)
             .invoke_async(&mut conn)
             .await?;
         if granted != 1 {
+            granting.token.clear(); // refused: nothing to release
             let wait = Duration::from_millis(value.max(1).unsigned_abs());
             return Ok(Err(wait));
         }
         // The lease ends on the server `lease` after the grant, which came before this reply.
         let granted = tokio::time::Instant::now();
         let fence = u64::try_from(value).map_err(|_| Error::Protocol(format!("fence {value}")))?;
+        let token = std::mem::take(&mut granting.token); // the permit owns it from here
         let lost = Arc::new(AtomicBool::new(false));
         let renewal = tokio::spawn(renew(
             conn,
@@ -260,6 +275,65 @@ impl RedisSemaphore {
             renewal,
         }))
     }
+}
+
+/// A lease token whose grant may be in flight. Dropped while it still holds the token (the
+/// `grant` future was dropped, or its reply failed), it releases the lease the grant may have
+/// made: a `ZREM` on the connection the grant went out on, sent after it, so Redis runs it
+/// after the grant.
+struct Granting {
+    conn: ConnectionManager,
+    holders: Arc<str>,
+    /// Empty once the reply said "refused", or the permit took the token over.
+    token: String,
+}
+
+impl Drop for Granting {
+    fn drop(&mut self) {
+        if !self.token.is_empty() {
+            release_in_background(
+                &self.conn,
+                &self.holders,
+                std::mem::take(&mut self.token),
+                "RedisSemaphore",
+                "a lease granted to an acquire that failed or was dropped",
+            );
+        }
+    }
+}
+
+/// Releases the lease `token` on a spawned task (a `ZREM` on `conn`, queued on its connection
+/// now, after every request sent on it before). Outside a runtime, or if that fails (reported
+/// through [`corral::report`]), the lease expires by itself.
+fn release_in_background(
+    conn: &ConnectionManager,
+    holders: &Arc<str>,
+    token: String,
+    source: &'static str,
+    what: &'static str,
+) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return; // no runtime to send on: the lease expires by itself
+    };
+    let mut conn = conn.clone();
+    let holders = holders.clone();
+    runtime.spawn(async move {
+        if let Err(error) = redis::cmd("ZREM")
+            .arg(&*holders)
+            .arg(token)
+            .exec_async(&mut conn)
+            .await
+        {
+            corral::report::report(
+                source,
+                corral::report::ReportKind::Error,
+                &format_args!(
+                    "release of {what} on {holders} failed ({error}); unless the request still \
+                     reaches Redis, the lease expires by itself"
+                ),
+            );
+        }
+    });
 }
 
 fn lease_ms(lease: Duration) -> u64 {
@@ -419,26 +493,13 @@ impl Drop for RedisPermit {
         if self.token.is_empty() {
             return; // released by `release`
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return; // no runtime to send on: the lease expires by itself
-        };
-        let mut conn = self.conn.clone();
-        let holders = self.holders.clone();
-        let token = std::mem::take(&mut self.token);
-        runtime.spawn(async move {
-            if let Err(error) = redis::cmd("ZREM")
-                .arg(&*holders)
-                .arg(token)
-                .exec_async(&mut conn)
-                .await
-            {
-                corral::report::report(
-                    "RedisPermit",
-                    corral::report::ReportKind::Error,
-                    &format_args!("release failed, the lease will expire by itself: {error}"),
-                );
-            }
-        });
+        release_in_background(
+            &self.conn,
+            &self.holders,
+            std::mem::take(&mut self.token),
+            "RedisPermit",
+            "a dropped permit",
+        );
     }
 }
 

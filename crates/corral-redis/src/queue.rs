@@ -68,16 +68,18 @@ end
 }
 
 /// Takes one item: first one whose consumer has been idle past the visibility timeout
-/// (`XAUTOCLAIM`), then a new one (`XREADGROUP >`). Returns `{1, id, payload}`, `{2, '', ''}`
-/// when nothing is left and the queue is shut down, `{0, '', ''}` when nothing is there now.
+/// (`XAUTOCLAIM`), then a new one (`XREADGROUP >`). Returns `{1, id, payload, deliveries}`
+/// (Redis's delivery count of the item, this one included: the holder's proof that nobody
+/// took the item over since, even under the same consumer name), `{2, '', '', 0}` when
+/// nothing is left and the queue is shut down, `{0, '', '', 0}` when nothing is there now.
 /// Nothing is left only once no item is pending either: an item a consumer holds may yet be
 /// handed out again, if that consumer dies.
 /// The claim scan resumes where the last one stopped (`{key}:cursor`), since `XAUTOCLAIM`
 /// looks at a bounded number of pending entries per call: a dead consumer's item behind many
 /// live ones is still reached.
 /// An item claimed for more than the delivery limit (`ARGV[4]`, 0 for none) is returned as
-/// `{3, id, deliveries so far}`, still pending for this consumer, for the caller to report and
-/// then move with `DEAD_LETTER` (so a `get` dropped with this reply in flight loses no report:
+/// `{3, id, deliveries so far, deliveries}`, still pending for this consumer, for the caller to
+/// report and then move with `DEAD_LETTER` (so a `get` dropped with this reply in flight loses no report:
 /// the item comes back after the visibility timeout, and is reported then).
 /// KEYS: stream, shutdown flag, claim cursor, dead letters. ARGV: group, consumer, visibility
 /// timeout in ms, delivery limit.
@@ -92,35 +94,39 @@ local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cur
 if claimed[1] ~= cursor then redis.call('SET', KEYS[3], claimed[1]) end
 if #claimed[2] > 0 and claimed[2][1] then
   local entry = claimed[2][1]
+  local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
+  local deliveries = info[1][4]
   local limit = tonumber(ARGV[4])
-  if limit > 0 then
-    local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
-    if #info > 0 and info[1][4] > limit then
-      return {3, entry[1], tostring(info[1][4] - 1)}
-    end
+  if limit > 0 and deliveries > limit then
+    return {3, entry[1], tostring(deliveries - 1), deliveries}
   end
-  return {1, entry[1], field(entry)}
+  return {1, entry[1], field(entry), deliveries}
 end
 local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
 if read and #read[1][2] > 0 then
   local entry = read[1][2][1]
-  return {1, entry[1], field(entry)}
+  return {1, entry[1], field(entry), 1}
 end
 if redis.call('EXISTS', KEYS[2]) == 1 and redis.call('XPENDING', KEYS[1], ARGV[1])[1] == 0 then
-  return {2, '', ''}
+  return {2, '', '', 0}
 end
-return {0, '', ''}
+return {0, '', '', 0}
 ",
     ))
 });
 
-/// Resets the idle time of an item still held by this consumer; `0` if another consumer took
-/// it over (or it was acknowledged). KEYS: stream. ARGV: group, consumer, id.
+/// Resets the idle time of an item still held by this delivery; `0` if it was taken over (or
+/// acknowledged). Taken over means another consumer holds it, or this one got it again: every
+/// `RedisQueue` clone shares one consumer name, so the delivery count the caller's `GET` saw
+/// tells its delivery from a later one (`XCLAIM ... JUSTID` does not raise it).
+/// KEYS: stream. ARGV: group, consumer, id, delivery count.
 static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #pending == 0 or pending[1][2] ~= ARGV[2] then return 0 end
+if #pending == 0 or pending[1][2] ~= ARGV[2] or pending[1][4] ~= tonumber(ARGV[4]) then
+  return 0
+end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
 return 1
 ",
@@ -129,15 +135,18 @@ return 1
 
 /// Sets an item aside (it does not decode, or reached the delivery limit): copies it to the
 /// dead-letter stream, then acknowledges and deletes it. Returns `0`, and moves nothing, if
-/// the caller no longer holds it: another consumer took it over since the caller's `GET`
-/// (its visibility timeout passed meanwhile), or it was acknowledged, or set aside already.
-/// KEYS: stream, dead letters. ARGV: group, id, error, consumer.
+/// the caller no longer holds it: it was taken over since the caller's `GET` (its visibility
+/// timeout passed meanwhile; by another consumer, or by a clone under the same name: the
+/// delivery count tells, as in `TOUCH`), or it was acknowledged, or set aside already.
+/// KEYS: stream, dead letters. ARGV: group, id, error, consumer, delivery count.
 static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         payload_field!(),
         r"
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
-if #pending == 0 or pending[1][2] ~= ARGV[4] then return 0 end
+if #pending == 0 or pending[1][2] ~= ARGV[4] or pending[1][4] ~= tonumber(ARGV[5]) then
+  return 0
+end
 local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
 if #entries == 0 then
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
@@ -523,7 +532,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
         }
         let mut pause = Duration::from_millis(1);
         loop {
-            let (kind, id, payload): (i64, String, String) = GET
+            let (kind, id, payload, deliveries): (i64, String, String, u64) = GET
                 .key(&shared.stream)
                 .key(&shared.shutdown)
                 .key(&shared.cursor)
@@ -540,6 +549,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                         return Ok(RedisDelivery {
                             item,
                             id,
+                            deliveries,
                             queue: self.clone(),
                         });
                     }
@@ -555,7 +565,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                                 shared.stream, shared.dead
                             ),
                         );
-                        self.dead_letter(&mut conn, &id, &error).await?;
+                        self.dead_letter(&mut conn, &id, deliveries, &error).await?;
                         pause = Duration::from_millis(1);
                     }
                 },
@@ -571,7 +581,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                         ),
                     );
                     let why = format!("handed out {payload} times without done");
-                    self.dead_letter(&mut conn, &id, &why).await?;
+                    self.dead_letter(&mut conn, &id, deliveries, &why).await?;
                     pause = Duration::from_millis(1);
                 }
                 _ => {
@@ -582,7 +592,8 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
         }
     }
 
-    /// Moves item `id`, which this consumer holds, to the dead-letter stream with `error`.
+    /// Moves item `id`, which this consumer holds (delivered `deliveries` times, the last to
+    /// the caller), to the dead-letter stream with `error`.
     ///
     /// The move was reported before it is made (so a `get` dropped in between loses no
     /// report). If it does not happen after all (another consumer took the item over in
@@ -592,6 +603,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
         &self,
         conn: &mut ConnectionManager,
         id: &str,
+        deliveries: u64,
         error: &str,
     ) -> Result<(), Error> {
         let shared = &*self.shared;
@@ -602,6 +614,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
             .arg(id)
             .arg(error)
             .arg(&shared.consumer)
+            .arg(deliveries)
             .invoke_async::<i64>(conn)
             .await?;
         if moved == 0 {
@@ -770,6 +783,9 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
 pub struct RedisDelivery<T> {
     item: T,
     id: String,
+    /// Redis's delivery count of the item when this delivery took it: another delivery of
+    /// the same item, even to a clone of the same queue (one consumer name), raises it.
+    deliveries: u64,
     queue: RedisQueue<T>,
 }
 
@@ -796,8 +812,9 @@ impl<T> RedisDelivery<T> {
     }
 
     /// Tells Redis this consumer is still working on the item: its visibility timeout starts
-    /// again. Returns `false` if the item was already handed to another consumer (its timeout
-    /// had run out) or acknowledged: stop working on it.
+    /// again. Returns `false` if the item was already handed out again (its timeout had run
+    /// out; to another process, or to a clone of this queue) or acknowledged: stop working on
+    /// it.
     ///
     /// # Cancel safety
     ///
@@ -832,6 +849,7 @@ impl<T> RedisDelivery<T> {
             .arg(GROUP)
             .arg(&shared.consumer)
             .arg(&self.id)
+            .arg(self.deliveries)
             .invoke_async(&mut conn)
             .await?;
         Ok(still_ours == 1)
@@ -864,6 +882,11 @@ impl<T> RedisDelivery<T> {
 
     /// Acknowledges the item (`XACK` + `XDEL` in one `MULTI` transaction, one round trip): it
     /// counts as done for [`RedisQueue::join`] and is never handed out again.
+    ///
+    /// This holds even if the item was handed out again meanwhile (its visibility timeout ran
+    /// out, and another consumer, or a clone of this queue, took it over): the work is done,
+    /// so the item is; its new holder's [`touch`](Self::touch) then returns `false`, telling it
+    /// to stop, and its `done` changes nothing.
     ///
     /// # Cancel safety
     ///

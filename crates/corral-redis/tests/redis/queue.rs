@@ -1034,6 +1034,17 @@ async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_repo
 
 #[tokio::test]
 async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
+    left_to_its_new_holder(false).await;
+}
+
+#[tokio::test]
+async fn an_item_taken_over_by_a_clone_before_it_is_set_aside_is_left_to_it() {
+    left_to_its_new_holder(true).await;
+}
+
+/// An item found past its delivery limit is taken over before it is set aside: by another
+/// consumer, or (`by_a_clone`) by a clone of the same queue, under the same consumer name.
+async fn left_to_its_new_holder(by_a_clone: bool) {
     let reports = crate::support::Reports::collect().await;
     let name = key("poison-taken-over");
     let visibility = Duration::from_secs(30);
@@ -1056,18 +1067,24 @@ async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
     assert!(get.poll().is_pending());
     crate::support::fence(&mut conn).await;
     assert!(get.is_woken(), "the GET reply arrived");
-    // ... and before it moves the item, another consumer takes it over.
-    let claimed: Vec<String> = redis::cmd("XCLAIM")
+    // ... and before it moves the item, another consumer takes it over (a claim, as a
+    // `get`'s `XAUTOCLAIM`: it counts a delivery).
+    let holder = if by_a_clone {
+        consumer_of(&queue)
+    } else {
+        "someone-else".to_owned()
+    };
+    let claimed: redis::streams::StreamClaimReply = redis::cmd("XCLAIM")
         .arg(&name)
         .arg("corral")
-        .arg("someone-else")
+        .arg(&holder)
         .arg(0)
         .arg(&id)
-        .arg("JUSTID")
         .query_async(&mut conn)
         .await
         .expect("xclaim");
-    assert_eq!(claimed, std::slice::from_ref(&id));
+    assert_eq!(claimed.ids.len(), 1);
+    assert_eq!(claimed.ids[0].id, id);
     assert!(get.poll().is_pending(), "reports, and sends DEAD_LETTER");
     crate::support::fence(&mut conn).await;
     assert!(get.poll().is_pending(), "nothing else to take");
@@ -1075,10 +1092,7 @@ async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
     let (stream, pending) = items(&name).await;
     assert_eq!(stream, std::slice::from_ref(&id), "still in the stream");
     assert_eq!(pending.len(), 1);
-    assert_eq!(
-        (&pending[0].0, pending[0].1.as_str()),
-        (&id, "someone-else")
-    );
+    assert_eq!((&pending[0].0, &pending[0].1), (&id, &holder));
     let dead = dead_letters(&mut conn, &name).await;
     assert_eq!(dead.ids.len(), 1, "only the bad payload was set aside");
     assert_ne!(
@@ -1121,4 +1135,28 @@ async fn a_visibility_timeout_of_duration_max_never_takes_an_item_over() {
     // Idle for an hour, far below "never": nobody takes it over.
     age(&name, &id, &consumer_of(&a)).await;
     finds_nothing(&mut conn, &b).await;
+}
+
+#[tokio::test]
+async fn touch_is_false_once_a_clone_took_the_item_over() {
+    // Clones of one queue (two workers of one process) share one consumer name.
+    let name = key("touch-clone");
+    let a = unbounded_u32(&name, Duration::from_secs(30)).await;
+    let b = a.clone();
+    a.put(1).await.expect("put");
+    let first = a.get().await.expect("get");
+    assert!(first.touch().await.expect("redis"), "ours");
+    // Worker a runs past the visibility timeout: worker b takes the item over.
+    age(&name, first.id(), &consumer_of(&a)).await;
+    let second = take(&b).await;
+    assert_eq!(first.id(), second.id(), "handed out again (at least once)");
+    assert!(!first.touch().await.expect("redis"), "b holds it now");
+    assert!(second.touch().await.expect("redis"), "b's own");
+    // a finishes after all: the work is done, so the item is; b learns it and stops.
+    first.done().await.expect("done");
+    assert!(!second.touch().await.expect("redis"), "acknowledged");
+    second.done().await.expect("a second done changes nothing");
+    let (stream, pending) = items(&name).await;
+    assert!(stream.is_empty() && pending.is_empty(), "{stream:?} {pending:?}");
+    a.join().await.expect("join");
 }

@@ -370,6 +370,14 @@ async fn renew(
             Ok(1) => renewed = tokio::time::Instant::now(),
             Ok(_) => {
                 lost.store(true, Ordering::Release);
+                corral::report::report(
+                    "RedisSemaphore",
+                    corral::report::ReportKind::Error,
+                    &format_args!(
+                        "a permit's lease on {holders} was found lost by its renewal (it had \
+                         expired, or Redis forgot it): another holder may have the permit"
+                    ),
+                );
                 return;
             }
             // Redis unreachable, or refusing: try again next period, until a whole lease has

@@ -73,6 +73,15 @@ async fn lost_once_the_renewal_ran(
     assert!(lost.is_ok(), "the renewal found the lease lost");
 }
 
+/// Waits for the report that the renewal of a permit on semaphore `name` found it lost.
+async fn reported_found_lost(reports: &Reports, name: &str) {
+    let holders = format!("{name}:holders");
+    let report = reports
+        .wait_for(|line| line.contains(&holders) && line.contains("found lost"))
+        .await;
+    assert!(report.starts_with("RedisSemaphore"), "{report}");
+}
+
 #[tokio::test]
 async fn a_held_lease_is_renewed() {
     let name = key("renew");
@@ -101,6 +110,7 @@ async fn a_held_lease_is_renewed() {
 
 #[tokio::test]
 async fn a_forgotten_lease_is_reported_lost() {
+    let reports = Reports::collect().await;
     let name = key("lost");
     let holders = format!("{name}:holders");
     let mut conn = connect(server()).await;
@@ -115,11 +125,13 @@ async fn a_forgotten_lease_is_reported_lost() {
     // reads the missing key. Nothing else reads it.
     events.wait_for("keymiss").await;
     lost_once_the_renewal_ran(&mut conn, &permit).await;
+    reported_found_lost(&reports, &name).await;
 }
 
 #[tokio::test]
 async fn a_lease_past_its_expiry_is_reported_lost() {
     // A holder paused past its lease: its renewal finds the lease expired, and drops it.
+    let reports = Reports::collect().await;
     let name = key("expired");
     let holders = format!("{name}:holders");
     let mut conn = connect(server()).await;
@@ -142,6 +154,7 @@ async fn a_lease_past_its_expiry_is_reported_lost() {
     // finds it expired, and drops it. Nothing else removes it.
     events.wait_for("zrem").await;
     lost_once_the_renewal_ran(&mut conn, &permit).await;
+    reported_found_lost(&reports, &name).await;
     assert!(lease_expiries(&name).await.is_empty());
 }
 

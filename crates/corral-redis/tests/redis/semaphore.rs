@@ -6,7 +6,7 @@ use redis::AsyncCommands;
 
 use crate::support::{
     ChildProcess, DropPoint, FrozenProxy, KeyEvents, Reports, connect, drop_mid_flight, fence,
-    fence_patiently, impatient, key, server,
+    fence_patiently, impatient, key, patient, server,
 };
 
 async fn semaphore(key: &str, limit: usize, lease: Duration) -> RedisSemaphore {
@@ -270,10 +270,9 @@ async fn a_permit_whose_renewals_fail_for_a_whole_lease_is_lost() {
     let permit = semaphore.acquire().await.expect("acquire");
     assert!(!permit.is_lost());
     server.stop(); // Redis is gone: every renewal fails from now on
-    // Lost only once the renewals have failed for a whole lease since the last one that went
-    // through (on the renewal task's real timer: that wait is inherent), and reported then,
-    // by the task that marks it lost, just after it does.
-    assert!(!permit.is_lost(), "not before a renewal failed");
+    // Lost once no renewal has gone through for a whole lease (less the margin) since the
+    // last one that did was sent (a real wait, inherent), and reported then, by the task that
+    // marks it lost, just after it does.
     // Only this permit's lease is 300 ms: another test's permit cannot match.
     let this_lease = format!("whole lease of {lease:?}");
     let report = reports
@@ -423,4 +422,38 @@ async fn an_acquire_whose_reply_comes_too_late_releases_what_it_was_granted() {
         .expect("redis")
         .expect("the failed acquire holds no permit");
     permit.release().await.expect("release");
+}
+
+#[tokio::test]
+async fn a_partitioned_holder_knows_its_permit_is_lost_before_another_can_take_it() {
+    let reports = Reports::collect().await;
+    let name = key("partitioned");
+    let holders = format!("{name}:holders");
+    let lease = Duration::from_secs(1);
+    let proxy = FrozenProxy::start(server().port()).await;
+    let holder = RedisSemaphore::new(proxy.connect(patient()).await, &name, 1, lease)
+        .expect("a valid configuration");
+    let other = semaphore(&name, 1, lease).await;
+    let mut events = KeyEvents::subscribe(&holders).await;
+    let permit = holder.acquire().await.expect("acquire");
+    proxy.freeze(); // a partition: no renewal reaches Redis, and none is refused
+    // The holders set expires with the last lease that went through: Redis says when it has
+    // run out (a real wait of at most one lease, inherent).
+    events.wait_for("expired").await;
+    // The lease is counted from when its grant or renewal was sent, so by now (however late
+    // the renewal task runs) the holder knows: before another process can take the permit.
+    assert!(permit.is_lost(), "another process can be granted the permit now");
+    let taken = other
+        .try_acquire()
+        .await
+        .expect("redis")
+        .expect("the lease ran out on the server");
+    assert!(taken.fence() > permit.fence());
+    let report = reports
+        .wait_for(|line| line.contains(&holders) && line.contains("it is lost"))
+        .await;
+    assert!(report.starts_with("RedisSemaphore"), "{report}");
+    proxy.thaw();
+    drop(permit);
+    taken.release().await.expect("release");
 }

@@ -1,6 +1,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -71,9 +72,10 @@ end
 /// (`XAUTOCLAIM`), then a new one (`XREADGROUP >`). Returns `{1, id, payload, deliveries}`
 /// (Redis's delivery count of the item, this one included: the holder's proof that nobody
 /// took the item over since, even under the same consumer name), `{2, '', '', 0}` when
-/// nothing is left and the queue is shut down, `{0, '', '', 0}` when nothing is there now.
+/// nothing is left and the queue is shut down, `{0, '', '', 0}` when nothing is there now,
+/// `{4, '', '', 0}` when nothing is there now, the queue is shut down, and items are pending.
 /// Nothing is left only once no item is pending either: an item a consumer holds may yet be
-/// handed out again, if that consumer dies.
+/// handed out again, if that consumer dies (for the caller's own items, see `DRAINED`).
 /// The claim scan resumes where the last one stopped (`{key}:cursor`), since `XAUTOCLAIM`
 /// looks at a bounded number of pending entries per call: a dead consumer's item behind many
 /// live ones is still reached.
@@ -107,12 +109,36 @@ if read and #read[1][2] > 0 then
   local entry = read[1][2][1]
   return {1, entry[1], field(entry), 1}
 end
-if redis.call('EXISTS', KEYS[2]) == 1 and redis.call('XPENDING', KEYS[1], ARGV[1])[1] == 0 then
-  return {2, '', '', 0}
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('XPENDING', KEYS[1], ARGV[1])[1] == 0 then return {2, '', '', 0} end
+  return {4, '', '', 0}
 end
 return {0, '', '', 0}
 ",
     ))
+});
+
+/// Whether a shut-down queue is drained for the caller: every pending item is held by its
+/// consumer (`ARGV[2]`) through a delivery it still has (`ARGV[3..]`, the ids its live
+/// deliveries hold). Those are not left to hand out: the caller holds them. Returns 1 if so.
+/// KEYS: stream, shutdown flag. ARGV: group, consumer, ids held.
+static DRAINED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+local total = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
+if total > #ARGV - 2 then return 0 end
+if total == 0 then return 1 end
+local held = {}
+for i = 3, #ARGV do held[ARGV[i]] = true end
+local mine = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', total, ARGV[2])
+if #mine ~= total then return 0 end
+for _, entry in ipairs(mine) do
+  if not held[entry[1]] then return 0 end
+end
+return 1
+",
+    )
 });
 
 /// Resets the idle time of an item still held by this delivery; `0` if it was taken over (or
@@ -284,6 +310,9 @@ struct Shared {
     max_deliveries: u32,
     /// When this value last swept idle consumers (`None`: not yet).
     swept: Arc<Mutex<Option<Instant>>>,
+    /// The items this consumer (this value and its clones) holds through deliveries not yet
+    /// done or dropped, with how many such deliveries hold each.
+    held: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl Shared {
@@ -297,6 +326,36 @@ impl Shared {
         }
         *swept = Some(now);
         true
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A delivery's hold on its item, counted in [`Shared::held`] while it lives.
+#[derive(Debug)]
+struct Hold {
+    shared: Arc<Shared>,
+    id: String,
+}
+
+impl Hold {
+    fn new(shared: Arc<Shared>, id: String) -> Self {
+        *shared.held().entry(id.clone()).or_default() += 1;
+        Self { shared, id }
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let mut held = self.shared.held();
+        if let Some(count) = held.get_mut(&self.id) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.id);
+            }
+        }
     }
 }
 
@@ -374,6 +433,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                 visibility_ms: 30_000,
                 max_deliveries: 0,
                 swept: Arc::default(),
+                held: Arc::default(),
             }),
             _items: PhantomData,
         }
@@ -500,7 +560,12 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// After [`shutdown`](Self::shutdown), `get` still returns the items left, then fails. An
     /// item another consumer holds (taken, not yet done) counts as left: `get` waits while any
     /// is held, since it is handed out again if its consumer dies, and fails once every one
-    /// is done.
+    /// is done. An item this queue value or one of its clones holds, through a delivery not
+    /// yet done or dropped, does not count: as with the local `Queue`, a worker that holds an
+    /// item and asks for the next one after shutdown gets [`Error::Shutdown`] (once nothing
+    /// else is left), not its own item back after the visibility timeout. A delivery dropped
+    /// without `done` holds nothing: its item counts as left, and is handed out again after
+    /// the visibility timeout; so is an item held past it, as at any time.
     ///
     /// # Cancel safety
     ///
@@ -513,7 +578,8 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// # Errors
     ///
     /// [`Error::Shutdown`] once the queue is shut down and nothing is left to take or held by
-    /// a consumer, [`Error::Redis`] if the server cannot be reached.
+    /// another consumer (or left by a dropped delivery), [`Error::Redis`] if the server cannot
+    /// be reached.
     ///
     /// # Examples
     ///
@@ -548,9 +614,8 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                     Ok(item) => {
                         return Ok(RedisDelivery {
                             item,
-                            id,
                             deliveries,
-                            queue: self.clone(),
+                            hold: Hold::new(self.shared.clone(), id),
                         });
                     }
                     Err(error) => {
@@ -570,6 +635,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                     }
                 },
                 2 => return Err(Error::Shutdown),
+                4 if self.drained(&mut conn).await? => return Err(Error::Shutdown),
                 3 => {
                     corral::report::report(
                         "RedisQueue",
@@ -590,6 +656,25 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                 }
             }
         }
+    }
+
+    /// Whether the shut-down queue is drained for this consumer: every pending item is one it
+    /// holds through a live delivery (see `DRAINED`). One round trip if it holds any.
+    async fn drained(&self, conn: &mut ConnectionManager) -> Result<bool, Error> {
+        let shared = &*self.shared;
+        let held: Vec<String> = shared.held().keys().cloned().collect();
+        if held.is_empty() {
+            return Ok(false); // another consumer holds what is pending
+        }
+        let drained: i64 = DRAINED
+            .key(&shared.stream)
+            .key(&shared.shutdown)
+            .arg(GROUP)
+            .arg(&shared.consumer)
+            .arg(held)
+            .invoke_async(conn)
+            .await?;
+        Ok(drained == 1)
     }
 
     /// Moves item `id`, which this consumer holds (delivered `deliveries` times, the last to
@@ -782,11 +867,10 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
 #[must_use = "call `done` once the item is processed, or it is handed out again"]
 pub struct RedisDelivery<T> {
     item: T,
-    id: String,
     /// Redis's delivery count of the item when this delivery took it: another delivery of
     /// the same item, even to a clone of the same queue (one consumer name), raises it.
     deliveries: u64,
-    queue: RedisQueue<T>,
+    hold: Hold,
 }
 
 impl<T> RedisDelivery<T> {
@@ -808,7 +892,7 @@ impl<T> RedisDelivery<T> {
     /// # }
     /// ```
     pub fn id(&self) -> &str {
-        &self.id
+        &self.hold.id
     }
 
     /// Tells Redis this consumer is still working on the item: its visibility timeout starts
@@ -842,13 +926,13 @@ impl<T> RedisDelivery<T> {
     /// # }
     /// ```
     pub async fn touch(&self) -> Result<bool, Error> {
-        let shared = &*self.queue.shared;
+        let shared = &*self.hold.shared;
         let mut conn = shared.conn.clone();
         let still_ours: i64 = TOUCH
             .key(&shared.stream)
             .arg(GROUP)
             .arg(&shared.consumer)
-            .arg(&self.id)
+            .arg(&self.hold.id)
             .arg(self.deliveries)
             .invoke_async(&mut conn)
             .await?;
@@ -873,11 +957,7 @@ impl<T> RedisDelivery<T> {
     /// # }
     /// ```
     pub fn into_parts(self) -> (T, Ack) {
-        let ack = Ack {
-            shared: self.queue.shared,
-            id: self.id,
-        };
-        (self.item, ack)
+        (self.item, Ack { hold: self.hold })
     }
 
     /// Acknowledges the item (`XACK` + `XDEL` in one `MULTI` transaction, one round trip): it
@@ -917,7 +997,7 @@ impl<T> Deref for RedisDelivery<T> {
 impl<T> std::fmt::Debug for RedisDelivery<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisDelivery")
-            .field("id", &self.id)
+            .field("id", &self.hold.id)
             .finish_non_exhaustive()
     }
 }
@@ -930,8 +1010,7 @@ impl<T> std::fmt::Debug for RedisDelivery<T> {
 #[must_use = "call `done` once the item is processed, or it is handed out again"]
 #[derive(Debug)]
 pub struct Ack {
-    shared: Arc<Shared>,
-    id: String,
+    hold: Hold,
 }
 
 impl Ack {
@@ -941,7 +1020,7 @@ impl Ack {
     ///
     /// See [`RedisDelivery::id`].
     pub fn id(&self) -> &str {
-        &self.id
+        &self.hold.id
     }
 
     /// As [`RedisDelivery::done`].
@@ -958,19 +1037,20 @@ impl Ack {
     ///
     /// See [`RedisDelivery::into_parts`].
     pub async fn done(self) -> Result<(), Error> {
-        let mut conn = self.shared.conn.clone();
+        let shared = &*self.hold.shared;
+        let mut conn = shared.conn.clone();
         // Both or neither: acknowledged but not deleted, an item would never be handed out
         // again and would keep `join` waiting for ever.
         redis::pipe()
             .atomic()
             .cmd("XACK")
-            .arg(&self.shared.stream)
+            .arg(&shared.stream)
             .arg(GROUP)
-            .arg(&self.id)
+            .arg(&self.hold.id)
             .ignore()
             .cmd("XDEL")
-            .arg(&self.shared.stream)
-            .arg(&self.id)
+            .arg(&shared.stream)
+            .arg(&self.hold.id)
             .ignore()
             .exec_async(&mut conn)
             .await?;

@@ -1160,3 +1160,50 @@ async fn touch_is_false_once_a_clone_took_the_item_over() {
     assert!(stream.is_empty() && pending.is_empty(), "{stream:?} {pending:?}");
     a.join().await.expect("join");
 }
+
+#[tokio::test]
+async fn after_shutdown_a_worker_holding_an_item_is_told_the_queue_is_drained() {
+    // Code written once against `JobQueue`: a worker holds one delivery while it asks for the
+    // next. After shutdown, the local `Queue` fails the second `get` (drained); so does Redis,
+    // rather than handing the worker its own item again after the visibility timeout.
+    async fn take_two<Q: JobQueue<u32>>(queue: &Q) -> (u32, Option<u32>) {
+        queue.put(1).await.ok().expect("put");
+        queue.shutdown().await.ok().expect("shutdown");
+        let first = queue.get().await.ok().expect("what is left");
+        let second = tokio::time::timeout(Duration::from_secs(5), queue.get())
+            .await
+            .expect("get neither returned nor failed within 5 s (a hang guard)");
+        (*first, second.ok().map(|delivery| *delivery))
+    }
+    let local = corral::queue::Queue::<u32>::unbounded();
+    let on_local = take_two(&local).await;
+    assert_eq!(on_local, (1, None));
+    let name = key("shutdown-own");
+    let redis = unbounded_u32(&name, Duration::from_secs(30)).await;
+    assert_eq!(take_two(&redis).await, on_local, "same code, other backend");
+}
+
+#[tokio::test]
+async fn after_shutdown_an_item_whose_delivery_was_dropped_still_counts() {
+    let name = key("shutdown-dropped");
+    let mut conn = connect(server()).await;
+    let queue = queue_on(&conn, &name, Duration::from_secs(30));
+    queue.put(0).await.expect("put");
+    take_and_finish(&queue, 0).await; // it has swept: its gets start with GET
+    queue.put(1).await.expect("put");
+    queue.shutdown().await.expect("shutdown");
+    let held = queue.get().await.expect("what is left");
+    let id = held.id().to_owned();
+    // While `held` lives, a get is told the queue is drained, also on a clone (another
+    // worker under the same consumer name) ...
+    assert!(matches!(queue.get().await, Err(Error::Shutdown)));
+    assert!(matches!(queue.clone().get().await, Err(Error::Shutdown)));
+    assert!(held.touch().await.expect("redis"), "still pending, and held");
+    drop(held); // ... dropped without done, the item is left to hand out again
+    finds_nothing(&mut conn, &queue).await;
+    age(&name, &id, &consumer_of(&queue)).await;
+    let again = take(&queue).await;
+    assert_eq!((again.id(), *again), (id.as_str(), 1));
+    again.done().await.expect("done");
+    assert!(matches!(queue.get().await, Err(Error::Shutdown)));
+}

@@ -11,6 +11,9 @@ use crate::Error;
 /// GCRA on the server's clock, in microseconds. The key holds the theoretical arrival time
 /// (TAT) of the next call; a request for `n` calls is let through when `TAT + n·T − τ ≤ now`,
 /// with `T` the interval between calls and `τ = burst·T`. Refused requests change nothing.
+/// A grant never sets the TAT past `now + τ`, so a TAT beyond that means the server's clock
+/// stepped back since: it is reset to `now` (at most one burst goes through early), or every
+/// call would be refused until the clock caught up.
 /// Returns `{1, 0}` when let through, `{0, wait_µs}` otherwise.
 static GCRA: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -21,7 +24,7 @@ local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
+if tat < now or tat > now + tolerance then tat = now end
 local new_tat = tat + n * interval
 local allow_at = new_tat - tolerance
 if allow_at > now then
@@ -48,6 +51,14 @@ return {1, 0}
 ///   the server computed and asks again, and another process may take the capacity first. A
 ///   long wait for `acquire_n(k)` with a large `k` can be overtaken by small requests.
 /// - Every method can fail with [`Error::Redis`] when the server cannot be reached.
+///
+/// # Clock steps
+///
+/// The limiter runs on the server's clock (`TIME`), so the clients' clocks do not matter. If
+/// the server's clock steps forward, the limiter sees an idle spell: at most one burst goes
+/// through at once. If it steps back, a state written before the step lies in the future:
+/// one further ahead than a burst can set is taken as "idle" (at most one burst goes through
+/// early), rather than refusing every call until the clock has caught up.
 ///
 /// # Examples
 ///

@@ -69,6 +69,15 @@ const MAX_BACKOFF: Duration = Duration::from_millis(100);
 ///
 /// Keys used: `{key}:holders` (expires when every lease has) and `{key}:fence`.
 ///
+/// # Clocks
+///
+/// Leases run on the server's clock (`TIME`); [`RedisPermit::is_lost`] counts on the
+/// holder's monotonic clock, assuming the two run at the same rate (within 1 %). If the
+/// server's clock steps forward, leases run out early: another process may be granted a
+/// permit whose holder has not yet seen it lost (the fencing number still tells them apart).
+/// If it steps back, leases last longer: a crashed holder's permit comes back that much
+/// later.
+///
 /// # Comparison to the local `Semaphore`
 ///
 /// One permit per `acquire`, no `close`. Waiters are not queued: a waiting

@@ -975,8 +975,11 @@ impl<T> RedisDelivery<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Redis`] if the server cannot be reached; the item is then handed out again
-    /// after the visibility timeout.
+    /// [`Error::Redis`] if the server cannot be reached: the item is then still pending, and
+    /// handed out again after the visibility timeout. A reply that is lost or comes too late
+    /// (the connection's response timeout) is [`Error::Redis`] too, though the server may
+    /// have acknowledged the item: then it is gone, and never handed out again. Either way,
+    /// nothing is lost and nothing half done (the `XACK` and the `XDEL` are one transaction).
     ///
     /// # Examples
     ///

@@ -1,7 +1,7 @@
+use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 

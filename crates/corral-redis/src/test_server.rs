@@ -175,7 +175,9 @@ fn server_pid(child: &mut Child) -> Result<String, String> {
         .map_err(|error| format!("cannot read the redis-server pid: {error}"))?;
     let pid = line.trim();
     if pid.is_empty() || !pid.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(format!("the redis-server wrapper printed {line:?}, not a pid"));
+        return Err(format!(
+            "the redis-server wrapper printed {line:?}, not a pid"
+        ));
     }
     Ok(pid.to_owned())
 }

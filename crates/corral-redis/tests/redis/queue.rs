@@ -1157,7 +1157,10 @@ async fn touch_is_false_once_a_clone_took_the_item_over() {
     assert!(!second.touch().await.expect("redis"), "acknowledged");
     second.done().await.expect("a second done changes nothing");
     let (stream, pending) = items(&name).await;
-    assert!(stream.is_empty() && pending.is_empty(), "{stream:?} {pending:?}");
+    assert!(
+        stream.is_empty() && pending.is_empty(),
+        "{stream:?} {pending:?}"
+    );
     a.join().await.expect("join");
 }
 
@@ -1167,9 +1170,11 @@ async fn after_shutdown_a_worker_holding_an_item_is_told_the_queue_is_drained() 
     // next. After shutdown, the local `Queue` fails the second `get` (drained); so does Redis,
     // rather than handing the worker its own item again after the visibility timeout.
     async fn take_two<Q: JobQueue<u32>>(queue: &Q) -> (u32, Option<u32>) {
-        queue.put(1).await.ok().expect("put");
-        queue.shutdown().await.ok().expect("shutdown");
-        let first = queue.get().await.ok().expect("what is left");
+        assert!(queue.put(1).await.is_ok(), "put");
+        assert!(queue.shutdown().await.is_ok(), "shutdown");
+        let Ok(first) = queue.get().await else {
+            panic!("what is left is handed out");
+        };
         let second = tokio::time::timeout(Duration::from_secs(5), queue.get())
             .await
             .expect("get neither returned nor failed within 5 s (a hang guard)");
@@ -1198,7 +1203,10 @@ async fn after_shutdown_an_item_whose_delivery_was_dropped_still_counts() {
     // worker under the same consumer name) ...
     assert!(matches!(queue.get().await, Err(Error::Shutdown)));
     assert!(matches!(queue.clone().get().await, Err(Error::Shutdown)));
-    assert!(held.touch().await.expect("redis"), "still pending, and held");
+    assert!(
+        held.touch().await.expect("redis"),
+        "still pending, and held"
+    );
     drop(held); // ... dropped without done, the item is left to hand out again
     finds_nothing(&mut conn, &queue).await;
     age(&name, &id, &consumer_of(&queue)).await;

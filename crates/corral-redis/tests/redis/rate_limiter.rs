@@ -290,7 +290,11 @@ async fn a_try_acquire_whose_reply_comes_too_late_may_have_spent_its_call() {
     crate::support::fence_patiently(&mut late_conn).await; // the script ran before this
     let (tat, _) = gcra_state(&mut conn, &name).await;
     assert!(tat.is_some(), "the call was let through");
-    assert_eq!(capacity_left(&slow_limiter(&conn, &name)).await, 2, "and spent");
+    assert_eq!(
+        capacity_left(&slow_limiter(&conn, &name)).await,
+        2,
+        "and spent"
+    );
 }
 
 #[tokio::test]
@@ -313,5 +317,8 @@ async fn a_server_clock_stepped_back_does_not_refuse_every_call() {
     assert_eq!(capacity_left(&limiter).await, 3);
     let (tat, now) = gcra_state(&mut conn, &name).await;
     let tat = tat.expect("a state");
-    assert!(tat <= now + 180e6, "{tat} at {now}: back to at most one burst ahead");
+    assert!(
+        tat <= now + 180e6,
+        "{tat} at {now}: back to at most one burst ahead"
+    );
 }

@@ -442,7 +442,10 @@ async fn a_partitioned_holder_knows_its_permit_is_lost_before_another_can_take_i
     events.wait_for("expired").await;
     // The lease is counted from when its grant or renewal was sent, so by now (however late
     // the renewal task runs) the holder knows: before another process can take the permit.
-    assert!(permit.is_lost(), "another process can be granted the permit now");
+    assert!(
+        permit.is_lost(),
+        "another process can be granted the permit now"
+    );
     let taken = other
         .try_acquire()
         .await

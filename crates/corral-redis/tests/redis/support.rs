@@ -318,8 +318,7 @@ impl FrozenProxy {
         let (frozen, watch) = tokio::sync::watch::channel(false);
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
-                else {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
                     return;
                 };
                 let (client_read, client_write) = client.into_split();

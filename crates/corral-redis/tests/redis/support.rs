@@ -349,15 +349,24 @@ impl FrozenProxy {
         self.frozen.send_replace(false);
     }
 
-    /// A connection manager through this proxy with `config` (connected while thawed).
+    /// A connection manager through this proxy with `config` (connected while thawed). The
+    /// connection's set-up requests have `config`'s response timeout: one a stalled machine
+    /// made time out is tried again (a few times).
     pub(crate) async fn connect(
         &self,
         config: redis::aio::ConnectionManagerConfig,
     ) -> ConnectionManager {
         let client = redis::Client::open(self.url()).expect("a valid url");
-        ConnectionManager::new_with_config(client, config)
-            .await
-            .expect("the test server is up")
+        let mut attempts = 0;
+        loop {
+            match ConnectionManager::new_with_config(client.clone(), config.clone()).await {
+                Ok(conn) => return conn,
+                Err(error) => {
+                    attempts += 1;
+                    assert!(attempts < 10, "the test server is up: {error}");
+                }
+            }
+        }
     }
 }
 

@@ -250,14 +250,23 @@ impl RedisSemaphore {
         let mut conn = self.conn.clone();
         // The lease runs on the server from the grant, which comes after this instant.
         let sent = tokio::time::Instant::now();
-        let (granted, value): (i64, i64) = GRANT
+        let reply = GRANT
             .key(&*self.holders)
             .key(&*self.fence)
             .arg(self.limit)
             .arg(lease_ms(self.lease))
             .arg(&granting.token)
             .invoke_async(&mut conn)
-            .await?;
+            .await;
+        let (granted, value): (i64, i64) = match reply {
+            Ok(reply) => reply,
+            Err(error) => {
+                if error.is_connection_refusal() {
+                    granting.token.clear(); // never sent: nothing to release
+                }
+                return Err(error.into());
+            }
+        };
         if granted != 1 {
             granting.token.clear(); // refused: nothing to release
             let wait = Duration::from_millis(value.max(1).unsigned_abs());

@@ -80,9 +80,10 @@ end
 /// looks at a bounded number of pending entries per call: a dead consumer's item behind many
 /// live ones is still reached.
 /// An item claimed for more than the delivery limit (`ARGV[4]`, 0 for none) is returned as
-/// `{3, id, deliveries so far, deliveries}`, still pending for this consumer, for the caller to
-/// report and then move with `DEAD_LETTER` (so a `get` dropped with this reply in flight loses no report:
-/// the item comes back after the visibility timeout, and is reported then).
+/// `{3, id, deliveries before this claim (as text), deliveries}`, still pending for this
+/// consumer, for the caller to report and then move with `DEAD_LETTER` (so a `get` dropped
+/// with this reply in flight loses no report: the item comes back after the visibility
+/// timeout, and is reported then).
 /// KEYS: stream, shutdown flag, claim cursor, dead letters. ARGV: group, consumer, visibility
 /// timeout in ms, delivery limit.
 static GET: LazyLock<Script> = LazyLock::new(|| {

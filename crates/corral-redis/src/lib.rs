@@ -71,7 +71,9 @@
 //! - [`RedisSemaphore`]: at most N unexpired leases exist at any instant. A holder that pauses
 //!   longer than its lease (a GC pause, a frozen VM) may find it lost ([`RedisPermit::is_lost`]);
 //!   give the [fencing number](RedisPermit::fence) to the guarded resource when that matters.
-//!   A crashed holder's permit returns after one lease time.
+//!   A holder cut off from Redis sees its permit lost before the lease can run out on the
+//!   server, so before another process can be granted it. A crashed holder's permit returns
+//!   after one lease time.
 //! - Waiters are not queued across processes: waiting operations poll with a backoff, so they
 //!   are not served in order (the local types are).
 //!

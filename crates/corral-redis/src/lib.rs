@@ -71,7 +71,9 @@
 //! - [`RedisSemaphore`]: at most N unexpired leases exist at any instant. A holder that pauses
 //!   longer than its lease (a GC pause, a frozen VM) may find it lost ([`RedisPermit::is_lost`]);
 //!   give the [fencing number](RedisPermit::fence) to the guarded resource when that matters.
-//!   A crashed holder's permit returns after one lease time.
+//!   A holder cut off from Redis sees its permit lost before the lease can run out on the
+//!   server, so before another process can be granted it. A crashed holder's permit returns
+//!   after one lease time.
 //! - Waiters are not queued across processes: waiting operations poll with a backoff, so they
 //!   are not served in order (the local types are).
 //!
@@ -81,7 +83,7 @@
 //! dropped `get` leaves its item to be handed out again (at once if it was not yet taken, after
 //! the visibility timeout if its reply was in flight), a dropped `put` inserted the item once or
 //! not at all, a dropped `acquire` holds no permit (a lease granted while its reply was in
-//! flight expires by itself), and a dropped rate-limiter `acquire` takes nothing unless the
+//! flight is released), and a dropped rate-limiter `acquire` takes nothing unless the
 //! granting reply was in flight.
 //!
 //! # When Redis fails
@@ -89,7 +91,13 @@
 //! Every operation returns [`Error::Redis`] while the server cannot be reached
 //! ([`Error::is_connection`] says so), and works again, on the same handles, once the
 //! [`ConnectionManager`](redis::aio::ConnectionManager) has reconnected. Held permits keep
-//! trying to renew; a lease that ran out meanwhile is reported lost. With Redis persistence
+//! trying to renew; a lease that ran out meanwhile is reported lost.
+//!
+//! A request whose reply is lost, or comes after the connection's response timeout (500 ms by
+//! default), fails with [`Error::Redis`] though the server may have run it: a semaphore
+//! `acquire` then releases the lease it may have been granted, a rate-limiter call may have
+//! spent its capacity (never more than the limit allows), a `put` may have inserted its item
+//! and a `done` may have acknowledged it. With Redis persistence
 //! (AOF), queued and unacknowledged items survive a restart; without it, a restart empties
 //! every queue.
 //!

@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -68,17 +69,21 @@ end
 }
 
 /// Takes one item: first one whose consumer has been idle past the visibility timeout
-/// (`XAUTOCLAIM`), then a new one (`XREADGROUP >`). Returns `{1, id, payload}`, `{2, '', ''}`
-/// when nothing is left and the queue is shut down, `{0, '', ''}` when nothing is there now.
+/// (`XAUTOCLAIM`), then a new one (`XREADGROUP >`). Returns `{1, id, payload, deliveries}`
+/// (Redis's delivery count of the item, this one included: the holder's proof that nobody
+/// took the item over since, even under the same consumer name), `{2, '', '', 0}` when
+/// nothing is left and the queue is shut down, `{0, '', '', 0}` when nothing is there now,
+/// `{4, '', '', 0}` when nothing is there now, the queue is shut down, and items are pending.
 /// Nothing is left only once no item is pending either: an item a consumer holds may yet be
-/// handed out again, if that consumer dies.
+/// handed out again, if that consumer dies (for the caller's own items, see `DRAINED`).
 /// The claim scan resumes where the last one stopped (`{key}:cursor`), since `XAUTOCLAIM`
 /// looks at a bounded number of pending entries per call: a dead consumer's item behind many
 /// live ones is still reached.
 /// An item claimed for more than the delivery limit (`ARGV[4]`, 0 for none) is returned as
-/// `{3, id, deliveries so far}`, still pending for this consumer, for the caller to report and
-/// then move with `DEAD_LETTER` (so a `get` dropped with this reply in flight loses no report:
-/// the item comes back after the visibility timeout, and is reported then).
+/// `{3, id, deliveries before this claim (as text), deliveries}`, still pending for this
+/// consumer, for the caller to report and then move with `DEAD_LETTER` (so a `get` dropped
+/// with this reply in flight loses no report: the item comes back after the visibility
+/// timeout, and is reported then).
 /// KEYS: stream, shutdown flag, claim cursor, dead letters. ARGV: group, consumer, visibility
 /// timeout in ms, delivery limit.
 static GET: LazyLock<Script> = LazyLock::new(|| {
@@ -92,35 +97,63 @@ local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cur
 if claimed[1] ~= cursor then redis.call('SET', KEYS[3], claimed[1]) end
 if #claimed[2] > 0 and claimed[2][1] then
   local entry = claimed[2][1]
+  local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
+  local deliveries = info[1][4]
   local limit = tonumber(ARGV[4])
-  if limit > 0 then
-    local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
-    if #info > 0 and info[1][4] > limit then
-      return {3, entry[1], tostring(info[1][4] - 1)}
-    end
+  if limit > 0 and deliveries > limit then
+    return {3, entry[1], tostring(deliveries - 1), deliveries}
   end
-  return {1, entry[1], field(entry)}
+  return {1, entry[1], field(entry), deliveries}
 end
 local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
 if read and #read[1][2] > 0 then
   local entry = read[1][2][1]
-  return {1, entry[1], field(entry)}
+  return {1, entry[1], field(entry), 1}
 end
-if redis.call('EXISTS', KEYS[2]) == 1 and redis.call('XPENDING', KEYS[1], ARGV[1])[1] == 0 then
-  return {2, '', ''}
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('XPENDING', KEYS[1], ARGV[1])[1] == 0 then return {2, '', '', 0} end
+  return {4, '', '', 0}
 end
-return {0, '', ''}
+return {0, '', '', 0}
 ",
     ))
 });
 
-/// Resets the idle time of an item still held by this consumer; `0` if another consumer took
-/// it over (or it was acknowledged). KEYS: stream. ARGV: group, consumer, id.
+/// Whether a shut-down queue is drained for the caller: every pending item is held by its
+/// consumer (`ARGV[2]`) through a delivery it still has (`ARGV[3..]`, the ids its live
+/// deliveries hold). Those are not left to hand out: the caller holds them. Returns 1 if so.
+/// KEYS: stream, shutdown flag. ARGV: group, consumer, ids held.
+static DRAINED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+local total = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
+if total > #ARGV - 2 then return 0 end
+if total == 0 then return 1 end
+local held = {}
+for i = 3, #ARGV do held[ARGV[i]] = true end
+local mine = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', total, ARGV[2])
+if #mine ~= total then return 0 end
+for _, entry in ipairs(mine) do
+  if not held[entry[1]] then return 0 end
+end
+return 1
+",
+    )
+});
+
+/// Resets the idle time of an item still held by this delivery; `0` if it was taken over (or
+/// acknowledged). Taken over means another consumer holds it, or this one got it again: every
+/// `RedisQueue` clone shares one consumer name, so the delivery count the caller's `GET` saw
+/// tells its delivery from a later one (`XCLAIM ... JUSTID` does not raise it).
+/// KEYS: stream. ARGV: group, consumer, id, delivery count.
 static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #pending == 0 or pending[1][2] ~= ARGV[2] then return 0 end
+if #pending == 0 or pending[1][2] ~= ARGV[2] or pending[1][4] ~= tonumber(ARGV[4]) then
+  return 0
+end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
 return 1
 ",
@@ -129,15 +162,18 @@ return 1
 
 /// Sets an item aside (it does not decode, or reached the delivery limit): copies it to the
 /// dead-letter stream, then acknowledges and deletes it. Returns `0`, and moves nothing, if
-/// the caller no longer holds it: another consumer took it over since the caller's `GET`
-/// (its visibility timeout passed meanwhile), or it was acknowledged, or set aside already.
-/// KEYS: stream, dead letters. ARGV: group, id, error, consumer.
+/// the caller no longer holds it: it was taken over since the caller's `GET` (its visibility
+/// timeout passed meanwhile; by another consumer, or by a clone under the same name: the
+/// delivery count tells, as in `TOUCH`), or it was acknowledged, or set aside already.
+/// KEYS: stream, dead letters. ARGV: group, id, error, consumer, delivery count.
 static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         payload_field!(),
         r"
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
-if #pending == 0 or pending[1][2] ~= ARGV[4] then return 0 end
+if #pending == 0 or pending[1][2] ~= ARGV[4] or pending[1][4] ~= tonumber(ARGV[5]) then
+  return 0
+end
 local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
 if #entries == 0 then
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
@@ -275,6 +311,9 @@ struct Shared {
     max_deliveries: u32,
     /// When this value last swept idle consumers (`None`: not yet).
     swept: Arc<Mutex<Option<Instant>>>,
+    /// The items this consumer (this value and its clones) holds through deliveries not yet
+    /// done or dropped, with how many such deliveries hold each.
+    held: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl Shared {
@@ -288,6 +327,36 @@ impl Shared {
         }
         *swept = Some(now);
         true
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A delivery's hold on its item, counted in [`Shared::held`] while it lives.
+#[derive(Debug)]
+struct Hold {
+    shared: Arc<Shared>,
+    id: String,
+}
+
+impl Hold {
+    fn new(shared: Arc<Shared>, id: String) -> Self {
+        *shared.held().entry(id.clone()).or_default() += 1;
+        Self { shared, id }
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let mut held = self.shared.held();
+        if let Some(count) = held.get_mut(&self.id) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.id);
+            }
+        }
     }
 }
 
@@ -365,6 +434,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                 visibility_ms: 30_000,
                 max_deliveries: 0,
                 swept: Arc::default(),
+                held: Arc::default(),
             }),
             _items: PhantomData,
         }
@@ -372,6 +442,10 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
 
     /// Sets the visibility timeout: how long an item taken and not acknowledged stays with its
     /// consumer before another `get` may take it over (default 30 s, at least 1 ms).
+    ///
+    /// [`Duration::MAX`] means "never take an item over": a timeout above 100 years is taken
+    /// as 100 years (Redis counts idle times in milliseconds of its clock, and refuses a
+    /// longer one), so an item whose consumer died stays with it for good.
     ///
     /// # Examples
     ///
@@ -389,7 +463,9 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// ```
     #[must_use]
     pub fn with_visibility_timeout(self, timeout: Duration) -> Self {
-        let visibility_ms = u64::try_from(timeout.as_millis())
+        // Clamped: XAUTOCLAIM refuses an idle time above i64::MAX ms, so `Duration::MAX`
+        // would make every `get` fail.
+        let visibility_ms = u64::try_from(timeout.min(crate::LONGEST).as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
         Self::from_shared(Shared {
@@ -485,7 +561,12 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// After [`shutdown`](Self::shutdown), `get` still returns the items left, then fails. An
     /// item another consumer holds (taken, not yet done) counts as left: `get` waits while any
     /// is held, since it is handed out again if its consumer dies, and fails once every one
-    /// is done.
+    /// is done. An item this queue value or one of its clones holds, through a delivery not
+    /// yet done or dropped, does not count: as with the local `Queue`, a worker that holds an
+    /// item and asks for the next one after shutdown gets [`Error::Shutdown`] (once nothing
+    /// else is left), not its own item back after the visibility timeout. A delivery dropped
+    /// without `done` holds nothing: its item counts as left, and is handed out again after
+    /// the visibility timeout; so is an item held past it, as at any time.
     ///
     /// # Cancel safety
     ///
@@ -498,7 +579,8 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// # Errors
     ///
     /// [`Error::Shutdown`] once the queue is shut down and nothing is left to take or held by
-    /// a consumer, [`Error::Redis`] if the server cannot be reached.
+    /// another consumer (or left by a dropped delivery), [`Error::Redis`] if the server cannot
+    /// be reached.
     ///
     /// # Examples
     ///
@@ -517,7 +599,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
         }
         let mut pause = Duration::from_millis(1);
         loop {
-            let (kind, id, payload): (i64, String, String) = GET
+            let (kind, id, payload, deliveries): (i64, String, String, u64) = GET
                 .key(&shared.stream)
                 .key(&shared.shutdown)
                 .key(&shared.cursor)
@@ -533,8 +615,8 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                     Ok(item) => {
                         return Ok(RedisDelivery {
                             item,
-                            id,
-                            queue: self.clone(),
+                            deliveries,
+                            hold: Hold::new(self.shared.clone(), id),
                         });
                     }
                     Err(error) => {
@@ -549,11 +631,12 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                                 shared.stream, shared.dead
                             ),
                         );
-                        self.dead_letter(&mut conn, &id, &error).await?;
+                        self.dead_letter(&mut conn, &id, deliveries, &error).await?;
                         pause = Duration::from_millis(1);
                     }
                 },
                 2 => return Err(Error::Shutdown),
+                4 if self.drained(&mut conn).await? => return Err(Error::Shutdown),
                 3 => {
                     corral::report::report(
                         "RedisQueue",
@@ -565,7 +648,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
                         ),
                     );
                     let why = format!("handed out {payload} times without done");
-                    self.dead_letter(&mut conn, &id, &why).await?;
+                    self.dead_letter(&mut conn, &id, deliveries, &why).await?;
                     pause = Duration::from_millis(1);
                 }
                 _ => {
@@ -576,7 +659,27 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
         }
     }
 
-    /// Moves item `id`, which this consumer holds, to the dead-letter stream with `error`.
+    /// Whether the shut-down queue is drained for this consumer: every pending item is one it
+    /// holds through a live delivery (see `DRAINED`). One round trip if it holds any.
+    async fn drained(&self, conn: &mut ConnectionManager) -> Result<bool, Error> {
+        let shared = &*self.shared;
+        let held: Vec<String> = shared.held().keys().cloned().collect();
+        if held.is_empty() {
+            return Ok(false); // another consumer holds what is pending
+        }
+        let drained: i64 = DRAINED
+            .key(&shared.stream)
+            .key(&shared.shutdown)
+            .arg(GROUP)
+            .arg(&shared.consumer)
+            .arg(held)
+            .invoke_async(conn)
+            .await?;
+        Ok(drained == 1)
+    }
+
+    /// Moves item `id`, which this consumer holds (delivered `deliveries` times, the last to
+    /// the caller), to the dead-letter stream with `error`.
     ///
     /// The move was reported before it is made (so a `get` dropped in between loses no
     /// report). If it does not happen after all (another consumer took the item over in
@@ -586,6 +689,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
         &self,
         conn: &mut ConnectionManager,
         id: &str,
+        deliveries: u64,
         error: &str,
     ) -> Result<(), Error> {
         let shared = &*self.shared;
@@ -596,6 +700,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
             .arg(id)
             .arg(error)
             .arg(&shared.consumer)
+            .arg(deliveries)
             .invoke_async::<i64>(conn)
             .await?;
         if moved == 0 {
@@ -763,8 +868,10 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
 #[must_use = "call `done` once the item is processed, or it is handed out again"]
 pub struct RedisDelivery<T> {
     item: T,
-    id: String,
-    queue: RedisQueue<T>,
+    /// Redis's delivery count of the item when this delivery took it: another delivery of
+    /// the same item, even to a clone of the same queue (one consumer name), raises it.
+    deliveries: u64,
+    hold: Hold,
 }
 
 impl<T> RedisDelivery<T> {
@@ -786,12 +893,13 @@ impl<T> RedisDelivery<T> {
     /// # }
     /// ```
     pub fn id(&self) -> &str {
-        &self.id
+        &self.hold.id
     }
 
     /// Tells Redis this consumer is still working on the item: its visibility timeout starts
-    /// again. Returns `false` if the item was already handed to another consumer (its timeout
-    /// had run out) or acknowledged: stop working on it.
+    /// again. Returns `false` if the item was already handed out again (its timeout had run
+    /// out; to another process, or to a clone of this queue) or acknowledged: stop working on
+    /// it.
     ///
     /// # Cancel safety
     ///
@@ -819,13 +927,14 @@ impl<T> RedisDelivery<T> {
     /// # }
     /// ```
     pub async fn touch(&self) -> Result<bool, Error> {
-        let shared = &*self.queue.shared;
+        let shared = &*self.hold.shared;
         let mut conn = shared.conn.clone();
         let still_ours: i64 = TOUCH
             .key(&shared.stream)
             .arg(GROUP)
             .arg(&shared.consumer)
-            .arg(&self.id)
+            .arg(&self.hold.id)
+            .arg(self.deliveries)
             .invoke_async(&mut conn)
             .await?;
         Ok(still_ours == 1)
@@ -849,15 +958,16 @@ impl<T> RedisDelivery<T> {
     /// # }
     /// ```
     pub fn into_parts(self) -> (T, Ack) {
-        let ack = Ack {
-            shared: self.queue.shared,
-            id: self.id,
-        };
-        (self.item, ack)
+        (self.item, Ack { hold: self.hold })
     }
 
     /// Acknowledges the item (`XACK` + `XDEL` in one `MULTI` transaction, one round trip): it
     /// counts as done for [`RedisQueue::join`] and is never handed out again.
+    ///
+    /// This holds even if the item was handed out again meanwhile (its visibility timeout ran
+    /// out, and another consumer, or a clone of this queue, took it over): the work is done,
+    /// so the item is; its new holder's [`touch`](Self::touch) then returns `false`, telling it
+    /// to stop, and its `done` changes nothing.
     ///
     /// # Cancel safety
     ///
@@ -866,8 +976,11 @@ impl<T> RedisDelivery<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Redis`] if the server cannot be reached; the item is then handed out again
-    /// after the visibility timeout.
+    /// [`Error::Redis`] if the server cannot be reached: the item is then still pending, and
+    /// handed out again after the visibility timeout. A reply that is lost or comes too late
+    /// (the connection's response timeout) is [`Error::Redis`] too, though the server may
+    /// have acknowledged the item: then it is gone, and never handed out again. Either way,
+    /// nothing is lost and nothing half done (the `XACK` and the `XDEL` are one transaction).
     ///
     /// # Examples
     ///
@@ -888,7 +1001,7 @@ impl<T> Deref for RedisDelivery<T> {
 impl<T> std::fmt::Debug for RedisDelivery<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisDelivery")
-            .field("id", &self.id)
+            .field("id", &self.hold.id)
             .finish_non_exhaustive()
     }
 }
@@ -901,8 +1014,7 @@ impl<T> std::fmt::Debug for RedisDelivery<T> {
 #[must_use = "call `done` once the item is processed, or it is handed out again"]
 #[derive(Debug)]
 pub struct Ack {
-    shared: Arc<Shared>,
-    id: String,
+    hold: Hold,
 }
 
 impl Ack {
@@ -912,7 +1024,7 @@ impl Ack {
     ///
     /// See [`RedisDelivery::id`].
     pub fn id(&self) -> &str {
-        &self.id
+        &self.hold.id
     }
 
     /// As [`RedisDelivery::done`].
@@ -929,19 +1041,20 @@ impl Ack {
     ///
     /// See [`RedisDelivery::into_parts`].
     pub async fn done(self) -> Result<(), Error> {
-        let mut conn = self.shared.conn.clone();
+        let shared = &*self.hold.shared;
+        let mut conn = shared.conn.clone();
         // Both or neither: acknowledged but not deleted, an item would never be handed out
         // again and would keep `join` waiting for ever.
         redis::pipe()
             .atomic()
             .cmd("XACK")
-            .arg(&self.shared.stream)
+            .arg(&shared.stream)
             .arg(GROUP)
-            .arg(&self.id)
+            .arg(&self.hold.id)
             .ignore()
             .cmd("XDEL")
-            .arg(&self.shared.stream)
-            .arg(&self.id)
+            .arg(&shared.stream)
+            .arg(&self.hold.id)
             .ignore()
             .exec_async(&mut conn)
             .await?;

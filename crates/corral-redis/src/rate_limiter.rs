@@ -11,6 +11,9 @@ use crate::Error;
 /// GCRA on the server's clock, in microseconds. The key holds the theoretical arrival time
 /// (TAT) of the next call; a request for `n` calls is let through when `TAT + n·T − τ ≤ now`,
 /// with `T` the interval between calls and `τ = burst·T`. Refused requests change nothing.
+/// A grant never sets the TAT past `now + τ`, so a TAT beyond that means the server's clock
+/// stepped back since: it is reset to `now` (at most one burst goes through early), or every
+/// call would be refused until the clock caught up.
 /// Returns `{1, 0}` when let through, `{0, wait_µs}` otherwise.
 static GCRA: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -21,7 +24,7 @@ local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
+if tat < now or tat > now + tolerance then tat = now end
 local new_tat = tat + n * interval
 local allow_at = new_tat - tolerance
 if allow_at > now then
@@ -48,6 +51,14 @@ return {1, 0}
 ///   the server computed and asks again, and another process may take the capacity first. A
 ///   long wait for `acquire_n(k)` with a large `k` can be overtaken by small requests.
 /// - Every method can fail with [`Error::Redis`] when the server cannot be reached.
+///
+/// # Clock steps
+///
+/// The limiter runs on the server's clock (`TIME`), so the clients' clocks do not matter. If
+/// the server's clock steps forward, the limiter sees an idle spell: at most one burst goes
+/// through at once. If it steps back, a state written before the step lies in the future:
+/// one further ahead than a burst can set is taken as "idle" (at most one burst goes through
+/// early), rather than refusing every call until the clock has caught up.
 ///
 /// # Examples
 ///
@@ -225,7 +236,12 @@ impl RedisRateLimiter {
     ///
     /// # Errors
     ///
-    /// [`Error::Redis`] if the server cannot be reached.
+    /// [`Error::Redis`] if the server cannot be reached. A reply that is lost or comes too late
+    /// (the connection's response timeout) is [`Error::Redis`] too, though the server may have
+    /// let the call through: its capacity is then spent, unused. Nothing refunds it: the client
+    /// cannot tell whether the script ran, and refunding a call that was never let through
+    /// would let one more through than the limit allows. So a failure can under-use the limit,
+    /// never exceed it.
     ///
     /// # Examples
     ///
@@ -243,7 +259,8 @@ impl RedisRateLimiter {
     /// # Errors
     ///
     /// [`Error::ExceedsBurst`] at once, without a round trip, if `n` is above the burst;
-    /// [`Error::Redis`] if the server cannot be reached.
+    /// [`Error::Redis`] if the server cannot be reached (after a lost or late reply, the `n`
+    /// calls may have been spent, as for [`acquire`](Self::acquire)).
     ///
     /// # Examples
     ///
@@ -288,7 +305,10 @@ impl RedisRateLimiter {
     /// # Errors
     ///
     /// [`TryAcquireError::RateLimited`] with how long to wait (assuming nobody else takes
-    /// capacity meanwhile), or [`TryAcquireError::Failed`] with [`Error::Redis`].
+    /// capacity meanwhile), or [`TryAcquireError::Failed`] with [`Error::Redis`]. After a
+    /// reply that is lost or comes too late (the connection's response timeout), the call may
+    /// have been let through all the same and its capacity spent, unused (see
+    /// [`acquire`](Self::acquire) for why nothing refunds it).
     ///
     /// # Examples
     ///

@@ -1,6 +1,5 @@
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use corral::backend::ConcurrencyLimit;
@@ -69,6 +68,15 @@ const MAX_BACKOFF: Duration = Duration::from_millis(100);
 /// lease was lost while it paused.
 ///
 /// Keys used: `{key}:holders` (expires when every lease has) and `{key}:fence`.
+///
+/// # Clocks
+///
+/// Leases run on the server's clock (`TIME`); [`RedisPermit::is_lost`] counts on the
+/// holder's monotonic clock, assuming the two run at the same rate (within 1 %). If the
+/// server's clock steps forward, leases run out early: another process may be granted a
+/// permit whose holder has not yet seen it lost (the fencing number still tells them apart).
+/// If it steps back, leases last longer: a crashed holder's permit comes back that much
+/// later.
 ///
 /// # Comparison to the local `Semaphore`
 ///
@@ -182,13 +190,18 @@ impl RedisSemaphore {
     ///
     /// # Cancel safety
     ///
-    /// This method is cancel safe: a dropped `acquire` holds no permit. (Dropped while a
-    /// granting reply is in flight, the lease it was granted is never renewed and expires after
-    /// one lease time.)
+    /// This method is cancel safe: a dropped `acquire` holds no permit. Dropped while a
+    /// granting reply is in flight, it releases the lease it was granted: a spawned `ZREM` of
+    /// the lease's token on the same connection, so Redis runs it after the grant. (Outside a
+    /// Tokio runtime, or if the connection was lost in between, that lease is never renewed
+    /// and expires after one lease time.)
     ///
     /// # Errors
     ///
-    /// [`Error::Redis`] if the server cannot be reached.
+    /// [`Error::Redis`] if the server cannot be reached. A reply that is lost or comes too late
+    /// (the connection's response timeout) may hide a grant: the permit is then released as
+    /// for a dropped `acquire` (see above), so a failed `acquire` holds no permit once that
+    /// release has reached Redis, instead of one held by nobody for a whole lease.
     ///
     /// # Examples
     ///
@@ -214,7 +227,7 @@ impl RedisSemaphore {
     ///
     /// # Errors
     ///
-    /// [`Error::Redis`] if the server cannot be reached.
+    /// As [`acquire`](Self::acquire).
     ///
     /// # Examples
     ///
@@ -224,99 +237,306 @@ impl RedisSemaphore {
     }
 
     /// One attempt: the permit, or how long until the first lease expires.
+    ///
+    /// Until the reply says what happened, the token is a [`Granting`]: if this future is
+    /// dropped, or the reply fails or does not parse, the lease it may have been granted is
+    /// released.
     async fn grant(&self) -> Result<Result<RedisPermit, Duration>, Error> {
-        let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let mut granting = Granting {
+            conn: self.conn.clone(),
+            holders: self.holders.clone(),
+            token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
+        };
         let mut conn = self.conn.clone();
-        let (granted, value): (i64, i64) = GRANT
+        // The lease runs on the server from the grant, which comes after this instant.
+        let sent = tokio::time::Instant::now();
+        let reply = GRANT
             .key(&*self.holders)
             .key(&*self.fence)
             .arg(self.limit)
             .arg(lease_ms(self.lease))
-            .arg(&token)
+            .arg(&granting.token)
             .invoke_async(&mut conn)
-            .await?;
+            .await;
+        let (granted, value): (i64, i64) = match reply {
+            Ok(reply) => reply,
+            Err(error) => {
+                if error.is_connection_refusal() {
+                    granting.token.clear(); // never sent: nothing to release
+                }
+                return Err(error.into());
+            }
+        };
         if granted != 1 {
+            granting.token.clear(); // refused: nothing to release
             let wait = Duration::from_millis(value.max(1).unsigned_abs());
             return Ok(Err(wait));
         }
-        // The lease ends on the server `lease` after the grant, which came before this reply.
-        let granted = tokio::time::Instant::now();
         let fence = u64::try_from(value).map_err(|_| Error::Protocol(format!("fence {value}")))?;
-        let lost = Arc::new(AtomicBool::new(false));
+        let token = std::mem::take(&mut granting.token); // the permit owns it from here
+        let lease = Arc::new(Lease::new(sent, self.lease));
         let renewal = tokio::spawn(renew(
             conn,
             self.holders.clone(),
             token.clone(),
             self.lease,
-            granted,
-            lost.clone(),
+            lease.clone(),
+            sent,
         ));
         Ok(Ok(RedisPermit {
             conn: self.conn.clone(),
             holders: self.holders.clone(),
             token,
             fence,
-            lost,
+            lease,
             renewal,
         }))
     }
+}
+
+/// A lease token whose grant may be in flight. Dropped while it still holds the token (the
+/// `grant` future was dropped, or its reply failed), it releases the lease the grant may have
+/// made: a `ZREM` on the connection the grant went out on, sent after it, so Redis runs it
+/// after the grant.
+struct Granting {
+    conn: ConnectionManager,
+    holders: Arc<str>,
+    /// Empty once the reply said "refused", or the permit took the token over.
+    token: String,
+}
+
+impl Drop for Granting {
+    fn drop(&mut self) {
+        if !self.token.is_empty() {
+            release_in_background(
+                &self.conn,
+                &self.holders,
+                std::mem::take(&mut self.token),
+                "RedisSemaphore",
+                "a lease granted to an acquire that failed or was dropped",
+            );
+        }
+    }
+}
+
+/// Releases the lease `token` on a spawned task (a `ZREM` on `conn`, queued on its connection
+/// now, after every request sent on it before). Outside a runtime, or if that fails (reported
+/// through [`corral::report`]), the lease expires by itself.
+fn release_in_background(
+    conn: &ConnectionManager,
+    holders: &Arc<str>,
+    token: String,
+    source: &'static str,
+    what: &'static str,
+) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return; // no runtime to send on: the lease expires by itself
+    };
+    let mut conn = conn.clone();
+    let holders = holders.clone();
+    runtime.spawn(async move {
+        if let Err(error) = redis::cmd("ZREM")
+            .arg(&*holders)
+            .arg(token)
+            .exec_async(&mut conn)
+            .await
+        {
+            corral::report::report(
+                source,
+                corral::report::ReportKind::Error,
+                &format_args!(
+                    "release of {what} on {holders} failed ({error}); unless the request still \
+                     reaches Redis, the lease expires by itself"
+                ),
+            );
+        }
+    });
 }
 
 fn lease_ms(lease: Duration) -> u64 {
     u64::try_from(lease.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Renews the lease every third of its time until it is lost (or the task is aborted);
-/// `renewed` is when the grant's reply came.
+/// The part of a lease's time this process gives up, to be sure it says "lost" before the
+/// lease can run out on the server: 1 %, for the two clocks to run at slightly different rates
+/// (NTP slews a clock by at most 0.05 %).
+const MARGIN_DIVISOR: u32 = 100;
+
+/// When a lease whose last grant or renewal was sent at `sent` must be taken as lost: one
+/// lease after it, less the margin. `None` (never) if that instant is past what the clock
+/// can count.
+fn lost_at(sent: tokio::time::Instant, lease: Duration) -> Option<tokio::time::Instant> {
+    sent.checked_add(lease - lease / MARGIN_DIVISOR)
+}
+
+/// What the permit and its renewal task know of the lease.
+///
+/// The lease is lost once the renewal found it so, or once the clock passes [`lost_at`] the
+/// last renewal sent that went through. [`is_lost`](Self::is_lost) reads the clock itself, so
+/// a renewal task that runs late (a busy runtime) cannot make it late; both sides change the
+/// state under one lock, so a lease taken as lost stays lost.
+#[derive(Debug)]
+struct Lease {
+    state: Mutex<LeaseState>,
+}
+
+#[derive(Debug)]
+struct LeaseState {
+    lost: bool,
+    /// When the lease counts as lost without news (`None`: never).
+    deadline: Option<tokio::time::Instant>,
+}
+
+impl Lease {
+    fn new(sent: tokio::time::Instant, lease: Duration) -> Self {
+        Self {
+            state: Mutex::new(LeaseState {
+                lost: false,
+                deadline: lost_at(sent, lease),
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, LeaseState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_lost(&self) -> bool {
+        let mut state = self.state();
+        if !state.lost
+            && state
+                .deadline
+                .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
+        {
+            state.lost = true;
+        }
+        state.lost
+    }
+
+    /// A renewal sent at `sent` went through: the lease runs until [`lost_at`] that, unless it
+    /// was taken as lost already (then it stays lost: `false`).
+    fn renewed(&self, sent: tokio::time::Instant, lease: Duration) -> bool {
+        let mut state = self.state();
+        if state.lost
+            || state
+                .deadline
+                .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
+        {
+            state.lost = true;
+            return false;
+        }
+        state.deadline = lost_at(sent, lease);
+        true
+    }
+
+    fn set_lost(&self) {
+        self.state().lost = true;
+    }
+
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.state().deadline
+    }
+}
+
+/// Sleeps until `instant`, or for ever if it is `None`.
+async fn sleep_until(instant: Option<tokio::time::Instant>) {
+    match instant {
+        Some(instant) => tokio::time::sleep_until(instant).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Renews the lease every third of its time until it is lost (or the task is aborted).
+///
+/// Each attempt races the lease's deadline (one lease, less the margin, after the last renewal
+/// that went through was sent): once it passes, the lease is lost whatever the attempt in
+/// flight may bring, since the server may have let the lease run out. A failed attempt is
+/// tried again soon (a tenth of a period later, at most 100 ms); `sent` is when the grant was
+/// sent.
 async fn renew(
     mut conn: ConnectionManager,
     holders: Arc<str>,
     token: String,
     lease: Duration,
-    mut renewed: tokio::time::Instant,
-    lost: Arc<AtomicBool>,
+    state: Arc<Lease>,
+    sent: tokio::time::Instant,
 ) {
     let period = lease / 3;
+    let retry = (period / 10).min(Duration::from_millis(100));
+    let mut next = sent.checked_add(period);
+    let mut last_error = String::from("none");
     loop {
-        tokio::time::sleep(period).await;
-        // At most one period per attempt: reconnecting to a Redis that is gone can take
-        // seconds, longer than the lease.
-        let outcome = tokio::time::timeout(
-            period,
-            RENEW
-                .key(&*holders)
-                .arg(lease_ms(lease))
-                .arg(&token)
-                .invoke_async::<i64>(&mut conn),
-        )
-        .await
-        .map_err(|_| format!("no reply within {period:?}"))
-        .and_then(|reply| reply.map_err(|error| error.to_string()));
+        let attempt = async {
+            sleep_until(next).await;
+            let sent = tokio::time::Instant::now();
+            // At most one period per attempt: reconnecting to a Redis that is gone can take
+            // seconds.
+            let reply = tokio::time::timeout(
+                period,
+                RENEW
+                    .key(&*holders)
+                    .arg(lease_ms(lease))
+                    .arg(&token)
+                    .invoke_async::<i64>(&mut conn),
+            )
+            .await;
+            (sent, reply)
+        };
+        let outcome = tokio::select! {
+            biased;
+            () = sleep_until(state.deadline()) => None,
+            attempt = attempt => Some(attempt),
+        };
         match outcome {
-            Ok(1) => renewed = tokio::time::Instant::now(),
-            Ok(_) => {
-                lost.store(true, Ordering::Release);
-                return;
-            }
-            // Redis unreachable, or refusing: try again next period, until a whole lease has
-            // passed since the last renewal's reply. By then the lease has run out on the
-            // server whatever happens next: another process may hold the permit.
-            Err(error) => {
-                if renewed.elapsed() >= lease {
-                    lost.store(true, Ordering::Release);
-                    corral::report::report(
-                        "RedisSemaphore",
-                        corral::report::ReportKind::Error,
-                        &format_args!(
-                            "a permit's renewals failed for its whole lease of {lease:?}; it is \
-                             lost (last error: {error})"
-                        ),
-                    );
+            Some((sent, Ok(Ok(1)))) => {
+                if !state.renewed(sent, lease) {
+                    report_ran_out(&holders, lease, "the renewal came too late");
                     return;
                 }
+                next = sent.checked_add(period);
+            }
+            Some((_, Ok(Ok(_)))) => {
+                state.set_lost();
+                corral::report::report(
+                    "RedisSemaphore",
+                    corral::report::ReportKind::Error,
+                    &format_args!(
+                        "a permit's lease on {holders} was found lost by its renewal (it had \
+                         expired, or Redis forgot it): another holder may have the permit"
+                    ),
+                );
+                return;
+            }
+            // Redis unreachable, or refusing: try again soon, until the deadline.
+            Some((_, Ok(Err(error)))) => {
+                last_error = error.to_string();
+                next = tokio::time::Instant::now().checked_add(retry);
+            }
+            Some((_, Err(_))) => {
+                last_error = format!("no reply within {period:?}");
+                next = Some(tokio::time::Instant::now());
+            }
+            // A whole lease (less the margin) since the last renewal that went through was
+            // sent: it may have run out on the server, another process may hold the permit.
+            None => {
+                state.set_lost();
+                report_ran_out(&holders, lease, &last_error);
+                return;
             }
         }
     }
+}
+
+/// Reports a lease whose renewals did not go through in time.
+fn report_ran_out(holders: &str, lease: Duration, last_error: &str) {
+    corral::report::report(
+        "RedisSemaphore",
+        corral::report::ReportKind::Error,
+        &format_args!(
+            "no renewal of a permit's lease on {holders} went through within its whole lease \
+             of {lease:?} (less a 1% margin); it is lost (last error: {last_error})"
+        ),
+    );
 }
 
 /// A permit of a [`RedisSemaphore`]: a lease, renewed in the background while this value lives.
@@ -334,7 +554,7 @@ pub struct RedisPermit {
     holders: Arc<str>,
     token: String,
     fence: u64,
-    lost: Arc<AtomicBool>,
+    lease: Arc<Lease>,
     renewal: JoinHandle<()>,
 }
 
@@ -350,9 +570,18 @@ impl RedisPermit {
         self.fence
     }
 
-    /// Whether the lease was found lost by a renewal (it had expired, or Redis forgot it), or
-    /// its renewals failed for a whole lease (Redis unreachable or refusing, so the lease has
-    /// run out there): the permit no longer counts against the limit.
+    /// Whether the lease is lost: its renewal found it so (it had expired, or Redis forgot
+    /// it), or no renewal went through within one lease, less a 1 % margin, of when the last
+    /// one that did was sent (Redis unreachable, or refusing). The permit then no longer
+    /// counts against the limit.
+    ///
+    /// That time is counted on this process's clock from when the request was *sent*, so it
+    /// passes before the lease can run out on the server (which counts from when it ran the
+    /// request), as long as the two clocks run at the same rate within the margin: `is_lost`
+    /// reads the clock itself, and is `true` by the time another process can be granted the
+    /// permit, however late the renewal task runs. Once `true`, it stays `true`. A holder
+    /// that pauses (a GC pause, a frozen VM) between checking and acting can still act on a
+    /// lost lease: give the [fencing number](Self::fence) to the resource where that matters.
     ///
     /// # Examples
     ///
@@ -369,7 +598,7 @@ impl RedisPermit {
     /// # }
     /// ```
     pub fn is_lost(&self) -> bool {
-        self.lost.load(Ordering::Acquire)
+        self.lease.is_lost()
     }
 
     /// Releases the permit now and waits for Redis to confirm.
@@ -419,26 +648,13 @@ impl Drop for RedisPermit {
         if self.token.is_empty() {
             return; // released by `release`
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return; // no runtime to send on: the lease expires by itself
-        };
-        let mut conn = self.conn.clone();
-        let holders = self.holders.clone();
-        let token = std::mem::take(&mut self.token);
-        runtime.spawn(async move {
-            if let Err(error) = redis::cmd("ZREM")
-                .arg(&*holders)
-                .arg(token)
-                .exec_async(&mut conn)
-                .await
-            {
-                corral::report::report(
-                    "RedisPermit",
-                    corral::report::ReportKind::Error,
-                    &format_args!("release failed, the lease will expire by itself: {error}"),
-                );
-            }
-        });
+        release_in_background(
+            &self.conn,
+            &self.holders,
+            std::mem::take(&mut self.token),
+            "RedisPermit",
+            "a dropped permit",
+        );
     }
 }
 

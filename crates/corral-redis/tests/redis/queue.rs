@@ -1034,6 +1034,17 @@ async fn a_get_dropped_as_it_finds_an_item_past_its_delivery_limit_loses_no_repo
 
 #[tokio::test]
 async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
+    left_to_its_new_holder(false).await;
+}
+
+#[tokio::test]
+async fn an_item_taken_over_by_a_clone_before_it_is_set_aside_is_left_to_it() {
+    left_to_its_new_holder(true).await;
+}
+
+/// An item found past its delivery limit is taken over before it is set aside: by another
+/// consumer, or (`by_a_clone`) by a clone of the same queue, under the same consumer name.
+async fn left_to_its_new_holder(by_a_clone: bool) {
     let reports = crate::support::Reports::collect().await;
     let name = key("poison-taken-over");
     let visibility = Duration::from_secs(30);
@@ -1056,18 +1067,24 @@ async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
     assert!(get.poll().is_pending());
     crate::support::fence(&mut conn).await;
     assert!(get.is_woken(), "the GET reply arrived");
-    // ... and before it moves the item, another consumer takes it over.
-    let claimed: Vec<String> = redis::cmd("XCLAIM")
+    // ... and before it moves the item, another consumer takes it over (a claim, as a
+    // `get`'s `XAUTOCLAIM`: it counts a delivery).
+    let holder = if by_a_clone {
+        consumer_of(&queue)
+    } else {
+        "someone-else".to_owned()
+    };
+    let claimed: redis::streams::StreamClaimReply = redis::cmd("XCLAIM")
         .arg(&name)
         .arg("corral")
-        .arg("someone-else")
+        .arg(&holder)
         .arg(0)
         .arg(&id)
-        .arg("JUSTID")
         .query_async(&mut conn)
         .await
         .expect("xclaim");
-    assert_eq!(claimed, std::slice::from_ref(&id));
+    assert_eq!(claimed.ids.len(), 1);
+    assert_eq!(claimed.ids[0].id, id);
     assert!(get.poll().is_pending(), "reports, and sends DEAD_LETTER");
     crate::support::fence(&mut conn).await;
     assert!(get.poll().is_pending(), "nothing else to take");
@@ -1075,10 +1092,7 @@ async fn an_item_taken_over_before_it_is_set_aside_is_left_to_its_new_holder() {
     let (stream, pending) = items(&name).await;
     assert_eq!(stream, std::slice::from_ref(&id), "still in the stream");
     assert_eq!(pending.len(), 1);
-    assert_eq!(
-        (&pending[0].0, pending[0].1.as_str()),
-        (&id, "someone-else")
-    );
+    assert_eq!((&pending[0].0, &pending[0].1), (&id, &holder));
     let dead = dead_letters(&mut conn, &name).await;
     assert_eq!(dead.ids.len(), 1, "only the bad payload was set aside");
     assert_ne!(
@@ -1104,4 +1118,100 @@ async fn a_stream_made_by_another_writer_is_consumed() {
     let _: String = conn.xadd(&name, "*", &[("p", "42")]).await.expect("xadd");
     take_and_finish(&queue, 42).await;
     queue.join().await.expect("join");
+}
+
+#[tokio::test]
+async fn a_visibility_timeout_of_duration_max_never_takes_an_item_over() {
+    let name = key("visibility-max");
+    let mut conn = connect(server()).await;
+    let a = unbounded_u32(&name, Duration::MAX).await;
+    let b = queue_on(&conn, &name, Duration::MAX);
+    a.put(0).await.expect("put");
+    take_and_finish(&b, 0).await; // gets work (b has swept: its gets start with GET)
+    a.put(7).await.expect("put");
+    let held = a.get().await.expect("get");
+    let id = held.id().to_owned();
+    drop(held); // its consumer dies without `done`
+    // Idle for an hour, far below "never": nobody takes it over.
+    age(&name, &id, &consumer_of(&a)).await;
+    finds_nothing(&mut conn, &b).await;
+}
+
+#[tokio::test]
+async fn touch_is_false_once_a_clone_took_the_item_over() {
+    // Clones of one queue (two workers of one process) share one consumer name.
+    let name = key("touch-clone");
+    let a = unbounded_u32(&name, Duration::from_secs(30)).await;
+    let b = a.clone();
+    a.put(1).await.expect("put");
+    let first = a.get().await.expect("get");
+    assert!(first.touch().await.expect("redis"), "ours");
+    // Worker a runs past the visibility timeout: worker b takes the item over.
+    age(&name, first.id(), &consumer_of(&a)).await;
+    let second = take(&b).await;
+    assert_eq!(first.id(), second.id(), "handed out again (at least once)");
+    assert!(!first.touch().await.expect("redis"), "b holds it now");
+    assert!(second.touch().await.expect("redis"), "b's own");
+    // a finishes after all: the work is done, so the item is; b learns it and stops.
+    first.done().await.expect("done");
+    assert!(!second.touch().await.expect("redis"), "acknowledged");
+    second.done().await.expect("a second done changes nothing");
+    let (stream, pending) = items(&name).await;
+    assert!(
+        stream.is_empty() && pending.is_empty(),
+        "{stream:?} {pending:?}"
+    );
+    a.join().await.expect("join");
+}
+
+#[tokio::test]
+async fn after_shutdown_a_worker_holding_an_item_is_told_the_queue_is_drained() {
+    // Code written once against `JobQueue`: a worker holds one delivery while it asks for the
+    // next. After shutdown, the local `Queue` fails the second `get` (drained); so does Redis,
+    // rather than handing the worker its own item again after the visibility timeout.
+    async fn take_two<Q: JobQueue<u32>>(queue: &Q) -> (u32, Option<u32>) {
+        assert!(queue.put(1).await.is_ok(), "put");
+        assert!(queue.shutdown().await.is_ok(), "shutdown");
+        let Ok(first) = queue.get().await else {
+            panic!("what is left is handed out");
+        };
+        let second = tokio::time::timeout(Duration::from_secs(5), queue.get())
+            .await
+            .expect("get neither returned nor failed within 5 s (a hang guard)");
+        (*first, second.ok().map(|delivery| *delivery))
+    }
+    let local = corral::queue::Queue::<u32>::unbounded();
+    let on_local = take_two(&local).await;
+    assert_eq!(on_local, (1, None));
+    let name = key("shutdown-own");
+    let redis = unbounded_u32(&name, Duration::from_secs(30)).await;
+    assert_eq!(take_two(&redis).await, on_local, "same code, other backend");
+}
+
+#[tokio::test]
+async fn after_shutdown_an_item_whose_delivery_was_dropped_still_counts() {
+    let name = key("shutdown-dropped");
+    let mut conn = connect(server()).await;
+    let queue = queue_on(&conn, &name, Duration::from_secs(30));
+    queue.put(0).await.expect("put");
+    take_and_finish(&queue, 0).await; // it has swept: its gets start with GET
+    queue.put(1).await.expect("put");
+    queue.shutdown().await.expect("shutdown");
+    let held = queue.get().await.expect("what is left");
+    let id = held.id().to_owned();
+    // While `held` lives, a get is told the queue is drained, also on a clone (another
+    // worker under the same consumer name) ...
+    assert!(matches!(queue.get().await, Err(Error::Shutdown)));
+    assert!(matches!(queue.clone().get().await, Err(Error::Shutdown)));
+    assert!(
+        held.touch().await.expect("redis"),
+        "still pending, and held"
+    );
+    drop(held); // ... dropped without done, the item is left to hand out again
+    finds_nothing(&mut conn, &queue).await;
+    age(&name, &id, &consumer_of(&queue)).await;
+    let again = take(&queue).await;
+    assert_eq!((again.id(), *again), (id.as_str(), 1));
+    again.done().await.expect("done");
+    assert!(matches!(queue.get().await, Err(Error::Shutdown)));
 }

@@ -267,3 +267,58 @@ async fn an_acquire_dropped_with_its_reply_in_flight_spent_only_its_calls() {
     drop(acquire);
     assert_eq!(capacity_left(&waiting).await, 1);
 }
+
+#[tokio::test]
+async fn a_try_acquire_whose_reply_comes_too_late_may_have_spent_its_call() {
+    // As documented: the server let the call through, the caller got an error, and nothing
+    // refunds the call (a refund could let one more through than the limit).
+    let name = key("late");
+    let proxy = crate::support::FrozenProxy::start(server().port()).await;
+    let late_conn = proxy
+        .connect(crate::support::impatient(Duration::from_millis(100)))
+        .await;
+    let mut conn = connect(server()).await;
+    let _ = slow_limiter(&conn, &key("warm")).try_acquire().await; // the script is loaded
+    let late = slow_limiter(&late_conn, &name);
+    proxy.freeze();
+    match late.try_acquire().await {
+        Err(TryAcquireError::Failed(error)) => assert!(error.is_connection(), "{error}"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    proxy.thaw();
+    let mut late_conn = late_conn;
+    crate::support::fence_patiently(&mut late_conn).await; // the script ran before this
+    let (tat, _) = gcra_state(&mut conn, &name).await;
+    assert!(tat.is_some(), "the call was let through");
+    assert_eq!(
+        capacity_left(&slow_limiter(&conn, &name)).await,
+        2,
+        "and spent"
+    );
+}
+
+#[tokio::test]
+async fn a_server_clock_stepped_back_does_not_refuse_every_call() {
+    let name = key("clock-back");
+    let mut conn = connect(server()).await;
+    let limiter = slow_limiter(&conn, &name); // burst 3, one call a minute
+    // The state a server whose clock ran an hour ahead left: an arrival time further ahead
+    // of the clock than any grant can set (one burst, 3 minutes).
+    let (_, now) = gcra_state(&mut conn, &name).await;
+    let _: () = redis::cmd("SET")
+        .arg(&name)
+        .arg(format!("{:.0}", now + 3_600e6))
+        .arg("PX")
+        .arg(7_200_000)
+        .query_async(&mut conn)
+        .await
+        .expect("set");
+    // Taken as an idle spell: one burst goes through, and then the rate holds again.
+    assert_eq!(capacity_left(&limiter).await, 3);
+    let (tat, now) = gcra_state(&mut conn, &name).await;
+    let tat = tat.expect("a state");
+    assert!(
+        tat <= now + 180e6,
+        "{tat} at {now}: back to at most one burst ahead"
+    );
+}

@@ -5,7 +5,8 @@ use corral_redis::{Error, RedisSemaphore};
 use redis::AsyncCommands;
 
 use crate::support::{
-    ChildProcess, DropPoint, KeyEvents, Reports, connect, drop_mid_flight, fence, key, server,
+    ChildProcess, DropPoint, FrozenProxy, KeyEvents, Reports, connect, drop_mid_flight, fence,
+    fence_patiently, impatient, key, patient, server,
 };
 
 async fn semaphore(key: &str, limit: usize, lease: Duration) -> RedisSemaphore {
@@ -72,6 +73,15 @@ async fn lost_once_the_renewal_ran(
     assert!(lost.is_ok(), "the renewal found the lease lost");
 }
 
+/// Waits for the report that the renewal of a permit on semaphore `name` found it lost.
+async fn reported_found_lost(reports: &Reports, name: &str) {
+    let holders = format!("{name}:holders");
+    let report = reports
+        .wait_for(|line| line.contains(&holders) && line.contains("found lost"))
+        .await;
+    assert!(report.starts_with("RedisSemaphore"), "{report}");
+}
+
 #[tokio::test]
 async fn a_held_lease_is_renewed() {
     let name = key("renew");
@@ -100,6 +110,7 @@ async fn a_held_lease_is_renewed() {
 
 #[tokio::test]
 async fn a_forgotten_lease_is_reported_lost() {
+    let reports = Reports::collect().await;
     let name = key("lost");
     let holders = format!("{name}:holders");
     let mut conn = connect(server()).await;
@@ -114,11 +125,13 @@ async fn a_forgotten_lease_is_reported_lost() {
     // reads the missing key. Nothing else reads it.
     events.wait_for("keymiss").await;
     lost_once_the_renewal_ran(&mut conn, &permit).await;
+    reported_found_lost(&reports, &name).await;
 }
 
 #[tokio::test]
 async fn a_lease_past_its_expiry_is_reported_lost() {
     // A holder paused past its lease: its renewal finds the lease expired, and drops it.
+    let reports = Reports::collect().await;
     let name = key("expired");
     let holders = format!("{name}:holders");
     let mut conn = connect(server()).await;
@@ -141,6 +154,7 @@ async fn a_lease_past_its_expiry_is_reported_lost() {
     // finds it expired, and drops it. Nothing else removes it.
     events.wait_for("zrem").await;
     lost_once_the_renewal_ran(&mut conn, &permit).await;
+    reported_found_lost(&reports, &name).await;
     assert!(lease_expiries(&name).await.is_empty());
 }
 
@@ -256,10 +270,9 @@ async fn a_permit_whose_renewals_fail_for_a_whole_lease_is_lost() {
     let permit = semaphore.acquire().await.expect("acquire");
     assert!(!permit.is_lost());
     server.stop(); // Redis is gone: every renewal fails from now on
-    // Lost only once the renewals have failed for a whole lease since the last one that went
-    // through (on the renewal task's real timer: that wait is inherent), and reported then,
-    // by the task that marks it lost, just after it does.
-    assert!(!permit.is_lost(), "not before a renewal failed");
+    // Lost once no renewal has gone through for a whole lease (less the margin) since the
+    // last one that did was sent (a real wait, inherent), and reported then, by the task that
+    // marks it lost, just after it does.
     // Only this permit's lease is 300 ms: another test's permit cannot match.
     let this_lease = format!("whole lease of {lease:?}");
     let report = reports
@@ -311,66 +324,45 @@ async fn a_dropped_release_still_releases_the_permit() {
     assert_eq!(leases(&name).await, 0);
 }
 
-/// Drops `grant` (an `acquire` or `try_acquire` of `limit`, on `conn`) with its granting reply in
-/// flight, and checks the lease it was granted counts once and expires after one lease time.
-async fn an_orphan_lease_counts_once_and_expires<F: std::future::Future>(
+/// Drops `grant` (an `acquire` or `try_acquire` of a semaphore of 2 permits on `name`, on
+/// `conn`) with its granting reply in flight, and checks the lease it was granted is released
+/// at once (its `ZREM` follows the grant on the same connection), not left to expire.
+async fn a_grant_dropped_in_flight_is_released<F: std::future::Future>(
     conn: &mut redis::aio::ConnectionManager,
     name: &str,
-    lease: Duration,
     grant: F,
 ) {
-    // The other holder's lease outlives the test: only the orphan can run out.
+    // The other holder's leases outlive the test: a permit that comes back was released.
     let other = semaphore(name, 2, Duration::from_secs(60)).await;
     let mut fences = connect(server()).await;
     let fence_before: u64 = fences.get(format!("{name}:fence")).await.expect("get");
-    let asked = server_ms(&mut fences).await;
+    let mut events = KeyEvents::subscribe(&format!("{name}:holders")).await;
     drop_mid_flight(conn, grant, DropPoint::ReplyInFlight).await;
-    let answered = server_ms(&mut fences).await;
     let fence_after: u64 = fences.get(format!("{name}:fence")).await.expect("get");
     assert_eq!(fence_after, fence_before + 1, "granted once");
-    assert_eq!(leases(name).await, 1, "one lease, nobody holds it");
-    // One lease from its grant, on the server's clock.
-    let (orphan, expiry) = lease_expiries(name).await.remove(0);
-    let lease_ms = u64::try_from(lease.as_millis()).expect("a short lease");
-    assert!(
-        (asked + lease_ms..=answered + lease_ms).contains(&expiry),
-        "{asked} {expiry} {answered}"
-    );
-    // The orphan lease takes one of the two permits, and only one.
-    let held = other
+    events.wait_for("zadd").await; // the grant
+    events.wait_for("zrem").await; // and its release
+    assert_eq!(leases(name).await, 0, "released");
+    let first = other
         .try_acquire()
         .await
         .expect("redis")
-        .expect("one permit left");
-    assert!(
-        other.try_acquire().await.expect("redis").is_none(),
-        "the orphan counts"
-    );
-    // Nobody renews it: it runs out after one lease time (a real wait, inherent: nothing sets
-    // Redis's clock forward; the timeout only guards against a hang, as a renewed orphan
-    // would never run out). Only a grant past its expiry drops it, so the permit granted
-    // next was granted no sooner.
-    let next = tokio::time::timeout(lease * 10, other.acquire())
+        .expect("a permit is free");
+    let second = other
+        .try_acquire()
         .await
-        .expect("the orphan lease expired")
-        .expect("redis");
-    let now = lease_expiries(name).await;
-    assert_eq!(now.len(), 2, "{now:?}");
-    assert!(
-        now.iter().all(|(token, _)| *token != orphan),
-        "the orphan is gone"
-    );
-    assert!(next.fence() > held.fence() && held.fence() > fence_after);
-    next.release().await.expect("release");
-    held.release().await.expect("release");
+        .expect("redis")
+        .expect("the dropped grant holds none");
+    assert!(second.fence() > first.fence() && first.fence() > fence_after);
+    second.release().await.expect("release");
+    first.release().await.expect("release");
 }
 
 #[tokio::test]
-async fn a_try_acquire_dropped_with_its_reply_in_flight_leaks_no_permit() {
+async fn a_grant_dropped_with_its_reply_in_flight_leaks_no_permit() {
     let name = key("try-cancel");
-    // The orphan leases' own: long enough that a stalled machine cannot let one run out
-    // before it is counted, short enough to wait out.
-    let lease = Duration::from_secs(1);
+    // Far longer than the test: a permit that comes back was released, not expired.
+    let lease = Duration::from_secs(60);
     let mut conn = connect(server()).await;
     let limit = RedisSemaphore::new(conn.clone(), &name, 2, lease).expect("a valid configuration");
     // The GRANT script is loaded: one request per attempt.
@@ -382,24 +374,89 @@ async fn a_try_acquire_dropped_with_its_reply_in_flight_leaks_no_permit() {
         .await
         .expect("release");
 
-    // Before it is sent: nothing was granted.
+    // Before it is sent: nothing was granted, or what was is released.
     drop_mid_flight(&mut conn, limit.try_acquire(), DropPoint::BeforeSent).await;
-    let unsent = leases(&name).await;
-    assert!(unsent <= 1, "{unsent}");
-    if unsent == 1 {
-        // Granted after all: the lease nobody holds runs out by itself, and both permits
-        // come back.
-        let (first, second) = tokio::time::timeout(lease * 4, async {
-            let first = limit.acquire().await?;
-            Ok::<_, Error>((first, limit.acquire().await?))
-        })
-        .await
-        .expect("the lease expired")
-        .expect("redis");
-        first.release().await.expect("release");
-        second.release().await.expect("release");
-    }
+    let (first, second) = tokio::time::timeout(Duration::from_secs(5), async {
+        let first = limit.acquire().await?;
+        Ok::<_, Error>((first, limit.acquire().await?))
+    })
+    .await
+    .expect("both permits are free, long before a lease could run out")
+    .expect("redis");
+    first.release().await.expect("release");
+    second.release().await.expect("release");
 
-    an_orphan_lease_counts_once_and_expires(&mut conn, &name, lease, limit.try_acquire()).await;
-    an_orphan_lease_counts_once_and_expires(&mut conn, &name, lease, limit.acquire()).await;
+    a_grant_dropped_in_flight_is_released(&mut conn, &name, limit.try_acquire()).await;
+    a_grant_dropped_in_flight_is_released(&mut conn, &name, limit.acquire()).await;
+}
+
+#[tokio::test]
+async fn an_acquire_whose_reply_comes_too_late_releases_what_it_was_granted() {
+    let name = key("late-grant");
+    // Far longer than the test: a permit that comes back was released, not expired.
+    let lease = Duration::from_secs(60);
+    let proxy = FrozenProxy::start(server().port()).await;
+    let mut late_conn = proxy.connect(impatient(Duration::from_millis(100))).await;
+    let late = RedisSemaphore::new(late_conn.clone(), &name, 1, lease).expect("a valid config");
+    let other = semaphore(&name, 1, lease).await;
+    // The GRANT script is loaded (for every connection): the late request is one EVALSHA.
+    other
+        .acquire()
+        .await
+        .expect("acquire")
+        .release()
+        .await
+        .expect("release");
+    let mut events = KeyEvents::subscribe(&format!("{name}:holders")).await;
+    proxy.freeze();
+    // The request waits in the proxy; its reply cannot come within the response timeout.
+    let error = late.acquire().await.expect_err("no reply in time");
+    assert!(error.is_connection(), "a timeout: {error}");
+    proxy.thaw(); // the GRANT reaches the server now, followed by the release
+    events.wait_for("zadd").await; // granted, to an acquire that failed
+    events.wait_for("zrem").await; // and released
+    fence_patiently(&mut late_conn).await;
+    let permit = other
+        .try_acquire()
+        .await
+        .expect("redis")
+        .expect("the failed acquire holds no permit");
+    permit.release().await.expect("release");
+}
+
+#[tokio::test]
+async fn a_partitioned_holder_knows_its_permit_is_lost_before_another_can_take_it() {
+    let reports = Reports::collect().await;
+    let name = key("partitioned");
+    let holders = format!("{name}:holders");
+    let lease = Duration::from_secs(1);
+    let proxy = FrozenProxy::start(server().port()).await;
+    let holder = RedisSemaphore::new(proxy.connect(patient()).await, &name, 1, lease)
+        .expect("a valid configuration");
+    let other = semaphore(&name, 1, lease).await;
+    let mut events = KeyEvents::subscribe(&holders).await;
+    let permit = holder.acquire().await.expect("acquire");
+    proxy.freeze(); // a partition: no renewal reaches Redis, and none is refused
+    // The holders set expires with the last lease that went through: Redis says when it has
+    // run out (a real wait of at most one lease, inherent).
+    events.wait_for("expired").await;
+    // The lease is counted from when its grant or renewal was sent, so by now (however late
+    // the renewal task runs) the holder knows: before another process can take the permit.
+    assert!(
+        permit.is_lost(),
+        "another process can be granted the permit now"
+    );
+    let taken = other
+        .try_acquire()
+        .await
+        .expect("redis")
+        .expect("the lease ran out on the server");
+    assert!(taken.fence() > permit.fence());
+    let report = reports
+        .wait_for(|line| line.contains(&holders) && line.contains("it is lost"))
+        .await;
+    assert!(report.starts_with("RedisSemaphore"), "{report}");
+    proxy.thaw();
+    drop(permit);
+    taken.release().await.expect("release");
 }

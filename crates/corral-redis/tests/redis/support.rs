@@ -298,3 +298,124 @@ impl Drop for Reports {
         corral::report::take_hook();
     }
 }
+
+/// A loopback TCP proxy to a server that can be frozen: while frozen it forwards nothing,
+/// either way (a network partition: requests get no reply, nothing is refused). What it read
+/// while frozen goes through, in order, once thawed. It stops forwarding when dropped.
+pub(crate) struct FrozenProxy {
+    port: u16,
+    frozen: tokio::sync::watch::Sender<bool>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl FrozenProxy {
+    /// A proxy to the server on `target` (loopback), thawed.
+    pub(crate) async fn start(target: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let port = listener.local_addr().expect("bound").port();
+        let (frozen, watch) = tokio::sync::watch::channel(false);
+        let accept = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
+                    return;
+                };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(forward(client_read, server_write, watch.clone()));
+                tokio::spawn(forward(server_read, client_write, watch.clone()));
+            }
+        });
+        Self {
+            port,
+            frozen,
+            accept,
+        }
+    }
+
+    /// The URL to give `redis::Client::open`.
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// From now on nothing goes through.
+    pub(crate) fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    /// What was held goes through, and everything after it.
+    pub(crate) fn thaw(&self) {
+        self.frozen.send_replace(false);
+    }
+
+    /// A connection manager through this proxy with `config` (connected while thawed). The
+    /// connection's set-up requests have `config`'s response timeout: one a stalled machine
+    /// made time out is tried again (a few times).
+    pub(crate) async fn connect(
+        &self,
+        config: redis::aio::ConnectionManagerConfig,
+    ) -> ConnectionManager {
+        let client = redis::Client::open(self.url()).expect("a valid url");
+        let mut attempts = 0;
+        loop {
+            match ConnectionManager::new_with_config(client.clone(), config.clone()).await {
+                Ok(conn) => return conn,
+                Err(error) => {
+                    attempts += 1;
+                    assert!(attempts < 10, "the test server is up: {error}");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for FrozenProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+/// Copies `from` to `to`, holding what it read while `frozen` says so; ends with either side,
+/// or with the proxy.
+async fn forward(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let Ok(read) = from.read(&mut buffer).await else {
+            return;
+        };
+        if read == 0 || frozen.wait_for(|frozen| !*frozen).await.is_err() {
+            return;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// [`fence`] on a connection whose response timeout may be short: a `PING` that times out
+/// (the machine stalled) is sent again, and is still answered only after every request sent
+/// before it (at most 10 s in all: a guard against a hang).
+pub(crate) async fn fence_patiently(conn: &mut ConnectionManager) {
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let Ok(pong) = redis::cmd("PING").query_async::<String>(conn).await {
+                assert_eq!(pong, "PONG");
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(answered.is_ok(), "the server answers once thawed");
+}
+
+/// A connection manager's configuration whose response timeout is `timeout` (the connection
+/// timeout stays 10 s): a request to a frozen proxy fails after it.
+pub(crate) fn impatient(timeout: std::time::Duration) -> redis::aio::ConnectionManagerConfig {
+    patient().set_response_timeout(Some(timeout))
+}

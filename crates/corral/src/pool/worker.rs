@@ -198,6 +198,10 @@ impl Builder {
 }
 
 /// One worker: takes jobs until the queue is shut down and empty.
+///
+/// Every value of the caller's that the worker drops (a skipped item, a result or an error
+/// nobody receives) is dropped under `catch_unwind`, as the job itself runs: a destructor that
+/// panics is reported, and the worker goes on with the next job.
 async fn work<In, Out, E, F, Fut>(
     queue: Arc<Queue<Job<In, Out, E>>>,
     handler: Arc<F>,
@@ -210,6 +214,7 @@ async fn work<In, Out, E, F, Fut>(
     while let Ok((item, reply)) = queue.get().await {
         if reply.is_closed() {
             // The submitter went away before the job started: skip it.
+            drop_caught("dropping the item of a withdrawn submission", item);
             continue;
         }
         let result = match catch_unwind(AssertUnwindSafe(|| handler(item))) {
@@ -222,20 +227,39 @@ async fn work<In, Out, E, F, Fut>(
             },
             Err(payload) => Err(SubmitError::Panicked(JobPanic::new(payload))),
         };
-        if let Err(Err(unreceived)) = reply.send(result) {
-            // The submitter went away while the job ran: nobody else can receive this failure.
-            match unreceived {
-                SubmitError::Failed(error) => {
-                    crate::report::report_failure("WorkerPool", Failure::Error(error));
-                }
-                SubmitError::Panicked(panic) => {
-                    let payload = panic.into_payload();
-                    crate::report::report_failure("WorkerPool", Failure::<E>::Panic(payload));
-                }
-                SubmitError::Closed => {}
+        // An `Err` means the submitter went away while the job ran: nobody else can receive
+        // what it ended with.
+        match reply.send(result) {
+            Ok(()) | Err(Err(SubmitError::Closed)) => {}
+            Err(Ok(out)) => drop_caught("dropping the result of a withdrawn submission", out),
+            Err(Err(SubmitError::Failed(error))) => {
+                crate::report::report_failure("WorkerPool", Failure::Error(error));
+            }
+            Err(Err(SubmitError::Panicked(panic))) => {
+                let payload = panic.into_payload();
+                crate::report::report_failure("WorkerPool", Failure::<E>::Panic(payload));
             }
         }
     }
+}
+
+/// Drops a value of the caller's that nobody will receive, reporting a panic of its
+/// destructor instead of unwinding through the worker.
+fn drop_caught<T>(what: &str, value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        report_panic(what, &payload);
+    }
+}
+
+/// Reports a panic that no submission can receive: `what` was going on when it happened.
+fn report_panic(what: &str, payload: &PanicPayload) {
+    let message =
+        crate::task::panic_message(payload.as_ref()).unwrap_or("<non-string panic payload>");
+    crate::report::report(
+        "WorkerPool",
+        crate::report::ReportKind::Panic,
+        &format_args!("{what} panicked: {message:?}"),
+    );
 }
 
 impl WorkerPool<(), ()> {

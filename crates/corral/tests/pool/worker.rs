@@ -436,3 +436,78 @@ fn a_skipped_item_whose_drop_panics_is_reported_and_the_worker_goes_on() {
         "{events:?}"
     );
 }
+
+/// `shutdown_immediate` and the pool's drop stop a running job by dropping it: a job whose
+/// destructor panics there is reported (Tokio would keep the panic in a `JoinError` nobody
+/// holds).
+#[test]
+fn a_job_dropped_by_shutdown_immediate_that_panics_as_it_is_dropped_is_reported() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let (tx, mut started) = mpsc::unbounded_channel();
+            let pool = WorkerPool::new(1, move |_: ()| {
+                let tx = tx.clone();
+                async move {
+                    let _bomb = Bomb(Some("the aborted job's destructor panicked"));
+                    tx.send(())?;
+                    std::future::pending::<()>().await;
+                    Ok::<_, BoxError>(())
+                }
+            });
+            let mut running = tokio_test::task::spawn(pool.submit(()));
+            assert_pending!(running.poll());
+            started.recv().await;
+            assert!(pool.shutdown_immediate().is_empty());
+            pool.shutdown().await; // the worker has stopped, and reported
+            assert!(matches!(
+                assert_ready!(running.poll()),
+                Err(SubmitError::Closed)
+            ));
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("WorkerPool")
+            && events[0].contains("dropping the job of a stopped worker panicked")
+            && events[0].contains("the aborted job's destructor panicked"),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_job_dropped_with_its_pool_that_panics_as_it_is_dropped_is_reported() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let (alive, mut gone) = mpsc::channel::<()>(1);
+            let (tx, mut started) = mpsc::unbounded_channel();
+            let pool = WorkerPool::new(1, move |_: ()| {
+                let (alive, tx) = (alive.clone(), tx.clone());
+                async move {
+                    let _bomb = Bomb(Some("the dropped job's destructor panicked"));
+                    let _alive = alive;
+                    tx.send(())?;
+                    std::future::pending::<()>().await;
+                    Ok::<_, BoxError>(())
+                }
+            });
+            let mut running = tokio_test::task::spawn(pool.submit(()));
+            assert_pending!(running.poll());
+            started.recv().await;
+            drop(running);
+            drop(pool);
+            // Every clone of `alive` is gone once the worker (and its job) was dropped.
+            assert_eq!(gone.recv().await, None);
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("WorkerPool")
+            && events[0].contains("dropping the job of a stopped worker panicked")
+            && events[0].contains("the dropped job's destructor panicked"),
+        "{events:?}"
+    );
+}

@@ -809,3 +809,30 @@ async fn a_with_resource_dropped_while_on_err_runs_reports_the_bodys_error() {
     );
     reports.assert_only("the body failed");
 }
+
+// A rollback cut short is run again even when the future is dropped while the thread unwinds
+// for another reason: here a sibling in the same `join!` panics while the rollback runs (only
+// a rollback that panicked itself is not run again).
+#[tokio::test(start_paused = true)]
+async fn a_session_dropped_mid_rollback_by_a_siblings_panic_is_rolled_back_again() {
+    let reports = Reports::collect();
+    let log = log();
+    let (acquire, closed) = watched_db(&log, &["insert"]);
+    let task = tokio::spawn(async move {
+        let work = with_session(acquire, async |db: &mut Db| db.step("insert"));
+        // The rollback takes 10 ms: the sibling panics 5 ms into it.
+        let sibling = async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            panic!("a sibling's bug");
+        };
+        let _ = futures::join!(work, sibling);
+    });
+    assert!(task.await.unwrap_err().is_panic());
+    closed.await.unwrap();
+    assert_eq!(
+        entries(&log),
+        ["insert", "rollback", "close"],
+        "the rollback cut short was run again before the close"
+    );
+    reports.assert_only("insert failed");
+}

@@ -202,7 +202,7 @@ enum Rollback {
 }
 
 /// Holds the session while the body, commit and rollback run; rolls back (unless the rollback
-/// already began) and closes it on a runtime task if the `with_session` future is dropped or
+/// finished or panicked) and closes it on a runtime task if the `with_session` future is dropped or
 /// unwinds before the end.
 struct Guard<S: Session, E: fmt::Debug>
 where

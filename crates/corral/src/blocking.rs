@@ -24,7 +24,8 @@
 //!   parallel, so a process is only worth it for isolation: run a program with
 //!   [`std::process::Command`] inside [`run_blocking`].
 //! - **An async function called from sync code**: [`block_on`], which refuses (with
-//!   [`BlockOnError`]) to run inside a runtime, where Tokio would panic.
+//!   [`BlockOnError`]) to run where a runtime is current: in async code, where Tokio would
+//!   panic, and in a [`run_blocking`] job, which should use the runtime it runs on.
 //!
 //! # Panics
 //!
@@ -373,9 +374,14 @@ where
 ///
 /// # Errors
 ///
-/// [`BlockOnError::InsideRuntime`] when called from inside a Tokio runtime (an `async fn`, a
-/// task, or a [`run_blocking`] job), where Tokio would panic: from async code, `.await` the
-/// future; from a blocking-pool thread, use `Handle::current().block_on(fut)`.
+/// [`BlockOnError::InsideRuntime`] when a Tokio runtime is current on this thread:
+/// - in async code (an `async fn`, a task), where Tokio would panic ("Cannot start a runtime
+///   from within a runtime"): `.await` the future instead;
+/// - in a [`run_blocking`] job (a blocking-pool thread). Tokio would allow a second runtime
+///   there, but one built and torn down per call, beside the runtime the job already belongs
+///   to, is rarely what is meant: use `Handle::current().block_on(fut)`, which runs `fut` on
+///   that runtime (its timers and I/O included).
+///
 /// [`BlockOnError::Build`] when the runtime cannot be built (the OS refused a thread or an
 /// I/O driver).
 ///
@@ -695,7 +701,8 @@ impl Error for BlockingError {}
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BlockOnError {
-    /// Called from inside a Tokio runtime: `.await` the future instead.
+    /// Called where a Tokio runtime is current: `.await` the future instead (in a
+    /// [`run_blocking`] job, use `Handle::current().block_on(fut)`).
     InsideRuntime,
     /// The runtime could not be built.
     Build(std::io::Error),

@@ -153,7 +153,7 @@ where
             guard.failure = Some(failure);
             guard.rollback = Rollback::Running;
             // A rollback that panics is marked so before its panic goes on, so that the guard
-            // does not run it again; the future is dropped inside the catch, as its panic.
+            // does not run it again (a panic as its future is dropped counts as its own).
             let rolled_back =
                 match crate::util::catch_unwind_whole(guard.session_mut().rollback()).await {
                     Ok(rolled_back) => rolled_back,
@@ -202,8 +202,8 @@ enum Rollback {
 }
 
 /// Holds the session while the body, commit and rollback run; rolls back (unless the rollback
-/// finished or panicked) and closes it on a runtime task if the `with_session` future is dropped or
-/// unwinds before the end.
+/// finished or panicked) and closes it on a runtime task if the `with_session` future is
+/// dropped or unwinds before the end.
 struct Guard<S: Session, E: fmt::Debug>
 where
     S::Error: fmt::Debug,

@@ -24,7 +24,8 @@
 //!   parallel, so a process is only worth it for isolation: run a program with
 //!   [`std::process::Command`] inside [`run_blocking`].
 //! - **An async function called from sync code**: [`block_on`], which refuses (with
-//!   [`BlockOnError`]) to run inside a runtime, where Tokio would panic.
+//!   [`BlockOnError`]) to run where a runtime is current: in async code, where Tokio would
+//!   panic, and in a [`run_blocking`] job, which should use the runtime it runs on.
 //!
 //! # Panics
 //!
@@ -34,7 +35,9 @@
 //! every caller handle a case that is a bug; a [`TaskGroup`](crate::task::TaskGroup) around
 //! the caller already turns panics into a clean cancellation of the siblings.) A job that
 //! panics after its future was dropped has nobody to resume in: its panic is
-//! [reported](crate::report).
+//! [reported](crate::report). So is a panic in the destructor of what nobody awaits any more:
+//! the result of a job whose future was dropped, or a job dropped before it ran (on a rayon
+//! thread such a panic would abort the process).
 //!
 //! # Cancel safety, and why a blocking job cannot be stopped
 //!
@@ -186,9 +189,18 @@ where
     J: FnOnce() -> Option<R> + Send + 'static,
     R: Send + 'static,
 {
-    // The panic is caught here, not by Tokio, so that one nobody receives is reported.
-    let job =
-        move || catch_unwind(AssertUnwindSafe(job)).map_err(|payload| Unclaimed(Some(payload)));
+    // The panic is caught here, not by Tokio, so that one nobody receives is reported; and the
+    // job, then its result, are carried so that Tokio, which drops them unread once the future
+    // is gone (and swallows a panic there), drops them under our catch.
+    let job = Carried::new("run_blocking", "dropping a job that never ran", job);
+    let job = move || {
+        let Some(job) = job.into_inner() else {
+            return Err(Unclaimed(None)); // not reached: the carrier holds the job until now
+        };
+        catch_unwind(AssertUnwindSafe(job))
+            .map(|value| Carried::new("run_blocking", RESULT_DROPPED, value))
+            .map_err(|payload| Unclaimed(Some(payload)))
+    };
     let inner = match Handle::try_current() {
         Ok(handle) => Inner::Running(handle.spawn_blocking(job)),
         Err(_) => Inner::Failed(Some(BlockingError::no_runtime())),
@@ -288,14 +300,22 @@ where
     R: Send + 'static,
 {
     let (tx, rx) = oneshot::channel();
+    // Nothing of the caller's may unwind out of this closure: rayon aborts the process when a
+    // job panics. The job and its result are carried, so that dropping either unread (the job
+    // skipped, the result unsent) catches and reports a panic of its destructor.
+    let job = Carried::new("run_cpu", "dropping a job that never ran", job);
     rayon::spawn(move || {
         // The receiver is closed only when the future was dropped: skip a job nobody awaits.
         if tx.is_closed() {
             return;
         }
-        let outcome = catch_unwind(AssertUnwindSafe(|| job(())));
-        // The receiver is gone only when the future was dropped: nobody wants the result, and
-        // a panic nobody can receive is reported.
+        let Some(job) = job.into_inner() else {
+            return;
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| job(())))
+            .map(|value| Carried::new("run_cpu", RESULT_DROPPED, value));
+        // The receiver is gone only when the future was dropped: nobody wants the result
+        // (dropped with its carrier), and a panic nobody can receive is reported.
         if let Err(Err(payload)) = tx.send(outcome) {
             crate::report::report_failure::<()>("run_cpu", Failure::Panic(payload));
         }
@@ -354,9 +374,14 @@ where
 ///
 /// # Errors
 ///
-/// [`BlockOnError::InsideRuntime`] when called from inside a Tokio runtime (an `async fn`, a
-/// task, or a [`run_blocking`] job), where Tokio would panic: from async code, `.await` the
-/// future; from a blocking-pool thread, use `Handle::current().block_on(fut)`.
+/// [`BlockOnError::InsideRuntime`] when a Tokio runtime is current on this thread:
+/// - in async code (an `async fn`, a task), where Tokio would panic ("Cannot start a runtime
+///   from within a runtime"): `.await` the future instead;
+/// - in a [`run_blocking`] job (a blocking-pool thread). Tokio would allow a second runtime
+///   there, but one built and torn down per call, beside the runtime the job already belongs
+///   to, is rarely what is meant: use `Handle::current().block_on(fut)`, which runs `fut` on
+///   that runtime (its timers and I/O included).
+///
 /// [`BlockOnError::Build`] when the runtime cannot be built (the OS refused a thread or an
 /// I/O driver).
 ///
@@ -388,8 +413,55 @@ pub fn block_on<F: Future>(fut: F) -> Result<F::Output, BlockOnError> {
 }
 
 enum Inner<R> {
-    Running(JoinHandle<Result<Option<R>, Unclaimed>>),
+    Running(JoinHandle<Result<Carried<Option<R>>, Unclaimed>>),
     Failed(Option<BlockingError>),
+}
+
+/// What a job result is called in the report of a panic in its destructor.
+const RESULT_DROPPED: &str = "dropping the result of a job nobody awaits";
+
+/// A value of the caller's on its way through a pool, the job before it runs or its result
+/// before the future takes it. Dropped on the way (the future was dropped, so the job is
+/// skipped or its result unsent), it is dropped under `catch_unwind` and a panic of its
+/// destructor is reported: on a rayon thread that panic would abort the process, and Tokio
+/// swallows one in a task's output that nobody reads.
+struct Carried<T> {
+    value: Option<T>,
+    source: &'static str,
+    /// What dropping it means, for the report.
+    what: &'static str,
+}
+
+impl<T> Carried<T> {
+    fn new(source: &'static str, what: &'static str, value: T) -> Self {
+        Self {
+            value: Some(value),
+            source,
+            what,
+        }
+    }
+
+    /// The value, taken out of the carrier (always there until taken).
+    fn into_inner(mut self) -> Option<T> {
+        self.value.take()
+    }
+}
+
+impl<T> Drop for Carried<T> {
+    fn drop(&mut self) {
+        let Some(value) = self.value.take() else {
+            return;
+        };
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+            let message = crate::task::panic_message(payload.as_ref())
+                .unwrap_or("<non-string panic payload>");
+            crate::report::report(
+                self.source,
+                crate::report::ReportKind::Panic,
+                &format_args!("{} panicked: {message:?}", self.what),
+            );
+        }
+    }
 }
 
 /// A job's panic on its way to the [`Blocking`] future. Tokio drops a task's output unread
@@ -440,9 +512,11 @@ impl<R> Future for Blocking<R> {
                 // Finished: nothing is left for `drop` to abort.
                 self.inner = Inner::Failed(None);
                 match outcome {
-                    Ok(Ok(Some(value))) => Poll::Ready(Ok(value)),
-                    // The job skips itself only once this future is dropped: unreachable here.
-                    Ok(Ok(None)) => Poll::Ready(Err(BlockingError::shutdown())),
+                    Ok(Ok(carried)) => match carried.into_inner().flatten() {
+                        Some(value) => Poll::Ready(Ok(value)),
+                        // The job skips itself only once this future is dropped: unreachable.
+                        None => Poll::Ready(Err(BlockingError::shutdown())),
+                    },
                     Ok(Err(mut unclaimed)) => match unclaimed.0.take() {
                         Some(payload) => resume_unwind(payload),
                         None => Poll::Ready(Err(BlockingError::shutdown())),
@@ -494,7 +568,7 @@ impl<R> fmt::Debug for Blocking<R> {
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Cpu<R> {
-    rx: oneshot::Receiver<std::thread::Result<R>>,
+    rx: oneshot::Receiver<std::thread::Result<Carried<R>>>,
     /// The `_with` job's token, cancelled on drop.
     token: Option<CancellationToken>,
 }
@@ -504,15 +578,23 @@ impl<R> Future for Cpu<R> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         match ready!(Pin::new(&mut self.rx).poll(cx)) {
-            Ok(Ok(value)) => Poll::Ready(value),
+            Ok(Ok(carried)) => match carried.into_inner() {
+                Some(value) => Poll::Ready(value),
+                None => unrun(),
+            },
             Ok(Err(payload)) => resume_unwind(payload),
             // The job drops its sender unsent only when the receiver (this future) is gone, and
             // rayon's global pool never drops a queued job: unreachable while we are polled.
-            Err(_) => resume_unwind(Box::new(
-                "corral::blocking: the rayon job was dropped unrun",
-            )),
+            Err(_) => unrun(),
         }
     }
+}
+
+/// The end of a [`Cpu`] future whose job gave no result, which cannot happen (see `poll`).
+fn unrun() -> ! {
+    resume_unwind(Box::new(
+        "corral::blocking: the rayon job was dropped unrun",
+    ))
 }
 
 impl<R> Drop for Cpu<R> {
@@ -619,7 +701,8 @@ impl Error for BlockingError {}
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BlockOnError {
-    /// Called from inside a Tokio runtime: `.await` the future instead.
+    /// Called where a Tokio runtime is current: `.await` the future instead (in a
+    /// [`run_blocking`] job, use `Handle::current().block_on(fut)`).
     InsideRuntime,
     /// The runtime could not be built.
     Build(std::io::Error),

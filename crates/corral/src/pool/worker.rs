@@ -1,7 +1,9 @@
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
@@ -103,7 +105,8 @@ fn close_when_unserved<J: Send + 'static>(queue: &Arc<Queue<J>>) -> Box<dyn Fn()
                 dropped.len()
             ),
         );
-        drop(dropped);
+        // Dropped by a stopping worker, where Tokio would catch a panic unreported.
+        drop_caught("dropping the jobs left in the queue", dropped);
     })
 }
 
@@ -186,7 +189,8 @@ impl Builder {
         let workers = (0..self.workers)
             .map(|_| {
                 let alive = Alive(shared.clone());
-                tokio::spawn(work(queue.clone(), handler.clone(), alive)).abort_handle()
+                let run = work(queue.clone(), handler.clone());
+                tokio::spawn(Worker::new(run, alive)).abort_handle()
             })
             .collect();
         WorkerPool {
@@ -198,11 +202,12 @@ impl Builder {
 }
 
 /// One worker: takes jobs until the queue is shut down and empty.
-async fn work<In, Out, E, F, Fut>(
-    queue: Arc<Queue<Job<In, Out, E>>>,
-    handler: Arc<F>,
-    _alive: Alive,
-) where
+///
+/// Every value of the caller's that the worker drops (a skipped item, a result or an error
+/// nobody receives) is dropped under `catch_unwind`, as the job itself runs: a destructor that
+/// panics is reported, and the worker goes on with the next job.
+async fn work<In, Out, E, F, Fut>(queue: Arc<Queue<Job<In, Out, E>>>, handler: Arc<F>)
+where
     F: Fn(In) -> Fut,
     Fut: Future<Output = Result<Out, E>>,
     E: fmt::Debug,
@@ -210,6 +215,7 @@ async fn work<In, Out, E, F, Fut>(
     while let Ok((item, reply)) = queue.get().await {
         if reply.is_closed() {
             // The submitter went away before the job started: skip it.
+            drop_caught("dropping the item of a withdrawn submission", item);
             continue;
         }
         let result = match catch_unwind(AssertUnwindSafe(|| handler(item))) {
@@ -222,19 +228,99 @@ async fn work<In, Out, E, F, Fut>(
             },
             Err(payload) => Err(SubmitError::Panicked(JobPanic::new(payload))),
         };
-        if let Err(Err(unreceived)) = reply.send(result) {
-            // The submitter went away while the job ran: nobody else can receive this failure.
-            match unreceived {
-                SubmitError::Failed(error) => {
-                    crate::report::report_failure("WorkerPool", Failure::Error(error));
-                }
-                SubmitError::Panicked(panic) => {
-                    let payload = panic.into_payload();
-                    crate::report::report_failure("WorkerPool", Failure::<E>::Panic(payload));
-                }
-                SubmitError::Closed => {}
+        // An `Err` means the submitter went away while the job ran: nobody else can receive
+        // what it ended with.
+        match reply.send(result) {
+            Ok(()) | Err(Err(SubmitError::Closed)) => {}
+            Err(Ok(out)) => drop_caught("dropping the result of a withdrawn submission", out),
+            Err(Err(SubmitError::Failed(error))) => {
+                crate::report::report_failure("WorkerPool", Failure::Error(error));
+            }
+            Err(Err(SubmitError::Panicked(panic))) => {
+                let payload = panic.into_payload();
+                crate::report::report_failure("WorkerPool", Failure::<E>::Panic(payload));
             }
         }
+    }
+}
+
+/// Drops a value of the caller's that nobody will receive, reporting a panic of its
+/// destructor instead of unwinding through the worker.
+fn drop_caught<T>(what: &str, value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        report_panic(what, &payload);
+    }
+}
+
+/// Reports a panic that no submission can receive: `what` was going on when it happened.
+fn report_panic(what: &str, payload: &PanicPayload) {
+    let message =
+        crate::task::panic_message(payload.as_ref()).unwrap_or("<non-string panic payload>");
+    crate::report::report(
+        "WorkerPool",
+        crate::report::ReportKind::Panic,
+        &format_args!("{what} panicked: {message:?}"),
+    );
+}
+
+/// A worker's task: the [`work`] loop, which it drops under `catch_unwind`.
+///
+/// A worker is stopped by aborting its task (`shutdown_immediate`, the pool dropped) or by its
+/// runtime shutting down; Tokio then drops the loop, with the job it was running, and would
+/// catch a panic of the job's destructor into a `JoinError` nobody holds. Dropped here, the
+/// panic is reported. The loop is boxed (once per worker) so that it can be dropped in place
+/// before the task ends. The worker is counted out (`alive`) after that drop and its report,
+/// so `shutdown` returns after every report of its workers.
+struct Worker<W> {
+    run: Pin<Box<Option<W>>>,
+    _alive: Alive,
+}
+
+impl<W> Worker<W> {
+    fn new(run: W, alive: Alive) -> Self {
+        Self {
+            run: Box::pin(Some(run)),
+            _alive: alive,
+        }
+    }
+
+    /// Drops the loop now, reporting a panic of the destructors it runs.
+    fn stop(&mut self, what: &str) {
+        let mut run = self.run.as_mut();
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || run.set(None))) {
+            report_panic(what, &payload);
+        }
+    }
+}
+
+impl<W: Future<Output = ()>> Future for Worker<W> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(run) = self.run.as_mut().as_pin_mut() else {
+            return Poll::Ready(());
+        };
+        // The loop catches every panic of the caller's code: one that gets here is a bug, and
+        // is reported rather than lost with the task.
+        match catch_unwind(AssertUnwindSafe(|| run.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) => {
+                // The handler may be dropped here (the last `Arc` of it).
+                self.stop("dropping a stopped worker's handler");
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                report_panic("a worker", &payload);
+                self.stop("dropping a panicked worker");
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl<W> Drop for Worker<W> {
+    fn drop(&mut self) {
+        self.stop("dropping the job of a stopped worker");
     }
 }
 
@@ -373,7 +459,8 @@ impl<In, Out, E> WorkerPool<In, Out, E> {
     }
 
     /// Stops now: takes every queued item out, stops the workers (jobs running are dropped at
-    /// their next await) and returns the items that never ran, in queue order. Their
+    /// their next await; a panic of a job's destructor there is [reported](crate::report)) and
+    /// returns the items that never ran, in queue order. Their
     /// submissions, and those of the jobs that were running, fail with
     /// [`SubmitError::Closed`]. Submissions withdrawn by their submitter are not returned.
     ///

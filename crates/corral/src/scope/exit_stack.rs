@@ -429,12 +429,26 @@ pub(crate) async fn run_detached<E: fmt::Debug + Send + 'static>(
 ) {
     let total = pending.len();
     let mut done = 0;
+    // Owned out here, not by `run_all`, so that the time running out drops nothing in the
+    // middle of the `timeout` (where a destructor's panic would end this task unreported).
+    let mut left = Left {
+        source: unfinished.source,
+        current: None,
+        rest: pending.into_iter(),
+    };
     let run_all = async {
-        for cleanup in pending {
-            match crate::util::catch_unwind_whole(cleanup).await {
+        while let Some(cleanup) = left.rest.next() {
+            let current = left.current.insert(cleanup);
+            let outcome = AssertUnwindSafe(current.as_mut()).catch_unwind().await;
+            // The finished cleanup is dropped here: a destructor that panics is its panic.
+            let dropped = catch_unwind(AssertUnwindSafe(|| left.current = None));
+            match outcome {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => report_failure("ExitStack", Failure::Error(error)),
                 Err(payload) => report_failure::<E>("ExitStack", Failure::Panic(payload)),
+            }
+            if let Err(payload) = dropped {
+                report_failure::<E>("ExitStack", Failure::Panic(payload));
             }
             done += 1;
         }
@@ -449,13 +463,40 @@ pub(crate) async fn run_detached<E: fmt::Debug + Send + 'static>(
     unfinished.armed = false;
     if !finished {
         report(
-            "ExitStack",
+            unfinished.source,
             ReportKind::Error,
             &format_args!(
-                "cleanups of a dropped stack timed out after {limit:?}: {} of {total} did not finish",
+                "{} timed out after {limit:?}: {} of {total} did not finish",
+                unfinished.what,
                 total - done
             ),
         );
+        drop(left); // each dropped under a catch, a panic reported
+    }
+}
+
+/// The cleanups [`run_detached`] has not finished: the one running and those after it. When
+/// they are dropped unfinished (the time ran out, or the runtime shut down), each is dropped
+/// under `catch_unwind`, and a panic of its destructor is reported.
+struct Left<E> {
+    source: &'static str,
+    current: Option<Cleanup<E>>,
+    rest: std::vec::IntoIter<Cleanup<E>>,
+}
+
+impl<E> Drop for Left<E> {
+    fn drop(&mut self) {
+        for cleanup in self.current.take().into_iter().chain(self.rest.by_ref()) {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(cleanup))) {
+                let message = crate::task::panic_message(payload.as_ref())
+                    .unwrap_or("<non-string panic payload>");
+                report(
+                    self.source,
+                    ReportKind::Panic,
+                    &format_args!("dropping a cleanup that did not finish panicked: {message:?}"),
+                );
+            }
+        }
     }
 }
 

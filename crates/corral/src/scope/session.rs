@@ -3,6 +3,7 @@
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
+use std::panic::resume_unwind;
 use std::time::Duration;
 
 use tokio::runtime::Handle;
@@ -151,7 +152,16 @@ where
         Err(failure) => {
             guard.failure = Some(failure);
             guard.rollback = Rollback::Running;
-            let rolled_back = guard.session_mut().rollback().await;
+            // A rollback that panics is marked so before its panic goes on, so that the guard
+            // does not run it again (a panic as its future is dropped counts as its own).
+            let rolled_back =
+                match crate::util::catch_unwind_whole(guard.session_mut().rollback()).await {
+                    Ok(rolled_back) => rolled_back,
+                    Err(payload) => {
+                        guard.rollback = Rollback::Panicked;
+                        resume_unwind(payload)
+                    }
+                };
             guard.rollback = Rollback::Done;
             if let (Err(error), Some(failure)) = (rolled_back, guard.failure.as_mut()) {
                 failure.suppressed.push(E::from(error));
@@ -183,13 +193,17 @@ where
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Rollback {
     NotStarted,
+    /// Begun and not finished: if the guard finds it so, the rollback was cut short (the
+    /// future dropped while it ran, whatever else is unwinding) and is run again.
     Running,
+    /// The rollback itself panicked: it is not run again.
+    Panicked,
     Done,
 }
 
 /// Holds the session while the body, commit and rollback run; rolls back (unless the rollback
-/// already began) and closes it on a runtime task if the `with_session` future is dropped or
-/// unwinds before the end.
+/// finished or panicked) and closes it on a runtime task if the `with_session` future is
+/// dropped or unwinds before the end.
 struct Guard<S: Session, E: fmt::Debug>
 where
     S::Error: fmt::Debug,
@@ -228,11 +242,10 @@ where
         };
         match Handle::try_current() {
             Ok(handle) => {
-                // Unwinding in the middle of it: the rollback panicked, and runs once.
+                // A rollback cut short runs again; one that panicked or finished does not.
                 let rolled_back = match self.rollback {
-                    Rollback::NotStarted => false,
-                    Rollback::Running => std::thread::panicking(),
-                    Rollback::Done => true,
+                    Rollback::NotStarted | Rollback::Running => false,
+                    Rollback::Panicked | Rollback::Done => true,
                 };
                 let cleanup = async move {
                     // Each step's failure is reported on its own, and `close` runs whatever

@@ -32,8 +32,10 @@ use crate::util::{Ticket, WaitList};
 ///   changes the data under the lock, unlocks, and then notifies cannot miss a waiter that
 ///   checked the data under the lock: that waiter was already registered when the notifier
 ///   got the lock.
-/// - A woken waiter that is dropped before it has the lock again passes its notification to
-///   the next waiter, so a cancelled waiter never swallows a wake-up meant for someone.
+/// - A waiter woken by `notify(n)` or `notify_one` that is dropped before it has the lock
+///   again passes its notification to the next waiter, so a cancelled waiter never swallows a
+///   wake-up meant for someone. One woken by `notify_all` passes nothing on: that call reached
+///   every task waiting then, and is not meant for a task that waits later.
 /// - `wait` never returns without a notification (no spurious wake-ups); all the same, the
 ///   data may have changed again by the time the waiter has the lock, so check the state in
 ///   a loop, which is what [`wait_for`](ConditionGuard::wait_for) does.
@@ -117,8 +119,31 @@ use crate::util::{Ticket, WaitList};
 /// # }
 /// ```
 pub struct Condition<T: ?Sized> {
-    waiters: ListMutex<WaitList>,
+    waiters: ListMutex<Waiters>,
     data: Mutex<T>,
+}
+
+/// The waiters of a [`Condition`], and what a waiter that gives up needs to know about how it
+/// was notified.
+#[derive(Debug)]
+struct Waiters {
+    list: WaitList,
+    /// How many waiters ever registered: the next one's number.
+    registered: u64,
+    /// `registered` at the last `notify_all`: every waiter numbered below it was notified by
+    /// that call at the latest. Such a waiter does not pass its notification on when it gives
+    /// up: `notify_all` reached every task waiting then, and is not meant for later ones.
+    all_notified_below: u64,
+}
+
+impl Waiters {
+    const fn new() -> Self {
+        Self {
+            list: WaitList::new(),
+            registered: 0,
+            all_notified_below: 0,
+        }
+    }
 }
 
 impl<T> Condition<T> {
@@ -155,7 +180,7 @@ impl<T> Condition<T> {
     #[cfg(not(corral_loom))]
     pub const fn const_new(value: T) -> Self {
         Self {
-            waiters: ListMutex::new(WaitList::new()),
+            waiters: ListMutex::new(Waiters::new()),
             data: Mutex::const_new(value),
         }
     }
@@ -165,7 +190,7 @@ impl<T> Condition<T> {
     #[cfg(corral_loom)]
     pub fn const_new(value: T) -> Self {
         Self {
-            waiters: ListMutex::new(WaitList::new()),
+            waiters: ListMutex::new(Waiters::new()),
             data: Mutex::new(value),
         }
     }
@@ -305,7 +330,7 @@ impl<T: ?Sized> Condition<T> {
         {
             let mut waiters = lock_waiters(&self.waiters);
             while wakers.len() < n {
-                match waiters.notify_one() {
+                match waiters.list.notify_one() {
                     Some(waker) => wakers.push(waker),
                     None => break,
                 }
@@ -347,7 +372,7 @@ impl<T: ?Sized> Condition<T> {
     /// # }
     /// ```
     pub fn notify_one(&self) -> bool {
-        let waker = lock_waiters(&self.waiters).notify_one();
+        let waker = lock_waiters(&self.waiters).list.notify_one();
         waker.map(Waker::wake).is_some()
     }
 
@@ -384,7 +409,11 @@ impl<T: ?Sized> Condition<T> {
     /// ```
     pub fn notify_all(&self) -> usize {
         let mut wakers = Vec::new();
-        lock_waiters(&self.waiters).notify_all(&mut wakers);
+        {
+            let mut waiters = lock_waiters(&self.waiters);
+            waiters.list.notify_all(&mut wakers);
+            waiters.all_notified_below = waiters.registered;
+        }
         let woken = wakers.len();
         wakers.into_iter().for_each(Waker::wake);
         woken
@@ -392,10 +421,15 @@ impl<T: ?Sized> Condition<T> {
 
     /// Parks the current task as a waiter. Called while the data lock is held.
     fn register(&self, waker: &Waker) -> Registration<'_> {
-        let ticket = lock_waiters(&self.waiters).push(waker);
+        let mut waiters = lock_waiters(&self.waiters);
+        let ticket = waiters.list.push(waker);
+        let number = waiters.registered;
+        waiters.registered += 1;
+        drop(waiters);
         Registration {
             waiters: &self.waiters,
             ticket,
+            number,
             owes_notification: true,
         }
     }
@@ -419,7 +453,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Condition<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The wait list's lock is released before anything is formatted (the formatter is the
         // caller's code). The data is formatted under its own lock, as `Mutex`'s `Debug` does.
-        let waiting = lock_waiters(&self.waiters).len();
+        let waiting = lock_waiters(&self.waiters).list.len();
         let mut d = f.debug_struct("Condition");
         match self.data.try_lock() {
             Ok(data) => d.field("data", &&*data),
@@ -468,8 +502,9 @@ impl<'a, T: ?Sized> ConditionGuard<'a, T> {
     /// This method uses a queue for fairness: cancelling loses your place in the queue of
     /// waiters, and the guard that was passed in (the lock was released when the wait began;
     /// it is not taken again). No notification is lost: if this waiter had been notified
-    /// and is dropped before it had the lock again, its notification passes to the next
-    /// waiter in line.
+    /// (by `notify` or `notify_one`) and is dropped before it had the lock again, its
+    /// notification passes to the next waiter in line. A `notify_all` is not passed on: it
+    /// reached every task waiting when it was sent.
     ///
     /// # Examples
     ///
@@ -593,10 +628,13 @@ impl<T: ?Sized + fmt::Display> fmt::Display for ConditionGuard<'_, T> {
 /// Whether a waiter was notified is decided under the wait-list lock: `notify*` take its
 /// ticket off the list, and a waiter that gives up tries to take the ticket off itself. So
 /// "notified" and "dropped" cannot both win: either the waiter leaves unnoticed, or it finds
-/// it was notified and hands the notification to the next waiter.
+/// it was notified and hands the notification to the next waiter (unless `notify_all`
+/// notified it, which was meant for the tasks waiting then, and reached them all).
 struct Registration<'a> {
-    waiters: &'a ListMutex<WaitList>,
+    waiters: &'a ListMutex<Waiters>,
     ticket: Ticket,
+    /// This waiter's number, in the order of registering (see [`Waiters`]).
+    number: u64,
     /// Cleared once the waiter has the lock again: from then on, the notification is spent.
     owes_notification: bool,
 }
@@ -604,8 +642,8 @@ struct Registration<'a> {
 impl Registration<'_> {
     fn poll_notified(&mut self, waker: &Waker) -> Poll<()> {
         let mut waiters = lock_waiters(self.waiters);
-        if waiters.contains(self.ticket) {
-            let replaced = waiters.replace_waker(self.ticket, waker);
+        if waiters.list.contains(self.ticket) {
+            let replaced = waiters.list.replace_waker(self.ticket, waker);
             drop(waiters);
             drop(replaced);
             Poll::Pending
@@ -621,13 +659,14 @@ impl Drop for Registration<'_> {
             return;
         }
         // Either this waiter's own waker (never notified: it leaves quietly) or the next
-        // waiter's (notified, but gone before acting on it: the notification passes on). Both
-        // are dropped or woken only after the lock is released.
+        // waiter's (notified by `notify` or `notify_one`, but gone before acting on it: the
+        // notification passes on). Both are dropped or woken only after the lock is released.
         let (own, next) = {
             let mut waiters = lock_waiters(self.waiters);
-            match waiters.take(self.ticket) {
+            match waiters.list.take(self.ticket) {
                 Some(own) => (Some(own), None),
-                None => (None, waiters.notify_one()),
+                None if self.number < waiters.all_notified_below => (None, None),
+                None => (None, waiters.list.notify_one()),
             }
         };
         drop(own);
@@ -639,7 +678,7 @@ impl Drop for Registration<'_> {
 
 /// Locks the wait list. Nothing panics while it is held in a way that leaves it
 /// inconsistent, so a poisoned lock is used as is.
-fn lock_waiters(waiters: &ListMutex<WaitList>) -> ListGuard<'_, WaitList> {
+fn lock_waiters(waiters: &ListMutex<Waiters>) -> ListGuard<'_, Waiters> {
     waiters.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -694,7 +733,7 @@ mod loom_tests {
         }
 
         fn nobody_waits(&self) -> bool {
-            lock_waiters(&self.cond.waiters).is_empty()
+            lock_waiters(&self.cond.waiters).list.is_empty()
         }
     }
 
@@ -771,6 +810,48 @@ mod loom_tests {
             }
             stayer.join().unwrap();
             assert!(flag.nobody_waits());
+        });
+    }
+
+    /// Counts the wakes of a waker.
+    struct Wakes(AtomicUsize);
+
+    impl std::task::Wake for Wakes {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, AcqRel);
+        }
+    }
+
+    /// A `notify_all` reaches only the tasks waiting at the call, and nothing more: one waiter
+    /// is registered before the threads start; a `notify_all` on one thread races a second
+    /// waiter that registers, and the first one giving up, on the other. Every wake-up either
+    /// waiter gets is one the `notify_all` counted (a first waiter woken by it and dropped
+    /// passes nothing on to the second), and the list ends empty once the second gives up.
+    #[test]
+    fn loom_condition_notify_all_is_not_passed_on_to_a_later_waiter() {
+        loom::model(|| {
+            let cond = Arc::new(Condition::new(()));
+            let wakes = std::sync::Arc::new(Wakes(AtomicUsize::new(0)));
+            let waker = Waker::from(wakes.clone());
+            let mut cx = Context::from_waker(&waker);
+            let mut early = Box::pin(async { drop(cond.lock().await.wait().await) });
+            assert!(early.as_mut().poll(&mut cx).is_pending(), "registered");
+            let notifier = {
+                let cond = cond.clone();
+                thread::spawn(move || cond.notify_all())
+            };
+            // The lock is free: it registers, and waits unless the notify_all came in between.
+            let mut late = Box::pin(async { drop(cond.lock().await.wait().await) });
+            let _ = late.as_mut().poll(&mut cx);
+            drop(early);
+            let woken = notifier.join().unwrap();
+            assert_eq!(
+                wakes.0.fetch_add(0, AcqRel),
+                woken,
+                "every wake-up is one the notify_all counted"
+            );
+            drop(late);
+            assert!(lock_waiters(&cond.waiters).list.is_empty());
         });
     }
 }

@@ -260,3 +260,134 @@ async fn a_blocking_job_that_panics_after_its_future_was_dropped_is_reported() {
     assert!(line.starts_with("run_blocking"), "{line}");
     assert!(line.contains("too late to tell anyone"), "{line}");
 }
+
+/// Panics with its message when dropped.
+struct Bomb(&'static str);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+#[tokio::test]
+async fn a_blocking_result_nobody_receives_whose_drop_panics_is_reported() {
+    let reports = Reports::collect();
+    let (started, running) = oneshot::channel();
+    let (go, wait) = mpsc::channel::<()>();
+    let job = run_blocking(move || {
+        let _ = started.send(());
+        let _ = wait.recv();
+        Bomb("the unreceived result's destructor panicked")
+    });
+    running.await.unwrap();
+    drop(job); // nobody wants the result any more
+    go.send(()).unwrap();
+    let line = reports
+        .wait_for(std::time::Duration::from_secs(10), |line| {
+            line.contains("the unreceived result's destructor panicked")
+        })
+        .expect("the panic is reported (Tokio swallowed it)");
+    assert!(
+        line.starts_with("run_blocking: dropping the result of a job nobody awaits panicked"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_blocking_job_dropped_before_it_ran_whose_drop_panics_is_reported() {
+    let reports = Reports::collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let (busy_tx, busy_rx) = oneshot::channel();
+        // Occupy the only blocking thread.
+        let first = run_blocking(move || {
+            busy_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        });
+        busy_rx.await.unwrap();
+        let bomb = Bomb("the unrun job's destructor panicked");
+        drop(run_blocking(move || drop(bomb))); // queued, then dropped: it never runs
+        release_tx.send(()).unwrap();
+        first.await.unwrap();
+        // The pool runs its queue in order: once a later job ran, the dropped one was passed.
+        run_blocking(|| ()).await.unwrap();
+    });
+    drop(runtime);
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("run_blocking: dropping a job that never ran panicked")
+            && lines[0].contains("the unrun job's destructor panicked"),
+        "{lines:?}"
+    );
+}
+
+/// Set in the child process of
+/// [`a_cpu_job_or_result_nobody_awaits_whose_drop_panics_is_reported_not_an_abort`].
+const CPU_CHILD: &str = "CORRAL_BLOCKING_CPU_CHILD";
+
+/// A panic on a rayon thread aborts the process, so the scenario runs in a child process (this
+/// test binary, running only this test): the old behaviour fails the test instead of killing
+/// every test of the binary.
+#[test]
+fn a_cpu_job_or_result_nobody_awaits_whose_drop_panics_is_reported_not_an_abort() {
+    let name = "a_cpu_job_or_result_nobody_awaits_whose_drop_panics_is_reported_not_an_abort";
+    if std::env::var_os(CPU_CHILD).is_some() {
+        cpu_drops_in_the_child();
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads", "1"])
+        .env(CPU_CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the child failed ({:?}):\n{stdout}\n{stderr}",
+        output.status
+    );
+}
+
+/// On a rayon pool of one thread: a job whose result nobody receives, and a job queued behind
+/// it and dropped before it ran, both panic as they are dropped; both panics are reported.
+fn cpu_drops_in_the_child() {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build_global()
+        .unwrap();
+    let reports = Reports::collect();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let unreceived = run_cpu(move || {
+        started_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+        Bomb("the unreceived result's destructor panicked")
+    });
+    started_rx.recv().unwrap();
+    let bomb = Bomb("the unrun job's destructor panicked");
+    let unrun = run_cpu(move || drop(bomb)); // queued behind the first on the only thread
+    drop(unrun);
+    drop(unreceived);
+    go_tx.send(()).unwrap();
+    // The one thread takes jobs in order: once this one ran, both before it were dropped.
+    futures::executor::block_on(run_cpu(|| ()));
+    let lines = reports.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("run_cpu: dropping the result of a job nobody awaits panicked")
+            && lines[0].contains("the unreceived result's destructor panicked"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("run_cpu: dropping a job that never ran panicked")
+            && lines[1].contains("the unrun job's destructor panicked"),
+        "{lines:?}"
+    );
+}

@@ -336,3 +336,178 @@ fn a_pool_whose_workers_died_during_a_graceful_shutdown_fails_the_jobs_left() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(events[0].contains("1 queued jobs"), "{events:?}");
 }
+
+/// A value whose destructor panics (with its message) when it is armed.
+#[derive(Debug)]
+struct Bomb(Option<&'static str>);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if let Some(message) = self.0 {
+            panic!("{message}");
+        }
+    }
+}
+
+#[test]
+fn a_result_nobody_receives_whose_drop_panics_is_reported_and_the_worker_goes_on() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let gate = Arc::new(Semaphore::new(0));
+            let (tx, mut started) = mpsc::unbounded_channel();
+            let g = gate.clone();
+            let pool = WorkerPool::new(1, move |armed: bool| {
+                let (gate, tx) = (g.clone(), tx.clone());
+                async move {
+                    if !armed {
+                        return Ok::<_, BoxError>(Bomb(None));
+                    }
+                    tx.send(())?;
+                    gate.acquire().await?.forget();
+                    Ok(Bomb(Some("the unreceived result's destructor panicked")))
+                }
+            });
+            let mut withdrawn = tokio_test::task::spawn(pool.submit(true));
+            assert_pending!(withdrawn.poll());
+            started.recv().await;
+            drop(withdrawn); // the submitter goes away while its job runs
+            gate.add_permits(1);
+            let next = pool.submit(false).await;
+            assert!(
+                matches!(next, Ok(Bomb(None))),
+                "the only worker went on: {next:?}"
+            );
+            pool.shutdown().await;
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("WorkerPool")
+            && events[0].contains("dropping the result of a withdrawn submission panicked")
+            && events[0].contains("the unreceived result's destructor panicked"),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_skipped_item_whose_drop_panics_is_reported_and_the_worker_goes_on() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let gate = Arc::new(Semaphore::new(0));
+            let (tx, mut started) = mpsc::unbounded_channel();
+            let g = gate.clone();
+            let pool = WorkerPool::builder(1)
+                .capacity(4)
+                .build(move |(n, _bomb): (u32, Bomb)| {
+                    let (gate, tx) = (g.clone(), tx.clone());
+                    async move {
+                        tx.send(n)?;
+                        if n == 1 {
+                            gate.acquire().await?.forget();
+                        }
+                        Ok::<_, BoxError>(n)
+                    }
+                });
+            let mut busy = tokio_test::task::spawn(pool.submit((1, Bomb(None))));
+            assert_pending!(busy.poll());
+            assert_eq!(started.recv().await, Some(1));
+            let armed = Bomb(Some("the skipped item's destructor panicked"));
+            let mut withdrawn = tokio_test::task::spawn(pool.submit((2, armed)));
+            assert_pending!(withdrawn.poll()); // queued
+            drop(withdrawn); // and withdrawn: the worker skips it, dropping the item
+            gate.add_permits(1);
+            assert_eq!(busy.await.unwrap(), 1);
+            let next = pool.submit((3, Bomb(None))).await;
+            assert!(matches!(next, Ok(3)), "the only worker went on: {next:?}");
+            pool.shutdown().await;
+            started.close();
+            assert_eq!(started.recv().await, Some(3), "2 was skipped");
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("WorkerPool")
+            && events[0].contains("dropping the item of a withdrawn submission panicked")
+            && events[0].contains("the skipped item's destructor panicked"),
+        "{events:?}"
+    );
+}
+
+/// `shutdown_immediate` and the pool's drop stop a running job by dropping it: a job whose
+/// destructor panics there is reported (Tokio would keep the panic in a `JoinError` nobody
+/// holds).
+#[test]
+fn a_job_dropped_by_shutdown_immediate_that_panics_as_it_is_dropped_is_reported() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let (tx, mut started) = mpsc::unbounded_channel();
+            let pool = WorkerPool::new(1, move |_: ()| {
+                let tx = tx.clone();
+                async move {
+                    let _bomb = Bomb(Some("the aborted job's destructor panicked"));
+                    tx.send(())?;
+                    std::future::pending::<()>().await;
+                    Ok::<_, BoxError>(())
+                }
+            });
+            let mut running = tokio_test::task::spawn(pool.submit(()));
+            assert_pending!(running.poll());
+            started.recv().await;
+            assert!(pool.shutdown_immediate().is_empty());
+            pool.shutdown().await; // the worker has stopped, and reported
+            assert!(matches!(
+                assert_ready!(running.poll()),
+                Err(SubmitError::Closed)
+            ));
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("WorkerPool")
+            && events[0].contains("dropping the job of a stopped worker panicked")
+            && events[0].contains("the aborted job's destructor panicked"),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_job_dropped_with_its_pool_that_panics_as_it_is_dropped_is_reported() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let (alive, mut gone) = mpsc::channel::<()>(1);
+            let (tx, mut started) = mpsc::unbounded_channel();
+            let pool = WorkerPool::new(1, move |_: ()| {
+                let (alive, tx) = (alive.clone(), tx.clone());
+                async move {
+                    let _bomb = Bomb(Some("the dropped job's destructor panicked"));
+                    let _alive = alive;
+                    tx.send(())?;
+                    std::future::pending::<()>().await;
+                    Ok::<_, BoxError>(())
+                }
+            });
+            let mut running = tokio_test::task::spawn(pool.submit(()));
+            assert_pending!(running.poll());
+            started.recv().await;
+            drop(running);
+            drop(pool);
+            // Every clone of `alive` is gone once the worker (and its job) was dropped.
+            assert_eq!(gone.recv().await, None);
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("WorkerPool")
+            && events[0].contains("dropping the job of a stopped worker panicked")
+            && events[0].contains("the dropped job's destructor panicked"),
+        "{events:?}"
+    );
+}

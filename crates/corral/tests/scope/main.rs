@@ -809,3 +809,85 @@ async fn a_with_resource_dropped_while_on_err_runs_reports_the_bodys_error() {
     );
     reports.assert_only("the body failed");
 }
+
+// A rollback cut short is run again even when the future is dropped while the thread unwinds
+// for another reason: here a sibling in the same `join!` panics while the rollback runs (only
+// a rollback that panicked itself is not run again).
+#[tokio::test(start_paused = true)]
+async fn a_session_dropped_mid_rollback_by_a_siblings_panic_is_rolled_back_again() {
+    let reports = Reports::collect();
+    let log = log();
+    let (acquire, closed) = watched_db(&log, &["insert"]);
+    let task = tokio::spawn(async move {
+        let work = with_session(acquire, async |db: &mut Db| db.step("insert"));
+        // The rollback takes 10 ms: the sibling panics 5 ms into it.
+        let sibling = async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            panic!("a sibling's bug");
+        };
+        let _ = futures::join!(work, sibling);
+    });
+    assert!(task.await.unwrap_err().is_panic());
+    closed.await.unwrap();
+    assert_eq!(
+        entries(&log),
+        ["insert", "rollback", "close"],
+        "the rollback cut short was run again before the close"
+    );
+    reports.assert_only("insert failed");
+}
+
+/// Panics with its message when dropped.
+struct Bomb(&'static str);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+/// Drops a stack with a drop timeout of 1 s holding two cleanups: one that never finishes,
+/// and one registered before it, so never started; `armed` names the one whose future panics
+/// as it is dropped when the time runs out. Returns the reports.
+async fn reports_of_timed_out_cleanups(armed: &'static str) -> Vec<String> {
+    let reports = Reports::collect();
+    let mut stack = ExitStack::new().drop_timeout(Duration::from_secs(1));
+    let bomb = (armed == "unstarted").then(|| Bomb("the unstarted cleanup's destructor"));
+    stack.push(async move {
+        drop(bomb);
+        Ok(())
+    });
+    let bomb = (armed == "running").then(|| Bomb("the running cleanup's destructor"));
+    stack.push(async move {
+        let _bomb = bomb;
+        std::future::pending::<()>().await;
+        Ok(())
+    });
+    drop(stack);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    reports.lines()
+}
+
+// When the drop timeout runs out, the cleanups left are dropped one by one under a catch: a
+// destructor that panics is reported, and so is the timeout (the panic ended the task, lost,
+// and its report blamed the runtime shutting down).
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_cleanup_that_panics_as_it_is_dropped_is_reported_with_the_timeout() {
+    for (armed, message) in [
+        ("running", "the running cleanup's destructor"),
+        ("unstarted", "the unstarted cleanup's destructor"),
+    ] {
+        let lines = reports_of_timed_out_cleanups(armed).await;
+        assert_eq!(
+            lines,
+            [
+                "ExitStack: 2 cleanups of a dropped stack timed out after 1s: 2 of 2 did not finish"
+                    .to_owned(),
+                format!(
+                    "ExitStack: dropping a cleanup that did not finish panicked: {message:?}"
+                ),
+            ],
+            "{armed}"
+        );
+    }
+}

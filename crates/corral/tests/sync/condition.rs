@@ -229,6 +229,41 @@ async fn a_notified_waiter_dropped_before_it_runs_passes_the_notification_on() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_waiter_woken_by_notify_all_and_dropped_passes_nothing_to_a_later_waiter() {
+    let condition = Condition::new(0_u32);
+    let mut early = waiter(&condition);
+    assert_pending!(early.poll());
+    assert_eq!(condition.notify_all(), 1);
+    let mut late = waiter(&condition);
+    assert_pending!(late.poll()); // starts waiting after the notify_all
+    drop(early); // woken by it, and gone before it had the lock again
+    assert!(
+        !late.is_woken(),
+        "a notify_all reaches only the tasks waiting at the call"
+    );
+    assert_pending!(late.poll());
+    assert!(condition.notify_one(), "the late waiter still waits");
+    assert_ready!(late.poll());
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_a_notify_all_a_dropped_notified_waiter_still_passes_a_notify_one_on() {
+    let condition = Condition::new(0_u32);
+    let mut before = waiter(&condition);
+    assert_pending!(before.poll());
+    assert_eq!(condition.notify_all(), 1);
+    assert_ready!(before.poll());
+    let mut first = waiter(&condition);
+    let mut second = waiter(&condition);
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+    assert!(condition.notify_one());
+    drop(first);
+    assert!(second.is_woken(), "the notify_one passed on");
+    assert_ready!(second.poll());
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_notified_waiter_dropped_while_taking_the_lock_back_passes_the_notification_on() {
     let condition = Condition::new(0_u32);
     let mut first = waiter(&condition);

@@ -452,15 +452,7 @@ impl<T> Drop for Carried<T> {
         let Some(value) = self.value.take() else {
             return;
         };
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
-            let message = crate::task::panic_message(payload.as_ref())
-                .unwrap_or("<non-string panic payload>");
-            crate::report::report(
-                self.source,
-                crate::report::ReportKind::Panic,
-                &format_args!("{} panicked: {message:?}", self.what),
-            );
-        }
+        crate::report::drop_contained(self.source, self.what, value);
     }
 }
 

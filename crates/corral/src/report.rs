@@ -256,6 +256,29 @@ pub(crate) fn report_failure<E: fmt::Debug>(source: &'static str, failure: Failu
     }
 }
 
+/// Reports a panic caught from the caller's code (a hook, a callback, a destructor) that
+/// nobody can receive, as "`what` panicked: message".
+pub(crate) fn report_panic(source: &'static str, what: &str, payload: &PanicPayload) {
+    report(
+        source,
+        ReportKind::Panic,
+        &format_args!("{what} panicked: {:?}", PanicDetail(payload)),
+    );
+}
+
+/// Runs `f`, the caller's code, under `catch_unwind`: a panic is reported, never unwound.
+pub(crate) fn contain(source: &'static str, what: &str, f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        report_panic(source, what, &payload);
+    }
+}
+
+/// Drops a value of the caller's that nobody will receive; a panic of its destructor is
+/// reported, never unwound.
+pub(crate) fn drop_contained<T>(source: &'static str, what: &str, value: T) {
+    contain(source, what, move || drop(value));
+}
+
 /// The detail of a panic in a reported failure's destructor.
 struct DropPanicked<'a>(&'a PanicPayload);
 

@@ -247,20 +247,7 @@ where
 /// Drops a value of the caller's that nobody will receive, reporting a panic of its
 /// destructor instead of unwinding through the worker.
 fn drop_caught<T>(what: &str, value: T) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
-        report_panic(what, &payload);
-    }
-}
-
-/// Reports a panic that no submission can receive: `what` was going on when it happened.
-fn report_panic(what: &str, payload: &PanicPayload) {
-    let message =
-        crate::task::panic_message(payload.as_ref()).unwrap_or("<non-string panic payload>");
-    crate::report::report(
-        "WorkerPool",
-        crate::report::ReportKind::Panic,
-        &format_args!("{what} panicked: {message:?}"),
-    );
+    crate::report::drop_contained("WorkerPool", what, value);
 }
 
 /// A worker's task: the [`work`] loop, which it drops under `catch_unwind`.
@@ -287,9 +274,7 @@ impl<W> Worker<W> {
     /// Drops the loop now, reporting a panic of the destructors it runs.
     fn stop(&mut self, what: &str) {
         let mut run = self.run.as_mut();
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || run.set(None))) {
-            report_panic(what, &payload);
-        }
+        crate::report::contain("WorkerPool", what, move || run.set(None));
     }
 }
 
@@ -310,7 +295,7 @@ impl<W: Future<Output = ()>> Future for Worker<W> {
                 Poll::Ready(())
             }
             Err(payload) => {
-                report_panic("a worker", &payload);
+                crate::report::report_panic("WorkerPool", "a worker", &payload);
                 self.stop("dropping a panicked worker");
                 Poll::Ready(())
             }

@@ -487,15 +487,11 @@ struct Left<E> {
 impl<E> Drop for Left<E> {
     fn drop(&mut self) {
         for cleanup in self.current.take().into_iter().chain(self.rest.by_ref()) {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(cleanup))) {
-                let message = crate::task::panic_message(payload.as_ref())
-                    .unwrap_or("<non-string panic payload>");
-                report(
-                    self.source,
-                    ReportKind::Panic,
-                    &format_args!("dropping a cleanup that did not finish panicked: {message:?}"),
-                );
-            }
+            crate::report::drop_contained(
+                self.source,
+                "dropping a cleanup that did not finish",
+                cleanup,
+            );
         }
     }
 }

@@ -54,7 +54,6 @@ use super::handle::{Outcome, Task};
 use super::live::{Admit, Live};
 use super::state::{Collected, Failed, Phase, State, deadline_after};
 use crate::loom::{Mutex, MutexGuard};
-use crate::report::ReportKind;
 
 /// What a failing task does to its siblings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,16 +207,7 @@ impl<E> Core<E> {
 
 /// Runs `hook` on `failure`, containing a panic of the hook.
 pub(crate) fn call_hook<E>(source: &'static str, hook: &Hook<E>, failure: Failure<E>) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook(failure))) {
-        let message = super::error::panic_message(payload.as_ref())
-            .unwrap_or("<non-string panic payload>")
-            .to_owned();
-        crate::report::report(
-            source,
-            ReportKind::Panic,
-            &format_args!("the failure hook panicked: {message}"),
-        );
-    }
+    crate::report::contain(source, "the failure hook", || hook(failure));
 }
 
 impl<E: Send + 'static> Core<E> {

@@ -1,14 +1,12 @@
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_util::FutureExt;
 use tokio::task::{Id, JoinHandle};
 
-use super::error::{TaskError, panic_message};
-use crate::report::ReportKind;
+use super::error::TaskError;
 
 /// What a child's future produced, as its `JoinHandle` sees it. The error or panic itself went
 /// to the supervisor.
@@ -219,14 +217,7 @@ impl<T, F: FnOnce(Result<T, TaskError>)> DoneCallback<T, F> {
         let Some(callback) = self.callback.take() else {
             return;
         };
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(outcome))) {
-            let message = panic_message(payload.as_ref()).unwrap_or("<non-string panic payload>");
-            crate::report::report(
-                "Task::on_done",
-                ReportKind::Panic,
-                &format_args!("the done callback panicked: {message}"),
-            );
-        }
+        crate::report::contain("Task::on_done", "the done callback", || callback(outcome));
     }
 }
 

@@ -120,22 +120,25 @@ return {0, '', '', 0}
 });
 
 /// Whether a shut-down queue is drained for the caller: every pending item is held by its
-/// consumer (`ARGV[2]`) through a delivery it still has (`ARGV[3..]`, the ids its live
-/// deliveries hold). Those are not left to hand out: the caller holds them. Returns 1 if so.
-/// KEYS: stream, shutdown flag. ARGV: group, consumer, ids held.
+/// consumer (`ARGV[2]`) through a delivery it still has (`ARGV[4..]`, the ids its live
+/// deliveries hold), and none of them has been idle for the visibility timeout (`ARGV[3]`, in
+/// ms). Those are not left to hand out: the caller holds them. An item held past the timeout
+/// is left, as at any time, whichever entry the claim scan's cursor is at. Returns 1 if so.
+/// KEYS: stream, shutdown flag. ARGV: group, consumer, visibility timeout, ids held.
 static DRAINED: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 local total = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
-if total > #ARGV - 2 then return 0 end
+if total > #ARGV - 3 then return 0 end
 if total == 0 then return 1 end
 local held = {}
-for i = 3, #ARGV do held[ARGV[i]] = true end
+for i = 4, #ARGV do held[ARGV[i]] = true end
+local visibility = tonumber(ARGV[3])
 local mine = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', total, ARGV[2])
 if #mine ~= total then return 0 end
 for _, entry in ipairs(mine) do
-  if not held[entry[1]] then return 0 end
+  if not held[entry[1]] or entry[3] >= visibility then return 0 end
 end
 return 1
 ",
@@ -672,6 +675,7 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
             .key(&shared.shutdown)
             .arg(GROUP)
             .arg(&shared.consumer)
+            .arg(shared.visibility_ms)
             .arg(held)
             .invoke_async(conn)
             .await?;

@@ -363,10 +363,17 @@ fn lease_ms(lease: Duration) -> u64 {
 const MARGIN_DIVISOR: u32 = 100;
 
 /// When a lease whose last grant or renewal was sent at `sent` must be taken as lost: one
-/// lease after it, less the margin. `None` (never) if that instant is past what the clock
-/// can count.
+/// lease after it as the server counts it, less the margin. The server is given the lease in
+/// whole milliseconds ([`lease_ms`]) and counts from its own time rounded down to one, so its
+/// lease can end up to a millisecond before `sent` plus the whole milliseconds: that
+/// millisecond is given up too. `None` (never) if that instant is past what the clock can
+/// count.
 fn lost_at(sent: tokio::time::Instant, lease: Duration) -> Option<tokio::time::Instant> {
-    sent.checked_add(lease - lease / MARGIN_DIVISOR)
+    let on_server = Duration::from_millis(lease_ms(lease));
+    let kept = on_server
+        .saturating_sub(on_server / MARGIN_DIVISOR)
+        .saturating_sub(Duration::from_millis(1));
+    sent.checked_add(kept)
 }
 
 /// What the permit and its renewal task know of the lease.
@@ -534,7 +541,7 @@ fn report_ran_out(holders: &str, lease: Duration, last_error: &str) {
         corral::report::ReportKind::Error,
         &format_args!(
             "no renewal of a permit's lease on {holders} went through within its whole lease \
-             of {lease:?} (less a 1% margin); it is lost (last error: {last_error})"
+             of {lease:?} (less a margin of 1% and 1 ms); it is lost (last error: {last_error})"
         ),
     );
 }
@@ -571,7 +578,8 @@ impl RedisPermit {
     }
 
     /// Whether the lease is lost: its renewal found it so (it had expired, or Redis forgot
-    /// it), or no renewal went through within one lease, less a 1 % margin, of when the last
+    /// it), or no renewal went through within one lease, less a margin of 1 % and a
+    /// millisecond, of when the last
     /// one that did was sent (Redis unreachable, or refusing). The permit then no longer
     /// counts against the limit.
     ///

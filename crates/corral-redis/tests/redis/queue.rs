@@ -1189,6 +1189,34 @@ async fn after_shutdown_a_worker_holding_an_item_is_told_the_queue_is_drained() 
 }
 
 #[tokio::test]
+async fn after_shutdown_an_overdue_item_the_caller_holds_is_left_wherever_the_claim_scan_is() {
+    // A review found `Shutdown` followed by an item: the claim scan's cursor had passed an
+    // item the caller held past the visibility timeout, and `DRAINED` counted it as held.
+    let name = key("shutdown-cursor");
+    let queue = unbounded_u32(&name, Duration::from_secs(30)).await;
+    for n in 1..=3 {
+        queue.put(n).await.expect("put");
+    }
+    let a = take(&queue).await;
+    let b = take(&queue).await;
+    let c = take(&queue).await;
+    let consumer = consumer_of(&queue);
+    // b is overdue: the next get takes it over, and the scan's cursor moves on to c.
+    age(&name, b.id(), &consumer).await;
+    let b_again = take(&queue).await;
+    assert_eq!(b_again.id(), b.id());
+    queue.shutdown().await.expect("shutdown");
+    // a is overdue too: left to hand out, as at any time, though its delivery still lives.
+    age(&name, a.id(), &consumer).await;
+    let again = tokio::time::timeout(Duration::from_secs(10), queue.get())
+        .await
+        .expect("get neither returned nor failed within 10 s (a hang guard)")
+        .expect("an overdue item is left: the queue is not drained");
+    assert_eq!(again.id(), a.id());
+    drop((a, b, c, b_again, again));
+}
+
+#[tokio::test]
 async fn after_shutdown_an_item_whose_delivery_was_dropped_still_counts() {
     let name = key("shutdown-dropped");
     let mut conn = connect(server()).await;

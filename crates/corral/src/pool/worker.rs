@@ -471,10 +471,16 @@ impl<In, Out, E> WorkerPool<In, Out, E> {
         for worker in &self.workers {
             worker.abort();
         }
-        jobs.into_iter()
-            .filter(|(_, reply)| !reply.is_closed())
-            .map(|(item, _)| item)
-            .collect()
+        let mut left = Vec::with_capacity(jobs.len());
+        for (item, reply) in jobs {
+            if reply.is_closed() {
+                // Withdrawn: nobody wants it back, and its destructor must not cost the others.
+                drop_caught("dropping the item of a withdrawn submission", item);
+            } else {
+                left.push(item);
+            }
+        }
+        left
     }
 
     /// The number of workers.
@@ -538,9 +544,13 @@ impl<In, Out, E> Drop for WorkerPool<In, Out, E> {
     fn drop(&mut self) {
         // Nobody can submit to a dropped pool, so nobody waits for what it still holds: it is
         // dropped here (and the last worker finds nothing left to report).
-        drop(self.queue.shutdown_immediate());
+        let jobs = self.queue.shutdown_immediate();
         for worker in &self.workers {
             worker.abort();
+        }
+        // Each on its own: a destructor that panics is reported, and costs no other item.
+        for (item, _) in jobs {
+            drop_caught("dropping the item of a job that never ran", item);
         }
     }
 }

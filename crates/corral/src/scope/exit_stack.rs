@@ -436,6 +436,7 @@ pub(crate) async fn run_detached<E: fmt::Debug + Send + 'static>(
         current: None,
         rest: pending.into_iter(),
     };
+    let source = unfinished.source;
     let run_all = async {
         while let Some(cleanup) = left.rest.next() {
             let current = left.current.insert(cleanup);
@@ -444,11 +445,11 @@ pub(crate) async fn run_detached<E: fmt::Debug + Send + 'static>(
             let dropped = catch_unwind(AssertUnwindSafe(|| left.current = None));
             match outcome {
                 Ok(Ok(())) => {}
-                Ok(Err(error)) => report_failure("ExitStack", Failure::Error(error)),
-                Err(payload) => report_failure::<E>("ExitStack", Failure::Panic(payload)),
+                Ok(Err(error)) => report_failure(source, Failure::Error(error)),
+                Err(payload) => report_failure::<E>(source, Failure::Panic(payload)),
             }
             if let Err(payload) = dropped {
-                report_failure::<E>("ExitStack", Failure::Panic(payload));
+                report_failure::<E>(source, Failure::Panic(payload));
             }
             done += 1;
         }

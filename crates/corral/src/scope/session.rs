@@ -152,8 +152,9 @@ where
         Err(failure) => {
             guard.failure = Some(failure);
             guard.rollback = Rollback::Running;
-            // A rollback that panics is marked so before its panic goes on, so that the guard
-            // does not run it again (a panic as its future is dropped counts as its own).
+            // A rollback that panics while it runs is marked so before its panic goes on, so
+            // that the guard does not run it again. One cut short (this future dropped
+            // mid-rollback, whatever its future does as it is dropped) is run again.
             let rolled_back =
                 match crate::util::catch_unwind_whole(guard.session_mut().rollback()).await {
                     Ok(rolled_back) => rolled_back,

@@ -1,6 +1,7 @@
 //! [`Condition`]: a condition variable that owns the data it guards, asyncio's
 //! `asyncio.Condition`.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::ops::{Deref, DerefMut};
@@ -35,7 +36,9 @@ use crate::util::{Ticket, WaitList};
 /// - A waiter woken by `notify(n)` or `notify_one` that is dropped before it has the lock
 ///   again passes its notification to the next waiter, so a cancelled waiter never swallows a
 ///   wake-up meant for someone. One woken by `notify_all` passes nothing on: that call reached
-///   every task waiting then, and is not meant for a task that waits later.
+///   every task waiting then, and is not meant for a task that waits later. (Which call woke a
+///   waiter is remembered for the last eight `notify_all` calls; a waiter woken by an older
+///   one that gives up only then passes its wake-up on: spurious at worst, never lost.)
 /// - `wait` never returns without a notification (no spurious wake-ups); all the same, the
 ///   data may have changed again by the time the waiter has the lock, so check the state in
 ///   a loop, which is what [`wait_for`](ConditionGuard::wait_for) does.
@@ -125,24 +128,76 @@ pub struct Condition<T: ?Sized> {
 
 /// The waiters of a [`Condition`], and what a waiter that gives up needs to know about how it
 /// was notified.
+///
+/// A waiter notified by `notify_all` that gives up passes nothing on: the call reached every
+/// task waiting then, and is not meant for later ones. One notified by `notify` or
+/// `notify_one` (or handed a notification by a waiter that gave up) passes it on. The two are
+/// told apart by number: waiters are numbered in the order they register (the wait list's own
+/// order), notifying one always takes the lowest number still waiting, and `notify_all` takes
+/// every number from the lowest still waiting up to the last registered. So the waiters a
+/// `notify_all` woke are a range of numbers that holds no waiter woken one at a time, and the
+/// last [`KEPT_RANGES`] ranges are kept (a range with no notify-one since the previous one
+/// extends it: the numbers in between all left on their own).
 #[derive(Debug)]
 struct Waiters {
     list: WaitList,
     /// How many waiters ever registered: the next one's number.
     registered: u64,
-    /// `registered` at the last `notify_all`: every waiter numbered below it was notified by
-    /// that call at the latest. Such a waiter does not pass its notification on when it gives
-    /// up: `notify_all` reached every task waiting then, and is not meant for later ones.
-    all_notified_below: u64,
+    /// The numbers the latest `notify_all` calls woke, oldest first, `[from, to)` each.
+    woken_by_all: VecDeque<(u64, u64)>,
+    /// A waiter was woken one at a time since the latest range was recorded.
+    one_since_all: bool,
 }
+
+/// How many `notify_all` ranges are remembered. A waiter of an older range that gives up
+/// after this many more `notify_all` calls (each after a notify-one) passes its notification
+/// on, as a notify-one's would be: a spurious wake-up at worst, never a lost one.
+const KEPT_RANGES: usize = 8;
 
 impl Waiters {
     const fn new() -> Self {
         Self {
             list: WaitList::new(),
             registered: 0,
-            all_notified_below: 0,
+            woken_by_all: VecDeque::new(),
+            one_since_all: false,
         }
+    }
+
+    /// Notifies the waiter that has waited longest (a notification that passes on).
+    fn notify_one(&mut self) -> Option<Waker> {
+        let waker = self.list.notify_one()?;
+        self.one_since_all = true;
+        Some(waker)
+    }
+
+    /// Notifies every waiter, appending their wakers to `wakers`, and records their range.
+    fn notify_all(&mut self, wakers: &mut Vec<Waker>) {
+        let Some((from, first)) = self.list.notify_oldest() else {
+            return;
+        };
+        wakers.push(first);
+        while let Some(waker) = self.list.notify_one() {
+            wakers.push(waker);
+        }
+        let to = self.registered;
+        match self.woken_by_all.back_mut() {
+            Some(last) if !self.one_since_all => last.1 = to,
+            _ => {
+                if self.woken_by_all.len() == KEPT_RANGES {
+                    self.woken_by_all.pop_front();
+                }
+                self.woken_by_all.push_back((from, to));
+            }
+        }
+        self.one_since_all = false;
+    }
+
+    /// Whether the notified waiter `number` was notified by a `notify_all`.
+    fn woken_by_all(&self, number: u64) -> bool {
+        self.woken_by_all
+            .iter()
+            .any(|&(from, to)| (from..to).contains(&number))
     }
 }
 
@@ -330,7 +385,7 @@ impl<T: ?Sized> Condition<T> {
         {
             let mut waiters = lock_waiters(&self.waiters);
             while wakers.len() < n {
-                match waiters.list.notify_one() {
+                match waiters.notify_one() {
                     Some(waker) => wakers.push(waker),
                     None => break,
                 }
@@ -372,7 +427,7 @@ impl<T: ?Sized> Condition<T> {
     /// # }
     /// ```
     pub fn notify_one(&self) -> bool {
-        let waker = lock_waiters(&self.waiters).list.notify_one();
+        let waker = lock_waiters(&self.waiters).notify_one();
         waker.map(Waker::wake).is_some()
     }
 
@@ -411,8 +466,7 @@ impl<T: ?Sized> Condition<T> {
         let mut wakers = Vec::new();
         {
             let mut waiters = lock_waiters(&self.waiters);
-            waiters.list.notify_all(&mut wakers);
-            waiters.all_notified_below = waiters.registered;
+            waiters.notify_all(&mut wakers);
         }
         let woken = wakers.len();
         wakers.into_iter().for_each(Waker::wake);
@@ -556,8 +610,10 @@ impl<'a, T: ?Sized> ConditionGuard<'a, T> {
     /// # Cancel safety
     ///
     /// This method uses a queue for fairness: cancelling loses your place, and the guard that
-    /// was passed in. No notification is lost: one that this waiter received and had not yet
-    /// acted on passes to the next waiter. See [`wait`](ConditionGuard::wait).
+    /// was passed in. No notification is lost: one from `notify` or `notify_one` that this
+    /// waiter received and had not yet acted on passes to the next waiter (one from
+    /// `notify_all` reached every task waiting then, and is not passed on). See
+    /// [`wait`](ConditionGuard::wait).
     ///
     /// # Examples
     ///
@@ -665,8 +721,8 @@ impl Drop for Registration<'_> {
             let mut waiters = lock_waiters(self.waiters);
             match waiters.list.take(self.ticket) {
                 Some(own) => (Some(own), None),
-                None if self.number < waiters.all_notified_below => (None, None),
-                None => (None, waiters.list.notify_one()),
+                None if waiters.woken_by_all(self.number) => (None, None),
+                None => (None, waiters.notify_one()),
             }
         };
         drop(own);

@@ -107,9 +107,15 @@ impl WaitList {
     /// Notifies the waiter that has waited longest; returns its waker, to be woken once the
     /// caller has released its lock. `None` if nobody waits.
     pub(crate) fn notify_one(&mut self) -> Option<Waker> {
+        self.notify_oldest().map(|(_, waker)| waker)
+    }
+
+    /// [`notify_one`](Self::notify_one), also giving the notified waiter's sequence number:
+    /// the order of its [`push`](Self::push), counted from zero.
+    pub(crate) fn notify_oldest(&mut self) -> Option<(u64, Waker)> {
         while let Some(ticket) = self.order.pop_front() {
             if self.contains(ticket) {
-                return Some(self.entries.remove(ticket.key).waker);
+                return Some((ticket.seq, self.entries.remove(ticket.key).waker));
             }
         }
         None

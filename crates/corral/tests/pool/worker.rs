@@ -511,3 +511,104 @@ fn a_job_dropped_with_its_pool_that_panics_as_it_is_dropped_is_reported() {
         "{events:?}"
     );
 }
+
+/// A review found the pool's drop dropping its queued items before aborting its workers, with
+/// no catch: an item whose destructor panicked left the running job to outlive its pool.
+#[test]
+fn a_pool_dropped_with_a_queued_item_whose_drop_panics_still_stops_its_worker() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let (tx, mut started) = mpsc::unbounded_channel();
+            let (alive, mut gone) = mpsc::channel::<()>(1);
+            let pool = WorkerPool::builder(1)
+                .capacity(4)
+                .build(move |(n, _bomb): (u32, Bomb)| {
+                    let (tx, alive) = (tx.clone(), alive.clone());
+                    async move {
+                        let _alive = alive;
+                        tx.send(n)?;
+                        std::future::pending::<()>().await;
+                        Ok::<_, BoxError>(n)
+                    }
+                });
+            let pool = Arc::new(pool);
+            let submitter = Arc::clone(&pool);
+            let mut running =
+                tokio_test::task::spawn(async move { submitter.submit((1, Bomb(None))).await });
+            assert_pending!(running.poll());
+            assert_eq!(started.recv().await, Some(1));
+            let submitter = Arc::clone(&pool);
+            let mut queued = tokio_test::task::spawn(async move {
+                submitter.submit((2, Bomb(Some("the queued item")))).await
+            });
+            assert_pending!(queued.poll());
+            drop((running, queued)); // their futures held clones of the pool
+            let Some(pool) = Arc::into_inner(pool) else {
+                panic!("the submitters' futures are gone");
+            };
+            drop(pool); // no panic comes out of it
+            // The running job (and its clone of `alive`) is gone with its worker.
+            assert_eq!(gone.recv().await, None);
+        });
+    });
+    let events = captured.events();
+    assert!(
+        events
+            .iter()
+            .any(|event| event.contains("WorkerPool") && event.contains("the queued item")),
+        "{events:?}"
+    );
+}
+
+/// A review found `shutdown_immediate` dropping withdrawn items in the caller's frame: one
+/// whose destructor panicked made it panic and lose the items it should have returned.
+#[test]
+fn shutdown_immediate_returns_the_live_items_when_a_withdrawn_ones_drop_panics() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let (tx, mut started) = mpsc::unbounded_channel();
+            let pool = Arc::new(WorkerPool::builder(1).capacity(4).build(
+                move |(n, _bomb): (u32, Bomb)| {
+                    let tx = tx.clone();
+                    async move {
+                        tx.send(n)?;
+                        std::future::pending::<()>().await;
+                        Ok::<_, BoxError>(n)
+                    }
+                },
+            ));
+            let submitter = Arc::clone(&pool);
+            let mut running =
+                tokio_test::task::spawn(async move { submitter.submit((1, Bomb(None))).await });
+            assert_pending!(running.poll());
+            assert_eq!(started.recv().await, Some(1));
+            let submitter = Arc::clone(&pool);
+            let mut withdrawn = tokio_test::task::spawn(async move {
+                submitter
+                    .submit((2, Bomb(Some("the withdrawn item"))))
+                    .await
+            });
+            assert_pending!(withdrawn.poll());
+            drop(withdrawn);
+            let submitter = Arc::clone(&pool);
+            let mut live =
+                tokio_test::task::spawn(async move { submitter.submit((3, Bomb(None))).await });
+            assert_pending!(live.poll());
+            let left: Vec<u32> = pool
+                .shutdown_immediate()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            assert_eq!(left, [3], "the item that never ran is returned");
+        });
+    });
+    let events = captured.events();
+    assert!(
+        events
+            .iter()
+            .any(|event| event.contains("WorkerPool") && event.contains("the withdrawn item")),
+        "{events:?}"
+    );
+}

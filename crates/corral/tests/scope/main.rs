@@ -554,6 +554,12 @@ async fn a_dropped_session_whose_rollback_and_close_fail_reports_both() {
     assert_eq!(entries(&log), ["insert", "rollback", "close"]);
     reports.assert_any("rollback failed");
     reports.assert_any("close failed");
+    // Both under the session's name (a review found the close's under "ExitStack").
+    let lines = reports.lines();
+    assert!(
+        lines.iter().all(|line| line.starts_with("with_session")),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -441,3 +441,55 @@ fn debug_formats_with_the_wait_list_unlocked() {
         probe
     ));
 }
+
+/// A review found a `notify_one` wake-up swallowed once a later `notify_all` had run (even one
+/// that woke nobody): waiters were taken as woken by `notify_all` by their number alone.
+#[tokio::test(start_paused = true)]
+async fn a_notify_one_wake_up_is_passed_on_after_a_later_notify_all() {
+    let condition = Condition::new(0_u32);
+    let mut first = waiter(&condition);
+    assert_pending!(first.poll());
+    assert!(condition.notify_one()); // `first`, one at a time
+    assert_eq!(condition.notify_all(), 0); // nobody else waits
+    let mut later = waiter(&condition);
+    assert_pending!(later.poll());
+    drop(first); // gone before it had the lock: its notification passes on
+    assert!(later.is_woken(), "the notify_one wake-up was swallowed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_passed_on_wake_up_is_passed_on_again_after_a_later_notify_all() {
+    let condition = Condition::new(0_u32);
+    let mut a = waiter(&condition);
+    let mut b = waiter(&condition);
+    assert_pending!(a.poll());
+    assert_pending!(b.poll());
+    assert!(condition.notify_one()); // a
+    drop(a); // passes it to b
+    assert!(b.is_woken());
+    assert_eq!(condition.notify_all(), 0);
+    let mut c = waiter(&condition);
+    assert_pending!(c.poll());
+    drop(b);
+    assert!(c.is_woken(), "the passed-on wake-up was swallowed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_waiter_that_gives_up_passes_on_only_what_it_got_one_at_a_time() {
+    let condition = Condition::new(0_u32);
+    let mut by_one = waiter(&condition);
+    let mut by_all = waiter(&condition);
+    assert_pending!(by_one.poll());
+    assert_pending!(by_all.poll());
+    assert!(condition.notify_one()); // by_one
+    assert_eq!(condition.notify_all(), 1); // by_all
+    let mut later = waiter(&condition);
+    assert_pending!(later.poll());
+    drop(by_all); // notify_all's: meant for the tasks waiting then, not passed on
+    assert!(
+        !later.is_woken(),
+        "a notify_all wake-up reached a later waiter"
+    );
+    drop(by_one); // notify_one's: passed on
+    assert!(later.is_woken(), "the notify_one wake-up was swallowed");
+}

@@ -130,33 +130,26 @@ async fn a_submission_dropped_after_queueing_is_skipped() {
 
 #[test]
 fn a_job_whose_submitter_left_while_it_ran_reports_its_failure() {
-    let captured = Captured::default();
-    captured.run(|| {
-        paused_runtime().block_on(async {
-            let gate = Arc::new(Semaphore::new(0));
-            let (tx, mut started) = mpsc::unbounded_channel();
-            let g = gate.clone();
-            let pool = WorkerPool::new(1, move |_: ()| {
-                let (gate, tx) = (g.clone(), tx.clone());
-                async move {
-                    tx.send(()).ok();
-                    gate.acquire().await.ok();
-                    Err::<(), _>("failed after its submitter left")
-                }
-            });
-            let mut a = tokio_test::task::spawn(pool.submit(()));
-            assert_pending!(a.poll());
-            started.recv().await;
-            drop(a);
-            gate.add_permits(1);
-            pool.shutdown().await;
+    let events = reported(async {
+        let gate = Arc::new(Semaphore::new(0));
+        let (tx, mut started) = mpsc::unbounded_channel();
+        let g = gate.clone();
+        let pool = WorkerPool::new(1, move |_: ()| {
+            let (gate, tx) = (g.clone(), tx.clone());
+            async move {
+                tx.send(()).ok();
+                gate.acquire().await.ok();
+                Err::<(), _>("failed after its submitter left")
+            }
         });
+        let mut a = tokio_test::task::spawn(pool.submit(()));
+        assert_pending!(a.poll());
+        started.recv().await;
+        drop(a);
+        gate.add_permits(1);
+        pool.shutdown().await;
     });
-    let events = captured.events();
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert!(
-        events[0].contains("WorkerPool") && events[0].contains("failed after its submitter left")
-    );
+    assert_one_report(&events, &["WorkerPool", "failed after its submitter left"]);
 }
 
 #[tokio::test]
@@ -269,8 +262,7 @@ fn a_pool_whose_workers_died_with_their_runtime_closes_instead_of_hanging() {
         });
     });
     let events = captured.events();
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert!(events[0].contains("every worker stopped"), "{events:?}");
+    assert_one_report(&events, &["every worker stopped"]);
 }
 
 /// A job future that completes at once and panics when it is dropped.
@@ -333,8 +325,23 @@ fn a_pool_whose_workers_died_during_a_graceful_shutdown_fails_the_jobs_left() {
         ));
     });
     let events = captured.events();
+    assert_one_report(&events, &["1 queued jobs"]);
+}
+
+/// Runs `test` on a paused runtime with the reports captured (on this thread); returns them.
+fn reported(test: impl std::future::Future<Output = ()>) -> Vec<String> {
+    let captured = Captured::default();
+    captured.run(|| paused_runtime().block_on(test));
+    captured.events()
+}
+
+/// Asserts that exactly one report was made, and that it holds every one of `parts`.
+fn assert_one_report(events: &[String], parts: &[&str]) {
     assert_eq!(events.len(), 1, "{events:?}");
-    assert!(events[0].contains("1 queued jobs"), "{events:?}");
+    assert!(
+        parts.iter().all(|part| events[0].contains(part)),
+        "{events:?}"
+    );
 }
 
 /// A value whose destructor panics (with its message) when it is armed.
@@ -351,89 +358,83 @@ impl Drop for Bomb {
 
 #[test]
 fn a_result_nobody_receives_whose_drop_panics_is_reported_and_the_worker_goes_on() {
-    let captured = Captured::default();
-    captured.run(|| {
-        paused_runtime().block_on(async {
-            let gate = Arc::new(Semaphore::new(0));
-            let (tx, mut started) = mpsc::unbounded_channel();
-            let g = gate.clone();
-            let pool = WorkerPool::new(1, move |armed: bool| {
-                let (gate, tx) = (g.clone(), tx.clone());
-                async move {
-                    if !armed {
-                        return Ok::<_, BoxError>(Bomb(None));
-                    }
-                    tx.send(())?;
-                    gate.acquire().await?.forget();
-                    Ok(Bomb(Some("the unreceived result's destructor panicked")))
+    let events = reported(async {
+        let gate = Arc::new(Semaphore::new(0));
+        let (tx, mut started) = mpsc::unbounded_channel();
+        let g = gate.clone();
+        let pool = WorkerPool::new(1, move |armed: bool| {
+            let (gate, tx) = (g.clone(), tx.clone());
+            async move {
+                if !armed {
+                    return Ok::<_, BoxError>(Bomb(None));
                 }
-            });
-            let mut withdrawn = tokio_test::task::spawn(pool.submit(true));
-            assert_pending!(withdrawn.poll());
-            started.recv().await;
-            drop(withdrawn); // the submitter goes away while its job runs
-            gate.add_permits(1);
-            let next = pool.submit(false).await;
-            assert!(
-                matches!(next, Ok(Bomb(None))),
-                "the only worker went on: {next:?}"
-            );
-            pool.shutdown().await;
+                tx.send(())?;
+                gate.acquire().await?.forget();
+                Ok(Bomb(Some("the unreceived result's destructor panicked")))
+            }
         });
+        let mut withdrawn = tokio_test::task::spawn(pool.submit(true));
+        assert_pending!(withdrawn.poll());
+        started.recv().await;
+        drop(withdrawn); // the submitter goes away while its job runs
+        gate.add_permits(1);
+        let next = pool.submit(false).await;
+        assert!(
+            matches!(next, Ok(Bomb(None))),
+            "the only worker went on: {next:?}"
+        );
+        pool.shutdown().await;
     });
-    let events = captured.events();
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert!(
-        events[0].contains("WorkerPool")
-            && events[0].contains("dropping the result of a withdrawn submission panicked")
-            && events[0].contains("the unreceived result's destructor panicked"),
-        "{events:?}"
+    assert_one_report(
+        &events,
+        &[
+            "WorkerPool",
+            "dropping the result of a withdrawn submission panicked",
+            "the unreceived result's destructor panicked",
+        ],
     );
 }
 
 #[test]
 fn a_skipped_item_whose_drop_panics_is_reported_and_the_worker_goes_on() {
-    let captured = Captured::default();
-    captured.run(|| {
-        paused_runtime().block_on(async {
-            let gate = Arc::new(Semaphore::new(0));
-            let (tx, mut started) = mpsc::unbounded_channel();
-            let g = gate.clone();
-            let pool = WorkerPool::builder(1)
-                .capacity(4)
-                .build(move |(n, _bomb): (u32, Bomb)| {
-                    let (gate, tx) = (g.clone(), tx.clone());
-                    async move {
-                        tx.send(n)?;
-                        if n == 1 {
-                            gate.acquire().await?.forget();
-                        }
-                        Ok::<_, BoxError>(n)
+    let events = reported(async {
+        let gate = Arc::new(Semaphore::new(0));
+        let (tx, mut started) = mpsc::unbounded_channel();
+        let g = gate.clone();
+        let pool = WorkerPool::builder(1)
+            .capacity(4)
+            .build(move |(n, _bomb): (u32, Bomb)| {
+                let (gate, tx) = (g.clone(), tx.clone());
+                async move {
+                    tx.send(n)?;
+                    if n == 1 {
+                        gate.acquire().await?.forget();
                     }
-                });
-            let mut busy = tokio_test::task::spawn(pool.submit((1, Bomb(None))));
-            assert_pending!(busy.poll());
-            assert_eq!(started.recv().await, Some(1));
-            let armed = Bomb(Some("the skipped item's destructor panicked"));
-            let mut withdrawn = tokio_test::task::spawn(pool.submit((2, armed)));
-            assert_pending!(withdrawn.poll()); // queued
-            drop(withdrawn); // and withdrawn: the worker skips it, dropping the item
-            gate.add_permits(1);
-            assert_eq!(busy.await.unwrap(), 1);
-            let next = pool.submit((3, Bomb(None))).await;
-            assert!(matches!(next, Ok(3)), "the only worker went on: {next:?}");
-            pool.shutdown().await;
-            started.close();
-            assert_eq!(started.recv().await, Some(3), "2 was skipped");
-        });
+                    Ok::<_, BoxError>(n)
+                }
+            });
+        let mut busy = tokio_test::task::spawn(pool.submit((1, Bomb(None))));
+        assert_pending!(busy.poll());
+        assert_eq!(started.recv().await, Some(1));
+        let armed = Bomb(Some("the skipped item's destructor panicked"));
+        let mut withdrawn = tokio_test::task::spawn(pool.submit((2, armed)));
+        assert_pending!(withdrawn.poll()); // queued
+        drop(withdrawn); // and withdrawn: the worker skips it, dropping the item
+        gate.add_permits(1);
+        assert_eq!(busy.await.unwrap(), 1);
+        let next = pool.submit((3, Bomb(None))).await;
+        assert!(matches!(next, Ok(3)), "the only worker went on: {next:?}");
+        pool.shutdown().await;
+        started.close();
+        assert_eq!(started.recv().await, Some(3), "2 was skipped");
     });
-    let events = captured.events();
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert!(
-        events[0].contains("WorkerPool")
-            && events[0].contains("dropping the item of a withdrawn submission panicked")
-            && events[0].contains("the skipped item's destructor panicked"),
-        "{events:?}"
+    assert_one_report(
+        &events,
+        &[
+            "WorkerPool",
+            "dropping the item of a withdrawn submission panicked",
+            "the skipped item's destructor panicked",
+        ],
     );
 }
 
@@ -442,173 +443,136 @@ fn a_skipped_item_whose_drop_panics_is_reported_and_the_worker_goes_on() {
 /// holds).
 #[test]
 fn a_job_dropped_by_shutdown_immediate_that_panics_as_it_is_dropped_is_reported() {
-    let captured = Captured::default();
-    captured.run(|| {
-        paused_runtime().block_on(async {
-            let (tx, mut started) = mpsc::unbounded_channel();
-            let pool = WorkerPool::new(1, move |_: ()| {
-                let tx = tx.clone();
-                async move {
-                    let _bomb = Bomb(Some("the aborted job's destructor panicked"));
-                    tx.send(())?;
-                    std::future::pending::<()>().await;
-                    Ok::<_, BoxError>(())
-                }
-            });
-            let mut running = tokio_test::task::spawn(pool.submit(()));
-            assert_pending!(running.poll());
-            started.recv().await;
-            assert!(pool.shutdown_immediate().is_empty());
-            pool.shutdown().await; // the worker has stopped, and reported
-            assert!(matches!(
-                assert_ready!(running.poll()),
-                Err(SubmitError::Closed)
-            ));
+    let events = reported(async {
+        let (tx, mut started) = mpsc::unbounded_channel();
+        let pool = WorkerPool::new(1, move |_: ()| {
+            let tx = tx.clone();
+            async move {
+                let _bomb = Bomb(Some("the aborted job's destructor panicked"));
+                tx.send(())?;
+                std::future::pending::<()>().await;
+                Ok::<_, BoxError>(())
+            }
         });
+        let mut running = tokio_test::task::spawn(pool.submit(()));
+        assert_pending!(running.poll());
+        started.recv().await;
+        assert!(pool.shutdown_immediate().is_empty());
+        pool.shutdown().await; // the worker has stopped, and reported
+        assert!(matches!(
+            assert_ready!(running.poll()),
+            Err(SubmitError::Closed)
+        ));
     });
-    let events = captured.events();
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert!(
-        events[0].contains("WorkerPool")
-            && events[0].contains("dropping the job of a stopped worker panicked")
-            && events[0].contains("the aborted job's destructor panicked"),
-        "{events:?}"
+    assert_one_report(
+        &events,
+        &[
+            "WorkerPool",
+            "dropping the job of a stopped worker panicked",
+            "the aborted job's destructor panicked",
+        ],
     );
 }
 
 #[test]
 fn a_job_dropped_with_its_pool_that_panics_as_it_is_dropped_is_reported() {
-    let captured = Captured::default();
-    captured.run(|| {
-        paused_runtime().block_on(async {
-            let (alive, mut gone) = mpsc::channel::<()>(1);
-            let (tx, mut started) = mpsc::unbounded_channel();
-            let pool = WorkerPool::new(1, move |_: ()| {
-                let (alive, tx) = (alive.clone(), tx.clone());
-                async move {
-                    let _bomb = Bomb(Some("the dropped job's destructor panicked"));
-                    let _alive = alive;
-                    tx.send(())?;
-                    std::future::pending::<()>().await;
-                    Ok::<_, BoxError>(())
-                }
-            });
-            let mut running = tokio_test::task::spawn(pool.submit(()));
-            assert_pending!(running.poll());
-            started.recv().await;
-            drop(running);
-            drop(pool);
-            // Every clone of `alive` is gone once the worker (and its job) was dropped.
-            assert_eq!(gone.recv().await, None);
+    let events = reported(async {
+        let (alive, mut gone) = mpsc::channel::<()>(1);
+        let (tx, mut started) = mpsc::unbounded_channel();
+        let pool = WorkerPool::new(1, move |_: ()| {
+            let (alive, tx) = (alive.clone(), tx.clone());
+            async move {
+                let _bomb = Bomb(Some("the dropped job's destructor panicked"));
+                let _alive = alive;
+                tx.send(())?;
+                std::future::pending::<()>().await;
+                Ok::<_, BoxError>(())
+            }
         });
+        let mut running = tokio_test::task::spawn(pool.submit(()));
+        assert_pending!(running.poll());
+        started.recv().await;
+        drop(running);
+        drop(pool);
+        // Every clone of `alive` is gone once the worker (and its job) was dropped.
+        assert_eq!(gone.recv().await, None);
     });
-    let events = captured.events();
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert!(
-        events[0].contains("WorkerPool")
-            && events[0].contains("dropping the job of a stopped worker panicked")
-            && events[0].contains("the dropped job's destructor panicked"),
-        "{events:?}"
+    assert_one_report(
+        &events,
+        &[
+            "WorkerPool",
+            "dropping the job of a stopped worker panicked",
+            "the dropped job's destructor panicked",
+        ],
     );
+}
+
+/// A one-worker pool (room for four queued jobs) whose jobs say their number on the returned
+/// receiver and then never finish, each holding a clone of `alive`; an item's [`Bomb`] goes
+/// with it.
+fn parked_pool(
+    alive: mpsc::Sender<()>,
+) -> (
+    WorkerPool<(u32, Bomb), u32, BoxError>,
+    mpsc::UnboundedReceiver<u32>,
+) {
+    let (tx, started) = mpsc::unbounded_channel();
+    let pool = WorkerPool::builder(1)
+        .capacity(4)
+        .build(move |(n, _bomb): (u32, Bomb)| {
+            let (tx, alive) = (tx.clone(), alive.clone());
+            async move {
+                let _alive = alive;
+                tx.send(n)?;
+                std::future::pending::<()>().await;
+                Ok::<_, BoxError>(n)
+            }
+        });
+    (pool, started)
 }
 
 /// A review found the pool's drop dropping its queued items before aborting its workers, with
 /// no catch: an item whose destructor panicked left the running job to outlive its pool.
 #[test]
 fn a_pool_dropped_with_a_queued_item_whose_drop_panics_still_stops_its_worker() {
-    let captured = Captured::default();
-    captured.run(|| {
-        paused_runtime().block_on(async {
-            let (tx, mut started) = mpsc::unbounded_channel();
-            let (alive, mut gone) = mpsc::channel::<()>(1);
-            let pool = WorkerPool::builder(1)
-                .capacity(4)
-                .build(move |(n, _bomb): (u32, Bomb)| {
-                    let (tx, alive) = (tx.clone(), alive.clone());
-                    async move {
-                        let _alive = alive;
-                        tx.send(n)?;
-                        std::future::pending::<()>().await;
-                        Ok::<_, BoxError>(n)
-                    }
-                });
-            let pool = Arc::new(pool);
-            let submitter = Arc::clone(&pool);
-            let mut running =
-                tokio_test::task::spawn(async move { submitter.submit((1, Bomb(None))).await });
-            assert_pending!(running.poll());
-            assert_eq!(started.recv().await, Some(1));
-            let submitter = Arc::clone(&pool);
-            let mut queued = tokio_test::task::spawn(async move {
-                submitter.submit((2, Bomb(Some("the queued item")))).await
-            });
-            assert_pending!(queued.poll());
-            drop((running, queued)); // their futures held clones of the pool
-            let Some(pool) = Arc::into_inner(pool) else {
-                panic!("the submitters' futures are gone");
-            };
-            drop(pool); // no panic comes out of it
-            // The running job (and its clone of `alive`) is gone with its worker.
-            assert_eq!(gone.recv().await, None);
-        });
+    let events = reported(async {
+        let (alive, mut gone) = mpsc::channel::<()>(1);
+        let (pool, mut started) = parked_pool(alive);
+        let mut running = tokio_test::task::spawn(pool.submit((1, Bomb(None))));
+        assert_pending!(running.poll());
+        assert_eq!(started.recv().await, Some(1));
+        let mut queued = tokio_test::task::spawn(pool.submit((2, Bomb(Some("the queued item")))));
+        assert_pending!(queued.poll());
+        drop((running, queued));
+        drop(pool); // no panic comes out of it
+        // The running job (and its clone of `alive`) is gone with its worker.
+        assert_eq!(gone.recv().await, None);
     });
-    let events = captured.events();
-    assert!(
-        events
-            .iter()
-            .any(|event| event.contains("WorkerPool") && event.contains("the queued item")),
-        "{events:?}"
-    );
+    assert_one_report(&events, &["WorkerPool", "the queued item"]);
 }
 
 /// A review found `shutdown_immediate` dropping withdrawn items in the caller's frame: one
 /// whose destructor panicked made it panic and lose the items it should have returned.
 #[test]
 fn shutdown_immediate_returns_the_live_items_when_a_withdrawn_ones_drop_panics() {
-    let captured = Captured::default();
-    captured.run(|| {
-        paused_runtime().block_on(async {
-            let (tx, mut started) = mpsc::unbounded_channel();
-            let pool = Arc::new(WorkerPool::builder(1).capacity(4).build(
-                move |(n, _bomb): (u32, Bomb)| {
-                    let tx = tx.clone();
-                    async move {
-                        tx.send(n)?;
-                        std::future::pending::<()>().await;
-                        Ok::<_, BoxError>(n)
-                    }
-                },
-            ));
-            let submitter = Arc::clone(&pool);
-            let mut running =
-                tokio_test::task::spawn(async move { submitter.submit((1, Bomb(None))).await });
-            assert_pending!(running.poll());
-            assert_eq!(started.recv().await, Some(1));
-            let submitter = Arc::clone(&pool);
-            let mut withdrawn = tokio_test::task::spawn(async move {
-                submitter
-                    .submit((2, Bomb(Some("the withdrawn item"))))
-                    .await
-            });
-            assert_pending!(withdrawn.poll());
-            drop(withdrawn);
-            let submitter = Arc::clone(&pool);
-            let mut live =
-                tokio_test::task::spawn(async move { submitter.submit((3, Bomb(None))).await });
-            assert_pending!(live.poll());
-            let left: Vec<u32> = pool
-                .shutdown_immediate()
-                .into_iter()
-                .map(|(n, _)| n)
-                .collect();
-            assert_eq!(left, [3], "the item that never ran is returned");
-        });
+    let events = reported(async {
+        let (alive, _gone) = mpsc::channel::<()>(1);
+        let (pool, mut started) = parked_pool(alive);
+        let mut running = tokio_test::task::spawn(pool.submit((1, Bomb(None))));
+        assert_pending!(running.poll());
+        assert_eq!(started.recv().await, Some(1));
+        let mut withdrawn =
+            tokio_test::task::spawn(pool.submit((2, Bomb(Some("the withdrawn item")))));
+        assert_pending!(withdrawn.poll());
+        drop(withdrawn);
+        let mut live = tokio_test::task::spawn(pool.submit((3, Bomb(None))));
+        assert_pending!(live.poll());
+        let left: Vec<u32> = pool
+            .shutdown_immediate()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(left, [3], "the item that never ran is returned");
     });
-    let events = captured.events();
-    assert!(
-        events
-            .iter()
-            .any(|event| event.contains("WorkerPool") && event.contains("the withdrawn item")),
-        "{events:?}"
-    );
+    assert_one_report(&events, &["WorkerPool", "the withdrawn item"]);
 }

@@ -140,9 +140,10 @@ async fn dropping_a_running_cpu_job_cancels_its_token() {
         .expect("the running job noticed the drop and returned");
 }
 
-/// Queues a job behind one that occupies the only blocking thread, drops the queued job's
-/// future, and reports whether the queued job ran.
-fn queued_job_ran_after_drop(with_token: bool) -> bool {
+/// On a runtime with one blocking thread, kept busy: runs `queue` (which queues jobs behind
+/// the busy one and drops their futures), then frees the thread and returns once the pool has
+/// passed every job `queue` queued.
+fn behind_a_busy_blocking_thread(queue: impl FnOnce()) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .max_blocking_threads(1)
         .build()
@@ -156,8 +157,20 @@ fn queued_job_ran_after_drop(with_token: bool) -> bool {
             release_rx.recv().unwrap();
         });
         busy_rx.await.unwrap();
-        let ran = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&ran);
+        queue();
+        release_tx.send(()).unwrap();
+        first.await.unwrap();
+        // The pool runs its queue in order: once a later job ran, the dropped one was passed.
+        run_blocking(|| ()).await.unwrap();
+    });
+}
+
+/// Queues a job behind one that occupies the only blocking thread, drops the queued job's
+/// future, and reports whether the queued job ran.
+fn queued_job_ran_after_drop(with_token: bool) -> bool {
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&ran);
+    behind_a_busy_blocking_thread(move || {
         if with_token {
             drop(run_blocking_with(move |_token| {
                 flag.store(true, Ordering::SeqCst)
@@ -165,12 +178,8 @@ fn queued_job_ran_after_drop(with_token: bool) -> bool {
         } else {
             drop(run_blocking(move || flag.store(true, Ordering::SeqCst)));
         }
-        release_tx.send(()).unwrap();
-        first.await.unwrap();
-        // The pool runs its queue in order: once a later job ran, the dropped one was passed.
-        run_blocking(|| ()).await.unwrap();
-        ran.load(Ordering::SeqCst)
-    })
+    });
+    ran.load(Ordering::SeqCst)
 }
 
 /// A job whose future was dropped before a pool thread took it never runs.
@@ -297,27 +306,10 @@ async fn a_blocking_result_nobody_receives_whose_drop_panics_is_reported() {
 #[test]
 fn a_blocking_job_dropped_before_it_ran_whose_drop_panics_is_reported() {
     let reports = Reports::collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .max_blocking_threads(1)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        let (busy_tx, busy_rx) = oneshot::channel();
-        // Occupy the only blocking thread.
-        let first = run_blocking(move || {
-            busy_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-        });
-        busy_rx.await.unwrap();
+    behind_a_busy_blocking_thread(|| {
         let bomb = Bomb("the unrun job's destructor panicked");
         drop(run_blocking(move || drop(bomb))); // queued, then dropped: it never runs
-        release_tx.send(()).unwrap();
-        first.await.unwrap();
-        // The pool runs its queue in order: once a later job ran, the dropped one was passed.
-        run_blocking(|| ()).await.unwrap();
     });
-    drop(runtime);
     let lines = reports.lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(

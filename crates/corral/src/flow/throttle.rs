@@ -94,7 +94,7 @@ impl Throttler {
         }
         Ok(Self {
             shared: Arc::new(Shared {
-                gcra: Gcra::new(nanos, 1),
+                gcra: Gcra::new(nanos, 1)?,
                 clock: Source::start(Clock::Auto),
             }),
         })

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Mutex, PoisonError};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::task::{JoinError, JoinSet};
@@ -262,7 +263,10 @@ where
             while !exhausted && tasks.set.len() < limit {
                 // The caller's code: a panic in it is resumed once the tasks are gone, and what
                 // they failed with meanwhile is reported.
-                let next = catch_unwind(AssertUnwindSafe(|| items.next().map(&mut f)));
+                // A panic's payload is held across the `.await` below in a mutex, which is
+                // `Sync` where the bare payload is not, so the call's future stays `Sync`.
+                let next =
+                    catch_unwind(AssertUnwindSafe(|| items.next().map(&mut f))).map_err(Mutex::new);
                 match next {
                     Ok(Some(fut)) => {
                         let index = results.next_slot();
@@ -271,7 +275,7 @@ where
                     Ok(None) => exhausted = true,
                     Err(payload) => {
                         tasks.abort_and_report_the_rest().await;
-                        resume_unwind(payload);
+                        resume_unwind(payload.into_inner().unwrap_or_else(PoisonError::into_inner));
                     }
                 }
             }

@@ -420,7 +420,7 @@ async fn dropping_spawned_reports_the_failures_of_finished_tasks() {
     let reports = crate::reports::Reports::collect();
     let (ended_0, ended) = tokio::sync::oneshot::channel::<()>();
     let (ended_1, ended_too) = tokio::sync::oneshot::channel::<()>();
-    let mut ended_senders = vec![Some(ended_0), Some(ended_1), None];
+    let mut ended_senders = [Some(ended_0), Some(ended_1), None];
     let mut all = spawn(map_concurrent_spawned(0..3usize, 3, move |i| {
         // Dropped when the task's future is: once its output is in the `JoinSet`.
         let ended = ended_senders[i].take();

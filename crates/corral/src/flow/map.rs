@@ -4,10 +4,11 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::panic::resume_unwind;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Mutex, PoisonError};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 
 use super::limiter::check_limit;
 use crate::task::Failure;
@@ -127,25 +128,66 @@ where
     }
 }
 
-/// After the first failure: aborts the other tasks and waits for them; an error or panic one
-/// had already ended with has nobody left to receive it, so it is reported.
-async fn abort_and_report_the_rest<T, E>(tasks: &mut JoinSet<(usize, Result<T, E>)>)
-where
-    T: 'static,
-    E: fmt::Debug + 'static,
-{
-    tasks.abort_all();
-    while let Some(joined) = tasks.join_next().await {
-        let failure = match joined {
-            Ok((_, Err(error))) => Failure::Error(error),
-            Err(join_error) if join_error.is_panic() => match join_error.try_into_panic() {
-                Ok(payload) => Failure::Panic(payload),
-                Err(_) => continue,
-            },
-            Ok((_, Ok(_))) | Err(_) => continue,
-        };
-        crate::report::report_failure("map_concurrent_spawned", failure);
+/// The tasks of one [`map_concurrent_spawned`] call, with what each returns: `(index, result)`.
+type Joined<T, E> = Result<(usize, Result<T, E>), JoinError>;
+
+/// The tasks of one [`map_concurrent_spawned`] call. Dropped while any is left (the caller
+/// dropped the call: a timeout, a `select!`), it aborts them, and the errors and panics they
+/// end with have nobody to go to: they are reported, as a dropped `TaskGroup` reports its own.
+struct Tasks<T: Send + 'static, E: fmt::Debug + Send + 'static> {
+    set: JoinSet<(usize, Result<T, E>)>,
+}
+
+impl<T: Send + 'static, E: fmt::Debug + Send + 'static> Tasks<T, E> {
+    /// After the first failure: aborts the other tasks and waits for them; an error or panic
+    /// one had already ended with has nobody left to receive it, so it is reported.
+    async fn abort_and_report_the_rest(&mut self) {
+        self.set.abort_all();
+        while let Some(joined) = self.set.join_next().await {
+            report_unreceived(joined);
+        }
     }
+}
+
+impl<T: Send + 'static, E: fmt::Debug + Send + 'static> Drop for Tasks<T, E> {
+    fn drop(&mut self) {
+        if self.set.is_empty() {
+            return;
+        }
+        self.set.abort_all();
+        // The tasks that already ended, without waiting.
+        while let Some(joined) = self.set.try_join_next() {
+            report_unreceived(joined);
+        }
+        if self.set.is_empty() {
+            return;
+        }
+        // The rest end at their next poll, as cancelled; but one in the middle of a poll on
+        // another worker may still end with an error or a panic. A task that only joins them
+        // reports those (it ends as soon as they do). Outside a runtime they are dropped.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let mut rest = std::mem::take(&mut self.set);
+            drop(runtime.spawn(async move {
+                while let Some(joined) = rest.join_next().await {
+                    report_unreceived(joined);
+                }
+            }));
+        }
+    }
+}
+
+/// Reports a task's failure that nobody can receive any more; a success or a cancellation is
+/// nothing to report.
+fn report_unreceived<T, E: fmt::Debug>(joined: Joined<T, E>) {
+    let failure = match joined {
+        Ok((_, Err(error))) => Failure::Error(error),
+        Err(join_error) if join_error.is_panic() => match join_error.try_into_panic() {
+            Ok(payload) => Failure::Panic(payload),
+            Err(_) => return,
+        },
+        Ok((_, Ok(_))) | Err(_) => return,
+    };
+    crate::report::report_failure("map_concurrent_spawned", failure);
 }
 
 /// Runs `f` on every item in spawned tasks, at most `limit` tasks alive at once, and returns the
@@ -156,23 +198,26 @@ where
 /// when fewer than `limit` are alive, so a million items never means a million tasks in memory.
 /// The tasks run whether or not the caller polls, so nothing can starve them.
 ///
-/// No task outlives the call: after the first error (or panic) every other task is aborted and
-/// waited for before the error is returned; an error or panic another task had already ended
-/// with meanwhile is [reported](crate::report), never dropped. Dropping the returned future
-/// aborts them all
-/// (each is dropped the next time the runtime would have polled it, as with
-/// [`JoinSet`]'s drop).
+/// No task outlives the call: after the first error (or panic, in a task, in `f` or in the
+/// iterator) every other task is aborted and waited for before the error is returned or the
+/// panic resumed; an error or panic another task had already ended with meanwhile is
+/// [reported](crate::report), never dropped. Dropping the returned future aborts them all
+/// (each is dropped the next time the runtime would have polled it, as with [`JoinSet`]'s
+/// drop), and reports the errors and panics they ended with, which nobody can receive any
+/// more, as a dropped [`TaskGroup`](crate::task::TaskGroup) does; a task caught in the middle
+/// of a poll on another worker is joined by a short-lived task that reports how it ends.
 ///
 /// # Cancel safety
 ///
 /// Dropping the future aborts every task it spawned and drops the results collected so far;
-/// items not pulled from the iterator yet are never started.
+/// the errors and panics of tasks that failed are reported, not lost. Items not pulled from
+/// the iterator yet are never started.
 ///
 /// # Panics
 ///
 /// Panics when called if `limit` is zero, and when polled outside a Tokio runtime. A panic in
-/// a task is resumed in the caller once the other tasks are gone. Panics if the runtime shuts
-/// down while the tasks run (their results can no longer come).
+/// a task, in `f` or in the iterator is resumed in the caller once the other tasks are gone.
+/// Panics if the runtime shuts down while the tasks run (their results can no longer come).
 ///
 /// # Errors
 ///
@@ -209,31 +254,42 @@ where
     assert_limit("map_concurrent_spawned", limit);
     let mut items = items.into_iter();
     async move {
-        let mut tasks = JoinSet::new();
+        let mut tasks = Tasks {
+            set: JoinSet::new(),
+        };
         let mut results = InOrder::with_capacity(items.size_hint().0);
         let mut exhausted = false;
         loop {
-            while !exhausted && tasks.len() < limit {
-                match items.next() {
-                    Some(item) => {
+            while !exhausted && tasks.set.len() < limit {
+                // The caller's code: a panic in it is resumed once the tasks are gone, and what
+                // they failed with meanwhile is reported.
+                // A panic's payload is held across the `.await` below in a mutex, which is
+                // `Sync` where the bare payload is not, so the call's future stays `Sync`.
+                let next =
+                    catch_unwind(AssertUnwindSafe(|| items.next().map(&mut f))).map_err(Mutex::new);
+                match next {
+                    Ok(Some(fut)) => {
                         let index = results.next_slot();
-                        let fut = f(item);
-                        tasks.spawn(Indexed::new(index, fut));
+                        tasks.set.spawn(Indexed::new(index, fut));
                     }
-                    None => exhausted = true,
+                    Ok(None) => exhausted = true,
+                    Err(payload) => {
+                        tasks.abort_and_report_the_rest().await;
+                        resume_unwind(payload.into_inner().unwrap_or_else(PoisonError::into_inner));
+                    }
                 }
             }
-            let Some(joined) = tasks.join_next().await else {
+            let Some(joined) = tasks.set.join_next().await else {
                 break;
             };
             match joined {
                 Ok((index, Ok(value))) => results.fill(index, value),
                 Ok((_, Err(error))) => {
-                    abort_and_report_the_rest(&mut tasks).await;
+                    tasks.abort_and_report_the_rest().await;
                     return Err(error);
                 }
                 Err(join_error) => {
-                    abort_and_report_the_rest(&mut tasks).await;
+                    tasks.abort_and_report_the_rest().await;
                     match join_error.try_into_panic() {
                         Ok(payload) => resume_unwind(payload),
                         Err(_) => panic!(

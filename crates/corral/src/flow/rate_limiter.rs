@@ -12,7 +12,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::clock::{Clock, Source};
 use super::error::ConfigError;
-use super::gcra::Gcra;
+use super::gcra::{Gcra, NEVER, wait_duration};
 use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 
 /// A rate limit shared by many tasks: at most `burst` calls at once, refilled at a steady rate.
@@ -47,6 +47,16 @@ use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 /// tests on the paused clock are exact. A refusal on the default clock costs two more
 /// readings of Tokio's clock, to look whether it has been paused since. See
 /// [`Builder::clock`] and the crate's benchmarks against `governor`.
+///
+/// # Horizon
+///
+/// The limiter counts time in 64-bit nanoseconds from when it was built: 584 years. Its
+/// arithmetic is exact, so no configuration lets more calls through than the limit, and the
+/// builder refuses a burst whose refill, `(burst - 1) × interval`, takes more than 292 years;
+/// so the limit holds exactly for at least 292 years after the limiter is built. A call that
+/// could only be let through past the horizon is refused for good:
+/// [`try_acquire`](Self::try_acquire) says [`Duration::MAX`] and [`acquire`](Self::acquire)
+/// waits forever.
 ///
 /// # Timer resolution
 ///
@@ -368,7 +378,7 @@ impl RateLimiter {
             // it (once) and answers in the paused clock's time, which `advance` moves.
             if !shared.clock.follow_paused_clock() {
                 return Err(TryAcquireError::RateLimited {
-                    retry_after: Duration::from_nanos(refused),
+                    retry_after: wait_duration(refused),
                 });
             }
         }
@@ -521,17 +531,24 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] if no rate was set, the rate is zero, negative, NaN, infinite or faster
-    /// than one call per nanosecond, or the burst is zero.
+    /// [`ConfigError`] if no rate was set, the rate is zero, negative, NaN, infinite, faster
+    /// than one call per nanosecond or slower than one call per 584 years, or the burst is
+    /// zero, or the burst does not fit the limiter's clock: `(burst - 1) × interval` (the time
+    /// a full burst takes to refill after its first call's) must be at most 292 years (see
+    /// [`RateLimiter`]'s horizon).
     ///
     /// # Examples
     ///
     /// ```
+    /// use std::time::Duration;
     /// use corral::flow::RateLimiter;
     ///
     /// assert!(RateLimiter::builder().calls_per_second(f64::NAN).try_build().is_err());
     /// assert!(RateLimiter::builder().calls_per_second(1.0).burst(0).try_build().is_err());
     /// assert!(RateLimiter::builder().try_build().is_err()); // no rate
+    /// // A burst of 10 at one call per century would take 900 years to refill.
+    /// let century = Duration::from_secs(100 * 365 * 86_400);
+    /// assert!(RateLimiter::builder().rate(1, century).burst(10).try_build().is_err());
     /// ```
     pub fn try_build(self) -> Result<RateLimiter, ConfigError> {
         let emission = self
@@ -543,7 +560,7 @@ impl Builder {
         }
         Ok(RateLimiter {
             shared: Arc::new(Shared {
-                gcra: Gcra::new(emission, burst),
+                gcra: Gcra::new(emission, burst)?,
                 clock: Source::start(self.clock),
                 burst,
                 waiting: AtomicU64::new(0),
@@ -728,8 +745,13 @@ impl<'a> Waiting<'a> {
                     if shared.clock.follow_paused_clock() {
                         continue;
                     }
-                    // An instant past the end of time means "never": wait for no timer.
-                    let Some(due) = Instant::now().checked_add(Duration::from_nanos(wait)) else {
+                    // Past the limiter's horizon, or an instant past the end of time: never.
+                    // Wait for no timer (the waiter behind is woken if this one is dropped).
+                    let due = (wait != NEVER)
+                        .then(|| Instant::now().checked_add(Duration::from_nanos(wait)))
+                        .flatten();
+                    let Some(due) = due else {
+                        self.sleep = None;
                         return Poll::Pending;
                     };
                     match &mut self.sleep {
@@ -925,7 +947,8 @@ pub enum TryAcquireError {
     /// The limit does not allow the calls now; it would after `retry_after`, if nobody else
     /// takes capacity meanwhile.
     RateLimited {
-        /// How long to wait.
+        /// How long to wait; [`Duration::MAX`] if the calls would be let through only past
+        /// the limiter's 584-year horizon (see [`RateLimiter`]), that is never.
         retry_after: Duration,
     },
     /// More calls asked for at once than the burst allows (only from `try_acquire_n`).

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::clock::{Clock, Source};
 use super::error::ConfigError;
-use super::gcra::Gcra;
+use super::gcra::{Gcra, wait_duration};
 
 /// At most one call per interval, on the leading edge: the first call goes through at once,
 /// and calls in the next `interval` are refused with a [`Throttled`] that says how long until
@@ -94,7 +94,7 @@ impl Throttler {
         }
         Ok(Self {
             shared: Arc::new(Shared {
-                gcra: Gcra::new(nanos, 1),
+                gcra: Gcra::new(nanos, 1)?,
                 clock: Source::start(Clock::Auto),
             }),
         })
@@ -139,7 +139,7 @@ impl Throttler {
                 // since, and if so moves onto it (once) and answers in its time.
                 Err(wait) if !shared.clock.follow_paused_clock() => {
                     return Err(Throttled {
-                        retry_after: Duration::from_nanos(wait),
+                        retry_after: wait_duration(wait),
                     });
                 }
                 Err(_) => {}
@@ -206,7 +206,9 @@ pub struct Throttled {
 }
 
 impl Throttled {
-    /// How long until the next call would be let through.
+    /// How long until the next call would be let through; [`Duration::MAX`] if none will be
+    /// within the throttler's clock, which counts 584 years from when it was built (an
+    /// interval of 584 years lets one call through, then none).
     ///
     /// # Examples
     ///

@@ -22,7 +22,8 @@ use std::fmt;
 pub enum GiveUp {
     /// Every attempt allowed by [`max_attempts`](super::Retry::max_attempts) failed.
     Attempts,
-    /// The next wait would have crossed [`max_elapsed`](super::Retry::max_elapsed).
+    /// The next wait would have crossed [`max_elapsed`](super::Retry::max_elapsed), or would
+    /// never end (past the end of Tokio's clock, as `Duration::MAX` is).
     Elapsed,
     /// The error is not one to retry: the predicate of [`when`](super::Retry::when) said no,
     /// or the error says a task was cancelled or panicked.

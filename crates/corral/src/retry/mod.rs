@@ -41,6 +41,13 @@
 //! `max_elapsed`: it gives up rather than start a wait that would end past it, so a caller
 //! never sleeps for a retry that is not allowed to happen.
 //!
+//! A wait is kept exactly, however long (Tokio's own `sleep` stops at about 30 years; a run
+//! waits a century if its schedule says so). A wait that never ends, one that would end past
+//! the end of Tokio's clock (`Duration::MAX`, a schedule saturated there, or a jittered wait
+//! of hundreds of billions of years), means no retry will ever come: the run gives up at once
+//! with [`GiveUp::Elapsed`] and the last error, as for any wait that would end past
+//! `max_elapsed`, instead of hanging on to the error forever. The hook is not called for it.
+//!
 //! # What is never retried
 //!
 //! A panicking attempt is not caught: the panic goes through `run` to its caller. An error that
@@ -77,15 +84,18 @@ mod error;
 
 use std::any::Any;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::pool::SubmitError;
 use crate::task::{BoxError, ErrorGroup, Failure, TaskError};
+use crate::time::Timer;
 
 pub use backoff::Jitter;
 use backoff::{Shape, Source};
@@ -207,6 +217,26 @@ impl<E, F: Fn(u32, &E, Duration)> OnRetry<E> for F {
 ///
 /// Defaults: 3 attempts (as the guides' `retry`), no cap on a single wait, no limit on the total
 /// time, no jitter, every error retried.
+///
+/// # Waits that never end
+///
+/// Every wait is kept exactly, a century included. A wait that would end past the end of
+/// Tokio's clock (`Retry::fixed(Duration::MAX)`, an exponential schedule saturated at
+/// `Duration::MAX` because no [`max_delay`](Retry::max_delay) caps it) never ends, so no retry
+/// would ever come: [`run`](Retry::run) gives up at once with [`GiveUp::Elapsed`] and the last
+/// error, without calling the [`on_retry`](Retry::on_retry) hook (which is only ever told a
+/// wait that really happens). Cap the schedule with `max_delay` to retry for ever.
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::retry::{GiveUp, Retry};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let err = Retry::fixed(Duration::MAX).run(|| async { Err::<(), _>("down") }).await.unwrap_err();
+/// assert_eq!((err.attempts(), err.reason()), (1, GiveUp::Elapsed));
+/// # }
+/// ```
 ///
 /// # Examples
 ///
@@ -570,7 +600,8 @@ impl<P, H> Retry<P, H> {
     /// reason ([`GiveUp`]). After a failed attempt the run asks, in order: is this a
     /// cancellation or a panic reported as an error, or an error the predicate rejects
     /// (stop: [`GiveUp::NotRetryable`]); was this the last attempt allowed
-    /// ([`GiveUp::Attempts`]); would the next wait cross `max_elapsed` ([`GiveUp::Elapsed`]).
+    /// ([`GiveUp::Attempts`]); would the next wait cross `max_elapsed`, or never end
+    /// ([`GiveUp::Elapsed`]; see [waits that never end](Retry#waits-that-never-end)).
     /// Otherwise it calls the hook, drops the error and waits.
     ///
     /// An attempt that panics is not caught: the panic propagates to the caller, and no further
@@ -625,22 +656,23 @@ impl<P, H> Retry<P, H> {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            let delay = match self.after_failure(attempts, &error, start) {
-                Ok(delay) => delay,
+            let retry_at = match self.after_failure(attempts, &error, start) {
+                Ok(retry_at) => retry_at,
                 Err(reason) => return Err(RetryError::new(error, attempts, reason)),
             };
             drop(error);
-            tokio::time::sleep(delay).await;
+            sleep_until(retry_at).await;
         }
     }
 
-    /// Decides what follows failed attempt number `attempts`: the wait, or why to give up.
+    /// Decides what follows failed attempt number `attempts`: the instant to retry at, or why
+    /// to give up.
     fn after_failure<E: 'static>(
         &self,
         attempts: u32,
         error: &E,
         start: Option<Instant>,
-    ) -> Result<Duration, GiveUp>
+    ) -> Result<Instant, GiveUp>
     where
         P: Predicate<E>,
         H: OnRetry<E>,
@@ -658,14 +690,34 @@ impl<P, H> Retry<P, H> {
                 return Err(GiveUp::Elapsed);
             }
         }
+        // A wait that would end past the end of Tokio's clock never ends: no retry would
+        // ever come, so the run gives up now, with the last error, rather than hang.
+        let Some(retry_at) = Instant::now().checked_add(delay) else {
+            return Err(GiveUp::Elapsed);
+        };
         let hook = &self.hook;
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
             hook.on_retry(attempts, error, delay);
         })) {
             crate::report::report_failure("Retry hook", Failure::<()>::Panic(payload));
         }
-        Ok(delay)
+        Ok(retry_at)
     }
+}
+
+/// Sleeps until `deadline` on Tokio's timer, exactly however far it is: Tokio's `sleep` caps a
+/// wait at about 30 years, so a longer one is waited for in steps of that horizon.
+async fn sleep_until(deadline: Instant) {
+    let mut timer = pin!(Timer::Unarmed);
+    timer.as_mut().arm_at(Some(deadline));
+    poll_fn(|cx| {
+        if timer.as_mut().poll_fired(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
 }
 
 impl<P, H> fmt::Debug for Retry<P, H> {

@@ -1,14 +1,23 @@
 //! `batches`: group a stream's items by count and by time.
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
-use tokio_stream::StreamExt as _;
-use tokio_stream::adapters::ChunksTimeout;
+use pin_project_lite::pin_project;
+
+use crate::time::Timer;
 
 /// Groups a stream's items into `Vec`s of at most `max_size`, handing a batch on as soon as it
 /// is full or `max_wait` after its first item arrived, whichever comes first; the last,
-/// shorter batch comes when the stream ends. A `max_size` of 0 is taken as 1 (Tokio's
-/// `chunks_timeout`, which this wraps, panics on 0); `Duration::MAX` waits for a full batch.
+/// shorter batch comes when the stream ends. A `max_size` of 0 is taken as 1 (where Tokio's
+/// `chunks_timeout` panics).
+///
+/// `Duration::MAX` (or any wait too long to be an instant on Tokio's clock) means no time
+/// limit: every batch but the last waits until it is full, however long that takes. A long
+/// wait is kept exactly, a century included (Tokio's own `sleep`, and so `chunks_timeout`,
+/// caps every wait at about 30 years and would hand a partial batch on then).
 ///
 /// This is the guides' `batch_insert` for items that arrive over time (from a queue, a poll,
 /// a socket): a slow trickle still gets written every `max_wait`. For a `Vec` already in
@@ -33,6 +42,117 @@ use tokio_stream::adapters::ChunksTimeout;
 /// assert_eq!(sizes, [3, 3, 1]);
 /// # }
 /// ```
-pub fn batches<S: Stream>(stream: S, max_size: usize, max_wait: Duration) -> ChunksTimeout<S> {
-    stream.chunks_timeout(max_size.max(1), max_wait)
+pub fn batches<S: Stream>(stream: S, max_size: usize, max_wait: Duration) -> Batches<S> {
+    Batches {
+        stream,
+        timer: Timer::Unarmed,
+        items: Vec::new(),
+        max_size: max_size.max(1),
+        max_wait,
+        due: false,
+        ended: false,
+    }
+}
+
+pin_project! {
+    /// The stream of [`batches`]: `Vec`s of at most `max_size` items, each handed on when full
+    /// or `max_wait` after its first item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::stream::{Batches, StreamExt, batches};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // No time limit: batches of three, and the rest when the stream ends.
+    /// let batched: Batches<_> = batches(tokio_stream::iter(1..=4), 3, Duration::MAX);
+    /// assert_eq!(batched.collect::<Vec<_>>().await, [vec![1, 2, 3], vec![4]]);
+    /// # }
+    /// ```
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Batches<S: Stream> {
+        #[pin]
+        stream: S,
+        // Armed when a batch gets its first item; waits past Tokio's 30-year horizon in
+        // steps, and never for a wait that is no instant.
+        #[pin]
+        timer: Timer,
+        items: Vec<S::Item>,
+        max_size: usize,
+        max_wait: Duration,
+        // The batch's wait had already passed when it started (a zero `max_wait`).
+        due: bool,
+        // The stream ended: nothing more is polled.
+        ended: bool,
+    }
+}
+
+impl<S: Stream> Stream for Batches<S> {
+    type Item = Vec<S::Item>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        while !*this.ended {
+            match this.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(item)) => {
+                    if this.items.is_empty() {
+                        this.items.reserve_exact(*this.max_size);
+                        this.timer.set(Timer::After {
+                            duration: *this.max_wait,
+                        });
+                        *this.due = this.timer.as_mut().start();
+                    }
+                    this.items.push(item);
+                    if this.items.len() >= *this.max_size {
+                        this.timer.set(Timer::Unarmed);
+                        return Poll::Ready(Some(std::mem::take(this.items)));
+                    }
+                }
+                Poll::Ready(None) => *this.ended = true,
+                Poll::Pending => {
+                    if this.items.is_empty() || !(*this.due || this.timer.as_mut().poll_fired(cx)) {
+                        return Poll::Pending;
+                    }
+                    this.timer.set(Timer::Unarmed);
+                    return Poll::Ready(Some(std::mem::take(this.items)));
+                }
+            }
+        }
+        // The rest, then the end.
+        this.timer.set(Timer::Unarmed);
+        if this.items.is_empty() {
+            Poll::Ready(None)
+        } else {
+            Poll::Ready(Some(std::mem::take(this.items)))
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.ended {
+            return (
+                usize::from(!self.items.is_empty()),
+                Some(usize::from(!self.items.is_empty())),
+            );
+        }
+        let (low, high) = self.stream.size_hint();
+        let pending = self.items.len();
+        let batches = |n: usize| n.div_ceil(self.max_size);
+        (
+            batches(low.saturating_add(pending)),
+            high.and_then(|high| high.checked_add(pending)).map(batches),
+        )
+    }
+}
+
+impl<S: Stream> fmt::Debug for Batches<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batches")
+            .field("max_size", &self.max_size)
+            .field("max_wait", &self.max_wait)
+            .field("pending", &self.items.len())
+            .field("timer", &self.timer)
+            .finish_non_exhaustive()
+    }
 }

@@ -161,7 +161,7 @@ mod batch;
 mod paginate;
 mod poll;
 
-pub use batch::batches;
+pub use batch::{Batches, batches};
 pub use paginate::{Page, Paginate, paginate, paginate_cursor};
 pub use poll::poll;
 

@@ -76,7 +76,7 @@ mod timeout;
 
 pub use deadline::{Deadline, Run};
 pub use elapsed::Elapsed;
-pub(crate) use scope::timer_after;
+pub(crate) use scope::{Timer, timer_after};
 pub use shield::{Shielded, shield};
 pub use timeout::{Timeout, timeout, timeout_at};
 

@@ -401,3 +401,111 @@ async fn map_concurrent_spawned_reports_the_failures_that_came_after_the_first()
         );
     }
 }
+
+/// A multi-thread runtime of two workers; `block_on` runs the caller on the test's thread, so
+/// spawned tasks run on the workers while the caller's code blocks.
+fn two_workers() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("build a runtime")
+}
+
+/// The caller drops the call (a timeout, a `select!`) after one task failed and one
+/// panicked: nobody can receive those any more, so they are reported, as a dropped
+/// `TaskGroup` reports its own. Before, they were dropped silently with the `JoinSet`.
+#[tokio::test(start_paused = true)]
+async fn dropping_spawned_reports_the_failures_of_finished_tasks() {
+    let reports = crate::reports::Reports::collect();
+    let (ended_0, ended) = tokio::sync::oneshot::channel::<()>();
+    let (ended_1, ended_too) = tokio::sync::oneshot::channel::<()>();
+    let mut ended_senders = [Some(ended_0), Some(ended_1), None];
+    let mut all = spawn(map_concurrent_spawned(0..3usize, 3, move |i| {
+        // Dropped when the task's future is: once its output is in the `JoinSet`.
+        let ended = ended_senders[i].take();
+        async move {
+            let _ended = ended;
+            match i {
+                0 => Err::<(), _>("disk full"),
+                1 => panic!("task 1 panicked"),
+                _ => std::future::pending().await,
+            }
+        }
+    }));
+    assert_pending!(all.poll());
+    let _ = ended.await;
+    let _ = ended_too.await;
+    drop(all);
+    let lines = reports.lines();
+    for failure in ["disk full", "task 1 panicked"] {
+        assert_eq!(
+            lines.iter().filter(|line| line.contains(failure)).count(),
+            1,
+            "{failure} reported once: {lines:?}"
+        );
+    }
+}
+
+/// Dropped while a task is in the middle of a poll on another worker, the call cannot wait
+/// for it; the error it ends with after the drop is still reported.
+#[test]
+fn dropping_spawned_reports_a_failure_that_ends_after_the_drop() {
+    let reports = crate::reports::Reports::collect();
+    let runtime = two_workers();
+    let (started_tx, started) = std::sync::mpsc::channel::<()>();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let mut release_rx = Some(release_rx);
+    runtime.block_on(async {
+        let mut all = spawn(map_concurrent_spawned(0..1u32, 1, move |_| {
+            let (started, release) = (started_tx.clone(), release_rx.take());
+            async move {
+                let _ = started.send(());
+                // Blocks its worker: an abort cannot stop it.
+                if let Some(release) = release {
+                    let _ = release.recv();
+                }
+                Err::<(), _>("late failure")
+            }
+        }));
+        assert_pending!(all.poll());
+        started.recv().expect("the task started");
+        drop(all);
+        release.send(()).expect("the task waits");
+    });
+    let reported = reports.wait_for(Duration::from_secs(10), |line| {
+        line.contains("late failure")
+    });
+    assert!(reported.is_some(), "{:?}", reports.lines());
+}
+
+/// `f` (the caller's code) panics after a task already failed: the other tasks are aborted
+/// and joined, the failure is reported, then the panic is resumed. Before, the unwinding
+/// dropped the `JoinSet` and the failure with it.
+#[test]
+fn a_panic_in_f_reports_a_sibling_failure_then_resumes() {
+    let reports = crate::reports::Reports::collect();
+    let runtime = two_workers();
+    let (failing_tx, failing) = std::sync::mpsc::channel::<()>();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(map_concurrent_spawned(0..2u32, 2, |i| {
+            if i == 1 {
+                // Task 0 runs on a worker meanwhile; wait until it is failing.
+                failing.recv().expect("task 0 runs");
+                panic!("f panicked");
+            }
+            let failing = failing_tx.clone();
+            async move {
+                let _ = failing.send(());
+                Err::<u32, _>("disk full")
+            }
+        }))
+    }));
+    let payload = outcome.expect_err("the panic of f is resumed");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"f panicked"));
+    let lines = reports.lines();
+    assert!(
+        lines.iter().any(|line| line.contains("disk full")),
+        "reported before the panic was resumed: {lines:?}"
+    );
+}

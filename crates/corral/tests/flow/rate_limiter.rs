@@ -303,6 +303,78 @@ fn invalid_configurations_are_refused_when_built() {
     assert!(builder().calls_per_second(1e9).try_build().is_ok());
 }
 
+const YEAR: Duration = Duration::from_secs(365 * 86_400);
+
+/// A burst that would take longer than half the limiter's 584-year clock to refill is refused:
+/// before, its tolerance saturated and every call was let through.
+#[test]
+fn a_burst_that_does_not_fit_the_clock_is_refused_when_built() {
+    let builder = RateLimiter::builder;
+    let century = 100 * YEAR;
+    assert!(builder().rate(1, century).burst(10).try_build().is_err());
+    let hour = Duration::from_secs(3600);
+    assert!(builder().rate(1, hour).burst(u32::MAX).try_build().is_err());
+    let refused = std::panic::catch_unwind(|| builder().rate(1, century).burst(10).build());
+    assert!(refused.is_err(), "build panics on what try_build refuses");
+    // Up to 292 years of refill, and any interval with burst 1, are fine.
+    assert!(builder().rate(1, century).burst(3).try_build().is_ok());
+    assert!(builder().rate(1, 500 * YEAR).try_build().is_ok());
+    let one_per_second = builder().rate(1, Duration::from_secs(1));
+    assert!(
+        one_per_second
+            .clone()
+            .burst(1_000_000_000)
+            .try_build()
+            .is_ok()
+    );
+}
+
+/// The largest bursts keep their bound: a million calls an hour, all at once, is one full
+/// burst at one instant, and then one call per 3.6 ms.
+#[tokio::test(start_paused = true)]
+async fn a_huge_burst_is_granted_once_then_the_rate() {
+    let limiter = limited(1_000_000, Duration::from_secs(3600), 1_000_000);
+    assert_eq!(limiter.try_acquire_n(1_000_000), Ok(()));
+    assert_eq!(
+        limiter.try_acquire(),
+        Err(TryAcquireError::RateLimited {
+            retry_after: Duration::from_micros(3_600)
+        })
+    );
+}
+
+/// One call per century, burst 3, three calls 500 years in: the next could only be let through
+/// 600 years after the limiter was built, past its 584-year clock, so it is refused for good
+/// (before, the saturated state let every call through from then on), and a waiter waits
+/// forever, on no timer.
+#[tokio::test(start_paused = true)]
+async fn a_call_past_the_horizon_is_refused_for_good() {
+    let limiter = limited(1, 100 * YEAR, 3);
+    assert_eq!(limiter.try_acquire_n(3), Ok(()));
+    assert_eq!(
+        limiter.try_acquire(),
+        Err(TryAcquireError::RateLimited {
+            retry_after: 100 * YEAR
+        }),
+        "exact below the horizon"
+    );
+    advance(500 * YEAR).await;
+    assert_eq!(limiter.try_acquire_n(3), Ok(()));
+    for _ in 0..3 {
+        assert_eq!(
+            limiter.try_acquire(),
+            Err(TryAcquireError::RateLimited {
+                retry_after: Duration::MAX
+            })
+        );
+    }
+    let mut waiter = spawn(limiter.acquire());
+    assert_pending!(waiter.poll());
+    advance(80 * YEAR).await;
+    assert!(!waiter.is_woken());
+    assert_pending!(waiter.poll());
+}
+
 #[test]
 #[should_panic(expected = "the rate must be above zero")]
 fn per_second_zero_panics() {

@@ -79,6 +79,44 @@ fn invalid_intervals_are_refused() {
     assert!(Throttler::try_new(Duration::from_nanos(1)).is_ok());
 }
 
+const YEAR: Duration = Duration::from_secs(365 * 86_400);
+
+/// The longest interval, 584 years, lets one call through and then none: before, the state
+/// saturated and every call after the first was let through too.
+#[tokio::test(start_paused = true)]
+async fn the_longest_interval_lets_one_call_through() {
+    let throttler = Throttler::new(Duration::from_nanos(u64::MAX));
+    assert!(throttler.try_acquire().is_ok());
+    for _ in 0..3 {
+        assert_eq!(
+            throttler.try_acquire().unwrap_err().retry_after(),
+            Duration::MAX
+        );
+    }
+    advance(500 * YEAR).await;
+    assert!(throttler.try_acquire().is_err());
+}
+
+/// Intervals over half the clock keep exact refusals (before, the saturated state made
+/// this one say 84 years instead of 300).
+#[tokio::test(start_paused = true)]
+async fn a_400_year_interval_says_exactly_when() {
+    let throttler = Throttler::new(400 * YEAR);
+    assert!(throttler.try_acquire().is_ok());
+    advance(100 * YEAR).await;
+    assert_eq!(
+        throttler.try_acquire().unwrap_err().retry_after(),
+        300 * YEAR
+    );
+    advance(300 * YEAR).await;
+    assert!(throttler.try_acquire().is_ok(), "400 years on");
+    assert_eq!(
+        throttler.try_acquire().unwrap_err().retry_after(),
+        Duration::MAX,
+        "the next would be 800 years on, past the clock"
+    );
+}
+
 /// A throttler built before Tokio's clock was paused reads the CPU's counter; its first
 /// refusal under the paused clock moves it onto that clock, so `advance` lets the next call
 /// through (on the counter, no amount of virtual time would).

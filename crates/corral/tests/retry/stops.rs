@@ -365,3 +365,75 @@ fn a_panicking_hook_is_reported_and_the_run_goes_on() {
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(events[0].contains("Retry hook") && events[0].contains("hook exploded"));
 }
+
+/// A wait that never ends (`Duration::MAX`) means no retry will come: the run gives up at
+/// once with the last error and `GiveUp::Elapsed`, and the hook is not told of a wait that
+/// will not happen. Before, it slept the 30 years Tokio's `sleep` caps a wait at, then retried.
+#[tokio::test(start_paused = true)]
+async fn a_wait_that_never_ends_gives_up_at_once() {
+    let hooked = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&hooked);
+    let retry = Retry::fixed(Duration::MAX)
+        .max_attempts(2)
+        .on_retry(move |_, _: &&str, _| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        });
+    let mut calls = 0;
+    let mut run = tokio_test::task::spawn(retry.run(|| {
+        calls += 1;
+        async { Err::<(), _>("busy") }
+    }));
+    let err = tokio_test::assert_ready!(run.poll()).unwrap_err();
+    drop(run);
+    assert_eq!(
+        (err.attempts(), err.reason(), *err.last(), calls),
+        (1, GiveUp::Elapsed, "busy", 1)
+    );
+    assert_eq!(hooked.load(Ordering::SeqCst), 0, "no wait, no hook");
+}
+
+/// An exponential schedule that saturates at `Duration::MAX` gives up there, after the last
+/// wait that ends.
+#[tokio::test(start_paused = true)]
+async fn a_schedule_saturated_at_duration_max_gives_up_there() {
+    let waits = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&waits);
+    let retry = Retry::exponential(Duration::from_secs(1))
+        .factor(1e12)
+        .max_attempts(u32::MAX)
+        .on_retry(move |_, _: &&str, delay| seen.lock().unwrap().push(delay));
+    let start = Instant::now();
+    let err = retry
+        .run(|| async { Err::<(), _>("busy") })
+        .await
+        .unwrap_err();
+    // 1 s, then 10^12 s (31,700 years, kept exactly), then past the end of the clock.
+    assert_eq!((err.attempts(), err.reason()), (3, GiveUp::Elapsed));
+    let waits = waits.lock().unwrap().clone();
+    assert_eq!(
+        waits,
+        [
+            Duration::from_secs(1),
+            Duration::from_secs(1_000_000_000_000)
+        ]
+    );
+    assert_eq!(start.elapsed(), waits.iter().sum::<Duration>());
+}
+
+/// A wait longer than Tokio's 30-year cap is kept exactly, and the hook is told that wait.
+#[tokio::test(start_paused = true)]
+async fn a_wait_of_a_century_is_kept_exactly() {
+    let century = Duration::from_secs(100 * 365 * 86_400);
+    let start = Instant::now();
+    let mut calls = 0;
+    let err = Retry::fixed(century)
+        .max_attempts(2)
+        .run(|| {
+            calls += 1;
+            async { Err::<(), _>("busy") }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((err.attempts(), calls), (2, 2));
+    assert_eq!(start.elapsed(), century);
+}

@@ -463,3 +463,82 @@ async fn select_all_merges_streams() {
     all.sort_unstable();
     assert_eq!(all, [1, 2, 3]);
 }
+
+/// `Duration::MAX` waits for a full batch, however long: before, Tokio's timer capped the
+/// wait at about 30 years and handed the partial batch on then.
+#[tokio::test(start_paused = true)]
+async fn batches_with_duration_max_wait_for_a_full_batch_forever() {
+    let (tx, rx) = tokio::sync::mpsc::channel::<u32>(8);
+    let mut batched = tokio_test::task::spawn(batches(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+        3,
+        Duration::MAX,
+    ));
+    tx.send(1).await.expect("open");
+    tx.send(2).await.expect("open");
+    tokio_test::assert_pending!(batched.poll_next());
+    for _ in 0..4 {
+        tokio::time::advance(Duration::from_secs(100 * 365 * 86_400)).await;
+        tokio_test::assert_pending!(batched.poll_next());
+    }
+    tx.send(3).await.expect("open");
+    assert!(batched.is_woken());
+    assert_eq!(
+        tokio_test::assert_ready!(batched.poll_next()),
+        Some(vec![1, 2, 3])
+    );
+    tx.send(4).await.expect("open");
+    drop(tx);
+    assert_eq!(
+        tokio_test::assert_ready!(batched.poll_next()),
+        Some(vec![4]),
+        "the rest when the stream ends"
+    );
+    assert_eq!(tokio_test::assert_ready!(batched.poll_next()), None);
+}
+
+/// A long wait that Tokio's clock can hold is kept exactly, however long.
+#[tokio::test(start_paused = true)]
+async fn batches_keep_a_wait_of_a_century() {
+    let century = Duration::from_secs(100 * 365 * 86_400);
+    let (tx, rx) = tokio::sync::mpsc::channel::<u32>(8);
+    let mut batched = tokio_test::task::spawn(batches(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+        3,
+        century,
+    ));
+    tx.send(1).await.expect("open");
+    tokio_test::assert_pending!(batched.poll_next());
+    tokio::time::advance(century - Duration::from_secs(1)).await;
+    tokio_test::assert_pending!(batched.poll_next());
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(
+        tokio_test::assert_ready!(batched.poll_next()),
+        Some(vec![1])
+    );
+}
+
+/// A zero `max_wait` hands on whatever arrived together, as soon as the stream has nothing
+/// more ready, without waiting for the timer wheel.
+#[tokio::test(start_paused = true)]
+async fn batches_with_a_zero_wait_hand_on_what_is_ready() {
+    let (tx, rx) = tokio::sync::mpsc::channel::<u32>(8);
+    let mut batched = tokio_test::task::spawn(batches(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+        3,
+        Duration::ZERO,
+    ));
+    tokio_test::assert_pending!(batched.poll_next());
+    for item in 1..=4 {
+        tx.send(item).await.expect("open");
+    }
+    assert_eq!(
+        tokio_test::assert_ready!(batched.poll_next()),
+        Some(vec![1, 2, 3])
+    );
+    assert_eq!(
+        tokio_test::assert_ready!(batched.poll_next()),
+        Some(vec![4])
+    );
+    tokio_test::assert_pending!(batched.poll_next());
+}

@@ -192,8 +192,10 @@ impl<T: Send + 'static> Task<T> {
             callback: Some(callback),
             _value: std::marker::PhantomData,
         };
+        // Unconstrained: with the coop budget spent, a finished handle would read as pending,
+        // and the callback would wait for a watcher instead of running here, at once.
         if self.is_finished()
-            && let Some(outcome) = (&mut self).now_or_never()
+            && let Some(outcome) = tokio::task::unconstrained(&mut self).now_or_never()
         {
             done.call(outcome);
             return;

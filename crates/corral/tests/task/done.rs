@@ -148,3 +148,29 @@ fn a_runtime_shutting_down_runs_the_callback_once_with_a_cancellation() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     drop(group);
 }
+
+/// Spends the current task's coop budget (a buffered channel reads as empty once it is).
+fn spend_the_coop_budget() {
+    use futures::FutureExt;
+    let (send, mut receive) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..1000 {
+        send.send(i).unwrap();
+    }
+    while receive.recv().now_or_never().is_some() {}
+    assert!(!tokio::task::coop::has_budget_remaining());
+}
+
+/// Old code: with the coop budget spent, the finished handle read as pending, and the callback
+/// waited for a watcher task instead of running at once.
+#[tokio::test(start_paused = true)]
+async fn attached_after_completion_it_runs_at_once_even_with_the_budget_spent() {
+    let group: TaskGroup = TaskGroup::new();
+    let task = group.spawn(async { Ok(5) });
+    group.join().await.unwrap();
+    assert!(task.is_finished());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (callback, mut told) = recorder(&calls);
+    spend_the_coop_budget();
+    task.on_done(callback);
+    assert_eq!(told.try_recv().unwrap().unwrap(), 5, "ran at once");
+}

@@ -147,7 +147,8 @@ impl<T: Send + 'static> Task<T> {
     /// once, on this thread, if the task has already finished (or was refused by its group);
     /// otherwise on the runtime, in a small task that awaits this one, and never under a
     /// lock of corral's. If that runtime shuts down first, the callback runs as it drops,
-    /// with a cancellation. A panic of the callback is caught and goes to the crate's
+    /// with the task's outcome if the task had finished by then, and a cancellation otherwise.
+    /// A panic of the callback is caught and goes to the crate's
     /// [`report`](crate::report).
     ///
     /// The callback consumes the handle, so it owns the value: nothing needs `Clone`. To
@@ -190,7 +191,7 @@ impl<T: Send + 'static> Task<T> {
     {
         let mut done = DoneCallback {
             callback: Some(callback),
-            _value: std::marker::PhantomData,
+            task: None,
         };
         // Unconstrained: with the coop budget spent, a finished handle would read as pending,
         // and the callback would wait for a watcher instead of running here, at once.
@@ -200,18 +201,38 @@ impl<T: Send + 'static> Task<T> {
             done.call(outcome);
             return;
         }
-        tokio::spawn(async move {
-            let outcome = self.await;
-            done.call(outcome);
-        });
+        // The watcher holds the task inside the callback's holder: if the runtime drops the
+        // watcher before it ran, the holder still gives the callback a value the task had.
+        done.task = Some(self);
+        tokio::spawn(done);
     }
 }
 
-/// A done callback that runs exactly once: with the outcome, or with a cancellation if it is
-/// dropped first (its watcher was dropped by the runtime shutting down).
+/// A done callback that runs exactly once, and, as a future, the watcher that waits for its
+/// task: with the task's outcome, or, if it is dropped first (the runtime shutting down drops
+/// the watcher), with what the task has by then: its outcome if it finished (the runtime may
+/// shut down before the watcher ran), a cancellation otherwise.
 struct DoneCallback<T, F: FnOnce(Result<T, TaskError>)> {
     callback: Option<F>,
-    _value: std::marker::PhantomData<fn(T)>,
+    /// The task watched; `None` when the callback runs at once.
+    task: Option<Task<T>>,
+}
+
+// Never pinned structurally: the callback is only ever moved out, and a `Task` is `Unpin`.
+impl<T, F: FnOnce(Result<T, TaskError>)> Unpin for DoneCallback<T, F> {}
+
+impl<T, F: FnOnce(Result<T, TaskError>)> Future for DoneCallback<T, F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let outcome = match self.task.as_mut() {
+            Some(task) => ready!(Pin::new(task).poll(cx)),
+            None => Err(TaskError::CANCELLED),
+        };
+        self.task = None;
+        self.call(outcome);
+        Poll::Ready(())
+    }
 }
 
 impl<T, F: FnOnce(Result<T, TaskError>)> DoneCallback<T, F> {
@@ -225,7 +246,15 @@ impl<T, F: FnOnce(Result<T, TaskError>)> DoneCallback<T, F> {
 
 impl<T, F: FnOnce(Result<T, TaskError>)> Drop for DoneCallback<T, F> {
     fn drop(&mut self) {
-        self.call(Err(TaskError::CANCELLED));
+        if self.callback.is_none() {
+            return;
+        }
+        // A task that finished has its outcome; unconstrained, as the budget may be spent.
+        let outcome = self
+            .task
+            .take()
+            .and_then(|mut task| tokio::task::unconstrained(&mut task).now_or_never());
+        self.call(outcome.unwrap_or(Err(TaskError::CANCELLED)));
     }
 }
 

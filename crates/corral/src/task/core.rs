@@ -53,7 +53,7 @@ use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::error::{ErrorGroup, Failure, Hook, PanicPayload};
-use super::handle::{Outcome, Task};
+use super::handle::{Outcome, Task, Unclaimed};
 use super::live::{Admit, Live};
 use super::state::{Collected, Failed, Phase, State, deadline_after};
 use crate::loom::{Mutex, MutexGuard};
@@ -650,7 +650,7 @@ where
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Ok(value))) => {
                 guard.done = true;
-                return Poll::Ready(Outcome::Done(value));
+                return Poll::Ready(Outcome::Done(Unclaimed::new(value)));
             }
             Ok(Poll::Ready(Err(error))) => Failure::Error(error),
             Err(payload) => Failure::Panic(payload),

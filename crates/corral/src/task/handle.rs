@@ -12,9 +12,45 @@ use super::error::TaskError;
 /// to the supervisor.
 #[derive(Debug)]
 pub(crate) enum Outcome<T> {
-    Done(T),
+    Done(Unclaimed<T>),
     Failed,
     Panicked,
+}
+
+/// A task's value on its way to its [`Task`]. If nobody claims it (the `Task` was dropped
+/// before or after the task finished), Tokio drops it inside its own `catch_unwind`, where a
+/// panic of its destructor would go nowhere: this drops it first, under
+/// [`drop_contained`](crate::report::drop_contained), which reports such a panic. Free for a
+/// value with no destructor (the check is a constant).
+#[derive(Debug)]
+pub(crate) struct Unclaimed<T>(Option<T>);
+
+impl<T> Unclaimed<T> {
+    #[inline(always)]
+    pub(crate) fn new(value: T) -> Self {
+        Self(Some(value))
+    }
+
+    /// The value, for the `Task` that claims it (always there: it is taken only here).
+    #[inline(always)]
+    fn claim(mut self) -> Option<T> {
+        self.0.take()
+    }
+}
+
+impl<T> Drop for Unclaimed<T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if std::mem::needs_drop::<T>()
+            && let Some(value) = self.0.take()
+        {
+            crate::report::drop_contained(
+                "Task",
+                "the destructor of a task's unclaimed value",
+                value,
+            );
+        }
+    }
 }
 
 /// A handle to a task spawned into a [`TaskGroup`] or [`BackgroundTasks`]: await it for the
@@ -27,7 +63,9 @@ pub(crate) enum Outcome<T> {
 ///
 /// Dropping a `Task` only lets go of the handle, as with Tokio's `JoinHandle`: the group still
 /// owns the task, which keeps running until it finishes or the group cancels it. That is why a
-/// `Task` is not `#[must_use]`.
+/// `Task` is not `#[must_use]`. The value of a task nobody claims is dropped when both the task
+/// has finished and its `Task` is gone; a panic of its destructor then goes to the crate's
+/// [`report`](crate::report) (it is not a failure of the task: the task had succeeded).
 ///
 /// [`TaskGroup`]: crate::task::TaskGroup
 /// [`BackgroundTasks`]: crate::task::BackgroundTasks
@@ -267,7 +305,7 @@ impl<T> Future for Task<T> {
             return Poll::Ready(Err(TaskError::CANCELLED));
         };
         Poll::Ready(match ready!(Pin::new(handle).poll(cx)) {
-            Ok(Outcome::Done(value)) => Ok(value),
+            Ok(Outcome::Done(value)) => value.claim().ok_or(TaskError::CANCELLED),
             Ok(Outcome::Failed) => Err(TaskError::FAILED),
             Ok(Outcome::Panicked) => Err(TaskError::PANICKED),
             Err(err) if err.is_cancelled() => Err(TaskError::CANCELLED),

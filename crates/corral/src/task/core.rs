@@ -746,9 +746,18 @@ fn destructor_panicked<E: Send + 'static>(core: &Arc<Core<E>>) {
 
 /// A task was dropped unfinished: if not by the group (`Task::abort`, or the runtime shutting
 /// down), records a runtime that shut down. Out of line: the common drop is of a finished task.
+///
+/// Dropped with no runtime around at all, the task was never spawned: `spawn` was called
+/// outside a runtime, and `tokio::spawn` dropped the task before it panicked. That is the
+/// caller's mistake, reported to them by the panic, not a runtime that shut down under the
+/// group (a runtime shutting down drops its tasks inside its own context). The check costs
+/// nothing on the hot path: only a task dropped unfinished gets here.
 #[cold]
 #[inline(never)]
 fn dropped_unfinished<E>(core: &Core<E>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
     if !core.lock().aborting() && runtime_is_shutting_down() {
         core.lock().runtime_gone();
     }

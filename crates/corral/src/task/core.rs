@@ -563,15 +563,16 @@ impl<E: Send + 'static> Wake for CloseOnCancel<E> {
         // cancelled from outside, and the group begins cancelling now. That takes the core's
         // lock, which is not taken here (this runs inside `cancel()`, under the token's own
         // locks): a small task does it. A cancellation the group made itself costs nothing.
-        if core.live.close() && core.policy == Policy::CancelSiblings {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                let core = Arc::downgrade(&core);
-                drop(runtime.spawn(async move {
-                    if let Some(core) = core.upgrade() {
-                        core.cancelled_by_token();
-                    }
-                }));
-            }
+        if core.live.close()
+            && core.policy == Policy::CancelSiblings
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let core = Arc::downgrade(&core);
+            drop(runtime.spawn(async move {
+                if let Some(core) = core.upgrade() {
+                    core.cancelled_by_token();
+                }
+            }));
         }
     }
 }

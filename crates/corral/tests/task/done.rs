@@ -188,12 +188,13 @@ fn a_watcher_dropped_after_the_task_finished_still_gives_the_value() {
         .unwrap();
     let group: TaskGroup = TaskGroup::new();
     let (release, released) = oneshot::channel::<()>();
-    let task = tasks.block_on(async {
+    let task = {
+        let _tasks = tasks.enter();
         group.spawn(async move {
             let _ = released.await;
             Ok(42)
         })
-    });
+    };
     let calls = Arc::new(AtomicUsize::new(0));
     let (callback, mut told) = recorder(&calls);
     {

@@ -406,3 +406,19 @@ async fn an_unlimited_grace_never_aborts_and_a_dropped_group_is_not_kept() {
     at(start, Duration::from_millis(1)).await;
     assert!(stubborn.is_dropped(), "the drop aborted it, not the timer");
 }
+
+/// A token cancelled on a thread with no runtime cannot schedule the abort there: the next
+/// spawn, refused, starts the cancellation and schedules it (old code: it never came).
+#[tokio::test(start_paused = true)]
+async fn a_token_cancelled_off_the_runtime_aborts_from_the_next_refused_spawn() {
+    let group: TaskGroup = TaskGroup::new();
+    let start = Instant::now();
+    let stubborn = stubborn_child(&group);
+    let token = group.token();
+    std::thread::spawn(move || token.cancel()).join().unwrap();
+    let refused = group.spawn(async { Ok(()) });
+    assert!(refused.await.unwrap_err().is_cancelled());
+    at(start, Duration::from_millis(1)).await;
+    assert!(stubborn.is_dropped(), "zero grace: aborted at once");
+    assert!(group.join().await.unwrap_err().is_cancelled());
+}

@@ -59,7 +59,9 @@ where
     /// token was cancelled from outside, to notice the [token](TaskGroup::token) and return
     /// before they are aborted. Zero (the default) aborts them at once; `Duration::MAX` never
     /// aborts them (they get as long as they take). A [`shutdown`](TaskGroup::shutdown) under
-    /// way keeps its own grace, whatever fails meanwhile.
+    /// way keeps its own grace, whatever fails meanwhile. The abort comes when the grace ends
+    /// whether or not anyone is joining the group then (a group whose `run` or `join` starts
+    /// later, or was dropped mid-wait, is aborted on time all the same).
     ///
     /// # Examples
     ///

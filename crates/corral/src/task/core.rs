@@ -31,7 +31,10 @@
 //!
 //! Aborting after a failure is deferred to a turn of its own (the waiter's, or a small task's
 //! when nobody waits yet): a task that was already ready in the same tick as the failure runs
-//! first, and its error is kept, not lost to the abort.
+//! first, and its error is kept, not lost to the abort. A group that begins cancelling while
+//! nobody joins it (a failure, its token cancelled from outside, or its waiter gone mid-wait)
+//! schedules that small task at the end of its grace, holding the core weakly: only a
+//! cancelling group pays for it.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -50,7 +53,7 @@ use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::error::{ErrorGroup, Failure, Hook, PanicPayload};
-use super::handle::{Outcome, Task};
+use super::handle::{Outcome, Task, Unclaimed};
 use super::live::{Admit, Live};
 use super::state::{Collected, Failed, Phase, State, deadline_after};
 use crate::loom::{Mutex, MutexGuard};
@@ -319,15 +322,42 @@ impl<E: Send + 'static> Core<E> {
     /// A spawn was refused: if the token was cancelled while the group was open, the group
     /// now begins cancelling (with work asked for, so `join` says it was cancelled).
     #[cold]
-    fn refused(&self) {
+    fn refused(self: &Arc<Self>) {
         let token_cancelled = self.token.is_cancelled();
         let mut state = self.lock();
+        let was_open = state.phase() == Phase::Open;
         let abort_at = || match self.policy {
             Policy::CancelSiblings => self.abort_at(),
             Policy::Report => None,
         };
         state.admit(token_cancelled, abort_at);
         self.seal(&state);
+        let unjoined = was_open && state.phase() != Phase::Open;
+        let pending = unjoined_abort(&state);
+        drop(state);
+        if unjoined {
+            self.schedule_abort(pending);
+        }
+    }
+
+    /// The token was cancelled from outside (by [`CloseOnCancel`], in a task of its own): an
+    /// open group begins cancelling, and if nobody joins it, aborts its tasks when the grace
+    /// ends. Whatever moved the group out of `Open` first schedules the abort; this only does
+    /// if it was the token.
+    fn cancelled_by_token(self: &Arc<Self>) {
+        let pending = {
+            let mut state = self.lock();
+            if state.phase() != Phase::Open {
+                return;
+            }
+            // Work was running if a task (own or nested) was alive when the token was
+            // found cancelled: `join` then says the group was cancelled.
+            let work_running = self.live.len() > 0 || !self.nested.is_empty();
+            state.cancelled_from_outside(work_running, self.abort_at());
+            self.seal(&state);
+            unjoined_abort(&state)
+        };
+        self.schedule_abort(pending);
     }
 
     /// A task (or the body, from `run`) failed.
@@ -336,11 +366,11 @@ impl<E: Send + 'static> Core<E> {
             self.report(failure);
             return;
         }
-        let (failed, joining) = {
+        let (failed, pending) = {
             let mut state = self.lock();
             let failed = state.fail(failure, self.abort_at());
             self.seal(&state);
-            (failed, state.is_joining())
+            (failed, unjoined_abort(&state))
         };
         match failed {
             Failed::Unreceived(failure) => self.report(failure),
@@ -348,11 +378,8 @@ impl<E: Send + 'static> Core<E> {
             Failed::Recorded { first: true } => {
                 // Wakes a waiter, which aborts when the grace ends.
                 self.token.cancel();
-                if !joining && self.grace.is_zero() {
-                    // Nobody waits yet: abort in a turn of its own, after the tasks that
-                    // were ready in this same tick have run (and kept their errors).
-                    self.abort_soon();
-                }
+                // Nobody waits yet: the group aborts by itself when the grace ends.
+                self.schedule_abort(pending);
             }
         }
     }
@@ -445,23 +472,41 @@ impl<E: Send + 'static> Core<E> {
     }
 
     /// `run`'s future was dropped before the group finished: nobody joins any more, so a
-    /// failure from now on schedules its own abort (as if nobody had joined), and one already
-    /// recorded whose abort is due (no grace) gets it now, in a turn of its own.
+    /// failure from now on schedules its own abort (as if nobody had joined), and a
+    /// cancellation already under way gets its abort scheduled now, at the end of its grace.
     pub(crate) fn waiter_gone(self: &Arc<Self>) {
-        let due = {
+        let pending = {
             let mut state = self.lock();
             state.clear_joining();
-            self.policy == Policy::CancelSiblings && state.abort_due(Instant::now())
+            unjoined_abort(&state)
         };
-        if due {
-            self.abort_soon();
-        }
+        self.schedule_abort(pending);
     }
 
-    /// Aborts the tasks whose abort is due in a turn of its own (see [`abort_when_due`]).
-    fn abort_soon(self: &Arc<Self>) {
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            drop(runtime.spawn(abort_when_due(Arc::downgrade(self))));
+    /// Aborts the tasks at `at` (the end of the grace of a group that began cancelling while
+    /// nobody joins it), from a small task of its own that holds the core weakly, so it never
+    /// keeps the group alive; an abort already due runs in a turn of its own, after the tasks
+    /// that were ready in this same tick (so their errors are kept). Nothing to do for `None`
+    /// (no unjoined cancellation, or an unlimited grace), or without a runtime (a later `join`
+    /// aborts when it finds the grace over). Only a cancelling group gets here: never a
+    /// task's spawn, poll or finish.
+    #[cold]
+    #[inline(never)]
+    fn schedule_abort(self: &Arc<Self>, at: Option<Instant>) {
+        let Some(at) = at else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let core = Arc::downgrade(self);
+        if at <= Instant::now() {
+            drop(runtime.spawn(abort_when_due(core)));
+        } else {
+            drop(runtime.spawn(async move {
+                tokio::time::sleep_until(at).await;
+                // One turn, as the waiter does: tasks woken at this same instant run first.
+                tokio::task::yield_now().await;
+                abort_when_due(core).await;
+            }));
         }
     }
 
@@ -497,7 +542,10 @@ impl<E: Send + 'static> Core<E> {
 /// The waker a core registers with its token: closes the core's live word when the token is
 /// cancelled, so `spawn` refuses tasks from then on without asking the token (which takes its
 /// mutex). Tokio-util wakes it from inside `cancel()` (also a parent's), after the token reads
-/// as cancelled and before `cancel()` returns; it only ever wakes it on cancellation.
+/// as cancelled and before `cancel()` returns; it only ever wakes it on cancellation. If the
+/// word was still open (the token was cancelled from outside), it also spawns a small task
+/// that moves the group to `Cancelling` and schedules its abort (see
+/// [`Core::cancelled_by_token`]); no lock of the core is taken inside `cancel()`.
 ///
 /// It holds the core weakly (the core holds the registration); once the core is gone there is
 /// nothing to close.
@@ -509,8 +557,22 @@ impl<E: Send + 'static> Wake for CloseOnCancel<E> {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if let Some(core) = self.0.upgrade() {
-            core.live.close();
+        let Some(core) = self.0.upgrade() else { return };
+        // The word was open: nothing moved the group out of `Open` (a failure, `shutdown`,
+        // a finish or a drop seal the word before they cancel the token), so the token was
+        // cancelled from outside, and the group begins cancelling now. That takes the core's
+        // lock, which is not taken here (this runs inside `cancel()`, under the token's own
+        // locks): a small task does it. A cancellation the group made itself costs nothing.
+        if core.live.close()
+            && core.policy == Policy::CancelSiblings
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let core = Arc::downgrade(&core);
+            drop(runtime.spawn(async move {
+                if let Some(core) = core.upgrade() {
+                    core.cancelled_by_token();
+                }
+            }));
         }
     }
 }
@@ -530,7 +592,16 @@ fn close_on_cancel<E: Send + 'static>(
     on_cancel
 }
 
-/// Aborts a failed group's tasks in a turn of their own, unless a waiter did it first.
+/// When the tasks of a group that began cancelling must be aborted, if nobody joins it (a
+/// waiter aborts them itself).
+fn unjoined_abort<E>(state: &State<E>) -> Option<Instant> {
+    if state.is_joining() {
+        return None;
+    }
+    state.abort_pending()
+}
+
+/// Aborts a cancelling group's tasks in a turn of their own, unless a waiter did it first.
 async fn abort_when_due<E>(core: Weak<Core<E>>) {
     let Some(core) = core.upgrade() else { return };
     let due = core.lock().due(Instant::now());
@@ -580,7 +651,7 @@ where
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Ok(value))) => {
                 guard.done = true;
-                return Poll::Ready(Outcome::Done(value));
+                return Poll::Ready(Outcome::Done(Unclaimed::new(value)));
             }
             Ok(Poll::Ready(Err(error))) => Failure::Error(error),
             Err(payload) => Failure::Panic(payload),
@@ -676,9 +747,18 @@ fn destructor_panicked<E: Send + 'static>(core: &Arc<Core<E>>) {
 
 /// A task was dropped unfinished: if not by the group (`Task::abort`, or the runtime shutting
 /// down), records a runtime that shut down. Out of line: the common drop is of a finished task.
+///
+/// Dropped with no runtime around at all, the task was never spawned: `spawn` was called
+/// outside a runtime, and `tokio::spawn` dropped the task before it panicked. That is the
+/// caller's mistake, reported to them by the panic, not a runtime that shut down under the
+/// group (a runtime shutting down drops its tasks inside its own context). The check costs
+/// nothing on the hot path: only a task dropped unfinished gets here.
 #[cold]
 #[inline(never)]
 fn dropped_unfinished<E>(core: &Core<E>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
     if !core.lock().aborting() && runtime_is_shutting_down() {
         core.lock().runtime_gone();
     }

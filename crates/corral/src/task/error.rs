@@ -299,7 +299,10 @@ impl<E: 'static> ErrorGroup<E> {
     /// inner group's errors with `?` puts it) is not a leaf: it is split in turn, its matching
     /// leaves go to the matching side inside a nested group of the same shape, the others to
     /// the rest inside another, and a nested side left with nothing is dropped. Each leaf ends
-    /// up on exactly one side; both sides keep the order of the original.
+    /// up on exactly one side; both sides keep the order of the original. A nested group that
+    /// holds nothing to begin with (no error, not cancelled: what
+    /// [`first_ok`](crate::task::first_ok) over no futures fails with) is still a failure: it
+    /// goes to the rest whole, and `predicate` is not asked about it.
     ///
     /// Cancellation is not an error and matches nothing: a group that was
     /// [cancelled](Self::is_cancelled) gives an empty, not-cancelled matching side and the rest
@@ -380,6 +383,13 @@ impl<E: 'static> ErrorGroup<E> {
         for error in self.errors {
             let leaf = match &nesting {
                 Some(nesting) => match nesting.open(error) {
+                    // A nested group with no error and no cancellation (what `first_ok` over
+                    // no futures fails with) is a failure in its own right, and splitting it
+                    // would leave nothing on either side: it stays whole, with the rest.
+                    Ok(group) if group.holds_nothing() => {
+                        rest.push(nesting.close(group));
+                        continue;
+                    }
                     Ok(group) => {
                         let (yes, no) = group.split_with(predicate);
                         if !yes.holds_nothing() {

@@ -12,9 +12,45 @@ use super::error::TaskError;
 /// to the supervisor.
 #[derive(Debug)]
 pub(crate) enum Outcome<T> {
-    Done(T),
+    Done(Unclaimed<T>),
     Failed,
     Panicked,
+}
+
+/// A task's value on its way to its [`Task`]. If nobody claims it (the `Task` was dropped
+/// before or after the task finished), Tokio drops it inside its own `catch_unwind`, where a
+/// panic of its destructor would go nowhere: this drops it first, under
+/// [`drop_contained`](crate::report::drop_contained), which reports such a panic. Free for a
+/// value with no destructor (the check is a constant).
+#[derive(Debug)]
+pub(crate) struct Unclaimed<T>(Option<T>);
+
+impl<T> Unclaimed<T> {
+    #[inline(always)]
+    pub(crate) fn new(value: T) -> Self {
+        Self(Some(value))
+    }
+
+    /// The value, for the `Task` that claims it (always there: it is taken only here).
+    #[inline(always)]
+    fn claim(mut self) -> Option<T> {
+        self.0.take()
+    }
+}
+
+impl<T> Drop for Unclaimed<T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if std::mem::needs_drop::<T>()
+            && let Some(value) = self.0.take()
+        {
+            crate::report::drop_contained(
+                "Task",
+                "the destructor of a task's unclaimed value",
+                value,
+            );
+        }
+    }
 }
 
 /// A handle to a task spawned into a [`TaskGroup`] or [`BackgroundTasks`]: await it for the
@@ -27,7 +63,9 @@ pub(crate) enum Outcome<T> {
 ///
 /// Dropping a `Task` only lets go of the handle, as with Tokio's `JoinHandle`: the group still
 /// owns the task, which keeps running until it finishes or the group cancels it. That is why a
-/// `Task` is not `#[must_use]`.
+/// `Task` is not `#[must_use]`. The value of a task nobody claims is dropped when both the task
+/// has finished and its `Task` is gone; a panic of its destructor then goes to the crate's
+/// [`report`](crate::report) (it is not a failure of the task: the task had succeeded).
 ///
 /// [`TaskGroup`]: crate::task::TaskGroup
 /// [`BackgroundTasks`]: crate::task::BackgroundTasks
@@ -147,7 +185,8 @@ impl<T: Send + 'static> Task<T> {
     /// once, on this thread, if the task has already finished (or was refused by its group);
     /// otherwise on the runtime, in a small task that awaits this one, and never under a
     /// lock of corral's. If that runtime shuts down first, the callback runs as it drops,
-    /// with a cancellation. A panic of the callback is caught and goes to the crate's
+    /// with the task's outcome if the task had finished by then, and a cancellation otherwise.
+    /// A panic of the callback is caught and goes to the crate's
     /// [`report`](crate::report).
     ///
     /// The callback consumes the handle, so it owns the value: nothing needs `Clone`. To
@@ -190,26 +229,48 @@ impl<T: Send + 'static> Task<T> {
     {
         let mut done = DoneCallback {
             callback: Some(callback),
-            _value: std::marker::PhantomData,
+            task: None,
         };
+        // Unconstrained: with the coop budget spent, a finished handle would read as pending,
+        // and the callback would wait for a watcher instead of running here, at once.
         if self.is_finished()
-            && let Some(outcome) = (&mut self).now_or_never()
+            && let Some(outcome) = tokio::task::unconstrained(&mut self).now_or_never()
         {
             done.call(outcome);
             return;
         }
-        tokio::spawn(async move {
-            let outcome = self.await;
-            done.call(outcome);
-        });
+        // The watcher holds the task inside the callback's holder: if the runtime drops the
+        // watcher before it ran, the holder still gives the callback a value the task had.
+        done.task = Some(self);
+        tokio::spawn(done);
     }
 }
 
-/// A done callback that runs exactly once: with the outcome, or with a cancellation if it is
-/// dropped first (its watcher was dropped by the runtime shutting down).
+/// A done callback that runs exactly once, and, as a future, the watcher that waits for its
+/// task: with the task's outcome, or, if it is dropped first (the runtime shutting down drops
+/// the watcher), with what the task has by then: its outcome if it finished (the runtime may
+/// shut down before the watcher ran), a cancellation otherwise.
 struct DoneCallback<T, F: FnOnce(Result<T, TaskError>)> {
     callback: Option<F>,
-    _value: std::marker::PhantomData<fn(T)>,
+    /// The task watched; `None` when the callback runs at once.
+    task: Option<Task<T>>,
+}
+
+// Never pinned structurally: the callback is only ever moved out, and a `Task` is `Unpin`.
+impl<T, F: FnOnce(Result<T, TaskError>)> Unpin for DoneCallback<T, F> {}
+
+impl<T, F: FnOnce(Result<T, TaskError>)> Future for DoneCallback<T, F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let outcome = match self.task.as_mut() {
+            Some(task) => ready!(Pin::new(task).poll(cx)),
+            None => Err(TaskError::CANCELLED),
+        };
+        self.task = None;
+        self.call(outcome);
+        Poll::Ready(())
+    }
 }
 
 impl<T, F: FnOnce(Result<T, TaskError>)> DoneCallback<T, F> {
@@ -223,7 +284,15 @@ impl<T, F: FnOnce(Result<T, TaskError>)> DoneCallback<T, F> {
 
 impl<T, F: FnOnce(Result<T, TaskError>)> Drop for DoneCallback<T, F> {
     fn drop(&mut self) {
-        self.call(Err(TaskError::CANCELLED));
+        if self.callback.is_none() {
+            return;
+        }
+        // A task that finished has its outcome; unconstrained, as the budget may be spent.
+        let outcome = self
+            .task
+            .take()
+            .and_then(|mut task| tokio::task::unconstrained(&mut task).now_or_never());
+        self.call(outcome.unwrap_or(Err(TaskError::CANCELLED)));
     }
 }
 
@@ -236,7 +305,7 @@ impl<T> Future for Task<T> {
             return Poll::Ready(Err(TaskError::CANCELLED));
         };
         Poll::Ready(match ready!(Pin::new(handle).poll(cx)) {
-            Ok(Outcome::Done(value)) => Ok(value),
+            Ok(Outcome::Done(value)) => value.claim().ok_or(TaskError::CANCELLED),
             Ok(Outcome::Failed) => Err(TaskError::FAILED),
             Ok(Outcome::Panicked) => Err(TaskError::PANICKED),
             Err(err) if err.is_cancelled() => Err(TaskError::CANCELLED),

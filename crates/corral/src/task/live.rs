@@ -61,9 +61,9 @@ impl Live {
         self.word.fetch_or(WATCHED, Ordering::SeqCst);
     }
 
-    /// Refuses every task from now on.
-    pub(crate) fn close(&self) {
-        self.word.fetch_or(CLOSED, Ordering::SeqCst);
+    /// Refuses every task from now on; returns whether the word was open until now.
+    pub(crate) fn close(&self) -> bool {
+        self.word.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0
     }
 
     /// Closes the word if no task is alive; returns whether it did (the group may finish).

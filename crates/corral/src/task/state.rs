@@ -267,6 +267,18 @@ impl<E> State<E> {
         )
     }
 
+    /// When the tasks are to be aborted, if the group is cancelling, has not aborted them yet,
+    /// and its grace ends (`None` otherwise: nothing to schedule).
+    pub(crate) fn abort_pending(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Cancelling {
+                abort_at,
+                aborted: false,
+            } => abort_at,
+            _ => None,
+        }
+    }
+
     /// Whether the tasks are to be aborted at `now` and have not been yet.
     pub(crate) fn abort_due(&self, now: Instant) -> bool {
         matches!(

@@ -327,8 +327,12 @@ where
             let failed = finished.result.is_err();
             done.push(finished);
             if until == WaitFor::FirstCompleted || (until == WaitFor::FirstError && failed) {
-                // Collect whatever else has already finished, as asyncio does.
-                while let Some(Some(finished)) = running.next().now_or_never() {
+                // Collect whatever else has already finished, as asyncio does. Unconstrained:
+                // with the task's coop budget spent, a finished handle would read as pending
+                // (and `Tracked` would yield), leaving finished tasks in `pending`.
+                while let Some(Some(finished)) =
+                    tokio::task::unconstrained(running.next()).now_or_never()
+                {
                     done.push(finished);
                 }
                 break;

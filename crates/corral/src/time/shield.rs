@@ -6,7 +6,7 @@ use std::task::{Context, Poll, ready};
 
 use tokio::sync::oneshot;
 
-use crate::report::report_failure;
+use crate::report::{drop_contained, report_failure};
 use crate::task::{Failure, PanicPayload};
 
 type Outcome<T, E> = Result<Result<T, E>, PanicPayload>;
@@ -99,9 +99,19 @@ pub struct Shielded<T, E> {
     report: fn(Outcome<T, E>),
 }
 
+/// Reports a failure nobody received; a value nobody received is dropped under
+/// `catch_unwind`, its destructor's panic reported (it would otherwise unwind into the detached
+/// task, or into the caller's drop, where nobody hears of it).
 fn report_unreceived<T, E: fmt::Debug>(outcome: Outcome<T, E>) {
     let failure = match outcome {
-        Ok(Ok(_)) => return,
+        Ok(Ok(value)) => {
+            drop_contained(
+                "shield",
+                "the destructor of the work's unreceived value",
+                value,
+            );
+            return;
+        }
         Ok(Err(error)) => Failure::Error(error),
         Err(payload) => Failure::Panic(payload),
     };

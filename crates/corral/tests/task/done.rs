@@ -148,3 +148,63 @@ fn a_runtime_shutting_down_runs_the_callback_once_with_a_cancellation() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     drop(group);
 }
+
+/// Spends the current task's coop budget (a buffered channel reads as empty once it is).
+fn spend_the_coop_budget() {
+    use futures::FutureExt;
+    let (send, mut receive) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..1000 {
+        send.send(i).unwrap();
+    }
+    while receive.recv().now_or_never().is_some() {}
+    assert!(!tokio::task::coop::has_budget_remaining());
+}
+
+/// Old code: with the coop budget spent, the finished handle read as pending, and the callback
+/// waited for a watcher task instead of running at once.
+#[tokio::test(start_paused = true)]
+async fn attached_after_completion_it_runs_at_once_even_with_the_budget_spent() {
+    let group: TaskGroup = TaskGroup::new();
+    let task = group.spawn(async { Ok(5) });
+    group.join().await.unwrap();
+    assert!(task.is_finished());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (callback, mut told) = recorder(&calls);
+    spend_the_coop_budget();
+    task.on_done(callback);
+    assert_eq!(told.try_recv().unwrap().unwrap(), 5, "ran at once");
+}
+
+/// Old code: a task that finished while its watcher had not run yet, then the watcher's runtime
+/// shut down: the callback was told "cancelled", though the task had its value. The watcher
+/// here is spawned on a runtime that never runs it, the task on another.
+#[test]
+fn a_watcher_dropped_after_the_task_finished_still_gives_the_value() {
+    let tasks = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let watchers = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let group: TaskGroup = TaskGroup::new();
+    let (release, released) = oneshot::channel::<()>();
+    let task = {
+        let _tasks = tasks.enter();
+        group.spawn(async move {
+            let _ = released.await;
+            Ok(42)
+        })
+    };
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (callback, mut told) = recorder(&calls);
+    {
+        let _watchers = watchers.enter();
+        task.on_done(callback); // still running: a watcher is spawned, never run
+    }
+    release.send(()).unwrap();
+    tasks.block_on(group.join()).unwrap(); // the task finished
+    assert!(told.try_recv().is_err(), "the watcher has not run");
+    drop(watchers);
+    assert_eq!(told.try_recv().unwrap().unwrap(), 42);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

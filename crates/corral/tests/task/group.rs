@@ -302,3 +302,123 @@ async fn len_counts_live_tasks_only() {
     assert_eq!(group.len(), 0);
     group.join().await.unwrap();
 }
+
+// ---- the grace ends even when nobody joins the group --------------------------------------
+
+/// Spawns a child that ignores the token; its flag is set once Tokio dropped it.
+fn stubborn_child(group: &TaskGroup) -> DropFlag {
+    let flag = DropFlag::new();
+    let guard = flag.guard();
+    group.spawn(async move {
+        let _guard = guard;
+        pending::<Result<(), BoxError>>().await
+    });
+    flag
+}
+
+/// Sleeps (on the paused clock) until `at` after `start`.
+async fn at(start: Instant, at: Duration) {
+    tokio::time::sleep_until(start + at).await;
+}
+
+/// Old code: with a grace and nobody joining, a failure never aborted the siblings.
+#[tokio::test(start_paused = true)]
+async fn a_failure_aborts_at_the_end_of_the_grace_without_a_joiner() {
+    let group: TaskGroup = TaskGroup::builder()
+        .cancel_grace(Duration::from_secs(1))
+        .build();
+    let start = Instant::now();
+    let stubborn = stubborn_child(&group);
+    group.spawn(async { Err::<(), _>(err("fail")) });
+    at(start, Duration::from_millis(999)).await;
+    assert!(!stubborn.is_dropped(), "within the grace");
+    at(start, Duration::from_millis(1001)).await;
+    assert!(stubborn.is_dropped(), "aborted when the grace ended");
+    assert_eq!(group.join().await.unwrap_err().len(), 1);
+}
+
+/// Old code: `run` dropped mid-wait during the grace left the siblings running forever.
+#[tokio::test(start_paused = true)]
+async fn the_grace_ends_after_run_was_dropped_mid_wait() {
+    let group: TaskGroup = TaskGroup::builder()
+        .cancel_grace(Duration::from_secs(1))
+        .build();
+    let start = Instant::now();
+    let stubborn = stubborn_child(&group);
+    group.spawn(async { Err::<(), _>(err("fail")) });
+    let timed_out =
+        tokio::time::timeout(Duration::from_millis(100), group.run(async { Ok(()) })).await;
+    assert!(timed_out.is_err(), "the grace outlasts the timeout");
+    assert!(!stubborn.is_dropped());
+    at(start, Duration::from_millis(1001)).await;
+    assert!(stubborn.is_dropped(), "aborted when the grace ended");
+    assert_eq!(group.join().await.unwrap_err().len(), 1);
+}
+
+/// Old code: a parent token cancelled with nobody joining never aborted (zero grace: at once).
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_parent_token_aborts_at_once_without_a_joiner() {
+    let parent = tokio_util::sync::CancellationToken::new();
+    let group: TaskGroup = TaskGroup::builder().parent_token(&parent).build();
+    let start = Instant::now();
+    let stubborn = stubborn_child(&group);
+    parent.cancel();
+    at(start, Duration::from_millis(1)).await;
+    assert!(stubborn.is_dropped(), "zero grace: aborted at once");
+    assert!(group.join().await.unwrap_err().is_cancelled());
+}
+
+/// Old code: the group's own token cancelled with a grace and nobody joining never aborted.
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_token_aborts_at_the_end_of_the_grace_without_a_joiner() {
+    let group: TaskGroup = TaskGroup::builder()
+        .cancel_grace(Duration::from_secs(1))
+        .build();
+    let start = Instant::now();
+    let stubborn = stubborn_child(&group);
+    group.token().cancel();
+    at(start, Duration::from_millis(999)).await;
+    assert!(!stubborn.is_dropped(), "within the grace");
+    at(start, Duration::from_millis(1001)).await;
+    assert!(stubborn.is_dropped(), "aborted when the grace ended");
+    assert!(group.join().await.unwrap_err().is_cancelled());
+}
+
+/// An unlimited grace never aborts, joined or not; and the scheduled abort does not keep a
+/// dropped group alive (its tasks are aborted by the drop, at once).
+#[tokio::test(start_paused = true)]
+async fn an_unlimited_grace_never_aborts_and_a_dropped_group_is_not_kept() {
+    let group: TaskGroup = TaskGroup::builder().cancel_grace(Duration::MAX).build();
+    let stubborn = stubborn_child(&group);
+    group.spawn(async { Err::<(), _>(err("fail")) });
+    sleep(Duration::from_secs(86_400 * 365)).await;
+    assert!(!stubborn.is_dropped(), "never aborted");
+    drop(group);
+
+    let group: TaskGroup = TaskGroup::builder()
+        .cancel_grace(Duration::from_secs(3600))
+        .build();
+    let start = Instant::now();
+    let stubborn = stubborn_child(&group);
+    let watch = group.spawn(async { Err::<(), _>(err("fail")) });
+    let _ = watch.await;
+    drop(group);
+    at(start, Duration::from_millis(1)).await;
+    assert!(stubborn.is_dropped(), "the drop aborted it, not the timer");
+}
+
+/// A token cancelled on a thread with no runtime cannot schedule the abort there: the next
+/// spawn, refused, starts the cancellation and schedules it (old code: it never came).
+#[tokio::test(start_paused = true)]
+async fn a_token_cancelled_off_the_runtime_aborts_from_the_next_refused_spawn() {
+    let group: TaskGroup = TaskGroup::new();
+    let start = Instant::now();
+    let stubborn = stubborn_child(&group);
+    let token = group.token();
+    std::thread::spawn(move || token.cancel()).join().unwrap();
+    let refused = group.spawn(async { Ok(()) });
+    assert!(refused.await.unwrap_err().is_cancelled());
+    at(start, Duration::from_millis(1)).await;
+    assert!(stubborn.is_dropped(), "zero grace: aborted at once");
+    assert!(group.join().await.unwrap_err().is_cancelled());
+}

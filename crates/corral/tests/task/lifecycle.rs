@@ -272,3 +272,23 @@ async fn a_dropped_shutdown_aborts_every_task_at_once() {
         "aborted at once, not at the grace's end"
     );
 }
+
+/// Old code: the task of a spawn made outside a runtime (which panics, as documented) was
+/// dropped during the unwind and recorded as "dropped by its runtime shutting down", so a
+/// later, successful join returned "runtime shut down".
+#[test]
+fn a_spawn_outside_a_runtime_panics_and_leaves_the_group_sound() {
+    let runtime = crate::support::paused_runtime();
+    let group: TaskGroup = TaskGroup::new();
+    let outside = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        group.spawn(async { Ok(()) });
+    }));
+    assert!(outside.is_err(), "documented: panics outside a runtime");
+    assert_eq!(group.len(), 0, "the refused task is not counted");
+    let joined = runtime.block_on(async {
+        let task = group.spawn(async { Ok(7) });
+        let joined = group.join().await;
+        (joined.map_err(|e| e.to_string()), task.await.ok())
+    });
+    assert_eq!(joined, (Ok(()), Some(7)));
+}

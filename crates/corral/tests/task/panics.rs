@@ -206,3 +206,44 @@ async fn a_task_whose_destructor_panics_when_aborted_fails_the_group() {
     );
     assert_eq!(*reports.lock().unwrap(), ["task failed: first failure"]);
 }
+
+/// A value that panics as it is dropped (unless already unwinding).
+struct PanicsOnDropWith(&'static str);
+
+impl Drop for PanicsOnDropWith {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("{}", self.0);
+        }
+    }
+}
+
+/// Old code: a task's value nobody claimed (its `Task` dropped, before or after the task
+/// finished) was dropped by Tokio inside its own `catch_unwind`: the destructor's panic went
+/// nowhere. It is reported now; the group's result is untouched.
+#[test]
+fn an_unclaimed_value_whose_destructor_panics_is_reported() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            let group: TaskGroup = TaskGroup::new();
+            // Dropped before the task finished: the value is dropped on completion.
+            drop(group.spawn(async { Ok(PanicsOnDropWith("unclaimed before completion")) }));
+            // Dropped after: the value is dropped with the handle.
+            let after = group.spawn(async { Ok(PanicsOnDropWith("unclaimed after completion")) });
+            group.join().await.unwrap();
+            assert!(after.is_finished());
+            drop(after);
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(
+        events[0].contains("unclaimed before completion"),
+        "{events:?}"
+    );
+    assert!(
+        events[1].contains("unclaimed after completion"),
+        "{events:?}"
+    );
+}

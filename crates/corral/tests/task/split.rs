@@ -54,25 +54,21 @@ fn shape(group: &ErrorGroup<BoxError>) -> Vec<Tree> {
         .collect()
 }
 
-/// What the matching side of a split must look like: the tree with only the leaves that
-/// satisfy `keep`, and no group left empty.
-fn filtered(trees: &[Tree], keep: &dyn Fn(u32) -> bool) -> Vec<Tree> {
+/// What a side of a split must look like: the tree with only the leaves that satisfy `keep`,
+/// and no group left empty by the split. A group that was empty to begin with is a failure of
+/// its own, kept whole on the rest side (`rest`) and absent from the matching side.
+fn filtered(trees: &[Tree], keep: &dyn Fn(u32) -> bool, rest: bool) -> Vec<Tree> {
     trees
         .iter()
         .filter_map(|tree| match tree {
             Tree::Leaf(n) => keep(*n).then_some(Tree::Leaf(*n)),
+            Tree::Group(children) if children.is_empty() => rest.then(|| Tree::Group(vec![])),
             Tree::Group(children) => {
-                let children = filtered(children, keep);
+                let children = filtered(children, keep, rest);
                 (!children.is_empty()).then_some(Tree::Group(children))
             }
         })
         .collect()
-}
-
-/// Drops the groups that hold no leaf at any depth (an input may have them; a split never
-/// makes them).
-fn without_empty_groups(trees: &[Tree]) -> Vec<Tree> {
-    filtered(trees, &|_| true)
 }
 
 fn leaves(group: &ErrorGroup<BoxError>) -> Vec<u32> {
@@ -117,14 +113,16 @@ fn split_partitions_the_leaves_and_keeps_the_shape() {
             let expected_no: Vec<u32> = before.iter().copied().filter(|n| !keep(*n)).collect();
             prop_assert_eq!(&yes_leaves, &expected_yes);
             prop_assert_eq!(&no_leaves, &expected_no);
-            // The nesting is kept on both sides, and no side has an empty nested group.
-            prop_assert_eq!(shape(&yes), filtered(&trees, &keep));
-            prop_assert_eq!(shape(&no), filtered(&trees, &|n| !keep(n)));
+            // The nesting is kept on both sides, and no side has a nested group the split
+            // emptied (one that was empty to begin with stays, whole, with the rest).
+            prop_assert_eq!(shape(&yes), filtered(&trees, &keep, false));
+            prop_assert_eq!(shape(&no), filtered(&trees, &|n| !keep(n), true));
             prop_assert!(!yes.is_cancelled() && !no.is_cancelled());
-            // Splitting with an always-true predicate rebuilds the group without empty groups.
+            // Splitting with an always-true predicate rebuilds the group without the groups
+            // left empty; the rest keeps only the groups empty to begin with.
             let (all, none) = build(&trees).split(|_| true);
-            prop_assert_eq!(shape(&all), without_empty_groups(&trees));
-            prop_assert!(none.is_empty());
+            prop_assert_eq!(shape(&all), filtered(&trees, &|_| true, false));
+            prop_assert_eq!(shape(&none), filtered(&trees, &|_| false, true));
             Ok(())
         });
         if let Err(failure) = outcome {
@@ -246,4 +244,30 @@ async fn split_works_on_what_a_real_task_group_returns() {
         .collect();
     assert_eq!(messages, ["inner io"]);
     assert!(io_errors.errors()[0].is::<ErrorGroup<BoxError>>());
+}
+
+/// Old code: a nested group with no error and no cancellation (what `first_ok` over nothing
+/// fails with) vanished from both sides, and the rest passed as handled.
+#[tokio::test]
+async fn a_nested_group_that_holds_nothing_stays_with_the_rest() {
+    let empty: ErrorGroup<BoxError> =
+        corral::task::first_ok(Vec::<std::future::Ready<Result<(), BoxError>>>::new())
+            .await
+            .unwrap_err();
+    assert!(empty.is_empty() && !empty.is_cancelled());
+    let outer = ErrorGroup::<BoxError>::new(vec![Box::new(empty) as BoxError, "other".into()]);
+    let mut asked = 0;
+    let (matching, rest) = outer.split(|_| {
+        asked += 1;
+        false
+    });
+    assert_eq!(asked, 1, "asked about the leaf only");
+    assert!(matching.is_empty());
+    assert_eq!(rest.len(), 2, "the empty group is kept, whole");
+    let kept = rest.errors()[0].downcast_ref::<ErrorGroup<BoxError>>();
+    assert!(kept.is_some_and(ErrorGroup::is_empty));
+    assert!(
+        rest.into_result().is_err(),
+        "an unhandled failure is not handled"
+    );
 }

@@ -294,3 +294,36 @@ async fn an_empty_wait_returns_at_once() {
     let (done, pending) = wait(none, WaitFor::AllCompleted, None).await;
     assert!(done.is_empty() && pending.is_empty());
 }
+
+/// Old code: the drain after the first completion stopped when the coop budget (128 polls) was
+/// spent, leaving finished tasks in `pending`.
+#[tokio::test(start_paused = true)]
+async fn first_completed_collects_every_finished_task_beyond_the_budget() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const N: usize = 300;
+    let started = Arc::new(AtomicUsize::new(0));
+    let (all_ran, ran) = oneshot::channel();
+    let all_ran = Arc::new(std::sync::Mutex::new(Some(all_ran)));
+    let handles: Vec<_> = (0..N)
+        .map(|i| {
+            let (started, all_ran) = (started.clone(), all_ran.clone());
+            tokio::spawn(async move {
+                if started.fetch_add(1, Ordering::SeqCst) + 1 == N {
+                    let last = all_ran.lock().unwrap().take();
+                    let _ = last.map(|signal| signal.send(()));
+                }
+                Ok::<_, tokio::task::JoinError>(i)
+            })
+        })
+        .collect();
+    ran.await.unwrap();
+    assert!(handles.iter().all(tokio::task::JoinHandle::is_finished));
+    let (done, pending) = wait(handles, WaitFor::FirstCompleted, None).await;
+    assert_eq!(
+        (done.len(), pending.len()),
+        (N, 0),
+        "every finished task is in done"
+    );
+}

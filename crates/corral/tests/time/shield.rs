@@ -97,3 +97,44 @@ async fn work_whose_future_panics_as_it_is_dropped_resumes_that_panic() {
         "not 'the runtime shut down'"
     );
 }
+
+/// A value that panics as it is dropped (unless already unwinding).
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("the unreceived value's destructor");
+        }
+    }
+}
+
+/// Old code: a success nobody received was dropped in the detached task outside any catch, so
+/// its destructor's panic went nowhere (Tokio swallowed it). Both sides now report it: the work
+/// (the caller left first) and the handle (the value came before the handle was dropped).
+#[test]
+fn an_unreceived_value_whose_destructor_panics_is_reported() {
+    let captured = Captured::default();
+    captured.run(|| {
+        paused_runtime().block_on(async {
+            // Succeeds after the handle is dropped: the work drops the value.
+            drop(shield(async {
+                sleep(10 * MS).await;
+                Ok::<_, String>(PanicsOnDrop)
+            }));
+            sleep(20 * MS).await;
+            // Succeeds before the handle is dropped: the handle drops the value.
+            let early = shield(async { Ok::<_, String>(PanicsOnDrop) });
+            sleep(MS).await;
+            drop(early);
+        });
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.contains("the unreceived value's destructor")),
+        "{events:?}"
+    );
+}

@@ -137,6 +137,10 @@ pub(crate) struct Core<E> {
     grace: Duration,
     hook: Hook<E>,
     source: &'static str,
+    /// The runtime the group was made on, if any: where its abort is scheduled when the
+    /// cancellation comes from a thread outside any runtime (a token cancelled from a plain
+    /// thread, a `run` future dropped there).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl<E> Core<E> {
@@ -149,6 +153,14 @@ impl<E> Core<E> {
     /// How many of this group's own tasks are alive.
     pub(crate) fn live(&self) -> usize {
         self.live.len()
+    }
+
+    /// The runtime to run the group's own small tasks on: the current one, or else the one
+    /// the group was made on.
+    fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        tokio::runtime::Handle::try_current()
+            .ok()
+            .or_else(|| self.runtime.clone())
     }
 
     /// This core's identity in [debug mode](crate::debug): its address, unique while it lives.
@@ -246,6 +258,7 @@ impl<E: Send + 'static> Core<E> {
             grace,
             hook,
             source,
+            runtime: tokio::runtime::Handle::try_current().ok(),
         });
         if core.token.is_cancelled() {
             // `close_on_cancel` found it ready, or it was cancelled since: either way the
@@ -344,15 +357,12 @@ impl<E: Send + 'static> Core<E> {
     /// open group begins cancelling, and if nobody joins it, aborts its tasks when the grace
     /// ends. Whatever moved the group out of `Open` first schedules the abort; this only does
     /// if it was the token.
-    fn cancelled_by_token(self: &Arc<Self>) {
+    fn cancelled_by_token(self: &Arc<Self>, work_running: bool) {
         let pending = {
             let mut state = self.lock();
             if state.phase() != Phase::Open {
                 return;
             }
-            // Work was running if a task (own or nested) was alive when the token was
-            // found cancelled: `join` then says the group was cancelled.
-            let work_running = self.live.len() > 0 || !self.nested.is_empty();
             state.cancelled_from_outside(work_running, self.abort_at());
             self.seal(&state);
             unjoined_abort(&state)
@@ -487,19 +497,25 @@ impl<E: Send + 'static> Core<E> {
     /// nobody joins it), from a small task of its own that holds the core weakly, so it never
     /// keeps the group alive; an abort already due runs in a turn of its own, after the tasks
     /// that were ready in this same tick (so their errors are kept). Nothing to do for `None`
-    /// (no unjoined cancellation, or an unlimited grace), or without a runtime (a later `join`
-    /// aborts when it finds the grace over). Only a cancelling group gets here: never a
+    /// (no unjoined cancellation, or an unlimited grace), or with no runtime to run on (none
+    /// current, and the group was made outside one: a later `join` aborts when it finds the
+    /// grace over). Only a cancelling group gets here: never a
     /// task's spawn, poll or finish.
     #[cold]
     #[inline(never)]
     fn schedule_abort(self: &Arc<Self>, at: Option<Instant>) {
         let Some(at) = at else { return };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Some(runtime) = self.runtime() else {
             return;
         };
         let core = Arc::downgrade(self);
         if at <= Instant::now() {
-            drop(runtime.spawn(abort_when_due(core)));
+            drop(runtime.spawn(async move {
+                // A turn of its own first: a task spawned from a worker runs next (Tokio's
+                // LIFO slot), before the siblings woken in this same tick.
+                tokio::task::yield_now().await;
+                abort_when_due(core).await;
+            }));
         } else {
             drop(runtime.spawn(async move {
                 tokio::time::sleep_until(at).await;
@@ -565,12 +581,16 @@ impl<E: Send + 'static> Wake for CloseOnCancel<E> {
         // locks): a small task does it. A cancellation the group made itself costs nothing.
         if core.live.close()
             && core.policy == Policy::CancelSiblings
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+            && let Some(runtime) = core.runtime()
         {
+            // Work was running if a task (own or nested) was alive when the token was
+            // cancelled (read now: by the time the small task runs, they may have finished):
+            // `join` then says the group was cancelled.
+            let work_running = core.live.len() > 0 || !core.nested.is_empty();
             let core = Arc::downgrade(&core);
             drop(runtime.spawn(async move {
                 if let Some(core) = core.upgrade() {
-                    core.cancelled_by_token();
+                    core.cancelled_by_token(work_running);
                 }
             }));
         }

@@ -133,6 +133,14 @@ impl<E> State<E> {
         abort_at: impl FnOnce() -> Option<Instant>,
     ) -> bool {
         if self.phase != Phase::Open {
+            if token_cancelled
+                && self.cause == Some(Cause::Outside)
+                && matches!(self.phase, Phase::Cancelling { .. })
+            {
+                // Asked for after the token was cancelled from outside, and refused: the
+                // group was cancelled with work to do, whichever saw the token first.
+                self.cancelled_running = true;
+            }
             return false;
         }
         if token_cancelled {

@@ -402,9 +402,14 @@ async fn an_unlimited_grace_never_aborts_and_a_dropped_group_is_not_kept() {
     let stubborn = stubborn_child(&group);
     let watch = group.spawn(async { Err::<(), _>(err("fail")) });
     let _ = watch.await;
+    let spawner = group.spawner(); // holds the core weakly: sees whether it is gone
     drop(group);
     at(start, Duration::from_millis(1)).await;
     assert!(stubborn.is_dropped(), "the drop aborted it, not the timer");
+    assert!(
+        spawner.token().is_none(),
+        "the abort waiting for the grace to end keeps the dropped group's core alive"
+    );
 }
 
 /// A token cancelled on a thread with no runtime cannot schedule the abort there: the next
@@ -421,4 +426,113 @@ async fn a_token_cancelled_off_the_runtime_aborts_from_the_next_refused_spawn() 
     at(start, Duration::from_millis(1)).await;
     assert!(stubborn.is_dropped(), "zero grace: aborted at once");
     assert!(group.join().await.unwrap_err().is_cancelled());
+}
+
+/// A review found no abort at all when the token was cancelled on a thread with no runtime and
+/// nothing spawned after: the group now schedules it on the runtime it was made on.
+#[tokio::test(start_paused = true)]
+async fn a_token_cancelled_off_the_runtime_aborts_an_unjoined_group_by_itself() {
+    let group: TaskGroup = TaskGroup::new();
+    let start = Instant::now();
+    let stubborn = stubborn_child(&group);
+    let token = group.token();
+    std::thread::spawn(move || token.cancel()).join().unwrap();
+    at(start, Duration::from_secs(3600)).await;
+    assert!(stubborn.is_dropped(), "zero grace: the task was aborted");
+    assert!(group.join().await.unwrap_err().is_cancelled());
+}
+
+/// A review found the refused spawn no longer counted as work asked for once the token's own
+/// small task had moved the group first (with no task alive): `join` said `Ok`.
+#[tokio::test(start_paused = true)]
+async fn a_spawn_refused_after_the_token_moved_the_group_is_work_asked_for() {
+    let group: TaskGroup = TaskGroup::new();
+    let start = Instant::now();
+    group.token().cancel();
+    // The paused clock moves only once every task is idle: the token's task has run.
+    at(start, Duration::from_millis(1)).await;
+    let refused = group.spawn(async { Ok(()) });
+    assert!(refused.await.unwrap_err().is_cancelled());
+    assert!(
+        group.join().await.unwrap_err().is_cancelled(),
+        "work was asked for after the cancellation"
+    );
+}
+
+fn one_worker() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A review found, on a multi-thread runtime, the abort after a failure in an unjoined group
+/// (zero grace) running before a sibling woken in the same tick: the abort task went into the
+/// worker's LIFO slot, ahead of it, and the sibling's error was lost.
+#[test]
+fn two_errors_of_one_tick_are_kept_in_an_unjoined_group_on_a_worker() {
+    let kept = one_worker().block_on(async {
+        tokio::spawn(async {
+            let group: TaskGroup = TaskGroup::new();
+            let go = Arc::new(tokio::sync::Notify::new());
+            let (waiting_tx, mut waiting) = tokio::sync::mpsc::unbounded_channel();
+            for name in ["a", "b"] {
+                let (go, waiting_tx) = (Arc::clone(&go), waiting_tx.clone());
+                group.spawn(async move {
+                    let notified = go.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    waiting_tx.send(true).map_err(|_| err("the test is gone"))?;
+                    notified.await;
+                    Err::<(), _>(err(name))
+                    // `waiting_tx` is dropped with the task, failed or aborted
+                });
+            }
+            drop(waiting_tx);
+            for _ in 0..2 {
+                waiting.recv().await;
+            }
+            go.notify_waiters(); // both fail in the same tick, nobody joins yet
+            // Both tasks are gone (their senders with them) before the group is joined.
+            assert_eq!(waiting.recv().await, None);
+            group.join().await.unwrap_err().len()
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        kept, 2,
+        "the second error of the tick was lost to the abort"
+    );
+}
+
+/// A review found `join` saying `Ok` on a multi-thread runtime though a task was running when
+/// the token was cancelled: whether work was running was read when the token's small task ran,
+/// after the task had finished.
+#[test]
+fn join_says_cancelled_when_a_task_ran_at_the_cancel_on_a_worker() {
+    let cancelled = one_worker().block_on(async {
+        tokio::spawn(async {
+            let group: TaskGroup = TaskGroup::new();
+            let token = group.token();
+            let (started_tx, started) = tokio::sync::oneshot::channel();
+            let task = group.spawn(async move {
+                // Alive from here until it sees the cancellation, whenever that comes.
+                started_tx.send(()).map_err(|_| err("the test is gone"))?;
+                token.cancelled().await;
+                Ok::<_, BoxError>(())
+            });
+            started.await.unwrap();
+            group.token().cancel();
+            task.await.unwrap(); // it saw the cancellation and returned
+            group.join().await.is_err_and(|error| error.is_cancelled())
+        })
+        .await
+        .unwrap()
+    });
+    assert!(
+        cancelled,
+        "join said Ok though a task was running at the cancel"
+    );
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use corral::retry::{GiveUp, Jitter, Retry};
 use tokio::time::Instant;
 
+use crate::support::seeds::{Guard, seeds};
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -125,16 +127,26 @@ async fn jitter_applies_after_the_cap() {
     assert_eq!(times, [0, 50, 125, 200]);
 }
 
+/// The default source is `fastrand`'s thread-local generator, which this current-thread test
+/// seeds (the retries draw on the test's own thread): the same waits every run, and
+/// `CORRAL_SEED` replays one seed.
 #[tokio::test(start_paused = true)]
 async fn default_jitter_stays_within_its_range() {
-    let retry = Retry::fixed(ms(100)).max_attempts(50).jitter(Jitter::Equal);
-    let (times, _) = attempt_times(&retry, Duration::ZERO).await;
-    for pair in times.windows(2) {
-        let wait = pair[1] - pair[0];
-        assert!((50..=100).contains(&wait), "wait of {wait} ms");
+    for seed in seeds([1, 2, 0x5eed, 0xdead_beef]) {
+        let _guard = Guard::new("default_jitter_stays_within_its_range", seed);
+        fastrand::seed(seed);
+        let retry = Retry::fixed(ms(100)).max_attempts(50).jitter(Jitter::Equal);
+        let (times, _) = attempt_times(&retry, Duration::ZERO).await;
+        for pair in times.windows(2) {
+            let wait = pair[1] - pair[0];
+            assert!((50..=100).contains(&wait), "wait of {wait} ms");
+        }
+        // 49 waits drawn at random are not all the same
+        assert!(times.windows(2).any(|p| p[1] - p[0] != times[1] - times[0]));
+        // and they are the seed's: the same seed draws the same waits again
+        fastrand::seed(seed);
+        assert_eq!(attempt_times(&retry, Duration::ZERO).await.0, times);
     }
-    // 49 waits drawn at random are not all the same
-    assert!(times.windows(2).any(|p| p[1] - p[0] != times[1] - times[0]));
 }
 
 #[tokio::test(start_paused = true)]

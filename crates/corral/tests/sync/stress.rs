@@ -3,7 +3,11 @@
 //! interleaving. Bounded iterations; each test stops by itself in well under a few seconds.
 //!
 //! Each test runs once per seed of `support::SEEDS`; a failure prints its seed, and
-//! `CORRAL_SEED=<seed>` replays that one seed alone.
+//! `CORRAL_SEED=<seed>` replays that one seed alone: its random choices (which waiter is
+//! cancelled, after how many polls, how long a timeout is), not the interleaving, which on two
+//! worker threads and the real clock is the scheduler's. A failure that does not come back
+//! under its seed is an interleaving: the loom models (`--cfg corral_loom`) are where those
+//! are replayed.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::pin::pin;

@@ -111,6 +111,7 @@ impl ChildProcess {
             .args([
                 "--exact",
                 "child::child_process_entry",
+                "--ignored",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -11,8 +11,10 @@ use corral::task::{BackgroundTasks, BoxError, TaskGroup};
 
 static HOOK_LOCK: Mutex<()> = Mutex::new(());
 
-/// The environment variable that makes `child_*` tests do their work; without it they return
-/// at once, so that a plain `cargo test` run does not print their reports.
+/// The environment variable that makes `child_*` tests do their work. They are `#[ignore]`d (a
+/// plain `cargo test` neither runs nor counts them); their parent tests run each in a child
+/// process with `--ignored` and check what it printed. Without the variable (a
+/// `cargo test -- --ignored` by hand) they return at once.
 const CHILD: &str = "CORRAL_REPORT_CHILD";
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -26,7 +28,13 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Runs one test of this binary in a child process and returns its standard error.
 fn stderr_of(test: &str) -> String {
     let output = Command::new(std::env::current_exe().expect("the test binary's path"))
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .output()
         .expect("the test binary runs");
@@ -35,6 +43,7 @@ fn stderr_of(test: &str) -> String {
 }
 
 #[test]
+#[ignore = "a child process's body: its parent test runs it with --ignored"]
 fn child_background_failure_with_no_subscriber() {
     if std::env::var_os(CHILD).is_none() {
         return;
@@ -47,6 +56,7 @@ fn child_background_failure_with_no_subscriber() {
 }
 
 #[test]
+#[ignore = "a child process's body: its parent test runs it with --ignored"]
 fn child_group_dropped_with_a_failed_child() {
     if std::env::var_os(CHILD).is_none() {
         return;
@@ -60,6 +70,7 @@ fn child_group_dropped_with_a_failed_child() {
 }
 
 #[test]
+#[ignore = "a child process's body: its parent test runs it with --ignored"]
 fn child_shield_fails_after_its_caller_left() {
     if std::env::var_os(CHILD).is_none() {
         return;
@@ -172,6 +183,7 @@ impl std::fmt::Debug for DebugPanics {
 }
 
 #[test]
+#[ignore = "a child process's body: its parent test runs it with --ignored"]
 fn child_a_failure_whose_debug_panics() {
     if std::env::var_os(CHILD).is_none() {
         return;
@@ -205,6 +217,7 @@ fn a_hook_that_formats_a_panicking_debug_does_not_unwind() {
 }
 
 #[test]
+#[ignore = "a child process's body: its parent test runs it with --ignored"]
 fn child_a_report_to_a_closed_stderr() {
     if std::env::var_os(CHILD).is_none() {
         return;
@@ -226,6 +239,7 @@ fn a_report_to_a_closed_stderr_does_not_unwind() {
         .args([
             "--exact",
             "child_a_report_to_a_closed_stderr",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -238,6 +252,7 @@ fn a_report_to_a_closed_stderr_does_not_unwind() {
 }
 
 #[test]
+#[ignore = "a child process's body: its parent test runs it with --ignored"]
 fn child_a_report_in_a_failing_test() {
     if std::env::var_os(CHILD).is_none() {
         return;
@@ -254,6 +269,7 @@ fn with_no_subscriber_a_report_is_captured_with_the_test_that_made_it() {
         .args([
             "--exact",
             "child_a_report_in_a_failing_test",
+            "--ignored",
             "--test-threads=1",
         ])
         .env(CHILD, "1")

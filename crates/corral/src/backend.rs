@@ -148,15 +148,16 @@ pub trait RateLimit: Send + Sync {
     /// use corral::backend::RateLimit;
     /// use corral::flow::RateLimiter;
     ///
+    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    ///
     /// // One slot per item, taken at once for the whole batch.
-    /// async fn send_batch<L: RateLimit>(limit: &L, batch: &[&str]) -> Result<usize, L::Error> {
-    ///     let n = u32::try_from(batch.len()).unwrap_or(u32::MAX);
-    ///     limit.acquire_n(n).await?;
+    /// async fn send_batch<L: RateLimit>(limit: &L, batch: &[&str]) -> Result<usize, BoxError> {
+    ///     limit.acquire_n(u32::try_from(batch.len())?).await?;
     ///     Ok(batch.len())
     /// }
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn main() -> Result<(), BoxError> {
     /// let limiter = RateLimiter::builder().calls_per_second(10.0).burst(5).build();
     /// assert_eq!(send_batch(&limiter, &["a", "b", "c"]).await?, 3);
     /// // Six at once can never fit a burst of five: an error at once, not a wait.

@@ -524,3 +524,117 @@ impl<E: fmt::Display> fmt::Display for SessionError<E> {
 /// `SessionError<BoxError>` is one too); its `Display` starts with the error that ended the
 /// session.
 impl<E: fmt::Debug + fmt::Display> Error for SessionError<E> {}
+
+// The `# Cancel safety` claims of `Session::commit` and `Session::close` (the rollback's are
+// checked in `tests/scope`).
+#[cfg(all(test, not(corral_loom)))]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    type Log = Arc<Mutex<Vec<&'static str>>>;
+
+    /// A session whose commit and close each take 10 ms; it logs when each step starts and
+    /// ends, and when it is dropped (and says so on `dropped`).
+    struct Slow {
+        log: Log,
+        dropped: Option<oneshot::Sender<()>>,
+    }
+
+    impl Slow {
+        fn new(log: &Log) -> (Self, oneshot::Receiver<()>) {
+            let (dropped, rx) = oneshot::channel();
+            let session = Self {
+                log: Arc::clone(log),
+                dropped: Some(dropped),
+            };
+            (session, rx)
+        }
+
+        fn push(&self, entry: &'static str) {
+            self.log.lock().expect("log").push(entry);
+        }
+    }
+
+    impl Session for Slow {
+        type Error = String;
+
+        async fn commit(&mut self) -> Result<(), String> {
+            self.push("commit");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.push("committed");
+            Ok(())
+        }
+
+        async fn rollback(&mut self) -> Result<(), String> {
+            self.push("rollback");
+            Ok(())
+        }
+
+        async fn close(self) -> Result<(), String> {
+            self.push("close");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.push("closed");
+            Ok(())
+        }
+    }
+
+    impl Drop for Slow {
+        fn drop(&mut self) {
+            self.push("drop");
+            if let Some(dropped) = self.dropped.take() {
+                let _ = dropped.send(());
+            }
+        }
+    }
+
+    fn entries(log: &Log) -> Vec<&'static str> {
+        log.lock().expect("log").clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_session_dropped_mid_commit_is_rolled_back_and_closed_on_a_task() {
+        let log = Log::default();
+        let (session, dropped) = Slow::new(&log);
+        let work = with_session(async { Ok(session) }, async |_: &mut Slow| {
+            Ok::<_, String>(())
+        });
+        // The commit takes 10 ms: dropped 5 ms into it.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(5), work)
+                .await
+                .is_err()
+        );
+        dropped.await.expect("the session is dropped in the end");
+        assert_eq!(
+            entries(&log),
+            ["commit", "rollback", "close", "closed", "drop"],
+            "the commit cut short is followed by a rollback and a close"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_session_dropped_mid_close_is_dropped_and_not_closed_again() {
+        let log = Log::default();
+        let (session, mut dropped) = Slow::new(&log);
+        let work = with_session(async { Ok(session) }, async |_: &mut Slow| {
+            Ok::<_, String>(())
+        });
+        // The commit takes 10 ms, then the close 10 ms: dropped 5 ms into the close.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(15), work)
+                .await
+                .is_err()
+        );
+        assert_eq!(dropped.try_recv(), Ok(()), "dropped with the future");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(
+            entries(&log),
+            ["commit", "committed", "close", "drop"],
+            "the close cut short is not run again, and no rollback follows it"
+        );
+    }
+}

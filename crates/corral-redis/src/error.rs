@@ -38,7 +38,17 @@ impl Error {
     ///
     /// # Examples
     ///
-    /// See [`Error`].
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::<u8>::unbounded(conn, "closed");
+    /// queue.shutdown().await?;
+    /// assert!(matches!(queue.put(1).await, Err(error) if error.is_shutdown()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_shutdown(&self) -> bool {
         matches!(self, Self::Shutdown)
     }

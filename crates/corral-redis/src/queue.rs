@@ -394,7 +394,24 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// See [`RedisQueue`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral_redis::{Error, RedisQueue};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = RedisQueue::<String>::bounded(conn.clone(), "uploads", 2)?;
+    /// queue.put("a.png".to_owned()).await?;
+    /// queue.put("b.png".to_owned()).await?;
+    /// // Full: a third `put` waits until an item is taken.
+    /// let third = tokio::time::timeout(Duration::from_millis(20), queue.put("c.png".to_owned())).await;
+    /// assert!(third.is_err(), "still waiting for room");
+    /// assert!(matches!(RedisQueue::<String>::bounded(conn, "uploads", 0), Err(Error::Config(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bounded(
         conn: ConnectionManager,
         key: impl Into<String>,
@@ -532,7 +549,25 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// See [`RedisQueue`].
+    /// ```
+    /// use corral_redis::RedisQueue;
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Resize { path: String, width: u32 }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = RedisQueue::<Resize>::bounded(conn, "resize", 100)?;
+    /// queue.put(Resize { path: "cat.png".into(), width: 128 }).await?; // stored as JSON
+    /// assert_eq!(queue.unfinished().await?, 1);
+    /// let job = queue.get().await?;
+    /// assert_eq!((job.path.as_str(), job.width), ("cat.png", 128));
+    /// job.done().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn put(&self, item: T) -> Result<(), Error> {
         let payload = serde_json::to_string(&item).map_err(Error::Encode)?;
         let shared = &*self.shared;
@@ -587,7 +622,21 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// See [`RedisQueue`].
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "tasks");
+    /// queue.put(7_u32).await?;
+    /// let job = queue.get().await?; // waits while the queue is empty
+    /// assert_eq!(*job, 7);
+    /// job.done().await?;
+    /// queue.shutdown().await?;
+    /// assert!(matches!(queue.get().await, Err(corral_redis::Error::Shutdown)), "drained");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn get(&self) -> Result<RedisDelivery<T>, Error> {
         let shared = &*self.shared;
         let mut conn = shared.conn.clone();
@@ -737,7 +786,30 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// See [`RedisQueue`].
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "batch");
+    /// for n in 0..3_u32 {
+    ///     queue.put(n).await?;
+    /// }
+    /// let worker = tokio::spawn({
+    ///     let queue = queue.clone();
+    ///     async move {
+    ///         for _ in 0..3 {
+    ///             queue.get().await?.done().await?;
+    ///         }
+    ///         Ok::<_, corral_redis::Error>(())
+    ///     }
+    /// });
+    /// queue.join().await?; // the worker acknowledged all three
+    /// assert_eq!(queue.unfinished().await?, 0);
+    /// worker.await??;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn join(&self) -> Result<(), Error> {
         let mut conn = self.shared.conn.clone();
         let mut pause = Duration::from_millis(1);
@@ -868,7 +940,20 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
 ///
 /// # Examples
 ///
-/// See [`RedisQueue`].
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = corral_redis::test_server::TestServer::start()?;
+/// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+/// let queue = corral_redis::RedisQueue::unbounded(conn, "deliveries");
+/// queue.put(vec![1, 2, 3]).await?;
+/// let job = queue.get().await?;
+/// assert_eq!(job.iter().sum::<i32>(), 6); // the item, through `Deref`
+/// job.done().await?; // acknowledged: never handed out again
+/// assert_eq!(queue.unfinished().await?, 0);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "call `done` once the item is processed, or it is handed out again"]
 pub struct RedisDelivery<T> {
     item: T,
@@ -988,7 +1073,21 @@ impl<T> RedisDelivery<T> {
     ///
     /// # Examples
     ///
-    /// See [`RedisQueue`].
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "acks");
+    /// queue.put(String::from("job")).await?;
+    /// let job = queue.get().await?;
+    /// assert_eq!(queue.unfinished().await?, 1); // taken, not yet done
+    /// job.done().await?;
+    /// assert_eq!(queue.unfinished().await?, 0);
+    /// queue.join().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn done(self) -> Result<(), Error> {
         self.into_parts().1.done().await
     }
@@ -1014,7 +1113,21 @@ impl<T> std::fmt::Debug for RedisDelivery<T> {
 ///
 /// # Examples
 ///
-/// See [`RedisDelivery::into_parts`].
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = corral_redis::test_server::TestServer::start()?;
+/// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+/// let queue = corral_redis::RedisQueue::unbounded(conn, "reports");
+/// queue.put(String::from("report.pdf")).await?;
+/// let (path, ack) = queue.get().await?.into_parts();
+/// let work = tokio::spawn(async move { path.len() }); // the item is owned: move it anywhere
+/// assert_eq!(work.await?, 10);
+/// ack.done().await?; // then acknowledge it
+/// assert_eq!(queue.unfinished().await?, 0);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "call `done` once the item is processed, or it is handed out again"]
 #[derive(Debug)]
 pub struct Ack {
@@ -1026,7 +1139,21 @@ impl Ack {
     ///
     /// # Examples
     ///
-    /// See [`RedisDelivery::id`].
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "ack-ids");
+    /// queue.put(1_u8).await?;
+    /// let job = queue.get().await?;
+    /// let id = job.id().to_owned();
+    /// let (_, ack) = job.into_parts();
+    /// assert_eq!(ack.id(), id);
+    /// ack.done().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn id(&self) -> &str {
         &self.hold.id
     }
@@ -1043,7 +1170,20 @@ impl Ack {
     ///
     /// # Examples
     ///
-    /// See [`RedisDelivery::into_parts`].
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let queue = corral_redis::RedisQueue::unbounded(conn, "later");
+    /// queue.put(String::from("job")).await?;
+    /// let (job, ack) = queue.get().await?.into_parts();
+    /// assert_eq!(job, "job");
+    /// ack.done().await?;
+    /// assert_eq!(queue.unfinished().await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn done(self) -> Result<(), Error> {
         let shared = &*self.hold.shared;
         let mut conn = shared.conn.clone();

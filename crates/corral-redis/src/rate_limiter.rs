@@ -105,7 +105,23 @@ impl std::fmt::Debug for RedisRateLimiter {
 ///
 /// # Examples
 ///
-/// See [`RedisRateLimiter`].
+/// ```
+/// use std::time::Duration;
+/// use corral_redis::RedisRateLimiter;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = corral_redis::test_server::TestServer::start()?;
+/// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+/// // 600 calls a minute across every process, up to 20 at once.
+/// let limiter = RedisRateLimiter::builder(conn, "search:limit")
+///     .rate(600, Duration::from_secs(60))
+///     .burst(20)
+///     .build()?;
+/// assert_eq!(limiter.burst(), 20);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
@@ -121,7 +137,25 @@ impl Builder {
     ///
     /// # Examples
     ///
-    /// See [`RedisRateLimiter`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::backend::TryAcquireError;
+    /// use corral_redis::RedisRateLimiter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// // One call every two seconds.
+    /// let limiter = RedisRateLimiter::builder(conn, "slow:limit")
+    ///     .rate(1, Duration::from_secs(2))
+    ///     .build()?;
+    /// limiter.acquire().await?;
+    /// let next = limiter.try_acquire().await;
+    /// assert!(matches!(next, Err(TryAcquireError::RateLimited { .. })), "two seconds away");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn rate(mut self, calls: u32, period: Duration) -> Self {
         self.calls = calls;
         self.period = period;
@@ -132,7 +166,25 @@ impl Builder {
     ///
     /// # Examples
     ///
-    /// See [`RedisRateLimiter`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral_redis::RedisRateLimiter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limiter = RedisRateLimiter::builder(conn, "burst:limit")
+    ///     .rate(1, Duration::from_secs(60))
+    ///     .burst(3)
+    ///     .build()?;
+    /// for _ in 0..3 {
+    ///     limiter.try_acquire().await?; // three at once after an idle spell
+    /// }
+    /// assert!(limiter.try_acquire().await.is_err(), "then one a minute");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn burst(mut self, burst: u32) -> Self {
         self.burst = burst;
         self
@@ -147,7 +199,20 @@ impl Builder {
     ///
     /// # Examples
     ///
-    /// See [`RedisRateLimiter`].
+    /// ```
+    /// use corral_redis::{Error, RedisRateLimiter};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limiter = RedisRateLimiter::builder(conn.clone(), "default:limit").build()?;
+    /// assert_eq!(limiter.burst(), 1); // one call per second, one at a time
+    /// let zero = RedisRateLimiter::builder(conn, "bad:limit").burst(0).build();
+    /// assert!(matches!(zero, Err(Error::Config(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn build(self) -> Result<RedisRateLimiter, Error> {
         if self.calls == 0 || self.period.is_zero() {
             return Err(Error::Config("the rate must be above zero"));
@@ -207,7 +272,22 @@ impl RedisRateLimiter {
     ///
     /// # Examples
     ///
-    /// See [`RedisRateLimiter`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral_redis::RedisRateLimiter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limiter = RedisRateLimiter::builder(conn, "api:limit")
+    ///     .rate(50, Duration::from_secs(1))
+    ///     .burst(5)
+    ///     .build()?;
+    /// limiter.acquire_n(5).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder(conn: ConnectionManager, key: impl Into<String>) -> Builder {
         Builder {
             conn,
@@ -222,7 +302,16 @@ impl RedisRateLimiter {
     ///
     /// # Examples
     ///
-    /// See [`per_second`](Self::per_second).
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limiter = corral_redis::RedisRateLimiter::builder(conn, "b:limit").burst(4).build()?;
+    /// assert_eq!(limiter.burst(), 4);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn burst(&self) -> u32 {
         self.burst
     }
@@ -245,7 +334,22 @@ impl RedisRateLimiter {
     ///
     /// # Examples
     ///
-    /// See [`RedisRateLimiter`].
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use corral_redis::RedisRateLimiter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limiter = RedisRateLimiter::per_second(conn, "send:limit", 20)?;
+    /// let start = Instant::now();
+    /// limiter.acquire().await?; // at once
+    /// limiter.acquire().await?; // one interval (50 ms) later
+    /// assert!(start.elapsed() >= Duration::from_millis(40));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn acquire(&self) -> Result<(), Error> {
         self.acquire_n(1).await
     }
@@ -321,7 +425,9 @@ impl RedisRateLimiter {
     /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
     /// let limiter = RedisRateLimiter::per_second(conn, "poll:limit", 10)?;
     /// limiter.try_acquire().await?;
-    /// let refused = limiter.try_acquire().await.unwrap_err();
+    /// let Err(refused) = limiter.try_acquire().await else {
+    ///     return Err("expected the second call to be refused".into());
+    /// };
     /// assert!(refused.retry_after().is_some_and(|wait| wait.as_millis() <= 100));
     /// # Ok(())
     /// # }

@@ -141,7 +141,22 @@ impl RedisSemaphore {
     ///
     /// # Examples
     ///
-    /// See [`RedisSemaphore`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral_redis::{Error, RedisSemaphore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// // 4 permits across every process; a crashed holder's permit comes back within 30 s.
+    /// let limit = RedisSemaphore::new(conn.clone(), "workers", 4, Duration::from_secs(30))?;
+    /// assert_eq!(limit.limit(), 4);
+    /// let none = RedisSemaphore::new(conn, "workers", 0, Duration::from_secs(30));
+    /// assert!(matches!(none, Err(Error::Config(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(
         conn: ConnectionManager,
         key: impl Into<String>,
@@ -205,7 +220,22 @@ impl RedisSemaphore {
     ///
     /// # Examples
     ///
-    /// See [`RedisSemaphore`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral_redis::RedisSemaphore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limit = RedisSemaphore::new(conn, "gpu", 1, Duration::from_secs(10))?;
+    /// let permit = limit.acquire().await?; // waits while every permit is held
+    /// assert!(limit.try_acquire().await?.is_none(), "the only permit is held");
+    /// permit.release().await?;
+    /// limit.acquire().await?.release().await?; // free again
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn acquire(&self) -> Result<RedisPermit, Error> {
         let mut backoff = Duration::from_millis(1);
         loop {
@@ -231,7 +261,23 @@ impl RedisSemaphore {
     ///
     /// # Examples
     ///
-    /// See [`RedisSemaphore`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral_redis::RedisSemaphore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limit = RedisSemaphore::new(conn, "slots", 1, Duration::from_secs(10))?;
+    /// let Some(permit) = limit.try_acquire().await? else {
+    ///     return Err("the semaphore is fresh: a permit is free".into());
+    /// };
+    /// assert!(limit.try_acquire().await?.is_none(), "busy: no waiting");
+    /// permit.release().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn try_acquire(&self) -> Result<Option<RedisPermit>, Error> {
         Ok(self.grant().await?.ok())
     }
@@ -554,7 +600,22 @@ fn report_ran_out(holders: &str, lease: Duration, last_error: &str) {
 ///
 /// # Examples
 ///
-/// See [`RedisSemaphore`].
+/// ```
+/// use std::time::Duration;
+/// use corral_redis::RedisSemaphore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = corral_redis::test_server::TestServer::start()?;
+/// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+/// let limit = RedisSemaphore::new(conn, "permits", 1, Duration::from_secs(10))?;
+/// let permit = limit.acquire().await?; // renewed in the background while it lives
+/// assert!(!permit.is_lost());
+/// permit.release().await?; // or drop it: the lease is released in the background
+/// assert!(limit.try_acquire().await?.is_some());
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "the permit is released when dropped"]
 pub struct RedisPermit {
     conn: ConnectionManager,
@@ -572,7 +633,25 @@ impl RedisPermit {
     ///
     /// # Examples
     ///
-    /// See [`RedisSemaphore`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral_redis::RedisSemaphore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = corral_redis::test_server::TestServer::start()?;
+    /// # let conn = redis::aio::ConnectionManager::new(redis::Client::open(server.url())?).await?;
+    /// let limit = RedisSemaphore::new(conn, "fenced", 1, Duration::from_secs(10))?;
+    /// let first = limit.acquire().await?;
+    /// let first_fence = first.fence();
+    /// first.release().await?;
+    /// let second = limit.acquire().await?;
+    /// // A resource that remembers the highest fence it saw refuses the older holder.
+    /// assert!(second.fence() > first_fence);
+    /// second.release().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn fence(&self) -> u64 {
         self.fence
     }

@@ -111,6 +111,28 @@ pub trait RateLimit: Send + Sync {
     /// # Cancel safety
     ///
     /// Implementations in corral are cancel safe: a dropped `acquire` has taken nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::backend::RateLimit;
+    /// use corral::flow::RateLimiter;
+    ///
+    /// async fn call_twice<L: RateLimit>(limit: &L) -> Result<(), L::Error> {
+    ///     limit.acquire().await?;
+    ///     limit.acquire().await?; // waits for the next slot
+    ///     Ok(())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let start = tokio::time::Instant::now();
+    /// call_twice(&RateLimiter::per_second(10)).await?;
+    /// assert!(start.elapsed() >= Duration::from_millis(100));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn acquire(&self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Waits until the limit lets `n` calls through at once; `n` above the burst is an error at
@@ -119,6 +141,30 @@ pub trait RateLimit: Send + Sync {
     /// # Cancel safety
     ///
     /// Implementations in corral are cancel safe: a dropped `acquire_n` has taken nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::backend::RateLimit;
+    /// use corral::flow::RateLimiter;
+    ///
+    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    ///
+    /// // One slot per item, taken at once for the whole batch.
+    /// async fn send_batch<L: RateLimit>(limit: &L, batch: &[&str]) -> Result<usize, BoxError> {
+    ///     limit.acquire_n(u32::try_from(batch.len())?).await?;
+    ///     Ok(batch.len())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let limiter = RateLimiter::builder().calls_per_second(10.0).burst(5).build();
+    /// assert_eq!(send_batch(&limiter, &["a", "b", "c"]).await?, 3);
+    /// // Six at once can never fit a burst of five: an error at once, not a wait.
+    /// assert!(send_batch(&limiter, &["x"; 6]).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     fn acquire_n(&self, n: u32) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Lets one call through if the limit allows it now; otherwise says how long to wait.
@@ -127,6 +173,30 @@ pub trait RateLimit: Send + Sync {
     ///
     /// Implementations in corral are cancel safe: if the future is dropped before it completes,
     /// the call was either let through (and that capacity is spent) or refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::backend::{RateLimit, TryAcquireError};
+    /// use corral::flow::RateLimiter;
+    ///
+    /// // Send now if the limit allows it; otherwise skip, and say so.
+    /// async fn try_send<L: RateLimit>(limit: &L) -> Result<bool, L::Error> {
+    ///     match limit.try_acquire().await {
+    ///         Ok(()) => Ok(true),
+    ///         Err(TryAcquireError::RateLimited { .. }) => Ok(false),
+    ///         Err(TryAcquireError::Failed(error)) => Err(error),
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let limiter = RateLimiter::per_second(10);
+    /// assert!(try_send(&limiter).await?);
+    /// assert!(!try_send(&limiter).await?, "the next slot is 100 ms away");
+    /// # Ok(())
+    /// # }
+    /// ```
     fn try_acquire(&self) -> impl Future<Output = Result<(), TryAcquireError<Self::Error>>> + Send;
 }
 
@@ -187,7 +257,16 @@ impl<E> TryAcquireError<E> {
     ///
     /// # Examples
     ///
-    /// See [`TryAcquireError`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::backend::TryAcquireError;
+    ///
+    /// let refused: TryAcquireError<std::io::Error> =
+    ///     TryAcquireError::RateLimited { retry_after: Duration::from_secs(1) };
+    /// assert_eq!(refused.retry_after(), Some(Duration::from_secs(1)));
+    /// let failed = TryAcquireError::Failed(std::io::Error::other("unreachable"));
+    /// assert_eq!(failed.retry_after(), None);
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after } => Some(*retry_after),
@@ -255,6 +334,26 @@ pub trait ConcurrencyLimit: Send + Sync {
     /// # Cancel safety
     ///
     /// Implementations in corral are cancel safe: a dropped `acquire` holds no permit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::backend::ConcurrencyLimit;
+    /// use corral::sync::Semaphore;
+    ///
+    /// async fn run_job<L: ConcurrencyLimit>(limit: &L, job: u32) -> Result<u32, L::Error> {
+    ///     let _permit = limit.acquire().await?; // held until the job is done
+    ///     Ok(job * 2)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let semaphore = Semaphore::new(1);
+    /// assert_eq!(run_job(&semaphore, 21).await?, 42);
+    /// assert_eq!(semaphore.available_permits(), 1, "the permit was given back");
+    /// # Ok(())
+    /// # }
+    /// ```
     fn acquire(&self) -> impl Future<Output = Result<Self::Permit<'_>, Self::Error>> + Send;
 
     /// Takes a permit if one is free now; `Ok(None)` if none is.
@@ -262,6 +361,31 @@ pub trait ConcurrencyLimit: Send + Sync {
     /// # Cancel safety
     ///
     /// Implementations in corral are cancel safe: a dropped `try_acquire` holds no permit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::backend::ConcurrencyLimit;
+    /// use corral::sync::Semaphore;
+    ///
+    /// // Run the job if a permit is free now; `None` if every permit is taken.
+    /// async fn try_job<L: ConcurrencyLimit>(limit: &L) -> Result<Option<&'static str>, L::Error> {
+    ///     let Some(_permit) = limit.try_acquire().await? else {
+    ///         return Ok(None);
+    ///     };
+    ///     Ok(Some("ran"))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let semaphore = Semaphore::new(1);
+    /// let held = ConcurrencyLimit::acquire(&semaphore).await?;
+    /// assert_eq!(try_job(&semaphore).await?, None, "the only permit is held");
+    /// drop(held);
+    /// assert_eq!(try_job(&semaphore).await?, Some("ran"));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn try_acquire(
         &self,
     ) -> impl Future<Output = Result<Option<Self::Permit<'_>>, Self::Error>> + Send;
@@ -340,6 +464,28 @@ pub trait JobQueue<T>: Send + Sync {
     /// it. The item was then never inserted (the local [`Queue`]), or, for a distributed
     /// queue dropped while its reply is in flight, inserted once; never twice. To wait for
     /// room in a local queue without risking the item, use [`Queue::reserve`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::backend::JobQueue;
+    /// use corral::queue::Queue;
+    ///
+    /// async fn enqueue<Q: JobQueue<u32>>(queue: &Q, jobs: std::ops::Range<u32>) -> Result<(), Q::PutError> {
+    ///     for job in jobs {
+    ///         queue.put(job).await?; // waits while a bounded queue is full
+    ///     }
+    ///     Ok(())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let queue = Queue::bounded(4);
+    /// enqueue(&queue, 0..3).await?;
+    /// assert_eq!(queue.len(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
     fn put(&self, item: T) -> impl Future<Output = Result<(), Self::PutError>> + Send;
 
     /// Takes an item, waiting while the queue is empty.
@@ -348,6 +494,30 @@ pub trait JobQueue<T>: Send + Sync {
     ///
     /// Implementations in corral are cancel safe: no item is lost; a distributed queue hands an
     /// item whose `get` was dropped in flight to another worker after its visibility timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::backend::{Delivery, JobQueue};
+    /// use corral::queue::Queue;
+    ///
+    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    ///
+    /// async fn next_job<Q: JobQueue<String>>(queue: &Q) -> Result<usize, BoxError> {
+    ///     let job = queue.get().await?; // waits while the queue is empty
+    ///     let len = job.len(); // the item, through `Deref`
+    ///     job.done().await?;
+    ///     Ok(len)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let queue = Queue::unbounded();
+    /// JobQueue::put(&queue, "hello".to_owned()).await?;
+    /// assert_eq!(next_job(&queue).await?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     fn get(&self) -> impl Future<Output = Result<Self::Delivery<'_>, Self::GetError>> + Send;
 
     /// Waits until every item put has been acknowledged.
@@ -355,6 +525,39 @@ pub trait JobQueue<T>: Send + Sync {
     /// # Cancel safety
     ///
     /// This method is cancel safe: it takes nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::backend::{Delivery, JobQueue};
+    /// use corral::queue::Queue;
+    ///
+    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    ///
+    /// async fn work<Q: JobQueue<u32>>(queue: &Q) -> Result<(), BoxError> {
+    ///     while let Ok(job) = queue.get().await {
+    ///         job.done().await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let queue = Queue::unbounded();
+    /// for n in 0..3 {
+    ///     JobQueue::put(&queue, n).await?;
+    /// }
+    /// let worker = tokio::spawn({
+    ///     let queue = queue.clone();
+    ///     async move { work(&queue).await }
+    /// });
+    /// JobQueue::join(&queue).await?; // the worker acknowledged all three
+    /// assert!(queue.is_empty());
+    /// JobQueue::shutdown(&queue).await?; // the worker's `get` fails: it ends
+    /// worker.await??;
+    /// # Ok(())
+    /// # }
+    /// ```
     fn join(&self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Shuts the queue down: `put` fails from now on, `get` drains what is left, then fails.
@@ -363,6 +566,36 @@ pub trait JobQueue<T>: Send + Sync {
     ///
     /// This method is cancel safe: dropped before it completes, it either shut the queue down or
     /// did nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::backend::{Delivery, JobQueue};
+    /// use corral::queue::Queue;
+    ///
+    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    ///
+    /// // Stops new work, finishes what is left, and waits until it is all acknowledged.
+    /// async fn finish<Q: JobQueue<&'static str>>(queue: &Q) -> Result<usize, BoxError> {
+    ///     queue.shutdown().await?;
+    ///     let mut left = 0;
+    ///     while let Ok(job) = queue.get().await {
+    ///         job.done().await?;
+    ///         left += 1;
+    ///     }
+    ///     queue.join().await?;
+    ///     Ok(left)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let queue = Queue::unbounded();
+    /// JobQueue::put(&queue, "last job").await?;
+    /// assert_eq!(finish(&queue).await?, 1);
+    /// assert!(JobQueue::put(&queue, "too late").await.is_err(), "shut down");
+    /// # Ok(())
+    /// # }
+    /// ```
     fn shutdown(&self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
@@ -375,7 +608,26 @@ pub trait JobQueue<T>: Send + Sync {
 ///
 /// # Examples
 ///
-/// See [`JobQueue`].
+/// ```
+/// use corral::backend::{Delivery, JobQueue};
+/// use corral::queue::Queue;
+///
+/// // Handles one delivery from any queue: reads the item, then acknowledges it.
+/// async fn handle<D: Delivery<String>>(job: D) -> Result<usize, D::Error> {
+///     let words = job.split_whitespace().count();
+///     job.done().await?;
+///     Ok(words)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let queue = Queue::unbounded();
+/// JobQueue::put(&queue, "two words".to_owned()).await?;
+/// assert_eq!(handle(JobQueue::get(&queue).await?).await?, 2);
+/// JobQueue::join(&queue).await?;
+/// # Ok(())
+/// # }
+/// ```
 pub trait Delivery<T>: Deref<Target = T> + Send {
     /// Why the acknowledgement failed.
     type Error: Error + Send + Sync + 'static;
@@ -386,6 +638,31 @@ pub trait Delivery<T>: Deref<Target = T> + Send {
     ///
     /// Implementations in corral are cancel safe in the sense that a dropped `done` either
     /// acknowledged the item or left it to be handed out again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::backend::{Delivery, JobQueue};
+    /// use corral::queue::Queue;
+    ///
+    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    ///
+    /// async fn process<Q: JobQueue<u32>>(queue: &Q) -> Result<u32, BoxError> {
+    ///     let job = queue.get().await?;
+    ///     let doubled = *job * 2;
+    ///     job.done().await?; // counts for `join`, never handed out again
+    ///     Ok(doubled)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), BoxError> {
+    /// let queue = Queue::unbounded();
+    /// JobQueue::put(&queue, 21).await?;
+    /// assert_eq!(process(&queue).await?, 42);
+    /// JobQueue::join(&queue).await?; // returns: the only item is done
+    /// # Ok(())
+    /// # }
+    /// ```
     fn done(self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 

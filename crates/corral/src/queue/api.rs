@@ -573,6 +573,12 @@ macro_rules! queue_api {
             /// [`task_done`](Self::task_done) if anyone `join`s. Clone the handle first to keep
             /// one.
             ///
+            /// # Cancel safety
+            ///
+            /// The stream's `next()` is cancel safe: if it is used in `select!` and another
+            /// branch completes first, no item was taken. Dropping the stream takes nothing
+            /// either.
+            ///
             /// A stream waits in line with the `get`s, but holds no item while it is not being
             /// polled: when its turn comes it is woken, and the item stays free for anyone
             /// until the stream runs and takes it. So a stream whose `next()` lost a `select!`

@@ -10,11 +10,12 @@ use std::fmt;
 /// use corral::retry::{GiveUp, Retry};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # tokio::time::pause();
 /// let retry = Retry::fixed(Duration::from_millis(10)).max_attempts(2);
-/// let err = retry.run(|| async { Err::<(), _>("down") }).await.unwrap_err();
+/// let Err(err) = retry.run(|| async { Err::<(), _>("down") }).await else { return Err("expected the run to give up".into()) };
 /// assert_eq!(err.reason(), GiveUp::Attempts);
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,17 +43,18 @@ pub enum GiveUp {
 /// use corral::retry::Retry;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # tokio::time::pause();
-/// let err = Retry::exponential(Duration::from_millis(100))
+/// let outcome = Retry::exponential(Duration::from_millis(100))
 ///     .max_attempts(3)
 ///     .run(|| async { Err::<(), _>(std::io::Error::other("refused")) })
-///     .await
-///     .unwrap_err();
+///     .await;
+/// let Err(err) = outcome else { return Err("expected the run to give up".into()) };
 /// assert_eq!(err.attempts(), 3);
 /// assert_eq!(err.to_string(), "gave up after 3 attempts: refused");
 /// let last: std::io::Error = err.into_inner();
 /// assert_eq!(last.to_string(), "refused");
+/// # Ok(())
 /// # }
 /// ```
 pub struct RetryError<E> {
@@ -79,10 +81,12 @@ impl<E> RetryError<E> {
     /// use corral::retry::Retry;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
-    /// let err = Retry::fixed(Duration::ZERO).run(|| async { Err::<(), _>(7) }).await.unwrap_err();
+    /// let outcome = Retry::fixed(Duration::ZERO).run(|| async { Err::<(), _>(7) }).await;
+    /// let Err(err) = outcome else { return Err("expected the run to give up".into()) };
     /// assert_eq!(*err.last(), 7);
+    /// # Ok(())
     /// # }
     /// ```
     pub fn last(&self) -> &E {
@@ -98,11 +102,12 @@ impl<E> RetryError<E> {
     /// use corral::retry::Retry;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
     /// let retry = Retry::fixed(Duration::ZERO).max_attempts(5);
-    /// let err = retry.run(|| async { Err::<(), _>("no") }).await.unwrap_err();
+    /// let Err(err) = retry.run(|| async { Err::<(), _>("no") }).await else { return Err("expected the run to give up".into()) };
     /// assert_eq!(err.attempts(), 5);
+    /// # Ok(())
     /// # }
     /// ```
     pub fn attempts(&self) -> u32 {
@@ -118,11 +123,12 @@ impl<E> RetryError<E> {
     /// use corral::retry::{GiveUp, Retry};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
     /// let retry = Retry::fixed(Duration::ZERO).when(|e: &&str| *e != "fatal");
-    /// let err = retry.run(|| async { Err::<(), _>("fatal") }).await.unwrap_err();
+    /// let Err(err) = retry.run(|| async { Err::<(), _>("fatal") }).await else { return Err("expected the run to give up".into()) };
     /// assert_eq!((err.reason(), err.attempts()), (GiveUp::NotRetryable, 1));
+    /// # Ok(())
     /// # }
     /// ```
     pub fn reason(&self) -> GiveUp {
@@ -138,10 +144,12 @@ impl<E> RetryError<E> {
     /// use corral::retry::Retry;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
-    /// let err = Retry::fixed(Duration::ZERO).run(|| async { Err::<(), _>(7) }).await.unwrap_err();
+    /// let outcome = Retry::fixed(Duration::ZERO).run(|| async { Err::<(), _>(7) }).await;
+    /// let Err(err) = outcome else { return Err("expected the run to give up".into()) };
     /// assert_eq!(err.into_inner(), 7);
+    /// # Ok(())
     /// # }
     /// ```
     pub fn into_inner(self) -> E {

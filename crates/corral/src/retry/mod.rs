@@ -126,6 +126,17 @@ pub use error::{GiveUp, RetryError};
 /// ```
 pub trait Predicate<E> {
     /// `true` if the operation should be tried again after `error`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::retry::Predicate;
+    ///
+    /// // Any `Fn(&E) -> bool` is a predicate.
+    /// let transient = |status: &u16| *status == 429 || *status >= 500;
+    /// assert!(transient.retryable(&503));
+    /// assert!(!transient.retryable(&404));
+    /// ```
     fn retryable(&self, error: &E) -> bool;
 }
 
@@ -183,6 +194,33 @@ impl<E, F: Fn(&E) -> bool> Predicate<E> for F {
 pub trait OnRetry<E> {
     /// Called after failed attempt number `attempt` (1 for the first) with its `error`, before
     /// waiting `delay`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use std::time::Duration;
+    /// use corral::retry::{OnRetry, Retry};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Any `Fn(u32, &E, Duration)` is a hook; `Retry::run` calls it before each wait.
+    /// let seen = Mutex::new(Vec::new());
+    /// let hook = |attempt: u32, error: &&str, delay: Duration| {
+    ///     if let Ok(mut seen) = seen.lock() {
+    ///         seen.push((attempt, error.to_string(), delay));
+    ///     }
+    /// };
+    /// hook.on_retry(1, &"timed out", Duration::from_millis(100));
+    /// let retry = Retry::fixed(Duration::from_millis(100)).max_attempts(2).on_retry(&hook);
+    /// let outcome = retry.run(|| async { Err::<(), _>("refused") }).await;
+    /// assert!(outcome.is_err());
+    /// let seen = seen.lock().map_err(|e| e.to_string())?;
+    /// assert_eq!(seen.len(), 2); // the direct call, then the one retry
+    /// assert_eq!(seen[1], (1, "refused".to_owned(), Duration::from_millis(100)));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn on_retry(&self, attempt: u32, error: &E, delay: Duration);
 }
 
@@ -232,9 +270,11 @@ impl<E, F: Fn(u32, &E, Duration)> OnRetry<E> for F {
 /// use corral::retry::{GiveUp, Retry};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let err = Retry::fixed(Duration::MAX).run(|| async { Err::<(), _>("down") }).await.unwrap_err();
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let outcome = Retry::fixed(Duration::MAX).run(|| async { Err::<(), _>("down") }).await;
+/// let Err(err) = outcome else { return Err("expected the run to give up".into()) };
 /// assert_eq!((err.attempts(), err.reason()), (1, GiveUp::Elapsed));
+/// # Ok(())
 /// # }
 /// ```
 ///
@@ -374,11 +414,12 @@ impl<P, H> Retry<P, H> {
     /// use corral::retry::Retry;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
     /// let retry = Retry::fixed(Duration::from_millis(1)).max_attempts(10);
-    /// let err = retry.run(|| async { Err::<(), _>("down") }).await.unwrap_err();
+    /// let Err(err) = retry.run(|| async { Err::<(), _>("down") }).await else { return Err("expected the run to give up".into()) };
     /// assert_eq!(err.attempts(), 10);
+    /// # Ok(())
     /// # }
     /// ```
     pub fn max_attempts(mut self, attempts: u32) -> Self {
@@ -416,14 +457,15 @@ impl<P, H> Retry<P, H> {
     /// use corral::retry::{GiveUp, Retry};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
     /// let retry = Retry::exponential(Duration::from_millis(100))
     ///     .max_attempts(u32::MAX)
     ///     .max_elapsed(Duration::from_millis(500));
-    /// let err = retry.run(|| async { Err::<(), _>("down") }).await.unwrap_err();
+    /// let Err(err) = retry.run(|| async { Err::<(), _>("down") }).await else { return Err("expected the run to give up".into()) };
     /// // waits of 100 and 200 ms fit in 500 ms; the next, 400 ms, would not
     /// assert_eq!((err.attempts(), err.reason()), (3, GiveUp::Elapsed));
+    /// # Ok(())
     /// # }
     /// ```
     pub fn max_elapsed(mut self, max_elapsed: Duration) -> Self {
@@ -485,15 +527,16 @@ impl<P, H> Retry<P, H> {
     /// use corral::retry::Retry;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
     /// let retry = Retry::exponential(Duration::from_millis(10))
     ///     .when(|e: &Error| e.kind() != ErrorKind::PermissionDenied);
-    /// let err = retry
+    /// let outcome = retry
     ///     .run(|| async { Err::<(), _>(Error::from(ErrorKind::PermissionDenied)) })
-    ///     .await
-    ///     .unwrap_err();
+    ///     .await;
+    /// let Err(err) = outcome else { return Err("expected the run to give up".into()) };
     /// assert_eq!(err.attempts(), 1); // not worth retrying
+    /// # Ok(())
     /// # }
     /// ```
     pub fn when<E, W>(self, predicate: W) -> Retry<W, H>

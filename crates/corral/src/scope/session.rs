@@ -40,17 +40,128 @@ pub trait Session: Send + Sized + 'static {
     type Error: Send + 'static;
 
     /// Makes the body's work permanent. Called once, when the body returned `Ok`.
+    ///
+    /// # Cancel safety
+    ///
+    /// [`with_session`] drops this future only when its own future is dropped (a timeout,
+    /// `select!`, a cancelled task) while the commit runs. The session is then handed to a
+    /// task on the current runtime that calls [`rollback`](Self::rollback) and then
+    /// [`close`](Self::close), bounded by 30 seconds, with every failure
+    /// [reported](crate::report) (outside a runtime, the session is only dropped, and that is
+    /// reported). So a commit cut short is followed by a rollback: write `commit` so that,
+    /// dropped part way, it leaves nothing a rollback cannot undo.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use corral::scope::{Session, with_session};
+    ///
+    /// struct Tx { committed: Arc<AtomicBool> }
+    ///
+    /// impl Session for Tx {
+    ///     type Error = std::io::Error;
+    ///     async fn commit(&mut self) -> Result<(), Self::Error> {
+    ///         self.committed.store(true, Ordering::Release);
+    ///         Ok(())
+    ///     }
+    ///     async fn close(self) -> Result<(), Self::Error> { Ok(()) }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let committed = Arc::new(AtomicBool::new(false));
+    /// let tx = Tx { committed: Arc::clone(&committed) };
+    /// with_session(async { Ok(tx) }, async |_: &mut Tx| Ok::<_, std::io::Error>(())).await?;
+    /// assert!(committed.load(Ordering::Acquire)); // the body succeeded
+    /// # Ok(())
+    /// # }
+    /// ```
     fn commit(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
         async { Ok(()) }
     }
 
     /// Undoes the body's work. Called once, when the body or the commit failed, or (on a
     /// runtime task) when the [`with_session`] future was dropped before the end.
+    ///
+    /// # Cancel safety
+    ///
+    /// If the [`with_session`] future is dropped while this future runs, the session is handed
+    /// to a task on the current runtime that calls `rollback` again, from the start, and then
+    /// [`close`](Self::close), bounded by 30 seconds, with every failure
+    /// [reported](crate::report) (outside a runtime, the session is only dropped, and that is
+    /// reported). So `rollback` must tolerate being called again after one cut short. A
+    /// rollback that panicked is not run again; the session is still closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use corral::scope::{Session, with_session};
+    ///
+    /// struct Tx { rolled_back: Arc<AtomicBool> }
+    ///
+    /// impl Session for Tx {
+    ///     type Error = String;
+    ///     async fn rollback(&mut self) -> Result<(), String> {
+    ///         self.rolled_back.store(true, Ordering::Release);
+    ///         Ok(())
+    ///     }
+    ///     async fn close(self) -> Result<(), String> { Ok(()) }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rolled_back = Arc::new(AtomicBool::new(false));
+    /// let tx = Tx { rolled_back: Arc::clone(&rolled_back) };
+    /// let outcome = with_session(async { Ok(tx) }, async |_: &mut Tx| Err::<(), _>("insert failed".to_owned())).await;
+    /// assert!(matches!(outcome, Err(failure) if failure.error() == "insert failed"));
+    /// assert!(rolled_back.load(Ordering::Acquire)); // the body failed
+    /// # Ok(())
+    /// # }
+    /// ```
     fn rollback(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
         async { Ok(()) }
     }
 
     /// Releases the resource. Called once, always, last.
+    ///
+    /// # Cancel safety
+    ///
+    /// `close` takes the session by value, so if the [`with_session`] future is dropped while
+    /// this future runs, the session is dropped with it and `close` is not called again: the
+    /// session's own `Drop` is the last thing that runs. Give a resource that must be released
+    /// a `Drop` that releases it (or hands that to a task) when `close` did not finish.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use corral::scope::{Session, with_session};
+    ///
+    /// struct Connection { closed: Arc<AtomicBool> }
+    ///
+    /// impl Session for Connection {
+    ///     type Error = std::io::Error;
+    ///     async fn close(self) -> Result<(), std::io::Error> {
+    ///         self.closed.store(true, Ordering::Release);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let closed = Arc::new(AtomicBool::new(false));
+    /// let conn = Connection { closed: Arc::clone(&closed) };
+    /// let n = with_session(async { Ok(conn) }, async |_: &mut Connection| Ok::<_, std::io::Error>(3)).await?;
+    /// assert_eq!(n, 3);
+    /// assert!(closed.load(Ordering::Acquire)); // closed when the body was done
+    /// # Ok(())
+    /// # }
+    /// ```
     fn close(self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
@@ -117,7 +228,8 @@ pub trait Session: Send + Sized + 'static {
 ///     db.execute("DROP TABLE users").await
 /// })
 /// .await; // rollback, close
-/// assert_eq!(failed.expect_err("denied").error().to_string(), "permission denied");
+/// let Err(failure) = failed else { return Err("expected the DROP to be denied".into()) };
+/// assert_eq!(failure.error().to_string(), "permission denied");
 /// # Ok(())
 /// # }
 /// ```
@@ -300,12 +412,13 @@ where
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let failure = with_session(async { Ok(Flaky) }, async |_: &mut Flaky| Err::<(), String>("insert failed".into()))
-///     .await
-///     .expect_err("the body failed");
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let outcome = with_session(async { Ok(Flaky) }, async |_: &mut Flaky| Err::<(), String>("insert failed".into()))
+///     .await;
+/// let Err(failure) = outcome else { return Err("expected the body to fail".into()) };
 /// assert_eq!(failure.error(), "insert failed"); // the body's error wins
 /// assert_eq!(failure.suppressed(), ["rollback failed"]); // and the rollback's is kept
+/// # Ok(())
 /// # }
 /// ```
 pub struct SessionError<E> {
@@ -331,12 +444,13 @@ impl<E> SessionError<E> {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # struct S; impl corral::scope::Session for S { type Error = String; async fn close(self) -> Result<(), String> { Ok(()) } }
-    /// let failure = corral::scope::with_session(async { Err::<S, _>("no connection".to_owned()) }, async |_: &mut S| Ok::<(), String>(()))
-    ///     .await
-    ///     .expect_err("acquire failed");
+    /// let outcome = corral::scope::with_session(async { Err::<S, _>("no connection".to_owned()) }, async |_: &mut S| Ok::<(), String>(()))
+    ///     .await;
+    /// let Err(failure) = outcome else { return Err("expected acquire to fail".into()) };
     /// assert_eq!(failure.error(), "no connection");
+    /// # Ok(())
     /// # }
     /// ```
     pub fn error(&self) -> &E {
@@ -349,12 +463,13 @@ impl<E> SessionError<E> {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # struct S; impl corral::scope::Session for S { type Error = String; async fn close(self) -> Result<(), String> { Ok(()) } }
-    /// let failure = corral::scope::with_session(async { Ok(S) }, async |_: &mut S| Err::<(), String>("boom".to_owned()))
-    ///     .await
-    ///     .expect_err("the body failed");
+    /// let outcome = corral::scope::with_session(async { Ok(S) }, async |_: &mut S| Err::<(), String>("boom".to_owned()))
+    ///     .await;
+    /// let Err(failure) = outcome else { return Err("expected the body to fail".into()) };
     /// assert_eq!(failure.into_error(), "boom");
+    /// # Ok(())
     /// # }
     /// ```
     pub fn into_error(self) -> E {
@@ -367,12 +482,13 @@ impl<E> SessionError<E> {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # struct S; impl corral::scope::Session for S { type Error = String; async fn close(self) -> Result<(), String> { Err("close failed".into()) } }
-    /// let failure = corral::scope::with_session(async { Ok(S) }, async |_: &mut S| Err::<(), String>("boom".to_owned()))
-    ///     .await
-    ///     .expect_err("the body failed");
+    /// let outcome = corral::scope::with_session(async { Ok(S) }, async |_: &mut S| Err::<(), String>("boom".to_owned()))
+    ///     .await;
+    /// let Err(failure) = outcome else { return Err("expected the body to fail".into()) };
     /// assert_eq!(failure.suppressed(), ["close failed"]);
+    /// # Ok(())
     /// # }
     /// ```
     pub fn suppressed(&self) -> &[E] {
@@ -408,3 +524,117 @@ impl<E: fmt::Display> fmt::Display for SessionError<E> {
 /// `SessionError<BoxError>` is one too); its `Display` starts with the error that ended the
 /// session.
 impl<E: fmt::Debug + fmt::Display> Error for SessionError<E> {}
+
+// The `# Cancel safety` claims of `Session::commit` and `Session::close` (the rollback's are
+// checked in `tests/scope`).
+#[cfg(all(test, not(corral_loom)))]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    type Log = Arc<Mutex<Vec<&'static str>>>;
+
+    /// A session whose commit and close each take 10 ms; it logs when each step starts and
+    /// ends, and when it is dropped (and says so on `dropped`).
+    struct Slow {
+        log: Log,
+        dropped: Option<oneshot::Sender<()>>,
+    }
+
+    impl Slow {
+        fn new(log: &Log) -> (Self, oneshot::Receiver<()>) {
+            let (dropped, rx) = oneshot::channel();
+            let session = Self {
+                log: Arc::clone(log),
+                dropped: Some(dropped),
+            };
+            (session, rx)
+        }
+
+        fn push(&self, entry: &'static str) {
+            self.log.lock().expect("log").push(entry);
+        }
+    }
+
+    impl Session for Slow {
+        type Error = String;
+
+        async fn commit(&mut self) -> Result<(), String> {
+            self.push("commit");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.push("committed");
+            Ok(())
+        }
+
+        async fn rollback(&mut self) -> Result<(), String> {
+            self.push("rollback");
+            Ok(())
+        }
+
+        async fn close(self) -> Result<(), String> {
+            self.push("close");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.push("closed");
+            Ok(())
+        }
+    }
+
+    impl Drop for Slow {
+        fn drop(&mut self) {
+            self.push("drop");
+            if let Some(dropped) = self.dropped.take() {
+                let _ = dropped.send(());
+            }
+        }
+    }
+
+    fn entries(log: &Log) -> Vec<&'static str> {
+        log.lock().expect("log").clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_session_dropped_mid_commit_is_rolled_back_and_closed_on_a_task() {
+        let log = Log::default();
+        let (session, dropped) = Slow::new(&log);
+        let work = with_session(async { Ok(session) }, async |_: &mut Slow| {
+            Ok::<_, String>(())
+        });
+        // The commit takes 10 ms: dropped 5 ms into it.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(5), work)
+                .await
+                .is_err()
+        );
+        dropped.await.expect("the session is dropped in the end");
+        assert_eq!(
+            entries(&log),
+            ["commit", "rollback", "close", "closed", "drop"],
+            "the commit cut short is followed by a rollback and a close"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_session_dropped_mid_close_is_dropped_and_not_closed_again() {
+        let log = Log::default();
+        let (session, mut dropped) = Slow::new(&log);
+        let work = with_session(async { Ok(session) }, async |_: &mut Slow| {
+            Ok::<_, String>(())
+        });
+        // The commit takes 10 ms, then the close 10 ms: dropped 5 ms into the close.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(15), work)
+                .await
+                .is_err()
+        );
+        assert_eq!(dropped.try_recv(), Ok(()), "dropped with the future");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(
+            entries(&log),
+            ["commit", "committed", "close", "drop"],
+            "the close cut short is not run again, and no rollback follows it"
+        );
+    }
+}

@@ -68,7 +68,9 @@ pub type PanicPayload = Box<dyn Any + Send + 'static>;
 /// group.spawn(async { Err::<(), BoxError>("disk full".into()) });
 /// group.spawn(async { Err::<(), BoxError>("no route to host".into()) });
 ///
-/// let errors = group.join().await.expect_err("both children failed");
+/// let Err(errors) = group.join().await else {
+///     return Err("expected both children to fail".into());
+/// };
 /// assert!(!errors.is_cancelled());
 /// assert_eq!(errors.len(), 2); // both failed in the same tick: both are kept
 /// assert_eq!(errors.errors()[0].to_string(), "disk full");
@@ -115,11 +117,11 @@ impl<E> ErrorGroup<E> {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let errors = corral::task::first_ok(["a", "b"].map(|e| async move { Err::<(), _>(e) }))
-    ///     .await
-    ///     .expect_err("both fail");
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let outcome = corral::task::first_ok(["a", "b"].map(|e| async move { Err::<(), _>(e) })).await;
+    /// let Err(errors) = outcome else { return Err("expected both to fail".into()) };
     /// assert_eq!(errors.errors(), ["a", "b"]);
+    /// # Ok(())
     /// # }
     /// ```
     pub fn errors(&self) -> &[E] {
@@ -132,10 +134,13 @@ impl<E> ErrorGroup<E> {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let errors = corral::task::first_ok([async { Err::<(), _>("a") }]).await.expect_err("fails");
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let Err(errors) = corral::task::first_ok([async { Err::<(), _>("a") }]).await else {
+    ///     return Err("expected it to fail".into());
+    /// };
     /// let owned: Vec<&str> = errors.into_errors();
     /// assert_eq!(owned, ["a"]);
+    /// # Ok(())
     /// # }
     /// ```
     pub fn into_errors(self) -> Vec<E> {
@@ -148,11 +153,11 @@ impl<E> ErrorGroup<E> {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let errors = corral::task::first_ok([1, 2].map(|e| async move { Err::<(), _>(e) }))
-    ///     .await
-    ///     .expect_err("both fail");
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let outcome = corral::task::first_ok([1, 2].map(|e| async move { Err::<(), _>(e) })).await;
+    /// let Err(errors) = outcome else { return Err("expected both to fail".into()) };
     /// assert_eq!(errors.iter().sum::<i32>(), 3);
+    /// # Ok(())
     /// # }
     /// ```
     pub fn iter(&self) -> std::slice::Iter<'_, E> {
@@ -165,9 +170,12 @@ impl<E> ErrorGroup<E> {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let errors = corral::task::first_ok([async { Err::<(), _>("a") }]).await.expect_err("fails");
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let Err(errors) = corral::task::first_ok([async { Err::<(), _>("a") }]).await else {
+    ///     return Err("expected it to fail".into());
+    /// };
     /// assert_eq!(errors.len(), 1);
+    /// # Ok(())
     /// # }
     /// ```
     pub fn len(&self) -> usize {
@@ -181,10 +189,13 @@ impl<E> ErrorGroup<E> {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let none: Vec<std::future::Ready<Result<(), &str>>> = Vec::new();
-    /// let errors = corral::task::first_ok(none).await.expect_err("nothing succeeded");
+    /// let Err(errors) = corral::task::first_ok(none).await else {
+    ///     return Err("expected nothing to succeed".into());
+    /// };
     /// assert!(errors.is_empty() && !errors.is_cancelled());
+    /// # Ok(())
     /// # }
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -201,12 +212,13 @@ impl<E> ErrorGroup<E> {
     /// use corral::task::{BoxError, TaskGroup};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let group: TaskGroup<BoxError> = TaskGroup::new();
     /// group.spawn(std::future::pending::<Result<(), BoxError>>());
     /// group.token().cancel(); // from outside
-    /// let errors = group.join().await.expect_err("cancelled");
+    /// let Err(errors) = group.join().await else { return Err("expected a cancellation".into()) };
     /// assert!(errors.is_cancelled());
+    /// # Ok(())
     /// # }
     /// ```
     pub fn is_cancelled(&self) -> bool {
@@ -230,7 +242,9 @@ impl<E> ErrorGroup<E> {
     /// });
     /// drop(first); // the runtime shuts down with the task unfinished
     /// let second = tokio::runtime::Builder::new_current_thread().build()?;
-    /// let errors = second.block_on(group.join()).expect_err("nothing ran to the end");
+    /// let Err(errors) = second.block_on(group.join()) else {
+    ///     return Err("expected nothing to run to the end".into());
+    /// };
     /// assert!(errors.is_runtime_shut_down() && errors.is_cancelled());
     /// assert_eq!(errors.to_string(), "task group cancelled: its tasks' runtime shut down");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -617,7 +631,7 @@ impl<E: fmt::Debug + fmt::Display> Error for ErrorGroup<E> {}
 /// let group: TaskGroup<BoxError> = TaskGroup::new();
 /// let task = group.spawn(std::future::pending::<Result<(), BoxError>>());
 /// task.abort();
-/// let err = task.await.expect_err("aborted");
+/// let Err(err) = task.await else { return Err("expected the task to be aborted".into()) };
 /// assert!(err.is_cancelled());
 /// group.join().await?;
 /// # Ok(())
@@ -660,7 +674,7 @@ impl TaskError {
     /// let spawner = group.spawner();
     /// group.join().await?;
     /// let late = spawner.spawn(async { Ok(()) }); // the group has finished
-    /// assert!(late.await.expect_err("never started").is_cancelled());
+    /// assert!(matches!(late.await, Err(err) if err.is_cancelled()), "never started");
     /// # Ok(())
     /// # }
     /// ```
@@ -676,12 +690,13 @@ impl TaskError {
     /// use corral::task::{BoxError, TaskGroup};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let group: TaskGroup<BoxError> = TaskGroup::new();
     /// let task = group.spawn(async { Err::<(), BoxError>("no".into()) });
-    /// let errors = group.join().await.expect_err("the task failed");
-    /// assert!(task.await.expect_err("failed").is_failed());
+    /// let Err(errors) = group.join().await else { return Err("expected the task to fail".into()) };
+    /// assert!(matches!(task.await, Err(err) if err.is_failed()));
     /// assert_eq!(errors.errors()[0].to_string(), "no"); // the error itself is here
+    /// # Ok(())
     /// # }
     /// ```
     pub fn is_failed(&self) -> bool {
@@ -704,7 +719,7 @@ impl TaskError {
     ///     }
     ///     Ok(())
     /// });
-    /// assert!(task.await.expect_err("panicked").is_panic());
+    /// assert!(matches!(task.await, Err(err) if err.is_panic()));
     /// # }
     /// ```
     pub fn is_panic(&self) -> bool {

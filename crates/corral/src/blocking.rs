@@ -615,8 +615,11 @@ impl<R> fmt::Debug for Cpu<R> {
 /// ```
 /// // Outside a runtime, the job cannot reach Tokio's blocking pool.
 /// let job = corral::blocking::run_blocking(|| 1);
-/// let error = futures::executor::block_on(job).expect_err("no runtime here");
+/// let Err(error) = futures::executor::block_on(job) else {
+///     return Err("expected no runtime here".into());
+/// };
 /// assert!(error.is_no_runtime());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct BlockingError {
@@ -647,8 +650,8 @@ impl BlockingError {
     /// # Examples
     ///
     /// ```
-    /// let error = futures::executor::block_on(corral::blocking::run_blocking(|| ())).expect_err("no runtime");
-    /// assert!(error.is_no_runtime());
+    /// let job = corral::blocking::run_blocking(|| ());
+    /// assert!(matches!(futures::executor::block_on(job), Err(error) if error.is_no_runtime()));
     /// ```
     pub fn is_no_runtime(&self) -> bool {
         self.kind == BlockingErrorKind::NoRuntime
@@ -659,8 +662,9 @@ impl BlockingError {
     /// # Examples
     ///
     /// ```
-    /// let error = futures::executor::block_on(corral::blocking::run_blocking(|| ())).expect_err("no runtime");
-    /// assert!(!error.is_shutdown());
+    /// // No runtime at all: not the same as one that shut down.
+    /// let job = corral::blocking::run_blocking(|| ());
+    /// assert!(matches!(futures::executor::block_on(job), Err(error) if !error.is_shutdown()));
     /// ```
     pub fn is_shutdown(&self) -> bool {
         self.kind == BlockingErrorKind::Shutdown

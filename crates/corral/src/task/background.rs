@@ -101,7 +101,7 @@ impl<E: Send + 'static> BackgroundTasks<E> {
     ///     let _ = sink.send(failure.to_string()); // fails only once nobody reads
     /// });
     /// let task = background.spawn(async { Err::<(), BoxError>("cache refresh failed".into()) });
-    /// assert!(task.await.expect_err("it failed").is_failed());
+    /// assert!(matches!(task.await, Err(error) if error.is_failed()));
     /// assert_eq!(failures.try_iter().collect::<Vec<_>>(), ["task failed: cache refresh failed"]);
     /// # Ok(())
     /// # }
@@ -233,7 +233,7 @@ impl<E: Send + 'static> BackgroundTasks<E> {
     /// let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
     /// let stuck = background.spawn(std::future::pending::<Result<(), BoxError>>());
     /// background.shutdown(Duration::from_millis(50)).await;
-    /// assert!(stuck.await.expect_err("aborted").is_cancelled());
+    /// assert!(matches!(stuck.await, Err(error) if error.is_cancelled()));
     /// # Ok(())
     /// # }
     /// ```

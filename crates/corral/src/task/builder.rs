@@ -94,7 +94,9 @@ where
     /// let group: TaskGroup<BoxError> = TaskGroup::builder().parent_token(&app).build();
     /// group.spawn(std::future::pending::<Result<(), BoxError>>());
     /// app.cancel();
-    /// let err = group.join().await.expect_err("cancelled from outside");
+    /// let Err(err) = group.join().await else {
+    ///     return Err("expected a cancellation from outside".into());
+    /// };
     /// assert!(err.is_cancelled() && err.is_empty());
     /// # Ok(())
     /// # }

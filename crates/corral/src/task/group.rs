@@ -367,7 +367,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///         Ok("finished")
     ///     })
     ///     .await;
-    /// let errors = result.expect_err("the child failed");
+    /// let Err(errors) = result else {
+    ///     return Err("expected the child's failure".into());
+    /// };
     /// assert_eq!(errors.errors()[0].to_string(), "upstream refused");
     /// # Ok(())
     /// # }
@@ -448,7 +450,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// for i in 0..10 {
     ///     group.spawn(async move { if i == 7 { Err("seven".into()) } else { Ok(i) } });
     /// }
-    /// let errors = group.join().await.expect_err("task 7 failed");
+    /// let Err(errors) = group.join().await else {
+    ///     return Err("expected task 7 to fail".into());
+    /// };
     /// assert_eq!(errors.len(), 1);
     /// assert_eq!(errors.errors()[0].to_string(), "seven");
     /// # Ok(())
@@ -487,7 +491,8 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// let group: TaskGroup<BoxError> = TaskGroup::new();
     /// let stubborn = group.spawn(std::future::pending::<Result<(), BoxError>>());
     /// group.shutdown(Duration::from_millis(100)).await?;
-    /// assert!(stubborn.await.expect_err("aborted after the grace").is_cancelled());
+    /// // aborted after the grace
+    /// assert!(matches!(stubborn.await, Err(error) if error.is_cancelled()));
     /// # Ok(())
     /// # }
     /// ```

@@ -124,7 +124,9 @@ impl<F> fmt::Debug for Race<F> {
 /// assert_eq!(body.ok().as_deref(), Some("payload from eu"));
 ///
 /// let all_down = first_ok([fetch("eu", 5, false), fetch("us", 1, false)]).await;
-/// let errors = all_down.expect_err("no mirror is up");
+/// let Err(errors) = all_down else {
+///     return Err("expected every mirror to be down".into());
+/// };
 /// assert_eq!(errors.errors(), ["eu is down", "us is down"]); // input order
 /// # Ok(())
 /// # }

@@ -23,9 +23,9 @@ use tokio::time::Instant;
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # tokio::time::pause();
 /// let start = corral::time::Instant::now();
-/// let err = timeout(Duration::from_secs(1), std::future::pending::<()>())
-///     .await
-///     .expect_err("never finishes");
+/// let Err(err) = timeout(Duration::from_secs(1), std::future::pending::<()>()).await else {
+///     return Err("expected the timeout to fire".into());
+/// };
 /// assert_eq!(err.deadline(), start + Duration::from_secs(1));
 /// assert_eq!(err.to_string(), "deadline elapsed");
 /// # Ok(())
@@ -53,11 +53,14 @@ impl Elapsed {
     /// use corral::time::timeout_at;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::time::pause();
     /// let at = Instant::now() + Duration::from_millis(10);
-    /// let err = timeout_at(at, std::future::pending::<()>()).await.expect_err("fires");
+    /// let Err(err) = timeout_at(at, std::future::pending::<()>()).await else {
+    ///     return Err("expected the deadline to fire".into());
+    /// };
     /// assert_eq!(err.deadline(), at);
+    /// # Ok(())
     /// # }
     /// ```
     pub fn deadline(&self) -> Instant {
@@ -77,10 +80,9 @@ impl Elapsed {
     /// # tokio::time::pause();
     /// let request = Deadline::after(Duration::from_secs(10));
     /// let step = Deadline::after(Duration::from_secs(1));
-    /// let err = request
-    ///     .run(step.run(std::future::pending::<()>()))
-    ///     .await?
-    ///     .expect_err("the step's deadline fires first");
+    /// let Err(err) = request.run(step.run(std::future::pending::<()>())).await? else {
+    ///     return Err("expected the step's deadline to fire first".into());
+    /// };
     /// assert!(err.is_from(&step) && !err.is_from(&request));
     /// # Ok(())
     /// # }

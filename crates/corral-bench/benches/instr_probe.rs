@@ -13,7 +13,10 @@
 //! reference to a shared object costs; on two workers its count's cache line also moves
 //! between the spawning and the finishing thread),
 //! `tokio_tracker` (tokio-util's `TaskTracker`, the smallest group that counts its tasks),
-//! `tokio_spawn_ok` (Tokio's spawn of the same fallible task `corral_taskgroup` spawns) and
+//! `tokio_spawn_ok` (Tokio's spawn of the same fallible task `corral_taskgroup` spawns),
+//! `tokio_tracker_ok`, `tokio_spawn_ok_abort` and `tokio_tracker_ok_abort` (that spawn counted
+//! by a `TaskTracker` and waited for, with an abort handle kept per task, and both: what each
+//! duty of a group costs by itself) and
 //! `tokio_spawn_wrapped` (that task inside a one-line wrapper future: what any wrapper costs
 //! in Tokio's task code, before the wrapper does anything),
 //! `corral_gather_handles` (`gather_unpin`), `corral_gather_pinned_handles` (`gather` over the
@@ -95,6 +98,53 @@ async fn run(variant: &str, n: u64) -> u64 {
             for task in tasks {
                 sum += task.await.expect("no task fails");
             }
+            sum
+        }
+        // What a group's two duties cost on their own, each against `tokio_spawn_ok`: counting
+        // its tasks to wait for them (tokio-util's `TaskTracker`), and keeping an abort handle
+        // per task to abort them (dropped once they are done), then both.
+        "tokio_tracker_ok" | "tokio_tracker_ok_abort" => {
+            let keep = variant == "tokio_tracker_ok_abort";
+            let tracker = tokio_util::task::TaskTracker::new();
+            let mut aborts = Vec::new();
+            let handles: Vec<JoinHandle<Result<u64, BoxError>>> = (0..n)
+                .map(|i| {
+                    let handle = tracker.spawn(trivial_ok(i));
+                    if keep {
+                        aborts.push(handle.abort_handle());
+                    }
+                    handle
+                })
+                .collect();
+            tracker.close();
+            tracker.wait().await;
+            drop(aborts);
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle
+                    .await
+                    .expect("no task panics")
+                    .expect("no task fails");
+            }
+            sum
+        }
+        "tokio_spawn_ok_abort" => {
+            let mut aborts = Vec::new();
+            let handles: Vec<JoinHandle<Result<u64, BoxError>>> = (0..n)
+                .map(|i| {
+                    let handle = tokio::spawn(trivial_ok(i));
+                    aborts.push(handle.abort_handle());
+                    handle
+                })
+                .collect();
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle
+                    .await
+                    .expect("no task panics")
+                    .expect("no task fails");
+            }
+            drop(aborts);
             sum
         }
         "tokio_spawn_arc" => {
@@ -301,7 +351,10 @@ async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
 }
 
 /// The variants `run` knows.
-const VARIANTS: [&str; 24] = [
+const VARIANTS: [&str; 27] = [
+    "tokio_tracker_ok",
+    "tokio_tracker_ok_abort",
+    "tokio_spawn_ok_abort",
     "tokio_spawn",
     "tokio_spawn_arc",
     "tokio_tracker",

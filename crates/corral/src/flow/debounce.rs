@@ -25,8 +25,12 @@ type Hook<E> = Box<dyn Fn(Failure<E>) + Send + Sync>;
 ///   another runs waits for the delay and for the running one to finish.
 /// - [`flush`](Self::flush) runs the pending call now (once a running call finished), on the
 ///   caller's task, and returns its result.
-/// - Dropping the debouncer drops the pending call unrun and aborts a call that is running:
-///   nothing outlives the debouncer.
+/// - Dropping the debouncer drops the pending call unrun and aborts the debouncer's task. A
+///   call running there is dropped, with everything it owns, by the runtime at the task's
+///   next turn, not before `drop` returns (on a multi-thread runtime, a call in the middle of
+///   a poll on another thread finishes that poll first). To wait instead, await
+///   [`flush`](Self::flush) before dropping: it waits for the running call to end (and be
+///   dropped) and runs the pending one.
 /// - A call's error or panic has nobody to return to, so it is never lost: it goes to the
 ///   hook given to [`with_hook`](Self::with_hook), or else is [reported](crate::report).
 ///

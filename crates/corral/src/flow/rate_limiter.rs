@@ -120,7 +120,10 @@ impl RateLimiter {
     ///
     /// # Panics
     ///
-    /// Panics if `n` is zero; [`try_per_second`](Self::try_per_second) returns an error instead.
+    /// Panics if `n` is zero, or above 1,000,000,000: the limiter counts time in whole
+    /// nanoseconds, so it cannot space calls closer than one per nanosecond (a rate that high
+    /// is no limit in practice: one `acquire` alone takes longer).
+    /// [`try_per_second`](Self::try_per_second) returns an error instead.
     ///
     /// # Examples
     ///
@@ -141,7 +144,8 @@ impl RateLimiter {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] if `n` is zero.
+    /// [`ConfigError`] if `n` is zero, or above 1,000,000,000 (an interval under the
+    /// nanosecond the limiter counts in).
     ///
     /// # Examples
     ///
@@ -150,6 +154,8 @@ impl RateLimiter {
     ///
     /// assert!(RateLimiter::try_per_second(0).is_err());
     /// assert!(RateLimiter::try_per_second(5).is_ok());
+    /// assert!(RateLimiter::try_per_second(1_000_000_000).is_ok()); // one per nanosecond
+    /// assert!(RateLimiter::try_per_second(u32::MAX).is_err()); // finer than a nanosecond
     /// ```
     pub fn try_per_second(n: u32) -> Result<Self, ConfigError> {
         Self::builder().rate(n, Duration::from_secs(1)).try_build()
@@ -159,7 +165,8 @@ impl RateLimiter {
     ///
     /// # Panics
     ///
-    /// Panics if `n` is zero; use the [`builder`](Self::builder) and
+    /// Panics if `n` is zero (every other `u32` is a rate the limiter can count: at most one
+    /// call per 14 ns); use the [`builder`](Self::builder) and
     /// [`try_build`](Builder::try_build) for an error instead.
     ///
     /// # Examples
@@ -438,6 +445,10 @@ pub struct Builder {
 impl Builder {
     /// `n` calls per `period`, evenly spaced.
     ///
+    /// The interval, `period / n`, must be between 1 ns and 584 years, and `n` above zero;
+    /// otherwise [`try_build`](Self::try_build) returns a [`ConfigError`] (and
+    /// [`build`](Self::build) panics).
+    ///
     /// # Examples
     ///
     /// ```
@@ -458,6 +469,10 @@ impl Builder {
 
     /// `rate` calls per second, evenly spaced; fractional rates are fine (`0.5` is one call
     /// every two seconds).
+    ///
+    /// The rate must be a number between one call per 584 years and 1e9 (one call per
+    /// nanosecond, the limiter's unit); otherwise [`try_build`](Self::try_build) returns a
+    /// [`ConfigError`] (and [`build`](Self::build) panics).
     ///
     /// # Examples
     ///

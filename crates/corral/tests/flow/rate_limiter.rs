@@ -381,6 +381,40 @@ fn per_second_zero_panics() {
     let _ = RateLimiter::per_second(0);
 }
 
+/// A rate of one call per nanosecond is the finest the limiter counts: `per_second` takes up
+/// to 1e9, and refuses more as its documentation says (it said only zero was refused).
+#[test]
+fn per_second_takes_rates_up_to_one_per_nanosecond() {
+    let finest = RateLimiter::try_per_second(1_000_000_000);
+    assert!(finest.is_ok_and(|limiter| limiter.interval() == Duration::from_nanos(1)));
+    for n in [1_000_000_001, u32::MAX] {
+        let Err(error) = RateLimiter::try_per_second(n) else {
+            panic!("{n} calls per second is finer than a nanosecond");
+        };
+        assert!(error.to_string().contains("1 ns"), "{error}");
+    }
+    let refused = std::panic::catch_unwind(|| RateLimiter::per_second(u32::MAX));
+    assert!(refused.is_err(), "per_second panics on what try_per_second refuses");
+}
+
+/// Every non-zero `u32` per minute is a rate the limiter can count (at most one per 14 ns).
+#[test]
+fn per_minute_takes_every_non_zero_rate() {
+    let limiter = RateLimiter::per_minute(u32::MAX);
+    assert_eq!(limiter.interval(), Duration::from_nanos(14));
+    let per_period = RateLimiter::builder()
+        .rate(u32::MAX, Duration::from_secs(60))
+        .try_build();
+    assert!(per_period.is_ok());
+    assert!(
+        RateLimiter::builder()
+            .rate(u32::MAX, Duration::from_secs(1))
+            .try_build()
+            .is_err(),
+        "rate(n, period) refuses an interval under 1 ns, as documented"
+    );
+}
+
 // ---- the long-run rate and the burst bound
 
 /// Runs `tasks` tasks that each take `per_task` single calls, and returns the virtual time

@@ -492,3 +492,28 @@ async fn acquire_timeout_dropped_during_create_frees_the_slot() {
     assert_pending!(over.poll(), "the size limit still holds");
     assert_eq!(numbers(&pool), (1, 0, 1));
 }
+
+/// Any non-zero size is a pool, `usize::MAX` (no limit) included; only zero panics, as the
+/// constructors document. Before, a size above `Semaphore::MAX_PERMITS` panicked.
+#[tokio::test]
+async fn a_pool_of_usize_max_has_no_limit() {
+    let unlimited = Pool::from_fn(usize::MAX, || async { Ok::<_, std::io::Error>(7_u8) });
+    let held: Vec<_> = {
+        let mut held = Vec::new();
+        for _ in 0..100 {
+            held.push(unlimited.acquire().await.unwrap());
+        }
+        held
+    };
+    let status = unlimited.status();
+    assert_eq!((status.max_size, status.size), (usize::MAX, 100));
+    drop(held);
+    assert_eq!(unlimited.status().available, 100);
+
+    let (above, _db) = pool(Semaphore::MAX_PERMITS + 1);
+    assert_eq!(above.acquire().await.unwrap().id, 0);
+    assert_eq!(above.status().max_size, Semaphore::MAX_PERMITS + 1);
+
+    let zero = std::panic::catch_unwind(|| Pool::from_fn(0, || async { Ok::<_, ()>(()) }));
+    assert!(zero.is_err(), "zero is the one size refused");
+}

@@ -216,7 +216,13 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     ///
     /// # Examples
     ///
-    /// See [`Debouncer::new`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::Debouncer;
+    ///
+    /// let debouncer = Debouncer::new(Duration::from_secs(2));
+    /// assert_eq!(debouncer.delay(), Duration::from_secs(2));
+    /// ```
     pub fn delay(&self) -> Duration {
         self.shared.delay
     }
@@ -233,7 +239,27 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     ///
     /// # Examples
     ///
-    /// See [`Debouncer`].
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::time::Duration;
+    /// use corral::flow::Debouncer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let saved = Arc::new(AtomicU32::new(0));
+    /// let debouncer = Debouncer::new(Duration::from_millis(100));
+    /// for version in 1..=3 {
+    ///     let saved = Arc::clone(&saved);
+    ///     debouncer.call(async move {
+    ///         saved.store(version, Ordering::SeqCst);
+    ///         Ok(())
+    ///     }); // replaces the call before it
+    /// }
+    /// tokio::time::sleep(Duration::from_millis(150)).await; // past the delay
+    /// assert_eq!(saved.load(Ordering::SeqCst), 3); // only the last call ran
+    /// # }
+    /// ```
     pub fn call<F>(&self, call: F)
     where
         F: Future<Output = Result<(), E>> + Send + 'static,

@@ -897,11 +897,14 @@ impl Drop for Waiting<'_> {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let limiter = corral::flow::RateLimiter::per_second(10);
-/// let error = limiter.acquire_n(2).await.unwrap_err();
+/// let Err(error) = limiter.acquire_n(2).await else {
+///     return Err("two calls at once should be above the burst of one".into());
+/// };
 /// assert_eq!((error.requested(), error.burst()), (2, 1));
 /// assert_eq!(error.to_string(), "asked for 2 calls at once, above the burst of 1");
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -915,7 +918,18 @@ impl AcquireError {
     ///
     /// # Examples
     ///
-    /// See [`AcquireError`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::RateLimiter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(4).build();
+    /// if let Err(error) = limiter.acquire_n(5).await {
+    ///     assert_eq!(error.requested(), 5);
+    /// }
+    /// # }
+    /// ```
     pub fn requested(&self) -> u32 {
         self.requested
     }
@@ -924,7 +938,19 @@ impl AcquireError {
     ///
     /// # Examples
     ///
-    /// See [`AcquireError`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::RateLimiter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), corral::flow::AcquireError> {
+    /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(4).build();
+    /// if let Err(error) = limiter.acquire_n(5).await {
+    ///     limiter.acquire_n(error.burst()).await?; // ask for what fits instead
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn burst(&self) -> u32 {
         self.burst
     }
@@ -976,8 +1002,12 @@ impl TryAcquireError {
     /// # Examples
     ///
     /// ```
+    /// use corral::flow::TryAcquireError;
+    ///
     /// let limiter = corral::flow::RateLimiter::per_second(1);
-    /// assert_eq!(limiter.try_acquire_n(2).unwrap_err().retry_after(), None);
+    /// let refused = limiter.try_acquire_n(2); // above the burst
+    /// assert!(matches!(refused, Err(TryAcquireError::ExceedsBurst(_))));
+    /// assert_eq!(refused.err().and_then(|error| error.retry_after()), None);
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

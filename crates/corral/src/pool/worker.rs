@@ -661,12 +661,13 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for SubmitError<E> {}
 /// use corral::pool::{SubmitError, WorkerPool};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = WorkerPool::new(1, |n: u8| async move { assert!(n > 0, "n was {n}"); Ok::<_, String>(n) });
-/// match pool.submit(0).await {
-///     Err(SubmitError::Panicked(panic)) => assert_eq!(panic.message(), Some("n was 0")),
-///     other => unreachable!("{other:?}"),
-/// }
+/// let Err(SubmitError::Panicked(panic)) = pool.submit(0).await else {
+///     return Err("the job should have panicked".into());
+/// };
+/// assert_eq!(panic.message(), Some("n was 0"));
+/// # Ok(())
 /// # }
 /// ```
 pub struct JobPanic {

@@ -394,7 +394,10 @@ fn per_second_takes_rates_up_to_one_per_nanosecond() {
         assert!(error.to_string().contains("1 ns"), "{error}");
     }
     let refused = std::panic::catch_unwind(|| RateLimiter::per_second(u32::MAX));
-    assert!(refused.is_err(), "per_second panics on what try_per_second refuses");
+    assert!(
+        refused.is_err(),
+        "per_second panics on what try_per_second refuses"
+    );
 }
 
 /// Every non-zero `u32` per minute is a rate the limiter can count (at most one per 14 ns).

@@ -603,7 +603,8 @@ fn shutdown_after_shutdown_immediate_returns_once_the_running_job_is_dropped() {
         let released = Arc::new(std::sync::Mutex::new(released));
         let flag = dropped.clone();
         let pool = WorkerPool::new(1, move |_: ()| {
-            let (guard, in_poll, released) = (DropFlag(flag.clone()), in_poll.clone(), released.clone());
+            let (guard, in_poll, released) =
+                (DropFlag(flag.clone()), in_poll.clone(), released.clone());
             async move {
                 let _guard = guard;
                 if let Some(in_poll) = in_poll.lock().unwrap().take() {

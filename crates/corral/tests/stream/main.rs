@@ -593,9 +593,13 @@ async fn batches_of_usize_max_are_batches_without_a_size_limit() {
         .collect()
         .await;
     assert_eq!(out, [vec![1, 2, 3]]);
-    let out: Vec<Vec<u32>> = batches(slow(4, Duration::from_millis(10)), usize::MAX, Duration::from_millis(15))
-        .collect()
-        .await;
+    let out: Vec<Vec<u32>> = batches(
+        slow(4, Duration::from_millis(10)),
+        usize::MAX,
+        Duration::from_millis(15),
+    )
+    .collect()
+    .await;
     assert_eq!(out, [vec![0, 1], vec![2, 3]]);
 }
 
@@ -615,13 +619,25 @@ async fn a_batch_handed_on_by_the_timer_holds_no_room_for_max_size() {
     tokio::time::advance(Duration::from_millis(10)).await;
     let batch = tokio_test::assert_ready!(batched.poll_next()).expect("a batch");
     assert_eq!(batch, [7]);
-    assert!(batch.capacity() <= 1024, "room for {} items", batch.capacity());
+    assert!(
+        batch.capacity() <= 1024,
+        "room for {} items",
+        batch.capacity()
+    );
 
     // A batch of `1 << 40` items of a source that says it has 3: room for those only.
-    let mut batched = pin!(batches(tokio_stream::iter([1_u64, 2, 3]), 1 << 40, Duration::MAX));
+    let mut batched = pin!(batches(
+        tokio_stream::iter([1_u64, 2, 3]),
+        1 << 40,
+        Duration::MAX
+    ));
     let batch = batched.next().await.expect("a batch");
     assert_eq!(batch, [1, 2, 3]);
-    assert!(batch.capacity() <= 1024, "room for {} items", batch.capacity());
+    assert!(
+        batch.capacity() <= 1024,
+        "room for {} items",
+        batch.capacity()
+    );
 }
 
 /// A batch that `max_wait` hands on may hold a single item, so the hint's upper bound counts

@@ -476,9 +476,9 @@ mod loom_tests {
         Some(timer)
     }
 
-    /// Nothing outlives the debouncer: whatever order two racing calls and the timers they
-    /// start interleave in, the handle kept to abort on drop is the latest timer's (the only
-    /// one that can still be running), never that of one which already stopped; and the
+    /// Drop aborts the timer that can still run: whatever order two racing calls and the
+    /// timers they start interleave in, the handle kept to abort on drop is the latest timer's
+    /// (the only one that can still be running), never that of one which already stopped; and the
     /// timers leave nothing pending with no timer alive. A timer's end (`timer_gone`) never
     /// marks a newer timer as gone.
     #[test]

@@ -20,9 +20,8 @@ const RESERVED: usize = 1024;
 ///
 /// A batch's `Vec` starts with room for at most 1,024 items (fewer when the stream's
 /// `size_hint` says fewer are coming) and grows as items come, so a large `max_size` costs
-/// nothing up front: a batch of one item that `max_wait` hands on does not hold room for
-/// `max_size` (Tokio's `chunks_timeout` reserves `max_size` for every batch, and panics or
-/// aborts on allocation failure for a huge one).
+/// nothing up front: a batch of one item that `max_wait` hands on holds no room for
+/// `max_size` items, and a huge `max_size` cannot fail an allocation.
 ///
 /// `Duration::MAX` (or any wait too long to be an instant on Tokio's clock) means no time
 /// limit: every batch but the last waits until it is full, however long that takes. A long

@@ -445,9 +445,10 @@ pub struct Builder {
 impl Builder {
     /// `n` calls per `period`, evenly spaced.
     ///
-    /// The interval, `period / n`, must be between 1 ns and 584 years, and `n` above zero;
-    /// otherwise [`try_build`](Self::try_build) returns a [`ConfigError`] (and
-    /// [`build`](Self::build) panics).
+    /// The interval, `period / n`, is rounded up to whole nanoseconds (the limiter's unit), so
+    /// no more than `n` calls go through per `period`. It must be between 1 ns and 584 years,
+    /// and `n` above zero; otherwise [`try_build`](Self::try_build) returns a [`ConfigError`]
+    /// (and [`build`](Self::build) panics).
     ///
     /// # Examples
     ///
@@ -461,7 +462,13 @@ impl Builder {
         let emission = if n == 0 {
             Err(ConfigError::new("the rate must be above zero"))
         } else {
-            nanos_per_cell(period.as_nanos() as f64 / f64::from(n))
+            // Exact, in integers: the interval rounded up, so never more calls than asked.
+            let (period, n) = (period.as_nanos(), u128::from(n));
+            if period < n {
+                Err(INTERVAL_OUT_OF_RANGE)
+            } else {
+                u64::try_from(period.div_ceil(n)).map_err(|_| INTERVAL_OUT_OF_RANGE)
+            }
         };
         self.emission = Some(emission);
         self
@@ -470,9 +477,10 @@ impl Builder {
     /// `rate` calls per second, evenly spaced; fractional rates are fine (`0.5` is one call
     /// every two seconds).
     ///
-    /// The rate must be a number between one call per 584 years and 1e9 (one call per
-    /// nanosecond, the limiter's unit); otherwise [`try_build`](Self::try_build) returns a
-    /// [`ConfigError`] (and [`build`](Self::build) panics).
+    /// The interval, `1 / rate` seconds, is rounded up to whole nanoseconds (the limiter's
+    /// unit). The rate must be a number between one call per 584 years and 1e9 (one call per
+    /// nanosecond); otherwise [`try_build`](Self::try_build) returns a [`ConfigError`] (and
+    /// [`build`](Self::build) panics).
     ///
     /// # Examples
     ///
@@ -585,14 +593,18 @@ impl Builder {
     }
 }
 
-/// Rounds an interval in nanoseconds to the GCRA's whole nanoseconds, refusing what does not fit.
+/// An interval between calls that the GCRA's 64-bit nanoseconds cannot hold.
+const INTERVAL_OUT_OF_RANGE: ConfigError =
+    ConfigError::new("the interval between calls must be between 1 ns and 584 years");
+
+/// Rounds an interval in nanoseconds up to the GCRA's whole nanoseconds (a limit never lets
+/// more calls through than asked), refusing what does not fit.
 fn nanos_per_cell(nanos: f64) -> Result<u64, ConfigError> {
     if !(1.0..=u64::MAX as f64).contains(&nanos) {
-        return Err(ConfigError::new(
-            "the interval between calls must be between 1 ns and 584 years",
-        ));
+        return Err(INTERVAL_OUT_OF_RANGE);
     }
-    Ok(nanos.round() as u64)
+    // Saturates at `u64::MAX` for the top of the range (`u64::MAX as f64` is 2^64).
+    Ok(nanos.ceil() as u64)
 }
 
 /// The future of [`RateLimiter::acquire`].

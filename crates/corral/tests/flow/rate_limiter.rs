@@ -400,6 +400,28 @@ fn per_second_takes_rates_up_to_one_per_nanosecond() {
     );
 }
 
+/// An interval that is not a whole number of nanoseconds is rounded up, so the limit is never
+/// looser than asked: 3 calls per 4 ns is one per 2 ns (before: rounded to 1 ns, 4 calls per
+/// 4 ns), and 3 per second one per 333,333,334 ns.
+#[tokio::test(start_paused = true)]
+async fn an_interval_is_rounded_up_to_whole_nanoseconds() {
+    let limiter = limited(3, Duration::from_nanos(4), 1);
+    assert_eq!(limiter.interval(), Duration::from_nanos(2));
+    assert_eq!(limiter.try_acquire(), Ok(()));
+    advance(Duration::from_nanos(1)).await;
+    assert!(limiter.try_acquire().is_err(), "a second call 1 ns later");
+    assert_eq!(
+        RateLimiter::per_second(3).interval(),
+        Duration::from_nanos(333_333_334)
+    );
+    let fractional = RateLimiter::builder().calls_per_second(3.0).build();
+    assert_eq!(fractional.interval(), Duration::from_nanos(333_333_334));
+    let one_and_a_half = RateLimiter::builder()
+        .calls_per_second(666_666_667.0)
+        .build();
+    assert_eq!(one_and_a_half.interval(), Duration::from_nanos(2));
+}
+
 /// Every non-zero `u32` per minute is a rate the limiter can count (at most one per 14 ns).
 #[test]
 fn per_minute_takes_every_non_zero_rate() {

@@ -25,8 +25,12 @@ type Hook<E> = Box<dyn Fn(Failure<E>) + Send + Sync>;
 ///   another runs waits for the delay and for the running one to finish.
 /// - [`flush`](Self::flush) runs the pending call now (once a running call finished), on the
 ///   caller's task, and returns its result.
-/// - Dropping the debouncer drops the pending call unrun and aborts a call that is running:
-///   nothing outlives the debouncer.
+/// - Dropping the debouncer drops the pending call unrun and aborts the debouncer's task. A
+///   call running there is dropped, with everything it owns, by the runtime at the task's
+///   next turn, not before `drop` returns (on a multi-thread runtime, a call in the middle of
+///   a poll on another thread finishes that poll first). To wait instead, await
+///   [`flush`](Self::flush) before dropping: it waits for the running call to end (and be
+///   dropped) and runs the pending one.
 /// - A call's error or panic has nobody to return to, so it is never lost: it goes to the
 ///   hook given to [`with_hook`](Self::with_hook), or else is [reported](crate::report).
 ///
@@ -212,7 +216,13 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     ///
     /// # Examples
     ///
-    /// See [`Debouncer::new`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::Debouncer;
+    ///
+    /// let debouncer = Debouncer::new(Duration::from_secs(2));
+    /// assert_eq!(debouncer.delay(), Duration::from_secs(2));
+    /// ```
     pub fn delay(&self) -> Duration {
         self.shared.delay
     }
@@ -229,7 +239,27 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     ///
     /// # Examples
     ///
-    /// See [`Debouncer`].
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::time::Duration;
+    /// use corral::flow::Debouncer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let saved = Arc::new(AtomicU32::new(0));
+    /// let debouncer = Debouncer::new(Duration::from_millis(100));
+    /// for version in 1..=3 {
+    ///     let saved = Arc::clone(&saved);
+    ///     debouncer.call(async move {
+    ///         saved.store(version, Ordering::SeqCst);
+    ///         Ok(())
+    ///     }); // replaces the call before it
+    /// }
+    /// tokio::time::sleep(Duration::from_millis(150)).await; // past the delay
+    /// assert_eq!(saved.load(Ordering::SeqCst), 3); // only the last call ran
+    /// # }
+    /// ```
     pub fn call<F>(&self, call: F)
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
@@ -446,9 +476,9 @@ mod loom_tests {
         Some(timer)
     }
 
-    /// Nothing outlives the debouncer: whatever order two racing calls and the timers they
-    /// start interleave in, the handle kept to abort on drop is the latest timer's (the only
-    /// one that can still be running), never that of one which already stopped; and the
+    /// Drop aborts the timer that can still run: whatever order two racing calls and the
+    /// timers they start interleave in, the handle kept to abort on drop is the latest timer's
+    /// (the only one that can still be running), never that of one which already stopped; and the
     /// timers leave nothing pending with no timer alive. A timer's end (`timer_gone`) never
     /// marks a newer timer as gone.
     #[test]

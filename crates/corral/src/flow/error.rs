@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// A flow primitive was given a configuration it cannot run with: a zero rate, burst, limit or
-/// interval, or a rate that is not a positive finite number.
+/// interval, a rate that is not a positive finite number, or one above one call per
+/// nanosecond (the rate limiter's unit).
 ///
 /// Returned by the `try_` constructors ([`RateLimiter::try_per_second`],
 /// [`Builder::try_build`], [`Limiter::try_new`], [`Throttler::try_new`]); their panicking
@@ -20,8 +21,13 @@ use std::fmt;
 /// ```
 /// use corral::flow::RateLimiter;
 ///
-/// let error = RateLimiter::try_per_second(0).unwrap_err();
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let Err(error) = RateLimiter::try_per_second(0) else {
+///     return Err("a zero rate should be refused".into());
+/// };
 /// assert_eq!(error.to_string(), "invalid configuration: the rate must be above zero");
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {

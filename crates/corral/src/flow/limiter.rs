@@ -145,7 +145,7 @@ impl fmt::Debug for Limiter {
 }
 
 /// Refuses a limit nothing could run under.
-pub(crate) fn check_limit(limit: usize) -> Result<(), ConfigError> {
+fn check_limit(limit: usize) -> Result<(), ConfigError> {
     if limit == 0 {
         Err(ConfigError::new("the limit must be above zero"))
     } else if limit > Semaphore::MAX_PERMITS {

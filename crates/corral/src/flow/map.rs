@@ -10,7 +10,6 @@ use std::sync::{Mutex, PoisonError};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::task::{JoinError, JoinSet};
 
-use super::limiter::check_limit;
 use crate::task::Failure;
 use crate::task::indexed::Indexed;
 
@@ -38,8 +37,9 @@ use crate::task::indexed::Indexed;
 ///
 /// # Panics
 ///
-/// Panics when called if `limit` is zero (nothing could ever run). A panic in `f` or in a
-/// future propagates to the caller.
+/// Panics when called if `limit` is zero (nothing could ever run); any other limit is fine,
+/// and `usize::MAX` means no limit (every item is started at once, so the iterator must end).
+/// A panic in `f` or in a future propagates to the caller.
 ///
 /// # Errors
 ///
@@ -91,7 +91,8 @@ where
 ///
 /// # Panics
 ///
-/// Panics when called if `limit` is zero. A panic in `f` or in a future propagates to the
+/// Panics when called if `limit` is zero; any other limit is fine, and `usize::MAX` means no
+/// limit (every item is started at once). A panic in `f` or in a future propagates to the
 /// caller.
 ///
 /// # Examples
@@ -215,7 +216,8 @@ fn report_unreceived<T, E: fmt::Debug>(joined: Joined<T, E>) {
 ///
 /// # Panics
 ///
-/// Panics when called if `limit` is zero, and when polled outside a Tokio runtime. A panic in
+/// Panics when called if `limit` is zero (any other limit is fine, and `usize::MAX` means no
+/// limit: a task for every item at once), and when polled outside a Tokio runtime. A panic in
 /// a task, in `f` or in the iterator is resumed in the caller once the other tasks are gone.
 /// Panics if the runtime shuts down while the tasks run (their results can no longer come).
 ///
@@ -304,10 +306,11 @@ where
     }
 }
 
+/// Refuses a zero limit, the only one nothing could run under. Nothing here takes a permit
+/// or reserves room by the limit (it only bounds how many futures or tasks are alive), so any
+/// other limit, `usize::MAX` included, is fine.
 fn assert_limit(function: &str, limit: usize) {
-    if let Err(error) = check_limit(limit) {
-        panic!("{function}: {error}");
-    }
+    assert!(limit > 0, "{function}: the limit must be above zero");
 }
 
 /// The in-place driver: keeps up to `limit` futures in flight, pulling items lazily, and files
@@ -346,9 +349,10 @@ where
     Ok(results.finish())
 }
 
-/// The most result slots reserved up front, whatever the items' `size_hint` claims (a lazy
-/// `0..u64::MAX` stopped by an early error must not reserve memory for all of it).
-const MAX_RESERVED: usize = 1 << 20;
+/// The most memory reserved up front for result slots, whatever the items' `size_hint` claims
+/// (a lazy `0..u64::MAX` stopped by an early error must not reserve memory for all of it):
+/// 8 MiB, a million slots of a word, fewer of a larger result.
+const MAX_RESERVED_BYTES: usize = 8 << 20;
 
 /// Puts results that finish in any order back in input order: one slot per item, filled by
 /// index, unwrapped in one pass at the end. Measured against a `Vec` of the leading finished
@@ -365,7 +369,9 @@ impl<S> InOrder<S> {
     /// reallocates.
     fn with_capacity(expected: usize) -> Self {
         Self {
-            slots: Vec::with_capacity(expected.min(MAX_RESERVED)),
+            slots: Vec::with_capacity(
+                expected.min(MAX_RESERVED_BYTES / std::mem::size_of::<Option<S>>().max(1)),
+            ),
         }
     }
 

@@ -32,7 +32,8 @@
 //! | [`Debouncer::flush`]                     | drops the pending call it took                       |
 //! | [`Throttler::run`]                       | as cancel safe as the call                           |
 //!
-//! Invalid configurations (a zero rate, burst, limit or interval, a NaN or negative rate) are
+//! Invalid configurations (a zero rate, burst, limit or interval, a NaN or negative rate, a
+//! rate above one call per nanosecond) are
 //! refused when the primitive is made: a [`ConfigError`] from the `try_` constructors, or a
 //! documented panic from the others. None of them can turn into a wait that never ends.
 //!

@@ -120,7 +120,10 @@ impl RateLimiter {
     ///
     /// # Panics
     ///
-    /// Panics if `n` is zero; [`try_per_second`](Self::try_per_second) returns an error instead.
+    /// Panics if `n` is zero, or above 1,000,000,000: the limiter counts time in whole
+    /// nanoseconds, so it cannot space calls closer than one per nanosecond (a rate that high
+    /// is no limit in practice: one `acquire` alone takes longer).
+    /// [`try_per_second`](Self::try_per_second) returns an error instead.
     ///
     /// # Examples
     ///
@@ -141,7 +144,8 @@ impl RateLimiter {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] if `n` is zero.
+    /// [`ConfigError`] if `n` is zero, or above 1,000,000,000 (an interval under the
+    /// nanosecond the limiter counts in).
     ///
     /// # Examples
     ///
@@ -150,6 +154,8 @@ impl RateLimiter {
     ///
     /// assert!(RateLimiter::try_per_second(0).is_err());
     /// assert!(RateLimiter::try_per_second(5).is_ok());
+    /// assert!(RateLimiter::try_per_second(1_000_000_000).is_ok()); // one per nanosecond
+    /// assert!(RateLimiter::try_per_second(u32::MAX).is_err()); // finer than a nanosecond
     /// ```
     pub fn try_per_second(n: u32) -> Result<Self, ConfigError> {
         Self::builder().rate(n, Duration::from_secs(1)).try_build()
@@ -159,7 +165,8 @@ impl RateLimiter {
     ///
     /// # Panics
     ///
-    /// Panics if `n` is zero; use the [`builder`](Self::builder) and
+    /// Panics if `n` is zero (every other `u32` is a rate the limiter can count: at most one
+    /// call per 14 ns); use the [`builder`](Self::builder) and
     /// [`try_build`](Builder::try_build) for an error instead.
     ///
     /// # Examples
@@ -438,6 +445,11 @@ pub struct Builder {
 impl Builder {
     /// `n` calls per `period`, evenly spaced.
     ///
+    /// The interval, `period / n`, is rounded up to whole nanoseconds (the limiter's unit), so
+    /// no more than `n` calls go through per `period`. It must be between 1 ns and 584 years,
+    /// and `n` above zero; otherwise [`try_build`](Self::try_build) returns a [`ConfigError`]
+    /// (and [`build`](Self::build) panics).
+    ///
     /// # Examples
     ///
     /// ```
@@ -450,7 +462,13 @@ impl Builder {
         let emission = if n == 0 {
             Err(ConfigError::new("the rate must be above zero"))
         } else {
-            nanos_per_cell(period.as_nanos() as f64 / f64::from(n))
+            // Exact, in integers: the interval rounded up, so never more calls than asked.
+            let (period, n) = (period.as_nanos(), u128::from(n));
+            if period < n {
+                Err(INTERVAL_OUT_OF_RANGE)
+            } else {
+                u64::try_from(period.div_ceil(n)).map_err(|_| INTERVAL_OUT_OF_RANGE)
+            }
         };
         self.emission = Some(emission);
         self
@@ -458,6 +476,11 @@ impl Builder {
 
     /// `rate` calls per second, evenly spaced; fractional rates are fine (`0.5` is one call
     /// every two seconds).
+    ///
+    /// The interval, `1 / rate` seconds, is rounded up to whole nanoseconds (the limiter's
+    /// unit). The rate must be a number between one call per 584 years and 1e9 (one call per
+    /// nanosecond); otherwise [`try_build`](Self::try_build) returns a [`ConfigError`] (and
+    /// [`build`](Self::build) panics).
     ///
     /// # Examples
     ///
@@ -570,14 +593,18 @@ impl Builder {
     }
 }
 
-/// Rounds an interval in nanoseconds to the GCRA's whole nanoseconds, refusing what does not fit.
+/// An interval between calls that the GCRA's 64-bit nanoseconds cannot hold.
+const INTERVAL_OUT_OF_RANGE: ConfigError =
+    ConfigError::new("the interval between calls must be between 1 ns and 584 years");
+
+/// Rounds an interval in nanoseconds up to the GCRA's whole nanoseconds (a limit never lets
+/// more calls through than asked), refusing what does not fit.
 fn nanos_per_cell(nanos: f64) -> Result<u64, ConfigError> {
     if !(1.0..=u64::MAX as f64).contains(&nanos) {
-        return Err(ConfigError::new(
-            "the interval between calls must be between 1 ns and 584 years",
-        ));
+        return Err(INTERVAL_OUT_OF_RANGE);
     }
-    Ok(nanos.round() as u64)
+    // Saturates at `u64::MAX` for the top of the range (`u64::MAX as f64` is 2^64).
+    Ok(nanos.ceil() as u64)
 }
 
 /// The future of [`RateLimiter::acquire`].
@@ -882,11 +909,14 @@ impl Drop for Waiting<'_> {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let limiter = corral::flow::RateLimiter::per_second(10);
-/// let error = limiter.acquire_n(2).await.unwrap_err();
+/// let Err(error) = limiter.acquire_n(2).await else {
+///     return Err("two calls at once should be above the burst of one".into());
+/// };
 /// assert_eq!((error.requested(), error.burst()), (2, 1));
 /// assert_eq!(error.to_string(), "asked for 2 calls at once, above the burst of 1");
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -900,7 +930,18 @@ impl AcquireError {
     ///
     /// # Examples
     ///
-    /// See [`AcquireError`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::RateLimiter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(4).build();
+    /// if let Err(error) = limiter.acquire_n(5).await {
+    ///     assert_eq!(error.requested(), 5);
+    /// }
+    /// # }
+    /// ```
     pub fn requested(&self) -> u32 {
         self.requested
     }
@@ -909,7 +950,19 @@ impl AcquireError {
     ///
     /// # Examples
     ///
-    /// See [`AcquireError`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::RateLimiter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), corral::flow::AcquireError> {
+    /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(4).build();
+    /// if let Err(error) = limiter.acquire_n(5).await {
+    ///     limiter.acquire_n(error.burst()).await?; // ask for what fits instead
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn burst(&self) -> u32 {
         self.burst
     }
@@ -961,8 +1014,12 @@ impl TryAcquireError {
     /// # Examples
     ///
     /// ```
+    /// use corral::flow::TryAcquireError;
+    ///
     /// let limiter = corral::flow::RateLimiter::per_second(1);
-    /// assert_eq!(limiter.try_acquire_n(2).unwrap_err().retry_after(), None);
+    /// let refused = limiter.try_acquire_n(2); // above the burst
+    /// assert!(matches!(refused, Err(TryAcquireError::ExceedsBurst(_))));
+    /// assert_eq!(refused.err().and_then(|error| error.retry_after()), None);
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -104,7 +104,13 @@ impl Throttler {
     ///
     /// # Examples
     ///
-    /// See [`Throttler::new`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::Throttler;
+    ///
+    /// let redraw = Throttler::new(Duration::from_millis(50));
+    /// assert_eq!(redraw.interval(), Duration::from_millis(50));
+    /// ```
     pub fn interval(&self) -> Duration {
         Duration::from_nanos(self.shared.gcra.emission())
     }
@@ -126,8 +132,8 @@ impl Throttler {
     /// let throttler = Throttler::new(Duration::from_millis(100));
     /// assert!(throttler.try_acquire().is_ok());
     /// tokio::time::advance(Duration::from_millis(30)).await;
-    /// let refused = throttler.try_acquire().unwrap_err();
-    /// assert_eq!(refused.retry_after(), Duration::from_millis(70));
+    /// let refused = throttler.try_acquire().map_err(|refused| refused.retry_after());
+    /// assert_eq!(refused, Err(Duration::from_millis(70)));
     /// # }
     /// ```
     pub fn try_acquire(&self) -> Result<(), Throttled> {
@@ -193,12 +199,16 @@ impl fmt::Debug for Throttler {
 /// # Examples
 ///
 /// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let throttler = corral::flow::Throttler::new(std::time::Duration::from_secs(2));
 /// throttler.try_acquire()?;
-/// let refused = throttler.try_acquire().unwrap_err();
+/// let Err(refused) = throttler.try_acquire() else {
+///     return Err("a second call within the interval should be refused".into());
+/// };
 /// assert!(refused.retry_after() <= std::time::Duration::from_secs(2));
 /// assert!(refused.to_string().starts_with("throttled: next call allowed in"));
-/// # Ok::<(), corral::flow::Throttled>(())
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {
@@ -212,7 +222,20 @@ impl Throttled {
     ///
     /// # Examples
     ///
-    /// See [`Throttled`].
+    /// ```
+    /// use std::time::Duration;
+    /// use corral::flow::Throttler;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let throttler = Throttler::new(Duration::from_secs(1));
+    /// assert!(throttler.try_acquire().is_ok());
+    /// if let Err(refused) = throttler.try_acquire() {
+    ///     tokio::time::sleep(refused.retry_after()).await; // wait out the interval
+    /// }
+    /// assert!(throttler.try_acquire().is_ok());
+    /// # }
+    /// ```
     pub fn retry_after(&self) -> Duration {
         self.retry_after
     }

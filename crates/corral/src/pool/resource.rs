@@ -47,11 +47,75 @@ pub trait Manager: Send + Sync + 'static {
     type Error: Send + 'static;
 
     /// Creates a new resource, when the pool has none idle and is below its size.
+    ///
+    /// # Cancel safety
+    ///
+    /// The pool awaits this future inside [`Pool::acquire`], so it is dropped unfinished when
+    /// the acquire is: a [`Pool::acquire_timeout`] whose timeout passes, a losing `select!`
+    /// branch, an aborted task. The pool then gives the slot back at once and the next acquire
+    /// creates a new resource; whatever the unfinished `create` owned (a half-open
+    /// connection) is dropped with its future, so it should clean up in `Drop`, not after an
+    /// `.await`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::{Manager, Pool};
+    ///
+    /// struct Counter;
+    /// impl Manager for Counter {
+    ///     type Resource = u32;
+    ///     type Error = std::io::Error;
+    ///     async fn create(&self) -> Result<u32, std::io::Error> { Ok(0) }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), std::io::Error> {
+    /// assert_eq!(Counter.create().await?, 0);
+    /// let pool = Pool::new(Counter, 1);
+    /// assert_eq!(pool.status().size, 0); // nothing is created before the first acquire
+    /// # Ok(())
+    /// # }
+    /// ```
     fn create(&self) -> impl Future<Output = Result<Self::Resource, Self::Error>> + Send;
 
     /// Checks an idle resource before it is handed out again (a ping, a rollback of a
     /// leftover transaction). An error means the resource is broken: the pool drops it and
     /// tries the next one, or creates a new one. The default accepts every resource.
+    ///
+    /// # Cancel safety
+    ///
+    /// The pool awaits this future inside [`Pool::acquire`], so it is dropped unfinished when
+    /// the acquire is (a timeout of [`Pool::acquire_timeout`], a losing `select!` branch). The
+    /// resource being checked is then dropped too, never handed out or put back, and its slot
+    /// is freed: a check cut short may have left it halfway through an exchange (a `PING`
+    /// sent, its reply unread), which would confuse the next user. A `recycle` that panics is
+    /// treated the same way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corral::pool::Manager;
+    ///
+    /// struct Sessions;
+    /// impl Manager for Sessions {
+    ///     type Resource = Vec<u8>;
+    ///     type Error = &'static str;
+    ///     async fn create(&self) -> Result<Vec<u8>, &'static str> { Ok(Vec::new()) }
+    ///     async fn recycle(&self, buffer: &mut Vec<u8>) -> Result<(), &'static str> {
+    ///         buffer.clear(); // reset it for the next user
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), &'static str> {
+    /// let mut buffer = b"left over".to_vec();
+    /// Sessions.recycle(&mut buffer).await?;
+    /// assert!(buffer.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     fn recycle(
         &self,
         resource: &mut Self::Resource,
@@ -207,8 +271,9 @@ impl<M: Manager> Pool<M> {
     ///
     /// # Panics
     ///
-    /// Panics if `max_size` is zero (no acquire could ever succeed) or above
-    /// `Semaphore::MAX_PERMITS`.
+    /// Panics if `max_size` is zero (no acquire could ever succeed). Any other size is fine;
+    /// `usize::MAX` means no limit (a size above Tokio's `Semaphore::MAX_PERMITS`, about
+    /// 2.3 × 10¹⁸, is a limit no pool can reach, and is kept as that).
     ///
     /// # Examples
     ///
@@ -228,15 +293,13 @@ impl<M: Manager> Pool<M> {
     #[track_caller]
     pub fn new(manager: M, max_size: usize) -> Self {
         assert!(max_size > 0, "a Pool needs a max_size of at least 1");
-        assert!(
-            max_size <= Semaphore::MAX_PERMITS,
-            "a Pool's max_size is at most Semaphore::MAX_PERMITS"
-        );
         Pool {
             inner: Arc::new(Inner {
                 manager,
                 max_size,
-                permits: Arc::new(Semaphore::new(max_size)),
+                // Tokio's semaphore holds at most `MAX_PERMITS`: more resources than that can
+                // never exist at once anyway, so the limit is the same.
+                permits: Arc::new(Semaphore::new(max_size.min(Semaphore::MAX_PERMITS))),
                 idle: Mutex::new(VecDeque::new()),
                 size: AtomicUsize::new(0),
                 waiting: AtomicUsize::new(0),
@@ -439,7 +502,8 @@ where
     ///
     /// # Panics
     ///
-    /// Panics if `max_size` is zero.
+    /// Panics if `max_size` is zero. Any other size is fine; `usize::MAX` means no limit (see
+    /// [`Pool::new`]).
     ///
     /// # Examples
     ///
@@ -632,11 +696,14 @@ impl<R: fmt::Debug> fmt::Debug for PoolGuard<R> {
 /// use corral::pool::Pool;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = Pool::from_fn(1, || async { Err::<(), _>("connection refused") });
-/// let err = pool.acquire().await.unwrap_err();
+/// let Err(err) = pool.acquire().await else {
+///     return Err("create fails, so acquire does".into());
+/// };
 /// assert_eq!(err.to_string(), "creating a pooled resource failed: connection refused");
 /// assert_eq!(err.into_create_error(), Some("connection refused"));
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

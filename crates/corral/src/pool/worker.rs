@@ -26,7 +26,12 @@ type Job<In, Out, E> = (In, oneshot::Sender<Result<Out, SubmitError<E>>>);
 /// Shutting down: [`shutdown`](WorkerPool::shutdown) stops taking items, lets the workers
 /// finish everything queued and waits for them; [`shutdown_immediate`](WorkerPool::shutdown_immediate)
 /// stops the workers now and hands back the items that never ran. Dropping the pool stops its
-/// workers as `shutdown_immediate` does: no worker outlives its pool.
+/// workers as `shutdown_immediate` does: each worker's task is aborted, and the runtime drops
+/// it, with the job it was running and everything that job owns, at the task's next turn, not
+/// before `drop` returns (on a multi-thread runtime, a job in the middle of a poll on another
+/// thread finishes that poll first). To wait until the workers are gone, call
+/// `shutdown_immediate` and then await [`shutdown`](WorkerPool::shutdown) before dropping
+/// the pool: it returns once every worker has stopped and dropped its job.
 ///
 /// The pool is shared by reference (`&WorkerPool`, or an `Arc`), like a Tokio `Semaphore`.
 ///
@@ -419,6 +424,9 @@ impl<In, Out, E> WorkerPool<In, Out, E> {
     /// they have stopped. Submissions waiting for space, and any made afterwards, fail with
     /// [`SubmitError::Closed`].
     ///
+    /// After [`shutdown_immediate`](WorkerPool::shutdown_immediate), it waits until the
+    /// stopped workers are gone: when it returns, every job they were running has been dropped.
+    ///
     /// # Cancel safety
     ///
     /// This method is cancel safe: dropping the future only stops the waiting; the pool is shut
@@ -443,11 +451,16 @@ impl<In, Out, E> WorkerPool<In, Out, E> {
         self.shared.stopped.wait().await;
     }
 
-    /// Stops now: takes every queued item out, stops the workers (jobs running are dropped at
-    /// their next await; a panic of a job's destructor there is [reported](crate::report)) and
-    /// returns the items that never ran, in queue order. Their
-    /// submissions, and those of the jobs that were running, fail with
-    /// [`SubmitError::Closed`]. Submissions withdrawn by their submitter are not returned.
+    /// Stops now: takes every queued item out, stops the workers and returns the items that
+    /// never ran, in queue order. Their submissions, and those of the jobs that were running,
+    /// fail with [`SubmitError::Closed`]. Submissions withdrawn by their submitter are not
+    /// returned.
+    ///
+    /// It does not wait: each worker's task is aborted, and the runtime drops it, with the job
+    /// it was running, at the task's next turn, not before this returns (a job in the middle
+    /// of a poll on another thread finishes that poll first; a panic of a job's destructor is
+    /// [reported](crate::report)). Await [`shutdown`](WorkerPool::shutdown) afterwards to wait
+    /// until every worker has stopped and dropped its job.
     ///
     /// # Examples
     ///
@@ -463,6 +476,7 @@ impl<In, Out, E> WorkerPool<In, Out, E> {
     ///     Ok::<_, BoxError>(n)
     /// });
     /// assert!(pool.shutdown_immediate().is_empty()); // nothing was queued
+    /// pool.shutdown().await; // the workers have stopped
     /// # Ok(())
     /// # }
     /// ```
@@ -573,11 +587,14 @@ impl<In, Out, E> fmt::Debug for WorkerPool<In, Out, E> {
 /// use corral::pool::{SubmitError, WorkerPool};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = WorkerPool::new(1, |_: ()| async { if true { panic!("bug") } Ok::<(), String>(()) });
-/// let err = pool.submit(()).await.unwrap_err();
+/// let Err(err) = pool.submit(()).await else {
+///     return Err("the job panicked, so the submission fails".into());
+/// };
 /// assert!(matches!(err, SubmitError::Panicked(_)));
 /// assert_eq!(err.to_string(), "job panicked: bug");
+/// # Ok(())
 /// # }
 /// ```
 #[non_exhaustive]
@@ -644,12 +661,13 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for SubmitError<E> {}
 /// use corral::pool::{SubmitError, WorkerPool};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = WorkerPool::new(1, |n: u8| async move { assert!(n > 0, "n was {n}"); Ok::<_, String>(n) });
-/// match pool.submit(0).await {
-///     Err(SubmitError::Panicked(panic)) => assert_eq!(panic.message(), Some("n was 0")),
-///     other => unreachable!("{other:?}"),
-/// }
+/// let Err(SubmitError::Panicked(panic)) = pool.submit(0).await else {
+///     return Err("the job should have panicked".into());
+/// };
+/// assert_eq!(panic.message(), Some("n was 0"));
+/// # Ok(())
 /// # }
 /// ```
 pub struct JobPanic {

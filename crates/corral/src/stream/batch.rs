@@ -9,10 +9,19 @@ use pin_project_lite::pin_project;
 
 use crate::time::Timer;
 
+/// The most items a batch has room for before its `Vec` grows (documented on [`batches`]).
+const RESERVED: usize = 1024;
+
 /// Groups a stream's items into `Vec`s of at most `max_size`, handing a batch on as soon as it
 /// is full or `max_wait` after its first item arrived, whichever comes first; the last,
 /// shorter batch comes when the stream ends. A `max_size` of 0 is taken as 1 (where Tokio's
-/// `chunks_timeout` panics).
+/// `chunks_timeout` panics), and `usize::MAX` means no size limit: batches end only by time
+/// (or when the stream ends).
+///
+/// A batch's `Vec` starts with room for at most 1,024 items (fewer when the stream's
+/// `size_hint` says fewer are coming) and grows as items come, so a large `max_size` costs
+/// nothing up front: a batch of one item that `max_wait` hands on holds no room for
+/// `max_size` items, and a huge `max_size` cannot fail an allocation.
 ///
 /// `Duration::MAX` (or any wait too long to be an instant on Tokio's clock) means no time
 /// limit: every batch but the last waits until it is full, however long that takes. A long
@@ -98,7 +107,12 @@ impl<S: Stream> Stream for Batches<S> {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     if this.items.is_empty() {
-                        this.items.reserve_exact(*this.max_size);
+                        // Room for the items the stream says are coming (this one and its
+                        // lower bound), within the batch's size and `RESERVED`: never room
+                        // for a huge `max_size` that a slow stream would not fill.
+                        let coming = this.stream.size_hint().0.saturating_add(1);
+                        this.items
+                            .reserve_exact(coming.min(*this.max_size).min(RESERVED));
                         this.timer.set(Timer::After {
                             duration: *this.max_wait,
                         });
@@ -138,11 +152,20 @@ impl<S: Stream> Stream for Batches<S> {
         }
         let (low, high) = self.stream.size_hint();
         let pending = self.items.len();
-        let batches = |n: usize| n.div_ceil(self.max_size);
-        (
-            batches(low.saturating_add(pending)),
-            high.and_then(|high| high.checked_add(pending)).map(batches),
-        )
+        let full_batches = |n: usize| n.div_ceil(self.max_size);
+        // At least as many batches as full ones can hold the items.
+        let low = full_batches(low.saturating_add(pending));
+        let high = if self.max_wait == Duration::MAX {
+            // No time limit: every batch but the last is full, so the count is that of full
+            // batches.
+            high.and_then(|high| high.checked_add(pending))
+                .map(full_batches)
+        } else {
+            // A batch that `max_wait` hands on may hold a single item: one batch per item to
+            // come, plus the partial batch (however many items it holds already).
+            high.and_then(|high| high.checked_add(usize::from(pending > 0)))
+        };
+        (low, high)
     }
 }
 

@@ -346,3 +346,41 @@ async fn a_call_whose_future_panics_as_it_is_dropped_is_reported_and_the_next_ru
     assert_eq!(*log.lock().unwrap(), [("next", 30)]);
     reports.assert_only("the call's destructor panicked");
 }
+
+/// Dropping the debouncer aborts its task but does not wait: the running call, and what it
+/// owns, is dropped by the runtime at the task's next turn, not before `drop` returns (the
+/// docs said "nothing outlives the debouncer"). `flush` is the way to wait: when it returns,
+/// the call the timer was running has ended and been dropped, with what it owned.
+#[tokio::test(start_paused = true)]
+async fn flush_waits_until_the_running_call_is_dropped_and_drop_does_not() {
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let debouncer = Debouncer::new(10 * MS);
+    let alive = tx.clone();
+    debouncer.call(async move {
+        let _alive = alive;
+        sleep(100 * MS).await;
+        Ok(())
+    });
+    sleep(20 * MS).await; // the timer started it at 10 ms
+    assert!(debouncer.flush().await.is_none(), "nothing was pending");
+    drop(tx);
+    assert!(
+        matches!(rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)),
+        "flush returned while the running call was alive"
+    );
+
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let (started_tx, started) = tokio::sync::oneshot::channel();
+    debouncer.call(async move {
+        let _alive = tx;
+        let _ = started_tx.send(());
+        std::future::pending::<Result<(), BoxError>>().await
+    });
+    started.await.expect("the call started");
+    drop(debouncer);
+    assert!(
+        matches!(rx.try_recv(), Err(mpsc::error::TryRecvError::Empty)),
+        "the aborted call is dropped at the task's next turn, not in drop"
+    );
+    all_dropped(&mut rx, "the running call was aborted").await;
+}

@@ -128,6 +128,43 @@ fn a_zero_limit_panics_when_called() {
     );
 }
 
+/// Any non-zero limit is fine, `usize::MAX` (no limit) included: nothing takes a permit or
+/// reserves room by the limit. Before, a limit above `Semaphore::MAX_PERMITS` panicked.
+#[tokio::test(start_paused = true)]
+async fn a_limit_of_usize_max_runs_every_item_at_once() {
+    let in_flight = InFlight::default();
+    let start = Instant::now();
+    let out = map_concurrent(0..50u64, usize::MAX, |i| {
+        let in_flight = in_flight.clone();
+        async move { Ok::<_, ()>(in_flight.run(10, i).await) }
+    })
+    .await;
+    assert_eq!(out, Ok((0..50).collect::<Vec<_>>()));
+    assert_eq!(in_flight.max(), 50, "no limit: all at once");
+    assert_eq!(ms(start), 10);
+
+    let settled = map_concurrent_settled(0..5u64, usize::MAX, |i| async move {
+        if i == 2 { Err(i) } else { Ok(i) }
+    })
+    .await;
+    assert_eq!(settled, [Ok(0), Ok(1), Err(2), Ok(3), Ok(4)]);
+
+    let in_flight = InFlight::default();
+    let spawned = map_concurrent_spawned(0..50u64, usize::MAX, move |i| {
+        let in_flight = in_flight.clone();
+        async move { Ok::<_, ()>(in_flight.run(10, i).await) }
+    })
+    .await;
+    assert_eq!(spawned, Ok((0..50).collect::<Vec<_>>()));
+
+    // Just above the semaphore's bound, as the first limit that panicked.
+    let above = (usize::MAX >> 3) + 1;
+    assert_eq!(
+        map_concurrent(0..3u8, above, |i| async move { Ok::<_, ()>(i) }).await,
+        Ok(vec![0, 1, 2])
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn items_are_pulled_lazily() {
     let pulled = Cell::new(0);

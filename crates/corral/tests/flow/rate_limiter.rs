@@ -381,6 +381,65 @@ fn per_second_zero_panics() {
     let _ = RateLimiter::per_second(0);
 }
 
+/// A rate of one call per nanosecond is the finest the limiter counts: `per_second` takes up
+/// to 1e9, and refuses more as its documentation says (it said only zero was refused).
+#[test]
+fn per_second_takes_rates_up_to_one_per_nanosecond() {
+    let finest = RateLimiter::try_per_second(1_000_000_000);
+    assert!(finest.is_ok_and(|limiter| limiter.interval() == Duration::from_nanos(1)));
+    for n in [1_000_000_001, u32::MAX] {
+        let Err(error) = RateLimiter::try_per_second(n) else {
+            panic!("{n} calls per second is finer than a nanosecond");
+        };
+        assert!(error.to_string().contains("1 ns"), "{error}");
+    }
+    let refused = std::panic::catch_unwind(|| RateLimiter::per_second(u32::MAX));
+    assert!(
+        refused.is_err(),
+        "per_second panics on what try_per_second refuses"
+    );
+}
+
+/// An interval that is not a whole number of nanoseconds is rounded up, so the limit is never
+/// looser than asked: 3 calls per 4 ns is one per 2 ns (before: rounded to 1 ns, 4 calls per
+/// 4 ns), and 3 per second one per 333,333,334 ns.
+#[tokio::test(start_paused = true)]
+async fn an_interval_is_rounded_up_to_whole_nanoseconds() {
+    let limiter = limited(3, Duration::from_nanos(4), 1);
+    assert_eq!(limiter.interval(), Duration::from_nanos(2));
+    assert_eq!(limiter.try_acquire(), Ok(()));
+    advance(Duration::from_nanos(1)).await;
+    assert!(limiter.try_acquire().is_err(), "a second call 1 ns later");
+    assert_eq!(
+        RateLimiter::per_second(3).interval(),
+        Duration::from_nanos(333_333_334)
+    );
+    let fractional = RateLimiter::builder().calls_per_second(3.0).build();
+    assert_eq!(fractional.interval(), Duration::from_nanos(333_333_334));
+    let one_and_a_half = RateLimiter::builder()
+        .calls_per_second(666_666_667.0)
+        .build();
+    assert_eq!(one_and_a_half.interval(), Duration::from_nanos(2));
+}
+
+/// Every non-zero `u32` per minute is a rate the limiter can count (at most one per 14 ns).
+#[test]
+fn per_minute_takes_every_non_zero_rate() {
+    let limiter = RateLimiter::per_minute(u32::MAX);
+    assert_eq!(limiter.interval(), Duration::from_nanos(14));
+    let per_period = RateLimiter::builder()
+        .rate(u32::MAX, Duration::from_secs(60))
+        .try_build();
+    assert!(per_period.is_ok());
+    assert!(
+        RateLimiter::builder()
+            .rate(u32::MAX, Duration::from_secs(1))
+            .try_build()
+            .is_err(),
+        "rate(n, period) refuses an interval under 1 ns, as documented"
+    );
+}
+
 // ---- the long-run rate and the burst bound
 
 /// Runs `tasks` tasks that each take `per_task` single calls, and returns the virtual time
@@ -678,4 +737,33 @@ async fn a_waiters_old_waker_is_dropped_after_the_queue_is_unlocked() {
             .poll(&mut Context::from_waker(Waker::noop()));
     });
     drop(head);
+}
+
+/// `acquire_n(3)` counts three waiting calls; dropped mid-wait it must take all three off the
+/// count, or `try_acquire` refuses for ever ("a call is waiting") on an idle, full limiter.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_acquire_n_waiter_leaves_no_waiting_calls_behind() {
+    let limiter = limited(10, Duration::from_secs(1), 3);
+    limiter.acquire_n(3).await.expect("within the burst");
+    let mut big = spawn(limiter.acquire_n(3));
+    assert_pending!(big.poll());
+    drop(big);
+    advance(Duration::from_secs(1)).await; // refilled, and nobody waits
+    assert!(
+        limiter.try_acquire().is_ok(),
+        "nobody waits: try_acquire must pass"
+    );
+}
+
+/// The same when the waiter is let through: all `n` of its calls leave the waiting count.
+#[tokio::test(start_paused = true)]
+async fn a_granted_acquire_n_waiter_leaves_no_waiting_calls_behind() {
+    let limiter = limited(10, Duration::from_secs(1), 3);
+    limiter.acquire_n(3).await.expect("within the burst");
+    limiter.acquire_n(2).await.expect("waits, then is granted");
+    advance(Duration::from_secs(1)).await; // refilled, and nobody waits
+    assert!(
+        limiter.try_acquire().is_ok(),
+        "nobody waits: try_acquire must pass"
+    );
 }

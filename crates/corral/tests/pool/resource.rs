@@ -492,3 +492,65 @@ async fn acquire_timeout_dropped_during_create_frees_the_slot() {
     assert_pending!(over.poll(), "the size limit still holds");
     assert_eq!(numbers(&pool), (1, 0, 1));
 }
+
+/// Any non-zero size is a pool, `usize::MAX` (no limit) included; only zero panics, as the
+/// constructors document. Before, a size above `Semaphore::MAX_PERMITS` panicked.
+#[tokio::test]
+async fn a_pool_of_usize_max_has_no_limit() {
+    let unlimited = Pool::from_fn(usize::MAX, || async { Ok::<_, std::io::Error>(7_u8) });
+    let held: Vec<_> = {
+        let mut held = Vec::new();
+        for _ in 0..100 {
+            held.push(unlimited.acquire().await.unwrap());
+        }
+        held
+    };
+    let status = unlimited.status();
+    assert_eq!((status.max_size, status.size), (usize::MAX, 100));
+    drop(held);
+    assert_eq!(unlimited.status().available, 100);
+
+    let (above, _db) = pool(Semaphore::MAX_PERMITS + 1);
+    assert_eq!(above.acquire().await.unwrap().id, 0);
+    assert_eq!(above.status().max_size, Semaphore::MAX_PERMITS + 1);
+
+    let zero = std::panic::catch_unwind(|| Pool::from_fn(0, || async { Ok::<_, ()>(()) }));
+    assert!(zero.is_err(), "zero is the one size refused");
+}
+
+/// `Manager::create`'s cancel safety: a create cut short by `acquire_timeout` is dropped with
+/// what it owned (a half-open connection), at once, and its slot is free for the next acquire.
+#[tokio::test(start_paused = true)]
+async fn a_create_cut_short_by_a_timeout_is_dropped_with_what_it_owned() {
+    let half_open = Arc::new(AtomicBool::new(false));
+    let dropped = half_open.clone();
+    let slow_first = Arc::new(AtomicUsize::new(0));
+    let pool = Pool::from_fn(1, move || {
+        let guard = DropGuard(dropped.clone());
+        let first = slow_first.fetch_add(1, Ordering::SeqCst) == 0;
+        async move {
+            let _connection = guard;
+            if first {
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, std::io::Error>(7_u8)
+        }
+    });
+    let timed_out = pool.acquire_timeout(Duration::from_millis(10)).await;
+    assert!(matches!(timed_out, Err(AcquireError::Timeout)));
+    assert!(
+        half_open.load(Ordering::SeqCst),
+        "the unfinished create was dropped"
+    );
+    assert_eq!(pool.status().size, 0, "its slot is free");
+    assert_eq!(*pool.acquire().await.unwrap(), 7);
+}
+
+/// Sets its flag when dropped.
+struct DropGuard(Arc<AtomicBool>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}

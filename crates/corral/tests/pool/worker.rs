@@ -576,3 +576,63 @@ fn shutdown_immediate_returns_the_live_items_when_a_withdrawn_ones_drop_panics()
     });
     assert_one_report(&events, &["WorkerPool", "the withdrawn item"]);
 }
+
+/// Sets its flag when dropped: what a job owns.
+struct DropFlag(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// `shutdown_immediate` does not wait for the workers (a job in the middle of a poll on
+/// another thread cannot be dropped before that poll ends), and `shutdown` awaited after it
+/// returns only once they are gone: the running job, and what it owns, has been dropped.
+#[test]
+fn shutdown_after_shutdown_immediate_returns_once_the_running_job_is_dropped() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (in_poll, polling) = tokio::sync::oneshot::channel::<()>();
+        let in_poll = Arc::new(std::sync::Mutex::new(Some(in_poll)));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Arc::new(std::sync::Mutex::new(released));
+        let flag = dropped.clone();
+        let pool = WorkerPool::new(1, move |_: ()| {
+            let (guard, in_poll, released) =
+                (DropFlag(flag.clone()), in_poll.clone(), released.clone());
+            async move {
+                let _guard = guard;
+                if let Some(in_poll) = in_poll.lock().unwrap().take() {
+                    in_poll.send(()).ok();
+                }
+                // Stays in this poll, on its worker thread, until the test lets it go.
+                released.lock().unwrap().recv().ok();
+                std::future::pending::<()>().await;
+                Ok::<_, BoxError>(())
+            }
+        });
+        let pool = Arc::new(pool);
+        let submitter = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.submit(()).await }
+        });
+        polling.await.unwrap();
+        assert!(pool.shutdown_immediate().is_empty());
+        assert!(
+            !dropped.load(std::sync::atomic::Ordering::SeqCst),
+            "the job is in the middle of a poll: it cannot be dropped yet"
+        );
+        release.send(()).unwrap();
+        pool.shutdown().await;
+        assert!(
+            dropped.load(std::sync::atomic::Ordering::SeqCst),
+            "shutdown returned before the running job was dropped"
+        );
+        assert!(matches!(submitter.await.unwrap(), Err(SubmitError::Closed)));
+    });
+}

@@ -542,3 +542,134 @@ async fn batches_with_a_zero_wait_hand_on_what_is_ready() {
     );
     tokio_test::assert_pending!(batched.poll_next());
 }
+
+/// Items `0..n`, one every `every`, with an exact `size_hint`: a slow source whose length is
+/// known, as a paged API with a total count.
+struct Slow {
+    next: u32,
+    n: u32,
+    every: Duration,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+fn slow(n: u32, every: Duration) -> Slow {
+    Slow {
+        next: 0,
+        n,
+        every,
+        sleep: Box::pin(tokio::time::sleep(every)),
+    }
+}
+
+impl Stream for Slow {
+    type Item = u32;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<u32>> {
+        if self.next == self.n {
+            return std::task::Poll::Ready(None);
+        }
+        std::task::ready!(self.sleep.as_mut().poll(cx));
+        let item = self.next;
+        self.next += 1;
+        let deadline = Instant::now() + self.every;
+        self.sleep.as_mut().reset(deadline);
+        std::task::Poll::Ready(Some(item))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = (self.n - self.next) as usize;
+        (left, Some(left))
+    }
+}
+
+/// `usize::MAX` is no size limit: batches end by time or with the stream. Before, every batch
+/// reserved room for `max_size` items: "capacity overflow".
+#[tokio::test(start_paused = true)]
+async fn batches_of_usize_max_are_batches_without_a_size_limit() {
+    let out: Vec<Vec<u32>> = batches(tokio_stream::iter(1..=3), usize::MAX, Duration::MAX)
+        .collect()
+        .await;
+    assert_eq!(out, [vec![1, 2, 3]]);
+    let out: Vec<Vec<u32>> = batches(
+        slow(4, Duration::from_millis(10)),
+        usize::MAX,
+        Duration::from_millis(15),
+    )
+    .collect()
+    .await;
+    assert_eq!(out, [vec![0, 1], vec![2, 3]]);
+}
+
+/// A huge `max_size` reserves nothing for it: a batch of one item that the timer hands on
+/// holds room for a few items, not for `max_size` (before: 8 MB for this one item, and an
+/// abort on allocation failure for `1 << 40`).
+#[tokio::test(start_paused = true)]
+async fn a_batch_handed_on_by_the_timer_holds_no_room_for_max_size() {
+    let (tx, rx) = tokio::sync::mpsc::channel::<u64>(8);
+    let mut batched = tokio_test::task::spawn(batches(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+        1 << 20,
+        Duration::from_millis(10),
+    ));
+    tx.send(7).await.expect("open");
+    tokio_test::assert_pending!(batched.poll_next());
+    tokio::time::advance(Duration::from_millis(10)).await;
+    let batch = tokio_test::assert_ready!(batched.poll_next()).expect("a batch");
+    assert_eq!(batch, [7]);
+    assert!(
+        batch.capacity() <= 1024,
+        "room for {} items",
+        batch.capacity()
+    );
+
+    // A batch of `1 << 40` items of a source that says it has 3: room for those only.
+    let mut batched = pin!(batches(
+        tokio_stream::iter([1_u64, 2, 3]),
+        1 << 40,
+        Duration::MAX
+    ));
+    let batch = batched.next().await.expect("a batch");
+    assert_eq!(batch, [1, 2, 3]);
+    assert!(
+        batch.capacity() <= 1024,
+        "room for {} items",
+        batch.capacity()
+    );
+}
+
+/// A batch that `max_wait` hands on may hold a single item, so the hint's upper bound counts
+/// a batch per item (before: the count of full batches, 1 here, where 3 came).
+#[tokio::test(start_paused = true)]
+async fn the_size_hint_of_timed_batches_counts_a_batch_per_item() {
+    let mut batched = pin!(batches(
+        slow(3, Duration::from_millis(100)),
+        3,
+        Duration::from_millis(10)
+    ));
+    let mut hints = vec![batched.size_hint()];
+    let mut sizes = Vec::new();
+    while let Some(batch) = batched.next().await {
+        sizes.push(batch.len());
+        hints.push(batched.size_hint());
+    }
+    assert_eq!(sizes, [1, 1, 1], "each item in its own batch, by the timer");
+    for (taken, (low, high)) in hints.into_iter().enumerate() {
+        let left = 3 - taken;
+        assert!(low <= left, "lower bound {low} with {left} batches to come");
+        assert!(
+            high.is_some_and(|high| high >= left),
+            "upper bound {high:?} with {left} batches to come"
+        );
+    }
+}
+
+/// Without a time limit every batch but the last is full: the hint is exact.
+#[tokio::test]
+async fn the_size_hint_of_batches_without_a_time_limit_is_exact() {
+    let batched = batches(tokio_stream::iter(0..10), 3, Duration::MAX);
+    assert_eq!(batched.size_hint(), (4, Some(4)));
+    assert_eq!(batched.collect::<Vec<_>>().await.len(), 4);
+}

@@ -78,6 +78,8 @@ PAIRS: list[tuple[str, int, str, str, float | None]] = [
     ("worker_pool",      100_000,   "corral",            "flume_actor",         1.2),
     # 1,000 limiters built; governor's `direct_with_clock` with one shared clock, like corral
     ("rate_limiter_build",     1_000, "corral_rate_limiter", "governor",        None),
+    # the same, each in an Arc: corral's limiter is a shared handle, and allocates as this does
+    ("rate_limiter_build",     1_000, "corral_rate_limiter", "governor_arc",    None),
     # corral::sync::Mutex is tokio::sync::Mutex re-exported: the ratio is one run's noise
     ("lock_contention",  1_000_000, "corral_mutex",      "tokio_mutex",         None),
 ]

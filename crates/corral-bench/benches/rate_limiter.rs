@@ -18,6 +18,9 @@
 //!   new clock on every call (`quanta::Clock::new` asks `cpuid` whether the CPU has an
 //!   invariant TSC, ~18 µs on a VM where `cpuid` traps to the hypervisor), which a server
 //!   building one limiter per client would not do either.
+//! - `governor_arc`: the same, each limiter in an `Arc` (anchor): corral's `RateLimiter` is a
+//!   handle whose clones share one limit, as an `Arc<governor::RateLimiter>` is, so this one
+//!   pays the allocation corral's does.
 //!
 //! Both limiters allow 10⁹ calls a second with a burst of 1,000, so no call ever waits: this
 //! measures the cost a limiter adds to every request. Timed: the acquire loop (and, with 100
@@ -220,6 +223,22 @@ async fn governor_build(n: u64) -> Duration {
     elapsed
 }
 
+async fn governor_arc_build(n: u64) -> Duration {
+    let clock = governor::clock::DefaultClock::default();
+    let start = Instant::now();
+    let limiters: Vec<Arc<Governor>> = (0..n)
+        .map(|_| {
+            Arc::new(governor::RateLimiter::direct_with_clock(
+                governor_quota(),
+                clock.clone(),
+            ))
+        })
+        .collect();
+    let elapsed = start.elapsed();
+    assert_eq!(limiters.len() as u64, n);
+    elapsed
+}
+
 fn rate_limiter_build(c: &mut Criterion) {
     let runtimes = common::runtimes();
     let mut group = common::group(c, "rate_limiter_build");
@@ -227,6 +246,7 @@ fn rate_limiter_build(c: &mut Criterion) {
     for rt in &runtimes {
         common::bench(&mut group, "corral_rate_limiter", rt, BUILDS, corral_build);
         common::bench(&mut group, "governor", rt, BUILDS, governor_build);
+        common::bench(&mut group, "governor_arc", rt, BUILDS, governor_arc_build);
     }
     group.finish();
 }

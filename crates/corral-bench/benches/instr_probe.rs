@@ -321,32 +321,26 @@ trait Submit: Clone + Send + Sync + 'static {
 }
 
 impl Submit for std::sync::Arc<corral::pool::WorkerPool<u64, u64>> {
-    fn submit(&self, x: u64) -> impl std::future::Future<Output = u64> + Send + '_ {
-        async move {
-            corral::pool::WorkerPool::submit(self, x)
-                .await
-                .expect("never fails")
-        }
+    async fn submit(&self, x: u64) -> u64 {
+        corral::pool::WorkerPool::submit(self, x)
+            .await
+            .expect("never fails")
     }
 }
 
 impl Submit for async_channel::Sender<Request> {
-    fn submit(&self, x: u64) -> impl std::future::Future<Output = u64> + Send + '_ {
-        async move {
-            let (reply, result) = tokio::sync::oneshot::channel();
-            self.send((x, reply)).await.expect("workers alive");
-            result.await.expect("a reply")
-        }
+    async fn submit(&self, x: u64) -> u64 {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.send((x, reply)).await.expect("workers alive");
+        result.await.expect("a reply")
     }
 }
 
 impl Submit for flume::Sender<Request> {
-    fn submit(&self, x: u64) -> impl std::future::Future<Output = u64> + Send + '_ {
-        async move {
-            let (reply, result) = tokio::sync::oneshot::channel();
-            self.send_async((x, reply)).await.expect("workers alive");
-            result.await.expect("a reply")
-        }
+    async fn submit(&self, x: u64) -> u64 {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.send_async((x, reply)).await.expect("workers alive");
+        result.await.expect("a reply")
     }
 }
 

@@ -73,11 +73,22 @@ PAIRS: list[tuple[str, int, str, str, float | None]] = [
     ("exit_stack",       100_000,   "corral_exit_stack", "vec_of_boxed",        1.3),
     ("retry_success",    100_000,   "corral",            "backon",              1.1),
     ("pool_acquire",     100_000,   "corral",            "deadpool",            1.2),
-    ("worker_pool",      100_000,   "corral",            "actor",               1.2),
+    # the anchors are real MPMC channels of (item, oneshot::Sender), Q_CAP, 4 workers
+    ("worker_pool",      100_000,   "corral",            "async_channel_actor", 1.2),
+    ("worker_pool",      100_000,   "corral",            "flume_actor",         1.2),
+    # 1,000 limiters built; governor's `direct_with_clock` with one shared clock, like corral
+    ("rate_limiter_build",     1_000, "corral_rate_limiter", "governor",        None),
+    # the same, each in an Arc: corral's limiter is a shared handle, and allocates as this does
+    ("rate_limiter_build",     1_000, "corral_rate_limiter", "governor_arc",    None),
+    # corral::sync::Mutex is tokio::sync::Mutex re-exported: the ratio is one run's noise
+    ("lock_contention",  1_000_000, "corral_mutex",      "tokio_mutex",         None),
 ]
 RUNTIMES = ("ct", "mt2")
 # asyncio variant per workload when not "default" (workloads.py's third argument)
 PY_VARIANT: dict[str, str] = {}
+# workloads of PAIRS that bench/asyncio/workloads.py has no version of (nor has
+# /work/shared/bench/asyncio_workloads.py): their asyncio columns stay `–`, and no Python runs
+NO_ASYNCIO = frozenset({"blocking_jobs", "paginate", "exit_stack", "rate_limiter_build"})
 # workloads whose per-item cost must stay flat, and the sizes of the scaling table
 SCALED = ("spawn_gather", "taskgroup", "queue_pipeline")
 SCALING_SIZES = (10_000, 100_000, 1_000_000)
@@ -551,6 +562,8 @@ def python_runs(workloads: list[str], scaling: bool) -> list[tuple[str, int, int
     """(workload, n, --n argument or None) for each asyncio/uvloop measurement to make."""
     runs: list[tuple[str, int, int | None]] = []
     for w in workloads:
+        if w in NO_ASYNCIO:
+            continue
         n = next(pn for pw, pn, *_ in PAIRS if pw == w)
         runs.append((w, n, None))
         if scaling and w in SCALED:

@@ -25,7 +25,9 @@
 //! `futures_buffer_unordered`; of `rate_limiter_overhead` (per acquire): `corral_rate_limiter`
 //! (the default clock), `corral_rate_limiter_tokio`, `corral_rate_limiter_fast`, `governor`;
 //! of `timeout_overhead` (per op, a 10 s limit around one `yield_now`): `tokio_timeout`,
-//! `corral_timeout`, `corral_deadline`.
+//! `corral_timeout`, `corral_deadline`; of `worker_pool` (per item; 100 clients, 4 workers,
+//! capacity 100, each item doubled; timed from building the pool): `corral_worker_pool`,
+//! `async_channel_actor`, `flume_actor`.
 //!
 //! Wall clock, paired: `PROBE_WORKERS=2` (a 2-worker runtime; default current-thread),
 //! `PROBE_REPEAT=200` and `PROBE_PAIR=tokio_spawn` run `<variant>` and the pair alternately,
@@ -289,6 +291,9 @@ async fn run(variant: &str, n: u64) -> u64 {
             }
             sum
         }
+        "corral_worker_pool" => worker_pool(n, WorkerKind::Corral).await,
+        "async_channel_actor" => worker_pool(n, WorkerKind::AsyncChannel).await,
+        "flume_actor" => worker_pool(n, WorkerKind::Flume).await,
         other => panic!("unknown variant {other}"),
     }
 }
@@ -350,8 +355,111 @@ async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
     sum
 }
 
+#[derive(Clone, Copy)]
+enum WorkerKind {
+    Corral,
+    AsyncChannel,
+    Flume,
+}
+
+/// A request to the hand-written actors: the item and where its result goes.
+type Request = (u64, tokio::sync::oneshot::Sender<u64>);
+
+/// A client's handle on a worker pool: submits one item and awaits its result.
+trait Submit: Clone + Send + Sync + 'static {
+    fn submit(&self, x: u64) -> impl std::future::Future<Output = u64> + Send + '_;
+}
+
+impl Submit for std::sync::Arc<corral::pool::WorkerPool<u64, u64>> {
+    async fn submit(&self, x: u64) -> u64 {
+        corral::pool::WorkerPool::submit(self, x)
+            .await
+            .expect("never fails")
+    }
+}
+
+impl Submit for async_channel::Sender<Request> {
+    async fn submit(&self, x: u64) -> u64 {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.send((x, reply)).await.expect("workers alive");
+        result.await.expect("a reply")
+    }
+}
+
+impl Submit for flume::Sender<Request> {
+    async fn submit(&self, x: u64) -> u64 {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.send_async((x, reply)).await.expect("workers alive");
+        result.await.expect("a reply")
+    }
+}
+
+/// Workers in `worker_pool`, and the capacity of its queue.
+const WORKERS: usize = 4;
+const CAPACITY: usize = 100;
+
+/// `benches/pool.rs`'s worker_pool: 4 workers behind a queue of 100, 100 clients submitting
+/// `n / 100` items each (`0..n` in all) and awaiting each result (the item doubled). Returns
+/// the sum of the items, from the results.
+async fn worker_pool(n: u64, kind: WorkerKind) -> u64 {
+    match kind {
+        WorkerKind::Corral => {
+            let pool = corral::pool::WorkerPool::builder(WORKERS)
+                .capacity(CAPACITY)
+                .build(|x: u64| async move { Ok::<_, BoxError>(x * 2) });
+            clients(n, std::sync::Arc::new(pool)).await
+        }
+        WorkerKind::AsyncChannel => {
+            let (tx, rx) = async_channel::bounded::<Request>(CAPACITY);
+            for _ in 0..WORKERS {
+                let rx = rx.clone();
+                tokio::spawn(async move {
+                    while let Ok((x, reply)) = rx.recv().await {
+                        reply.send(x * 2).ok();
+                    }
+                });
+            }
+            clients(n, tx).await
+        }
+        WorkerKind::Flume => {
+            let (tx, rx) = flume::bounded::<Request>(CAPACITY);
+            for _ in 0..WORKERS {
+                let rx = rx.clone();
+                tokio::spawn(async move {
+                    while let Ok((x, reply)) = rx.recv_async().await {
+                        reply.send(x * 2).ok();
+                    }
+                });
+            }
+            clients(n, tx).await
+        }
+    }
+}
+
+/// 100 clients, each with a clone of `pool`, submitting `n / 100` items one after the other.
+async fn clients<S: Submit>(n: u64, pool: S) -> u64 {
+    const CLIENTS: u64 = 100;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let mut sum = 0;
+                for i in 0..n / CLIENTS {
+                    sum += pool.submit(i * CLIENTS + c).await;
+                }
+                sum
+            })
+        })
+        .collect();
+    let mut sum = 0;
+    for client in clients {
+        sum += client.await.expect("no panic");
+    }
+    sum / 2
+}
+
 /// The variants `run` knows.
-const VARIANTS: [&str; 27] = [
+const VARIANTS: [&str; 30] = [
     "tokio_tracker_ok",
     "tokio_tracker_ok_abort",
     "tokio_spawn_ok_abort",
@@ -379,6 +487,9 @@ const VARIANTS: [&str; 27] = [
     "corral_queue",
     "corral_priority_queue",
     "corral_event",
+    "corral_worker_pool",
+    "async_channel_actor",
+    "flume_actor",
 ];
 
 fn main() {

@@ -9,8 +9,15 @@
 //! worker_pool: `WP_WORKERS` workers over a queue of `Q_CAP`; `POOL_TASKS` client tasks each
 //! submit `n / POOL_TASKS` items one after the other and await each result (the item doubled).
 //! - `corral`: `corral::pool::WorkerPool::submit`.
-//! - `actor`: the hand-written version: a Tokio `mpsc` channel of `(item, oneshot::Sender)`,
-//!   its receiver shared by the workers behind a Tokio `Mutex` (anchor).
+//! - `async_channel_actor`: the hand-written version: an `async_channel::bounded(Q_CAP)`
+//!   (multi-producer, multi-consumer) of `(item, oneshot::Sender)`, a clone of its receiver in
+//!   each of the `WP_WORKERS` workers (anchor).
+//! - `flume_actor`: the same on a `flume::bounded(Q_CAP)` channel (anchor).
+//!
+//!   An earlier anchor shared one Tokio `mpsc` receiver behind a Tokio `Mutex` held across
+//!   `recv().await`, so each item also paid a mutex hand-off between workers that
+//!   `WorkerPool`'s own multi-consumer queue does not: that flattered corral. Both anchors now
+//!   take items from a real multi-consumer channel, with the same capacity and workers.
 //!
 //! Timed: spawning the tasks and awaiting them all, with the pool already built.
 
@@ -24,7 +31,7 @@ use common::{N, Q_CAP};
 use corral::pool::{Manager, Pool, WorkerPool};
 use corral::task::BoxError;
 use criterion::{Criterion, criterion_group, criterion_main};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::yield_now;
 
 /// Tasks sharing the pool in both workloads.
@@ -156,21 +163,21 @@ async fn corral_workers(n: u64) -> Duration {
 
 type Request = (u64, oneshot::Sender<u64>);
 
-async fn actor_workers(n: u64) -> Duration {
-    let (tx, rx) = mpsc::channel::<Request>(Q_CAP);
-    let rx = Arc::new(Mutex::new(rx));
+/// The actor by hand on an async-channel MPMC channel: each worker holds a clone of the
+/// receiver, and an item goes to whichever worker is free, with no lock between them.
+async fn async_channel_actor(n: u64) -> Duration {
+    let (tx, rx) = async_channel::bounded::<Request>(Q_CAP);
     let workers: Vec<_> = (0..WP_WORKERS)
         .map(|_| {
             let rx = rx.clone();
             tokio::spawn(async move {
-                loop {
-                    let next = rx.lock().await.recv().await;
-                    let Some((x, reply)) = next else { break };
+                while let Ok((x, reply)) = rx.recv().await {
                     reply.send(x * 2).ok();
                 }
             })
         })
         .collect();
+    drop(rx);
     let start = Instant::now();
     let clients: Vec<_> = (0..POOL_TASKS)
         .map(|c| {
@@ -199,13 +206,62 @@ async fn actor_workers(n: u64) -> Duration {
     elapsed
 }
 
+/// The same actor on a flume MPMC channel.
+async fn flume_actor(n: u64) -> Duration {
+    let (tx, rx) = flume::bounded::<Request>(Q_CAP);
+    let workers: Vec<_> = (0..WP_WORKERS)
+        .map(|_| {
+            let rx = rx.clone();
+            tokio::spawn(async move {
+                while let Ok((x, reply)) = rx.recv_async().await {
+                    reply.send(x * 2).ok();
+                }
+            })
+        })
+        .collect();
+    drop(rx);
+    let start = Instant::now();
+    let clients: Vec<_> = (0..POOL_TASKS)
+        .map(|c| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut sum = 0;
+                for i in 0..n / POOL_TASKS {
+                    let (reply, result) = oneshot::channel();
+                    tx.send_async((c + i, reply)).await.expect("workers alive");
+                    sum += result.await.expect("a reply");
+                }
+                sum
+            })
+        })
+        .collect();
+    let mut sum = 0;
+    for client in clients {
+        sum += client.await.expect("no panic");
+    }
+    let elapsed = start.elapsed();
+    assert!(sum > 0);
+    drop(tx);
+    for worker in workers {
+        worker.await.expect("no panic");
+    }
+    elapsed
+}
+
 fn worker_pool(c: &mut Criterion) {
     let runtimes = common::runtimes();
     let mut group = common::group(c, "worker_pool");
     common::fit(&mut group, N);
     for rt in &runtimes {
         common::bench(&mut group, "corral", rt, N, corral_workers);
-        common::bench(&mut group, "actor", rt, N, actor_workers);
+        common::bench(
+            &mut group,
+            "async_channel_actor",
+            rt,
+            N,
+            async_channel_actor,
+        );
+        common::bench(&mut group, "flume_actor", rt, N, flume_actor);
     }
     group.finish();
 }

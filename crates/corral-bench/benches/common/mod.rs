@@ -27,6 +27,10 @@ pub(crate) const Q_ITEMS: u64 = 1_000_000;
 pub(crate) const Q_CAP: usize = 100;
 /// Consumer tasks in queue_pipeline and condition.
 pub(crate) const Q_CONSUMERS: usize = 4;
+/// Tasks sharing the lock in lock_contention.
+pub(crate) const LOCK_TASKS: u64 = 100;
+/// Increments each lock_contention task makes under the lock.
+pub(crate) const LOCK_ITERS: u64 = 10_000;
 /// Waiters in event_broadcast.
 pub(crate) const EVENT_WAITERS: u64 = 10_000;
 /// Tasks meeting at the barrier.

@@ -1266,8 +1266,16 @@ async fn after_shutdown_workers_in_two_processes_holding_items_are_both_told_it_
     })
     .await
     .expect("both gets returned at once (a hang guard; the bug waited 30 s)");
-    assert!(matches!(next_a, Err(Error::Shutdown)), "{:?}", next_a.map(|d| *d));
-    assert!(matches!(next_b, Err(Error::Shutdown)), "{:?}", next_b.map(|d| *d));
+    assert!(
+        matches!(next_a, Err(Error::Shutdown)),
+        "{:?}",
+        next_a.map(|d| *d)
+    );
+    assert!(
+        matches!(next_b, Err(Error::Shutdown)),
+        "{:?}",
+        next_b.map(|d| *d)
+    );
     // Each item is still with its holder, delivered once, and is finished by it.
     let (_, pending) = items(&name).await;
     assert_eq!(pending.len(), 2);
@@ -1276,8 +1284,14 @@ async fn after_shutdown_workers_in_two_processes_holding_items_are_both_told_it_
         assert_eq!(consumer, &consumer_of(holder), "{id}");
         assert_eq!(*deliveries, 1, "{id}");
     }
-    assert!(held_a.touch().await.expect("redis"), "a still holds its item");
-    assert!(held_b.touch().await.expect("redis"), "b still holds its item");
+    assert!(
+        held_a.touch().await.expect("redis"),
+        "a still holds its item"
+    );
+    assert!(
+        held_b.touch().await.expect("redis"),
+        "b still holds its item"
+    );
     held_a.done().await.expect("done");
     held_b.done().await.expect("done");
     a.join().await.expect("join");

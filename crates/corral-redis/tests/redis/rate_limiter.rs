@@ -329,7 +329,10 @@ async fn a_key_of_the_earlier_format_from_a_clock_stepped_back_does_not_refuse_e
 async fn set_state(conn: &mut redis::aio::ConnectionManager, name: &str, tat: f64, at: f64) {
     let _: () = redis::pipe()
         .atomic()
-        .hset_multiple(name, &[("tat", format!("{tat:.0}")), ("at", format!("{at:.0}"))])
+        .hset_multiple(
+            name,
+            &[("tat", format!("{tat:.0}")), ("at", format!("{at:.0}"))],
+        )
         .ignore()
         .pexpire(name, 7_200_000)
         .ignore()
@@ -351,8 +354,7 @@ async fn a_server_clock_stepped_back_keeps_the_limit_as_it_was() {
     match limiter.try_acquire().await {
         Err(TryAcquireError::RateLimited { retry_after }) => {
             assert!(
-                retry_after <= Duration::from_secs(60)
-                    && retry_after > Duration::from_secs(50),
+                retry_after <= Duration::from_secs(60) && retry_after > Duration::from_secs(50),
                 "{retry_after:?}"
             );
         }
@@ -365,7 +367,10 @@ async fn a_server_clock_stepped_back_keeps_the_limit_as_it_was() {
     assert_eq!(capacity_left(&slow_limiter(&conn, &idle)).await, 3);
     let (tat, now) = gcra_state(&mut conn, &idle).await;
     let tat = tat.expect("a state");
-    assert!(tat <= now + 180e6, "{tat} at {now}: at most one burst ahead");
+    assert!(
+        tat <= now + 180e6,
+        "{tat} at {now}: at most one burst ahead"
+    );
 }
 
 #[tokio::test]

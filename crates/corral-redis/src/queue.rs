@@ -73,9 +73,8 @@ end
 /// (Redis's delivery count of the item, this one included: the holder's proof that nobody
 /// took the item over since, even under the same consumer name), `{2, '', '', 0}` when
 /// nothing is left and the queue is shut down, `{0, '', '', 0}` when nothing is there now,
-/// `{4, '', '', 0}` when nothing is there now, the queue is shut down, and items are pending.
-/// Nothing is left only once no item is pending either: an item a consumer holds may yet be
-/// handed out again, if that consumer dies (for the caller's own items, see `DRAINED`).
+/// `{4, '', '', 0}` when nothing is there now, the queue is shut down, and items are pending
+/// (whether any of them is left to hand out, abandoned by its holder, is `DRAINED`'s call).
 /// The claim scan resumes where the last one stopped (`{key}:cursor`), since `XAUTOCLAIM`
 /// looks at a bounded number of pending entries per call: a dead consumer's item behind many
 /// live ones is still reached.
@@ -119,26 +118,26 @@ return {0, '', '', 0}
     ))
 });
 
-/// Whether a shut-down queue is drained for the caller: every pending item is held by its
-/// consumer (`ARGV[2]`) through a delivery it still has (`ARGV[4..]`, the ids its live
-/// deliveries hold), and none of them has been idle for the visibility timeout (`ARGV[3]`, in
-/// ms). Those are not left to hand out: the caller holds them. An item held past the timeout
-/// is left, as at any time, whichever entry the claim scan's cursor is at. Returns 1 if so.
+/// Whether a shut-down queue is drained for the caller: no item is left to hand out. Called
+/// when the caller's `GET` found no new item and none to take over, so the items left are
+/// the pending ones that are abandoned: idle for the visibility timeout (`ARGV[3]`, in ms) or
+/// longer, whoever holds them and whichever entry the claim scan's cursor is at, and those
+/// of the caller's consumer (`ARGV[2]`) that no live delivery of it holds (`ARGV[4..]`, the
+/// ids its live deliveries hold: a delivery dropped without `done` holds nothing). An item
+/// another consumer holds and has not left idle that long is live: not left, as an item
+/// the caller holds is not (the local `Queue` counts neither). Returns 1 if drained.
 /// KEYS: stream, shutdown flag. ARGV: group, consumer, visibility timeout, ids held.
 static DRAINED: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-local total = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
-if total > #ARGV - 3 then return 0 end
-if total == 0 then return 1 end
+local overdue = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', 1)
+if #overdue > 0 then return 0 end
 local held = {}
 for i = 4, #ARGV do held[ARGV[i]] = true end
-local visibility = tonumber(ARGV[3])
-local mine = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', total, ARGV[2])
-if #mine ~= total then return 0 end
+local mine = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', #ARGV - 2, ARGV[2])
 for _, entry in ipairs(mine) do
-  if not held[entry[1]] or entry[3] >= visibility then return 0 end
+  if not held[entry[1]] then return 0 end
 end
 return 1
 ",
@@ -596,15 +595,23 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// Takes an item, waiting while the queue is empty: first an item whose consumer has held
     /// it past the visibility timeout, then a new one.
     ///
-    /// After [`shutdown`](Self::shutdown), `get` still returns the items left, then fails. An
-    /// item another consumer holds (taken, not yet done) counts as left: `get` waits while any
-    /// is held, since it is handed out again if its consumer dies, and fails once every one
-    /// is done. An item this queue value or one of its clones holds, through a delivery not
-    /// yet done or dropped, does not count: as with the local `Queue`, a worker that holds an
-    /// item and asks for the next one after shutdown gets [`Error::Shutdown`] (once nothing
-    /// else is left), not its own item back after the visibility timeout. A delivery dropped
-    /// without `done` holds nothing: its item counts as left, and is handed out again after
-    /// the visibility timeout; so is an item held past it, as at any time.
+    /// After [`shutdown`](Self::shutdown), `get` still returns the items left, then fails with
+    /// [`Error::Shutdown`]. Left means not yet taken, or abandoned: held past the visibility
+    /// timeout (by any consumer, this one included, as at any time), or taken by this queue
+    /// value or one of its clones through a delivery since dropped without `done`. An item a
+    /// consumer holds through a live delivery, idle for less than the visibility timeout, is
+    /// not left, whichever process holds it: as with the local `Queue`, workers that each hold
+    /// an item and ask for the next one after shutdown all get [`Error::Shutdown`] at once (not
+    /// each other's items after the visibility timeout). A `get` waits only while an abandoned
+    /// item is on its way back (a dropped delivery's item, until its visibility timeout).
+    ///
+    /// So if a consumer in another process dies holding an item after shutdown, its item is
+    /// not waited for: a `get` that runs before the item has been idle for the visibility
+    /// timeout fails with [`Error::Shutdown`], and one that runs after takes the item over and
+    /// returns it. If every worker has stopped by then, the item stays pending (and
+    /// [`join`](Self::join) waits) until some `get` runs after its visibility timeout: a
+    /// worker restarted on the key, or a supervisor that calls `get` once more after waiting
+    /// one visibility timeout from the shutdown.
     ///
     /// # Cancel safety
     ///
@@ -616,9 +623,9 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Shutdown`] once the queue is shut down and nothing is left to take or held by
-    /// another consumer (or left by a dropped delivery), [`Error::Redis`] if the server cannot
-    /// be reached.
+    /// [`Error::Shutdown`] once the queue is shut down and nothing is left to take (items held
+    /// through live deliveries, by any consumer, are not left; see above), [`Error::Redis`] if
+    /// the server cannot be reached.
     ///
     /// # Examples
     ///
@@ -711,14 +718,11 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
         }
     }
 
-    /// Whether the shut-down queue is drained for this consumer: every pending item is one it
-    /// holds through a live delivery (see `DRAINED`). One round trip if it holds any.
+    /// Whether the shut-down queue is drained for this consumer: no pending item is abandoned
+    /// (see `DRAINED`). One round trip.
     async fn drained(&self, conn: &mut ConnectionManager) -> Result<bool, Error> {
         let shared = &*self.shared;
         let held: Vec<String> = shared.held().keys().cloned().collect();
-        if held.is_empty() {
-            return Ok(false); // another consumer holds what is pending
-        }
         let drained: i64 = DRAINED
             .key(&shared.stream)
             .key(&shared.shutdown)
@@ -827,7 +831,9 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     }
 
     /// Shuts the queue down, for every process: from now on [`put`](Self::put) fails, and
-    /// [`get`](Self::get) returns what is left, then fails.
+    /// [`get`](Self::get) returns what is left, then fails. Items that consumers hold are not
+    /// left (their holders finish them); one whose holder dies goes to the first `get` that
+    /// runs after its visibility timeout (see [`get`](Self::get)).
     ///
     /// The shutdown flag stays in Redis (key `{key}:shutdown`); delete it to reopen the queue.
     ///

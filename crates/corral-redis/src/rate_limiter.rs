@@ -8,12 +8,16 @@ use redis::aio::ConnectionManager;
 
 use crate::Error;
 
-/// GCRA on the server's clock, in microseconds. The key holds the theoretical arrival time
-/// (TAT) of the next call; a request for `n` calls is let through when `TAT + n·T − τ ≤ now`,
-/// with `T` the interval between calls and `τ = burst·T`. Refused requests change nothing.
-/// A grant never sets the TAT past `now + τ`, so a TAT beyond that means the server's clock
-/// stepped back since: it is reset to `now` (at most one burst goes through early), or every
-/// call would be refused until the clock caught up.
+/// GCRA on the server's clock, in microseconds. The key is a hash: `tat`, the theoretical
+/// arrival time (TAT) of the next call, and `at`, the server's time when it was written. A
+/// request for `n` calls is let through when `TAT + n·T − τ ≤ now`, with `T` the interval
+/// between calls and `τ = burst·T` (this caller's); refused requests change nothing. A TAT
+/// further ahead than `τ` (written by a process with a larger burst or a slower rate) is
+/// simply waited for, as any TAT: settings that differ make the limit stricter, never looser.
+/// Only a server clock behind the last write (`now < at`) means the clock stepped back: the
+/// TAT is shifted back by as much, so the wait owed then is owed now, no more, no less.
+/// A key of the earlier format (a plain TAT, no write time) is read as before: a TAT further
+/// ahead than `τ` is taken as a clock step and reset to `now`; the grant rewrites it as a hash.
 /// Returns `{1, 0}` when let through, `{0, wait_µs}` otherwise.
 static GCRA: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -23,14 +27,26 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now or tat > now + tolerance then tat = now end
+local kind = redis.call('TYPE', KEYS[1]).ok
+local tat = now
+if kind == 'hash' then
+  local state = redis.call('HMGET', KEYS[1], 'tat', 'at')
+  tat = tonumber(state[1]) or now
+  local at = tonumber(state[2]) or now
+  if now < at then tat = tat - (at - now) end
+elseif kind == 'string' then
+  tat = tonumber(redis.call('GET', KEYS[1])) or now
+  if tat > now + tolerance then tat = now end
+end
+if tat < now then tat = now end
 local new_tat = tat + n * interval
 local allow_at = new_tat - tolerance
 if allow_at > now then
   return {0, math.ceil(allow_at - now)}
 end
-redis.call('SET', KEYS[1], string.format('%.17g', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+if kind == 'string' then redis.call('DEL', KEYS[1]) end
+redis.call('HSET', KEYS[1], 'tat', string.format('%.17g', new_tat), 'at', string.format('%.17g', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((new_tat - now) / 1000) + 1)
 return {1, 0}
 ",
     )
@@ -42,7 +58,7 @@ return {1, 0}
 /// Each request is one round trip: a Lua script (sent by `EVALSHA`, with a fallback to `EVAL`
 /// when the server does not know it yet) runs the GCRA algorithm atomically on the server,
 /// reading the server's clock (`TIME`), so clients whose clocks drift still share one rate.
-/// The key holds one number and expires when the limiter is idle.
+/// The key holds two numbers (a hash) and expires when the limiter is idle.
 ///
 /// # Comparison to the local `RateLimiter`
 ///
@@ -56,9 +72,26 @@ return {1, 0}
 ///
 /// The limiter runs on the server's clock (`TIME`), so the clients' clocks do not matter. If
 /// the server's clock steps forward, the limiter sees an idle spell: at most one burst goes
-/// through at once. If it steps back, a state written before the step lies in the future:
-/// one further ahead than a burst can set is taken as "idle" (at most one burst goes through
-/// early), rather than refusing every call until the clock has caught up.
+/// through at once. The key keeps the server's time of its last write, so a step back is
+/// seen as such (the clock is behind that write): the state is moved back by the step, and
+/// the limit holds as if the clock had not moved (neither every call refused until the
+/// clock caught up, nor a burst let through early).
+///
+/// # Processes sharing a key
+///
+/// Every process that uses a key should build its limiter with the same rate and burst. If
+/// they differ (say, during a rolling deploy that changes them), the processes still share one
+/// budget: each request is judged by its caller's rate and burst against the state that every
+/// grant moved on. A process never lets through more than its own settings would alone
+/// (counting what the others took), and one with a smaller burst or a faster rate waits out
+/// the debt that one with a larger burst or a slower rate ran up: the strictest settings win,
+/// roughly. However the requests interleave, the processes together let through at most the
+/// sum of what each would alone, never an unlimited number.
+///
+/// A key written by an earlier version of this crate (a plain number, with no time of
+/// writing) is read as that version did and rewritten in the current format by the next
+/// grant. An earlier version cannot read the current format (its requests fail with
+/// [`Error::Redis`]), so do not run the two on one key at once.
 ///
 /// # Examples
 ///

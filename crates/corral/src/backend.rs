@@ -110,7 +110,11 @@ pub trait RateLimit: Send + Sync {
     ///
     /// # Cancel safety
     ///
-    /// Implementations in corral are cancel safe: a dropped `acquire` has taken nothing.
+    /// Implementations in corral are cancel safe. A dropped `acquire` of corral's local
+    /// `RateLimiter` has taken nothing. One of a distributed limiter such as
+    /// `corral_redis::RedisRateLimiter` has taken nothing either, unless it is dropped while
+    /// the server's granting reply is in flight: the call was then let through on the server,
+    /// and that one call's capacity is spent, unused.
     ///
     /// # Examples
     ///
@@ -140,7 +144,9 @@ pub trait RateLimit: Send + Sync {
     ///
     /// # Cancel safety
     ///
-    /// Implementations in corral are cancel safe: a dropped `acquire_n` has taken nothing.
+    /// Implementations in corral are cancel safe, as for [`acquire`](Self::acquire): a dropped
+    /// `acquire_n` has taken nothing, except that a distributed limiter dropped while the
+    /// granting reply is in flight has spent the `n` calls (unused, and no more).
     ///
     /// # Examples
     ///

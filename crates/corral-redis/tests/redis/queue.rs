@@ -105,11 +105,11 @@ async fn shutdown_fails_puts_and_drains_gets_in_every_process() {
 }
 
 #[tokio::test]
-async fn after_shutdown_an_item_a_dead_consumer_held_is_still_handed_out() {
+async fn after_shutdown_an_item_a_dead_consumer_held_is_handed_out_once_overdue() {
     let name = key("shutdown-held");
     // Never reached in the test: the item comes back because `age` makes it look idle.
     let visibility = Duration::from_secs(30);
-    let mut conn = connect(server()).await;
+    let conn = connect(server()).await;
     let a = unbounded_u32(&name, visibility).await;
     let b = queue_on(&conn, &name, visibility);
     a.put(0).await.expect("put");
@@ -119,8 +119,10 @@ async fn after_shutdown_an_item_a_dead_consumer_held_is_still_handed_out() {
     let held_id = held.id().to_owned();
     b.shutdown().await.expect("shutdown");
     drop(held); // its consumer dies without `done`
-    // Held, and not idle yet: a get waits for it, it is not refused.
-    finds_nothing(&mut conn, &b).await;
+    // Not idle for the visibility timeout yet: as far as b can tell, a holds it and will
+    // finish it, so it is not left and b is told the queue is drained.
+    assert!(matches!(b.get().await, Err(Error::Shutdown)));
+    // Once it has been idle that long, it is abandoned: left, and handed out again.
     age(&name, &held_id, &consumer_of(&a)).await;
     let again = tokio::time::timeout(Duration::from_secs(3), b.get())
         .await
@@ -1242,4 +1244,55 @@ async fn after_shutdown_an_item_whose_delivery_was_dropped_still_counts() {
     assert_eq!((again.id(), *again), (id.as_str(), 1));
     again.done().await.expect("done");
     assert!(matches!(queue.get().await, Err(Error::Shutdown)));
+}
+
+#[tokio::test]
+async fn after_shutdown_workers_in_two_processes_holding_items_are_both_told_it_is_drained() {
+    // A second audit found two workers (two `RedisQueue` values, as in two processes), each
+    // holding an item and asking for the next after shutdown, each counting the other's item
+    // as left: both waited a visibility timeout, then each took the other's live item over
+    // (both items handed out twice). The local `Queue` fails both at once; so does Redis now.
+    let name = key("shutdown-two-holders");
+    let visibility = Duration::from_secs(30);
+    let a = unbounded_u32(&name, visibility).await;
+    let b = unbounded_u32(&name, visibility).await;
+    a.put(1).await.expect("put");
+    a.put(2).await.expect("put");
+    let held_a = take(&a).await;
+    let held_b = take(&b).await;
+    a.shutdown().await.expect("shutdown");
+    let (next_a, next_b) = tokio::time::timeout(Duration::from_secs(5), async {
+        tokio::join!(a.get(), b.get())
+    })
+    .await
+    .expect("both gets returned at once (a hang guard; the bug waited 30 s)");
+    assert!(
+        matches!(next_a, Err(Error::Shutdown)),
+        "{:?}",
+        next_a.map(|d| *d)
+    );
+    assert!(
+        matches!(next_b, Err(Error::Shutdown)),
+        "{:?}",
+        next_b.map(|d| *d)
+    );
+    // Each item is still with its holder, delivered once, and is finished by it.
+    let (_, pending) = items(&name).await;
+    assert_eq!(pending.len(), 2);
+    for (id, consumer, _, deliveries) in &pending {
+        let holder = if id == held_a.id() { &a } else { &b };
+        assert_eq!(consumer, &consumer_of(holder), "{id}");
+        assert_eq!(*deliveries, 1, "{id}");
+    }
+    assert!(
+        held_a.touch().await.expect("redis"),
+        "a still holds its item"
+    );
+    assert!(
+        held_b.touch().await.expect("redis"),
+        "b still holds its item"
+    );
+    held_a.done().await.expect("done");
+    held_b.done().await.expect("done");
+    a.join().await.expect("join");
 }

@@ -64,7 +64,7 @@ async fn acquire_n_above_burst_fails_at_once() {
 async fn gcra_state(conn: &mut redis::aio::ConnectionManager, key: &str) -> (Option<f64>, f64) {
     let (tat, (seconds, micros)): (Option<f64>, (u64, u64)) = redis::pipe()
         .atomic()
-        .get(key)
+        .hget(key, "tat")
         .cmd("TIME")
         .query_async(conn)
         .await
@@ -298,7 +298,9 @@ async fn a_try_acquire_whose_reply_comes_too_late_may_have_spent_its_call() {
 }
 
 #[tokio::test]
-async fn a_server_clock_stepped_back_does_not_refuse_every_call() {
+async fn a_key_of_the_earlier_format_from_a_clock_stepped_back_does_not_refuse_every_call() {
+    // The earlier format: the arrival time alone, with no time of writing. It is read as the
+    // earlier version did (an arrival time beyond one burst is taken as a clock step).
     let name = key("clock-back");
     let mut conn = connect(server()).await;
     let limiter = slow_limiter(&conn, &name); // burst 3, one call a minute
@@ -321,4 +323,110 @@ async fn a_server_clock_stepped_back_does_not_refuse_every_call() {
         tat <= now + 180e6,
         "{tat} at {now}: back to at most one burst ahead"
     );
+}
+
+/// Writes the limiter's state at `name` as a grant made at server time `at` would have left it.
+async fn set_state(conn: &mut redis::aio::ConnectionManager, name: &str, tat: f64, at: f64) {
+    let _: () = redis::pipe()
+        .atomic()
+        .hset_multiple(
+            name,
+            &[("tat", format!("{tat:.0}")), ("at", format!("{at:.0}"))],
+        )
+        .ignore()
+        .pexpire(name, 7_200_000)
+        .ignore()
+        .query_async(conn)
+        .await
+        .expect("hset");
+}
+
+#[tokio::test]
+async fn a_server_clock_stepped_back_keeps_the_limit_as_it_was() {
+    let mut conn = connect(server()).await;
+    // A server whose clock ran an hour ahead wrote these states, then its clock stepped back
+    // an hour: the states are moved back by the step.
+    // The whole burst spent: still spent, the next call a minute away (not an hour).
+    let spent = key("clock-back-spent");
+    let (_, now) = gcra_state(&mut conn, &spent).await;
+    set_state(&mut conn, &spent, now + 3_600e6 + 180e6, now + 3_600e6).await;
+    let limiter = slow_limiter(&conn, &spent);
+    match limiter.try_acquire().await {
+        Err(TryAcquireError::RateLimited { retry_after }) => {
+            assert!(
+                retry_after <= Duration::from_secs(60) && retry_after > Duration::from_secs(50),
+                "{retry_after:?}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Idle: the whole burst, and not more.
+    let idle = key("clock-back-idle");
+    let (_, now) = gcra_state(&mut conn, &idle).await;
+    set_state(&mut conn, &idle, now + 3_600e6, now + 3_600e6).await;
+    assert_eq!(capacity_left(&slow_limiter(&conn, &idle)).await, 3);
+    let (tat, now) = gcra_state(&mut conn, &idle).await;
+    let tat = tat.expect("a state");
+    assert!(
+        tat <= now + 180e6,
+        "{tat} at {now}: at most one burst ahead"
+    );
+}
+
+#[tokio::test]
+async fn an_arrival_time_beyond_the_burst_is_waited_for_not_reset() {
+    // Written at the server's current time by a process with a larger burst: no clock step,
+    // so the caller waits until the arrival time is within its own burst.
+    let mut conn = connect(server()).await;
+    let name = key("far-ahead");
+    let (_, now) = gcra_state(&mut conn, &name).await;
+    set_state(&mut conn, &name, now + 3_600e6, now).await;
+    match slow_limiter(&conn, &name).try_acquire().await {
+        Err(TryAcquireError::RateLimited { retry_after }) => {
+            // Due when the arrival time + one interval - the burst (3 min) is reached.
+            let due = Duration::from_secs(3_600 + 60 - 180);
+            assert!(
+                retry_after <= due && retry_after > due - Duration::from_secs(10),
+                "{retry_after:?}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+// A second audit found that two processes on one key with different settings (a rolling
+// deploy changing the burst or the rate) reset each other's state: the clock-step check took
+// any arrival time beyond the caller's own burst for a clock stepped back, and the limit was
+// gone (101 calls within a second at one a minute). Now the stricter settings win.
+
+#[tokio::test]
+async fn processes_with_different_bursts_keep_the_limit() {
+    let name = key("mismatch-burst");
+    let old = limiter(&name, 1, Duration::from_secs(60), 10).await;
+    let new = limiter(&name, 1, Duration::from_secs(60), 1).await;
+    let mut granted = 0;
+    for _ in 0..10 {
+        for _ in 0..10 {
+            granted += usize::from(old.try_acquire().await.is_ok());
+        }
+        granted += usize::from(new.try_acquire().await.is_ok());
+    }
+    // One call a minute, burst 10 at most, over about a second: the old burst, and no more.
+    assert_eq!(granted, 10, "{granted} calls let through at one a minute");
+}
+
+#[tokio::test]
+async fn processes_with_different_rates_keep_the_limit() {
+    let name = key("mismatch-rate");
+    let old = limiter(&name, 1, Duration::from_secs(1), 5).await;
+    let new = limiter(&name, 10, Duration::from_secs(1), 5).await;
+    let mut granted = 0;
+    for _ in 0..10 {
+        for _ in 0..5 {
+            granted += usize::from(old.try_acquire().await.is_ok());
+        }
+        granted += usize::from(new.try_acquire().await.is_ok());
+    }
+    // The old burst spent its 5 seconds' worth: nothing more for either within a second.
+    assert!(granted <= 7, "{granted} calls let through within a second");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 
 use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, run_detached};
-use crate::report::{ReportKind, report, report_failure};
+use crate::report::{ReportKind, drop_contained, report, report_failure};
 use crate::task::Failure;
 
 /// A resource with an async end: the guides' `DatabaseSession` (`__aenter__`/`__aexit__`).
@@ -275,11 +275,19 @@ where
                     unfinished,
                 ));
             }
-            Err(_) => report(
-                "with_session",
-                ReportKind::Error,
-                &"dropped outside a tokio runtime: the session was neither rolled back nor closed",
-            ),
+            Err(_) => {
+                report(
+                    "with_session",
+                    ReportKind::Error,
+                    &"dropped outside a tokio runtime: the session was neither rolled back nor closed",
+                );
+                // Under a catch: a destructor's panic must not leave this `drop`.
+                drop_contained(
+                    "with_session",
+                    "dropping the session that could not be closed",
+                    session,
+                );
+            }
         }
     }
 }

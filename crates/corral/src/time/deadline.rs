@@ -298,10 +298,11 @@ impl Deadline {
             }
             earlier
         };
-        if earlier {
-            inner.slot.wake();
+        // The slot's run too, with the others: a waker that panics strands none of them.
+        if earlier && let Some(waker) = inner.slot.take() {
+            wakers.push(waker);
         }
-        wakers.into_iter().for_each(Waker::wake);
+        crate::util::wake_all("Deadline", wakers);
     }
 
     /// The instant the deadline is set for; `None` if it has none (asyncio's `when()`).

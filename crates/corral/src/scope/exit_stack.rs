@@ -31,7 +31,9 @@ pub(crate) const DEFAULT_DROP_TIMEOUT: Duration = Duration::from_secs(30);
 /// dropped with cleanups pending, it hands them, in the same reverse order, to a new task on
 /// the current Tokio runtime, bounded by [`drop_timeout`](Self::drop_timeout) (30 seconds by
 /// default); each failure, a panic, and running out of time are [reported](crate::report), never
-/// lost. Outside a runtime nothing can run them: the stack reports how many it dropped. So
+/// lost. A runtime that shuts down first drops them unrun: that is reported too. Outside a
+/// runtime nothing can run them: the stack reports how many it dropped. Cleanups dropped unrun
+/// either way are dropped one by one, a panic of a destructor reported, never unwound. So
 /// cleanups still run after an early return, but later than `close` would run them and with
 /// nobody to return their errors to; `close` is the way to be sure they ran.
 ///

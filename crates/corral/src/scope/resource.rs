@@ -29,7 +29,8 @@ use crate::task::Failure;
 ///
 /// Dropping this future while the body runs hands the resource to `on_err` on a task of the
 /// current runtime, bounded by 30 seconds, with its failure [reported](crate::report) (outside
-/// a runtime the resource is dropped and that reported). Dropped while `on_ok` or `on_err`
+/// a runtime the resource and `on_err` are dropped, a panic of a destructor reported, not
+/// unwound, and that reported). Dropped while `on_ok` or `on_err`
 /// runs, that future is dropped with the resource (the resource's own `Drop` runs), and the
 /// body's error, which nobody can receive any more, is reported.
 ///

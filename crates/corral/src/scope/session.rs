@@ -72,8 +72,8 @@ pub trait Session: Send + Sized + 'static {
 /// failure [reported](crate::report). A rollback cut short is run again there (one that
 /// panicked is not). Dropped while closing, the close in progress is dropped with the session
 /// (the session's own `Drop` runs). The failure the body or commit ended with, which nobody
-/// can receive any more, is reported too. Outside a runtime the session is dropped and that
-/// reported.
+/// can receive any more, is reported too. Outside a runtime the session is dropped (a panic of
+/// its destructor reported, not unwound) and that reported.
 ///
 /// # Errors
 ///

@@ -332,13 +332,12 @@ fn panicky_waker() -> Waker {
 #[tokio::test(start_paused = true)]
 async fn a_panicking_waker_strands_no_other_run_when_the_deadline_moves_earlier() {
     use std::panic::{AssertUnwindSafe, catch_unwind};
-    use std::pin::pin;
 
     for panicky_at in 0..2 {
         let deadline = Deadline::after(Duration::from_secs(3600));
         let panicky = panicky_waker();
         let mut runs = Vec::new();
-        let mut bad = pin!(deadline.run(pending::<()>()));
+        let mut bad = Box::pin(deadline.run(pending::<()>()));
         for at in 0..3 {
             if at == panicky_at {
                 let mut cx = Context::from_waker(&panicky);

@@ -42,11 +42,6 @@ impl AtomicWaker {
         self.inner.register_by_ref(waker);
     }
 
-    /// Wakes the stored waker, if any, and empties the slot.
-    pub(crate) fn wake(&self) {
-        self.inner.wake();
-    }
-
     /// Empties the slot, returning the waker it held (to be dropped outside any lock).
     pub(crate) fn take(&self) -> Option<std::task::Waker> {
         #[cfg(not(corral_loom))]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use tokio::runtime::Handle;
 
-use crate::report::{ReportKind, report, report_failure};
+use crate::report::{ReportKind, drop_contained, report, report_failure};
 use crate::task::{BoxError, ErrorGroup, Failure, PanicPayload};
 
 type Cleanup<E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send + 'static>>;
@@ -31,7 +31,9 @@ pub(crate) const DEFAULT_DROP_TIMEOUT: Duration = Duration::from_secs(30);
 /// dropped with cleanups pending, it hands them, in the same reverse order, to a new task on
 /// the current Tokio runtime, bounded by [`drop_timeout`](Self::drop_timeout) (30 seconds by
 /// default); each failure, a panic, and running out of time are [reported](crate::report), never
-/// lost. Outside a runtime nothing can run them: the stack reports how many it dropped. So
+/// lost. A runtime that shuts down first drops them unrun: that is reported too. Outside a
+/// runtime nothing can run them: the stack reports how many it dropped. Cleanups dropped unrun
+/// either way are dropped one by one, a panic of a destructor reported, never unwound. So
 /// cleanups still run after an early return, but later than `close` would run them and with
 /// nobody to return their errors to; `close` is the way to be sure they ran.
 ///
@@ -376,14 +378,24 @@ impl<E: fmt::Debug + Send + 'static> Drop for ExitStack<E> {
                 );
                 handle.spawn(run_detached(pending, self.drop_timeout, unfinished));
             }
-            Err(_) => report(
-                "ExitStack",
-                ReportKind::Error,
-                &format_args!(
-                    "dropped outside a tokio runtime: {} cleanups could not run",
-                    pending.len()
-                ),
-            ),
+            Err(_) => {
+                report(
+                    "ExitStack",
+                    ReportKind::Error,
+                    &format_args!(
+                        "dropped outside a tokio runtime: {} cleanups could not run",
+                        pending.len()
+                    ),
+                );
+                // Each under a catch: a destructor's panic must not leave this `drop`.
+                for cleanup in pending {
+                    drop_contained(
+                        "ExitStack",
+                        "dropping a cleanup that could not run",
+                        cleanup,
+                    );
+                }
+            }
         }
     }
 }
@@ -422,20 +434,34 @@ impl Drop for Unfinished {
 
 /// Runs the cleanups of a dropped stack, in order, within `limit`, reporting every failure;
 /// `unfinished` reports if the task is dropped first.
-pub(crate) async fn run_detached<E: fmt::Debug + Send + 'static>(
+///
+/// Not an `async fn`: the cleanups go into their [`Left`] guard before the future exists, so a
+/// runtime that shuts down and drops the task unpolled drops them through the guard too (each
+/// under a catch, a destructor's panic reported), not as the bare captured `Vec`, whose
+/// destructor's panic Tokio would swallow.
+pub(crate) fn run_detached<E: fmt::Debug + Send + 'static>(
     pending: Vec<Cleanup<E>>,
     limit: Duration,
-    mut unfinished: Unfinished,
-) {
+    unfinished: Unfinished,
+) -> impl Future<Output = ()> + Send + 'static {
     let total = pending.len();
-    let mut done = 0;
     // Owned out here, not by `run_all`, so that the time running out drops nothing in the
     // middle of the `timeout` (where a destructor's panic would end this task unreported).
-    let mut left = Left {
+    let left = Left {
         source: unfinished.source,
         current: None,
         rest: pending.into_iter(),
     };
+    run_left(left, total, limit, unfinished)
+}
+
+async fn run_left<E: fmt::Debug + Send + 'static>(
+    mut left: Left<E>,
+    total: usize,
+    limit: Duration,
+    mut unfinished: Unfinished,
+) {
+    let mut done = 0;
     let source = unfinished.source;
     let run_all = async {
         while let Some(cleanup) = left.rest.next() {
@@ -488,7 +514,7 @@ struct Left<E> {
 impl<E> Drop for Left<E> {
     fn drop(&mut self) {
         for cleanup in self.current.take().into_iter().chain(self.rest.by_ref()) {
-            crate::report::drop_contained(
+            drop_contained(
                 self.source,
                 "dropping a cleanup that did not finish",
                 cleanup,

@@ -8,7 +8,7 @@ use tokio::runtime::Handle;
 
 use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, run_detached};
 use super::session::SessionError;
-use crate::report::{ReportKind, report, report_failure};
+use crate::report::{ReportKind, drop_contained, report, report_failure};
 use crate::task::Failure;
 
 /// Acquires a resource, runs `body` with it, then hands it to `on_ok` when the body succeeded
@@ -29,7 +29,8 @@ use crate::task::Failure;
 ///
 /// Dropping this future while the body runs hands the resource to `on_err` on a task of the
 /// current runtime, bounded by 30 seconds, with its failure [reported](crate::report) (outside
-/// a runtime the resource is dropped and that reported). Dropped while `on_ok` or `on_err`
+/// a runtime the resource and `on_err` are dropped, a panic of a destructor reported, not
+/// unwound, and that reported). Dropped while `on_ok` or `on_err`
 /// runs, that future is dropped with the resource (the resource's own `Drop` runs), and the
 /// body's error, which nobody can receive any more, is reported.
 ///
@@ -190,11 +191,24 @@ where
                     unfinished,
                 ));
             }
-            Err(_) => report(
-                "with_resource",
-                ReportKind::Error,
-                &"dropped outside a tokio runtime: on_err could not run",
-            ),
+            Err(_) => {
+                report(
+                    "with_resource",
+                    ReportKind::Error,
+                    &"dropped outside a tokio runtime: on_err could not run",
+                );
+                // Each under a catch: a destructor's panic must not leave this `drop`.
+                drop_contained(
+                    "with_resource",
+                    "dropping the resource that on_err could not take",
+                    resource,
+                );
+                drop_contained(
+                    "with_resource",
+                    "dropping on_err, which could not run",
+                    on_err,
+                );
+            }
         }
     }
 }

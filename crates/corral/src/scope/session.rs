@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 
 use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, run_detached};
-use crate::report::{ReportKind, report, report_failure};
+use crate::report::{ReportKind, drop_contained, report, report_failure};
 use crate::task::Failure;
 
 /// A resource with an async end: the guides' `DatabaseSession` (`__aenter__`/`__aexit__`).
@@ -183,8 +183,8 @@ pub trait Session: Send + Sized + 'static {
 /// failure [reported](crate::report). A rollback cut short is run again there (one that
 /// panicked is not). Dropped while closing, the close in progress is dropped with the session
 /// (the session's own `Drop` runs). The failure the body or commit ended with, which nobody
-/// can receive any more, is reported too. Outside a runtime the session is dropped and that
-/// reported.
+/// can receive any more, is reported too. Outside a runtime the session is dropped (a panic of
+/// its destructor reported, not unwound) and that reported.
 ///
 /// # Errors
 ///
@@ -387,11 +387,19 @@ where
                     unfinished,
                 ));
             }
-            Err(_) => report(
-                "with_session",
-                ReportKind::Error,
-                &"dropped outside a tokio runtime: the session was neither rolled back nor closed",
-            ),
+            Err(_) => {
+                report(
+                    "with_session",
+                    ReportKind::Error,
+                    &"dropped outside a tokio runtime: the session was neither rolled back nor closed",
+                );
+                // Under a catch: a destructor's panic must not leave this `drop`.
+                drop_contained(
+                    "with_session",
+                    "dropping the session that could not be closed",
+                    session,
+                );
+            }
         }
     }
 }

@@ -392,7 +392,7 @@ impl<T: ?Sized> Condition<T> {
             }
         }
         let woken = wakers.len();
-        wakers.into_iter().for_each(Waker::wake);
+        crate::util::wake_all("Condition", wakers);
         woken
     }
 
@@ -469,7 +469,7 @@ impl<T: ?Sized> Condition<T> {
             waiters.notify_all(&mut wakers);
         }
         let woken = wakers.len();
-        wakers.into_iter().for_each(Waker::wake);
+        crate::util::wake_all("Condition", wakers);
         woken
     }
 
@@ -727,7 +727,8 @@ impl Drop for Registration<'_> {
         };
         drop(own);
         if let Some(waker) = next {
-            waker.wake();
+            // In a destructor, maybe while unwinding: a waker's panic is reported, not let out.
+            crate::report::contain("Condition", "waking the next waiter", || waker.wake());
         }
     }
 }

@@ -298,10 +298,11 @@ impl Deadline {
             }
             earlier
         };
-        if earlier {
-            inner.slot.wake();
+        // The slot's run too, with the others: a waker that panics strands none of them.
+        if earlier && let Some(waker) = inner.slot.take() {
+            wakers.push(waker);
         }
-        wakers.into_iter().for_each(Waker::wake);
+        crate::util::wake_all("Deadline", wakers);
     }
 
     /// The instant the deadline is set for; `None` if it has none (asyncio's `when()`).
@@ -598,35 +599,50 @@ mod loom_tests {
         seen
     }
 
+    /// Reads the deadline as a run does once it saw the move to version 1, to `at`: the
+    /// lock-free read must give that instant, not the one before (the instant is stored before
+    /// the version is bumped, which publishes it).
+    fn assert_reads_the_move(deadline: &Deadline, at: Instant) {
+        assert_eq!(deadline.inner.read(), (1, Some(at)));
+    }
+
     /// No lost wake-up: a run waiting under a deadline that another thread moves earlier is
-    /// always woken (loom reports a deadlock otherwise), and it leaves the list empty.
+    /// always woken (loom reports a deadlock otherwise), and it leaves the list empty. No
+    /// stale read: the run that sees the new version reads the new instant.
     #[test]
     fn loom_deadline_moved_earlier_wakes_the_waiting_run() {
         loom::model(|| {
             let deadline = Deadline::after(Duration::from_secs(60));
+            let earlier = Instant::now();
             let mover = {
                 let deadline = deadline.clone();
-                thread::spawn(move || deadline.reschedule(Instant::now()))
+                thread::spawn(move || deadline.reschedule(earlier))
             };
             assert_eq!(wait_for_a_move(&deadline), 1);
+            assert_reads_the_move(&deadline, earlier);
             mover.join().unwrap();
             assert!(nobody_listens(&deadline));
         });
     }
 
     /// No lost wake-up with several runs: one move earlier wakes every run waiting under the
-    /// deadline, not only the first to listen.
+    /// deadline, not only the first to listen; and each reads the new instant.
     #[test]
     fn loom_deadline_moved_earlier_wakes_every_run() {
         loom::model(|| {
             let deadline = Deadline::never();
+            let earlier = Instant::now();
             let runs: Vec<_> = (0..2)
                 .map(|_| {
                     let deadline = deadline.clone();
-                    thread::spawn(move || wait_for_a_move(&deadline))
+                    thread::spawn(move || {
+                        let seen = wait_for_a_move(&deadline);
+                        assert_reads_the_move(&deadline, earlier);
+                        seen
+                    })
                 })
                 .collect();
-            deadline.reschedule(Instant::now());
+            deadline.reschedule(earlier);
             for run in runs {
                 assert_eq!(run.join().unwrap(), 1);
             }
@@ -657,7 +673,8 @@ mod loom_tests {
 
     /// No lost wake-up across a handoff of the slot: one run leaves the slot while another
     /// starts listening and a third thread moves the deadline earlier; the listening run is
-    /// woken whether it got the slot or the list, and nothing is left listening.
+    /// woken whether it got the slot or the list, reads the new instant, and nothing is left
+    /// listening.
     #[test]
     fn loom_deadline_slot_handoff_loses_no_wake_up() {
         loom::model(|| {
@@ -670,11 +687,13 @@ mod loom_tests {
                 let deadline = deadline.clone();
                 thread::spawn(move || deadline.inner.leave(&mut first))
             };
+            let earlier = Instant::now();
             let mover = {
                 let deadline = deadline.clone();
-                thread::spawn(move || deadline.reschedule(Instant::now()))
+                thread::spawn(move || deadline.reschedule(earlier))
             };
             assert_eq!(wait_for_a_move(&deadline), 1);
+            assert_reads_the_move(&deadline, earlier);
             leaver.join().unwrap();
             mover.join().unwrap();
             assert!(nobody_listens(&deadline));

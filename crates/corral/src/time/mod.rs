@@ -31,8 +31,10 @@
 //!   A [`Deadline::after`] counts from its creation, since several operations share it.
 //! - **Cancellation is never reported as a timeout.** Dropping the future is cancellation; it
 //!   reports nothing.
-//! - **Shielded work is never lost.** [`shield`] runs the work as its own task; its result can
-//!   be awaited later, and a failure nobody receives is logged.
+//! - **Shielded work is never lost silently.** [`shield`] runs the work as its own task; its
+//!   result can be awaited later, and a failure nobody receives is reported. Shielding guards
+//!   against the caller's cancellation, not the runtime's end: work a runtime shutdown cuts
+//!   off panics the awaiter or, with nobody awaiting, is reported (see [`shield`]).
 //!
 //! # Clock
 //!

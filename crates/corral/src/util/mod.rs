@@ -5,7 +5,8 @@ mod wait_list;
 pub(crate) use wait_list::{Ticket, WaitList};
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::task::Waker;
 
 use futures_util::FutureExt;
 
@@ -20,4 +21,27 @@ pub(crate) async fn catch_unwind_whole<F: Future>(future: F) -> std::thread::Res
     )]
     let owned = async move { future.await };
     AssertUnwindSafe(owned).catch_unwind().await
+}
+
+/// Wakes every waker of `wakers`, each under `catch_unwind`, then resumes the first panic, if
+/// a waker panicked.
+///
+/// A waker is the caller's code (a hand-written `Wake`, an executor's), and may panic. The
+/// wakers handed here belong to waiters already taken off their wait list as notified or
+/// released: a panic that left the loop at one of them would strand every waiter after it,
+/// released yet never woken. So all are woken first; the first panic then goes on to the
+/// caller (as it would without the catch), and any later one is reported under `source`.
+pub(crate) fn wake_all(source: &'static str, wakers: impl IntoIterator<Item = Waker>) {
+    let mut first = None;
+    for waker in wakers {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+            match first {
+                None => first = Some(payload),
+                Some(_) => crate::report::report_panic(source, "a waker", &payload),
+            }
+        }
+    }
+    if let Some(payload) = first {
+        resume_unwind(payload);
+    }
 }

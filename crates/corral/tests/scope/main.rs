@@ -346,6 +346,139 @@ fn a_stack_dropped_outside_a_runtime_reports_what_it_could_not_run() {
     reports.assert_only("2 cleanups could not run");
 }
 
+/// Old code: `run_detached` was an `async fn`, so a runtime shutting down dropped it unpolled
+/// with the cleanups still its bare `Vec` argument, not yet in the guard that drops each under
+/// a catch: Tokio swallowed the destructor's panic, and only "the runtime shut down before 1
+/// cleanups ... ran" was reported.
+#[test]
+fn a_cleanup_destructor_panic_as_its_runtime_shuts_down_is_reported() {
+    let reports = Reports::collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (holding, held) = oneshot::channel();
+    runtime.spawn(async move {
+        let mut stack: ExitStack = ExitStack::new();
+        let bomb = Bomb("the cleanup's state, dropped at shutdown");
+        stack.push(async move {
+            let _bomb = bomb;
+            Ok(())
+        });
+        let _ = holding.send(());
+        std::future::pending::<()>().await;
+        drop(stack);
+    });
+    runtime.block_on(held).expect("the task holds its stack");
+    drop(runtime);
+    reports.assert_any("the runtime shut down before 1 cleanups of a dropped stack ran");
+    reports.assert_any("the cleanup's state, dropped at shutdown");
+    assert_eq!(reports.lines().len(), 2, "{:?}", reports.lines());
+}
+
+/// Old code: outside a runtime the pending cleanups were dropped bare after the report, so a
+/// destructor's panic left `ExitStack::drop` (an abort, had the stack been dropped while
+/// unwinding).
+#[test]
+fn a_cleanup_destructor_panic_outside_a_runtime_is_reported_not_let_out() {
+    let reports = Reports::collect();
+    let mut stack = ExitStack::new();
+    let bomb = Bomb("the cleanup's state, dropped off the runtime");
+    stack.push(async move {
+        let _bomb = bomb;
+        Ok(())
+    });
+    stack.callback(|| ());
+    let escaped = std::panic::catch_unwind(AssertUnwindSafe(|| drop(stack)));
+    assert!(
+        escaped.is_ok(),
+        "the destructor's panic left ExitStack::drop"
+    );
+    reports.assert_any("dropped outside a tokio runtime: 2 cleanups could not run");
+    reports.assert_any("the cleanup's state, dropped off the runtime");
+    assert_eq!(reports.lines().len(), 2, "{:?}", reports.lines());
+}
+
+/// A session whose destructor panics, for dropping a `with_session` outside a runtime.
+struct BombSession(#[allow(dead_code)] Bomb);
+
+impl Session for BombSession {
+    type Error = String;
+    async fn rollback(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    async fn close(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Polls `future` once on a runtime (so that it holds what it acquired and waits in its body),
+/// and hands it back to be dropped after the runtime is gone.
+fn started_off_the_runtime<F: Future>(future: F) -> Pin<Box<F>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let mut future = Box::pin(future);
+    runtime.block_on(async {
+        assert!(
+            futures::poll!(future.as_mut()).is_pending(),
+            "waits in its body"
+        );
+    });
+    drop(runtime);
+    future
+}
+
+/// Old code: a `with_session` dropped outside a runtime dropped its session bare after the
+/// report, letting the session's destructor panic out of the guard's `drop`.
+#[test]
+fn a_session_dropped_outside_a_runtime_reports_its_destructor_panic_not_lets_it_out() {
+    let reports = Reports::collect();
+    let work = started_off_the_runtime(with_session(
+        async { Ok(BombSession(Bomb("the session's destructor"))) },
+        async |_: &mut BombSession| {
+            std::future::pending::<()>().await;
+            Ok::<(), String>(())
+        },
+    ));
+    let escaped = std::panic::catch_unwind(AssertUnwindSafe(|| drop(work)));
+    assert!(
+        escaped.is_ok(),
+        "the destructor's panic left the guard's drop"
+    );
+    reports.assert_any("the session was neither rolled back nor closed");
+    reports.assert_any("the session's destructor");
+    assert_eq!(reports.lines().len(), 2, "{:?}", reports.lines());
+}
+
+/// Old code: the same for `with_resource`: its resource and `on_err` were dropped bare.
+#[test]
+fn a_with_resource_dropped_outside_a_runtime_reports_destructor_panics_not_lets_them_out() {
+    let reports = Reports::collect();
+    let on_err_state = Bomb("on_err's state");
+    let work = started_off_the_runtime(with_resource(
+        async { Ok::<_, String>(Bomb("the resource's destructor")) },
+        async |_: &mut Bomb| {
+            std::future::pending::<()>().await;
+            Ok::<(), String>(())
+        },
+        |_| async { Ok(()) },
+        move |_| {
+            let _state = on_err_state;
+            async { Ok(()) }
+        },
+    ));
+    let escaped = std::panic::catch_unwind(AssertUnwindSafe(|| drop(work)));
+    assert!(
+        escaped.is_ok(),
+        "a destructor's panic left the guard's drop"
+    );
+    reports.assert_any("on_err could not run");
+    reports.assert_any("the resource's destructor");
+    reports.assert_any("on_err's state");
+    assert_eq!(reports.lines().len(), 3, "{:?}", reports.lines());
+}
+
 /// A fake database session that logs every call and can be told to fail any step (or to
 /// panic in it, if its name in `fail` starts with "panic:").
 struct Db {
@@ -848,7 +981,9 @@ struct Bomb(&'static str);
 
 impl Drop for Bomb {
     fn drop(&mut self) {
-        panic!("{}", self.0);
+        if !std::thread::panicking() {
+            panic!("{}", self.0);
+        }
     }
 }
 

@@ -347,3 +347,63 @@ fn debug_formats_with_no_lock_held() {
         &*barrier, probe
     ));
 }
+
+/// Old code: the leader woke the released waiters outside the lock but not under a catch, so a
+/// waker that panicked left the loop and every waiter after it, already released, was never
+/// woken: it hung. Now all are woken, then the panic goes on to the leader, whose future, polled
+/// again, gives its result rather than arriving in the next phase.
+#[test]
+fn a_panicking_waker_strands_no_other_waiter_of_the_released_phase() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    let barrier = Barrier::new(3);
+    let mut first = pin!(barrier.wait());
+    let panicky = crate::support::panicky_waker();
+    assert!(
+        first
+            .as_mut()
+            .poll(&mut Context::from_waker(&panicky))
+            .is_pending()
+    );
+    let mut second = arrive(&barrier);
+    let mut leader = pin!(barrier.wait());
+    let mut cx = Context::from_waker(Waker::noop());
+    let payload = catch_unwind(AssertUnwindSafe(|| leader.as_mut().poll(&mut cx)))
+        .expect_err("the waker's panic goes on to the leader");
+    assert_eq!(
+        crate::support::panic_message(payload.as_ref()),
+        "a user waker panicked in wake"
+    );
+    assert!(second.is_woken(), "released, and woken all the same");
+    assert_eq!(assert_ready_ok!(second.poll()).index(), 1);
+    match leader.as_mut().poll(&mut cx) {
+        Poll::Ready(Ok(result)) => assert!(result.is_leader()),
+        other => panic!("the leader's result is kept: {other:?}"),
+    }
+    assert!(matches!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(_))));
+    assert_eq!(barrier.n_waiting(), 0);
+}
+
+/// The same for `abort`: every waiter of the broken phase is woken, then the panic goes on.
+#[test]
+fn abort_with_a_panicking_waker_strands_no_other_waiter() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::pin::pin;
+    use std::task::Context;
+
+    let barrier = Barrier::new(3);
+    let mut first = pin!(barrier.wait());
+    let panicky = crate::support::panicky_waker();
+    assert!(
+        first
+            .as_mut()
+            .poll(&mut Context::from_waker(&panicky))
+            .is_pending()
+    );
+    let mut second = arrive(&barrier);
+    assert!(catch_unwind(AssertUnwindSafe(|| barrier.abort())).is_err());
+    assert!(second.is_woken(), "broken, and woken all the same");
+    assert_ready_err!(second.poll());
+}

@@ -493,3 +493,68 @@ async fn each_waiter_that_gives_up_passes_on_only_what_it_got_one_at_a_time() {
     drop(by_one); // notify_one's: passed on
     assert!(later.is_woken(), "the notify_one wake-up was swallowed");
 }
+
+/// Old code: `notify` and `notify_all` took the waiters off the list, then woke them outside
+/// the lock but not under a catch: a waker that panicked left the loop, and the waiters after
+/// it, notified yet never woken, hung. Now all are woken, then the panic goes on to the caller.
+#[test]
+fn a_panicking_waker_strands_no_other_notified_waiter() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::pin::pin;
+    use std::task::Context;
+
+    let notify_all = |condition: &Condition<u32>| {
+        condition.notify_all();
+    };
+    let notify_two = |condition: &Condition<u32>| {
+        condition.notify(2);
+    };
+    for notify in [&notify_all as &dyn Fn(&Condition<u32>), &notify_two] {
+        let condition = Condition::new(0_u32);
+        let mut first = pin!(async { *condition.lock().await.wait().await });
+        let panicky = crate::support::panicky_waker();
+        assert!(
+            first
+                .as_mut()
+                .poll(&mut Context::from_waker(&panicky))
+                .is_pending()
+        );
+        let mut second = waiter(&condition);
+        assert_pending!(second.poll());
+        let notified = catch_unwind(AssertUnwindSafe(|| notify(&condition)));
+        let payload = notified.expect_err("the waker's panic goes on to the notifier");
+        assert_eq!(
+            crate::support::panic_message(payload.as_ref()),
+            "a user waker panicked in wake"
+        );
+        assert!(second.is_woken(), "notified, and woken all the same");
+        assert_ready_eq!(second.poll(), 0);
+    }
+}
+
+/// A waiter dropped after it was notified passes the notification on from its destructor: a
+/// panic of the next waiter's waker there is reported, never let out of the destructor (which
+/// may run during unwinding, where a second panic aborts).
+#[test]
+fn a_notification_passed_on_to_a_panicking_waker_does_not_panic_out_of_drop() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::pin::pin;
+    use std::task::Context;
+
+    let reports = crate::reports::Reports::collect();
+    let condition = Condition::new(0_u32);
+    let mut first = waiter(&condition);
+    assert_pending!(first.poll());
+    let mut second = pin!(async { *condition.lock().await.wait().await });
+    let panicky = crate::support::panicky_waker();
+    assert!(
+        second
+            .as_mut()
+            .poll(&mut Context::from_waker(&panicky))
+            .is_pending()
+    );
+    assert_eq!(condition.notify(1), 1);
+    let dropped = catch_unwind(AssertUnwindSafe(|| drop(first)));
+    assert!(dropped.is_ok(), "the waker's panic left the destructor");
+    reports.assert_any("a user waker panicked in wake");
+}

@@ -10,6 +10,8 @@ mod event;
 #[path = "../support/lock_probe.rs"]
 mod lock_probe;
 mod reexports;
+#[path = "../support/reports.rs"]
+mod reports;
 #[path = "../support/seeds.rs"]
 mod seeds;
 mod stress;

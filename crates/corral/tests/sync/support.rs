@@ -49,3 +49,23 @@ where
         run(fastrand::Rng::with_seed(seed)).await;
     }
 }
+
+/// A waker whose `wake` panics: user code that corral calls, and must survive.
+pub(crate) fn panicky_waker() -> std::task::Waker {
+    struct Panicky;
+    impl std::task::Wake for Panicky {
+        fn wake(self: std::sync::Arc<Self>) {
+            panic!("a user waker panicked in wake");
+        }
+    }
+    std::task::Waker::from(std::sync::Arc::new(Panicky))
+}
+
+/// The message of a caught panic.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
+}

@@ -313,3 +313,56 @@ async fn a_move_reaches_runs_in_the_slot_and_on_the_list_across_a_handoff() {
     assert!(third.is_woken(), "the run left alone still hears a move");
     assert!(assert_ready!(third.poll()).is_err());
 }
+
+/// A waker whose `wake` panics: user code that the deadline calls, and must survive.
+fn panicky_waker() -> Waker {
+    struct Panicky;
+    impl std::task::Wake for Panicky {
+        fn wake(self: Arc<Self>) {
+            panic!("a user waker panicked in wake");
+        }
+    }
+    Waker::from(Arc::new(Panicky))
+}
+
+/// Old code: a move earlier woke the run in the slot, then those in the list, outside the lock
+/// but not under a catch: a waker that panicked left the loop, and the runs after it were never
+/// told their deadline moved (they hung until their old instant). Now every run is woken, then
+/// the panic goes on to the caller. The panicking run is in the slot, then in the list.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_waker_strands_no_other_run_when_the_deadline_moves_earlier() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    for panicky_at in 0..2 {
+        let deadline = Deadline::after(Duration::from_secs(3600));
+        let panicky = panicky_waker();
+        let mut runs = Vec::new();
+        let mut bad = Box::pin(deadline.run(pending::<()>()));
+        for at in 0..3 {
+            if at == panicky_at {
+                let mut cx = Context::from_waker(&panicky);
+                assert!(bad.as_mut().poll(&mut cx).is_pending());
+            } else {
+                let mut run = task::spawn(deadline.run(pending::<()>()));
+                assert_pending!(run.poll());
+                runs.push(run);
+            }
+        }
+        let moved = catch_unwind(AssertUnwindSafe(|| {
+            deadline.reschedule(Instant::now() + 5 * MS);
+        }));
+        assert!(moved.is_err(), "the waker's panic goes on to the caller");
+        for run in &mut runs {
+            assert!(
+                run.is_woken(),
+                "panicky at {panicky_at}: a run was not woken"
+            );
+            assert_pending!(run.poll());
+        }
+        drop(bad); // before the clock moves: its timer would wake the panicking waker
+        advance(5 * MS).await;
+        for run in &mut runs {
+            assert!(assert_ready!(run.poll()).is_err(), "the run saw the move");
+        }
+    }
+}

@@ -138,3 +138,123 @@ fn an_unreceived_value_whose_destructor_panics_is_reported() {
         "{events:?}"
     );
 }
+
+/// A runtime that is not paused: the shielded work below waits on a channel, never on time.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Shielded work that has started (the returned receiver completes once it has) and then
+/// waits for `release`, holding `state`.
+fn started_work<S: Send + 'static>(
+    state: S,
+    release: tokio::sync::oneshot::Receiver<()>,
+) -> (
+    corral::time::Shielded<u32, String>,
+    tokio::sync::oneshot::Receiver<()>,
+) {
+    let (started, has_started) = tokio::sync::oneshot::channel();
+    let shielded = shield(async move {
+        let _state = state;
+        let _ = started.send(());
+        let _ = release.await;
+        Ok(1042)
+    });
+    (shielded, has_started)
+}
+
+/// Old code: the runtime shutting down dropped the task mid-work, nobody held the handle, and
+/// nothing was said: the work was lost without a word.
+#[test]
+fn work_cut_off_by_the_runtime_after_its_handle_was_dropped_is_reported() {
+    let captured = Captured::default();
+    let (_release, on_release) = tokio::sync::oneshot::channel();
+    captured.run(|| {
+        let runtime = runtime();
+        runtime.block_on(async {
+            let (saving, has_started) = started_work((), on_release);
+            has_started.await.unwrap();
+            drop(saving); // the caller gave up
+        });
+        drop(runtime); // shutdown: the shielded task is dropped mid-work
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("the runtime shut down before the shielded work finished"),
+        "{events:?}"
+    );
+}
+
+/// Old code: the work's state, dropped by Tokio at shutdown, panicked into Tokio's catch.
+#[test]
+fn a_destructor_panic_of_work_cut_off_by_the_runtime_is_reported() {
+    let captured = Captured::default();
+    let (_release, on_release) = tokio::sync::oneshot::channel();
+    captured.run(|| {
+        let runtime = runtime();
+        runtime.block_on(async {
+            let (saving, has_started) = started_work(PanicsOnDrop, on_release);
+            has_started.await.unwrap();
+            drop(saving);
+        });
+        drop(runtime);
+    });
+    let events = captured.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(
+        events[0].contains("the unreceived value's destructor"),
+        "{events:?}"
+    );
+    assert!(
+        events[1].contains("the runtime shut down before the shielded work finished"),
+        "{events:?}"
+    );
+}
+
+/// A handle still held when the runtime cut its work off is told (awaiting it panics), and
+/// one dropped afterwards without being awaited reports the cut: whoever is last to know says.
+#[test]
+fn work_cut_off_while_its_handle_is_held_is_told_to_the_handle() {
+    use futures::FutureExt;
+
+    let captured = Captured::default();
+    let (_release_awaited, on_release_awaited) = tokio::sync::oneshot::channel();
+    let (_release_dropped, on_release_dropped) = tokio::sync::oneshot::channel();
+    let (awaited, dropped) = captured.run(|| {
+        let runtime = runtime();
+        let handles = runtime.block_on(async {
+            let (awaited, started_awaited) = started_work((), on_release_awaited);
+            let (dropped, started_dropped) = started_work((), on_release_dropped);
+            started_awaited.await.unwrap();
+            started_dropped.await.unwrap();
+            (awaited, dropped)
+        });
+        drop(runtime);
+        handles
+    });
+    assert!(captured.events().is_empty(), "{:?}", captured.events());
+    let outcome =
+        captured.run(|| runtime().block_on(std::panic::AssertUnwindSafe(awaited).catch_unwind()));
+    let payload = outcome.expect_err("no result to give");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default();
+    assert!(
+        message.contains("the runtime shut down before the work finished"),
+        "{message}"
+    );
+    assert!(captured.events().is_empty(), "{:?}", captured.events());
+    captured.run(|| drop(dropped));
+    let events = captured.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("the runtime shut down before the shielded work finished"),
+        "{events:?}"
+    );
+}

@@ -244,7 +244,7 @@ impl Barrier {
             state.broken = true;
             self.end_phase(&mut state, PhaseEnd::Broken, &mut wakers);
         }
-        wakers.into_iter().for_each(Waker::wake);
+        crate::util::wake_all("Barrier", wakers);
     }
 
     /// Returns the barrier to its initial state: not broken, and nobody waiting.
@@ -282,7 +282,7 @@ impl Barrier {
                 self.end_phase(&mut state, PhaseEnd::Broken, &mut wakers);
             }
         }
-        wakers.into_iter().for_each(Waker::wake);
+        crate::util::wake_all("Barrier", wakers);
     }
 
     /// How many tasks are waiting in the current phase.
@@ -346,13 +346,16 @@ impl Barrier {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Arrives at the barrier: the one lock of the hot path.
-    fn arrive(&self, waker: &Waker) -> WaitState {
+    /// Arrives at the barrier: the one lock of the hot path. Gives back the wakers of the
+    /// phase this arrival released, to be woken (by [`wake_all`](crate::util::wake_all)) once
+    /// the caller has stored its own new state: a waker that panics must not leave the leader's
+    /// future arriving again when polled again.
+    fn arrive(&self, waker: &Waker) -> (WaitState, Vec<Waker>) {
         let mut wakers = Vec::new();
         let arrived = {
             let mut state = self.lock();
             if state.broken {
-                return WaitState::Done(Err(BrokenBarrier(())));
+                return (WaitState::Done(Err(BrokenBarrier(()))), wakers);
             }
             let index = match state.free.pop() {
                 Some(index) => index,
@@ -379,8 +382,7 @@ impl Barrier {
                 }
             }
         };
-        wakers.into_iter().for_each(Waker::wake);
-        arrived
+        (arrived, wakers)
     }
 
     /// Ends the current phase under the lock, collecting the wakers of its waiters.

@@ -51,7 +51,12 @@ impl Future for BarrierWait<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         match this.state {
-            WaitState::Arriving => this.state = this.barrier.arrive(cx.waker()),
+            WaitState::Arriving => {
+                let (arrived, released) = this.barrier.arrive(cx.waker());
+                this.state = arrived;
+                // After the state is stored: if a waker panics, a poll again gives the result.
+                crate::util::wake_all("Barrier", released);
+            }
             WaitState::Waiting {
                 ticket,
                 generation,

@@ -144,12 +144,11 @@ impl Wakers {
         }
     }
 
+    /// Every waker is woken even if one panics (the first panic is then resumed), so a
+    /// panicking waker strands no other getter or putter.
     #[cold]
     fn wake_all(self) {
-        if let Some(waker) = self.one {
-            waker.wake();
-        }
-        self.more.into_iter().for_each(Waker::wake);
+        crate::util::wake_all("Queue", self.one.into_iter().chain(self.more));
     }
 }
 

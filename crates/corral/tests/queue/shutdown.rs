@@ -209,3 +209,38 @@ fn shutdown_immediate_releases_join_when_only_queued_items_were_unfinished() {
     assert!(join.is_woken());
     assert_ready!(join.poll());
 }
+
+/// A getter's waker that panics when woken.
+fn panicking_waker() -> std::task::Waker {
+    struct Panicking;
+    impl std::task::Wake for Panicking {
+        fn wake(self: std::sync::Arc<Self>) {
+            panic!("a user waker panicked in wake");
+        }
+    }
+    std::task::Waker::from(std::sync::Arc::new(Panicking))
+}
+
+/// `shutdown` wakes every getter after unlocking; one whose waker panics must not strand the
+/// getters after it (they were taken off the wait list: nobody would wake them again). The
+/// panic still reaches the caller, once every getter was woken.
+#[test]
+fn a_panicking_waker_strands_no_other_getter_at_shutdown() {
+    let q: Queue<u32> = Queue::unbounded();
+    let mut first = Box::pin(q.get());
+    let waker = panicking_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    let mut second = task::spawn(q.get());
+    assert_pending!(second.poll());
+    let shutdown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.shutdown()));
+    assert!(shutdown.is_err(), "the waker's panic reaches the caller");
+    assert!(
+        second.is_woken(),
+        "the getter after the panicking waker was stranded"
+    );
+    assert!(
+        assert_ready!(second.poll()).is_err(),
+        "it sees the shutdown"
+    );
+}

@@ -878,7 +878,9 @@ impl Shared {
         drop(queue);
         drop(left);
         if let Some(next) = next {
-            next.wake();
+            // Called from a dropped `acquire`'s destructor: a panicking waker is reported,
+            // not let out of `Drop`.
+            crate::report::contain("RateLimiter", "the next waiter's waker", || next.wake());
         }
     }
 }

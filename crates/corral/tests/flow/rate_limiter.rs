@@ -767,3 +767,31 @@ async fn a_granted_acquire_n_waiter_leaves_no_waiting_calls_behind() {
         "nobody waits: try_acquire must pass"
     );
 }
+
+/// Dropping the head waiter wakes the next one from the head's destructor: a panic of that
+/// waker is reported, not let out of `Drop` (unwinding out of a destructor that runs during
+/// another unwind aborts the process).
+#[tokio::test(start_paused = true)]
+async fn a_panicking_waker_of_the_next_waiter_does_not_escape_the_heads_drop() {
+    struct Panicking;
+    impl std::task::Wake for Panicking {
+        fn wake(self: Arc<Self>) {
+            panic!("a user waker panicked in wake");
+        }
+    }
+    let reports = crate::reports::Reports::collect();
+    let limiter = limited(1, Duration::from_secs(1), 1);
+    limiter.acquire().await;
+    let mut head = spawn(limiter.acquire());
+    assert_pending!(head.poll());
+    let mut next = Box::pin(limiter.acquire());
+    let waker = Waker::from(Arc::new(Panicking));
+    assert!(
+        next.as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(head)));
+    assert!(dropped.is_ok(), "the waker's panic escaped the head's drop");
+    reports.assert_any("the next waiter's waker");
+}

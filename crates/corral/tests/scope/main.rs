@@ -1032,3 +1032,100 @@ async fn a_timed_out_cleanup_that_panics_as_it_is_dropped_is_reported_with_the_t
         );
     }
 }
+
+/// What a hanging cleanup holds: the test watches its receiver to see when it is let go.
+fn held_until_dropped() -> (oneshot::Sender<()>, oneshot::Receiver<()>) {
+    oneshot::channel()
+}
+
+/// Checks, on the paused clock, that what a hanging cleanup holds is still held just before
+/// the 30 s default bound and let go just after it, and that the timeout was reported.
+async fn abandoned_at_30_s(alive: &mut oneshot::Receiver<()>, reports: &Reports) {
+    tokio::time::sleep(Duration::from_secs(29)).await;
+    assert_eq!(
+        alive.try_recv(),
+        Err(oneshot::error::TryRecvError::Empty),
+        "let go before the 30 s bound"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        alive.try_recv(),
+        Err(oneshot::error::TryRecvError::Closed),
+        "still held after the 30 s bound"
+    );
+    reports.assert_any("timed out");
+}
+
+/// The documented default: a dropped stack's cleanups get 30 s.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_stack_abandons_a_hanging_cleanup_after_the_default_30_s() {
+    let reports = Reports::collect();
+    let (held, mut alive) = held_until_dropped();
+    let mut stack = ExitStack::new();
+    stack.push(async move {
+        let _held = held;
+        std::future::pending::<Result<(), BoxError>>().await
+    });
+    drop(stack);
+    abandoned_at_30_s(&mut alive, &reports).await;
+}
+
+/// The documented bound: the `on_err` of a dropped `with_resource` gets 30 s.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_with_resource_abandons_a_hanging_on_err_after_30_s() {
+    let reports = Reports::collect();
+    let (held, mut alive) = held_until_dropped();
+    let work = with_resource(
+        async { Ok::<_, String>(held) },
+        async |_: &mut oneshot::Sender<()>| {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, String>(())
+        },
+        |_held| async { Ok::<(), String>(()) },
+        |held| async move {
+            let _held = held;
+            std::future::pending::<Result<(), String>>().await
+        },
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), work)
+            .await
+            .is_err(),
+        "dropped mid-body"
+    );
+    abandoned_at_30_s(&mut alive, &reports).await;
+}
+
+/// A session whose rollback never finishes.
+struct HangingRollback(#[allow(dead_code)] oneshot::Sender<()>);
+
+impl Session for HangingRollback {
+    type Error = String;
+    async fn rollback(&mut self) -> Result<(), String> {
+        std::future::pending().await
+    }
+    async fn close(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The documented bound: the rollback and close of a dropped `with_session` get 30 s.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_with_session_abandons_a_hanging_rollback_after_30_s() {
+    let reports = Reports::collect();
+    let (held, mut alive) = held_until_dropped();
+    let work = with_session(
+        async { Ok::<_, String>(HangingRollback(held)) },
+        async |_: &mut HangingRollback| {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, String>(())
+        },
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), work)
+            .await
+            .is_err(),
+        "dropped mid-body"
+    );
+    abandoned_at_30_s(&mut alive, &reports).await;
+}

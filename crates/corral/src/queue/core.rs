@@ -145,9 +145,16 @@ impl Wakers {
     }
 
     /// Every waker is woken even if one panics (the first panic is then resumed), so a
-    /// panicking waker strands no other getter or putter.
+    /// panicking waker strands no other getter or putter. One waker alone (the common case)
+    /// strands nobody: it is woken directly.
     #[cold]
     fn wake_all(self) {
+        if self.more.is_empty() {
+            if let Some(waker) = self.one {
+                waker.wake();
+            }
+            return;
+        }
         crate::util::wake_all("Queue", self.one.into_iter().chain(self.more));
     }
 }

@@ -31,9 +31,17 @@ pub(crate) async fn catch_unwind_whole<F: Future>(future: F) -> std::thread::Res
 /// released: a panic that left the loop at one of them would strand every waiter after it,
 /// released yet never woken. So all are woken first; the first panic then goes on to the
 /// caller (as it would without the catch), and any later one is reported under `source`.
+///
+/// One waker alone strands nobody: it is woken directly, at no cost over `wake`.
 pub(crate) fn wake_all(source: &'static str, wakers: impl IntoIterator<Item = Waker>) {
+    let mut wakers = wakers.into_iter();
+    let Some(one) = wakers.next() else { return };
+    let Some(two) = wakers.next() else {
+        one.wake();
+        return;
+    };
     let mut first = None;
-    for waker in wakers {
+    for waker in [one, two].into_iter().chain(wakers) {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
             match first {
                 None => first = Some(payload),

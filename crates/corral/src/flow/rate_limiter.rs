@@ -762,7 +762,11 @@ impl<'a> Waiting<'a> {
                     self.state = State::Done;
                     self.sleep = None;
                     if let Some(next) = next {
-                        next.wake();
+                        // Another task's waker: its panic is reported, not made this granted
+                        // call's (which has taken its calls).
+                        crate::report::contain("RateLimiter", "the next waiter's waker", || {
+                            next.wake();
+                        });
                     }
                     return Poll::Ready(());
                 }

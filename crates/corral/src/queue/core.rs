@@ -144,18 +144,19 @@ impl Wakers {
         }
     }
 
-    /// Every waker is woken even if one panics (the first panic is then resumed), so a
-    /// panicking waker strands no other getter or putter. One waker alone (the common case)
-    /// strands nobody: it is woken directly.
+    /// Every waker is woken, each under `catch_unwind`. A waker is another task's: its panic
+    /// is reported, never passed on to this caller, who may be in a destructor (a dropped
+    /// `get` passing its item on), or holding an item just taken off the queue (which it must
+    /// still return); and it strands no getter or putter after it.
     #[cold]
     fn wake_all(self) {
-        if self.more.is_empty() {
-            if let Some(waker) = self.one {
-                waker.wake();
-            }
-            return;
+        let wake = |waker: Waker| {
+            crate::report::contain("Queue", "a waiting task's waker", || waker.wake());
+        };
+        if let Some(waker) = self.one {
+            wake(waker);
         }
-        crate::util::wake_all("Queue", self.one.into_iter().chain(self.more));
+        self.more.into_iter().for_each(wake);
     }
 }
 

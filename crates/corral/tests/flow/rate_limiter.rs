@@ -795,3 +795,34 @@ async fn a_panicking_waker_of_the_next_waiter_does_not_escape_the_heads_drop() {
     assert!(dropped.is_ok(), "the waker's panic escaped the head's drop");
     reports.assert_any("the next waiter's waker");
 }
+
+/// A granted waiter wakes the next one to start its timer: a panic of that waker is reported,
+/// and the granted call still returns (it has taken its calls).
+#[tokio::test(start_paused = true)]
+async fn a_panicking_waker_of_the_next_waiter_does_not_fail_a_granted_acquire() {
+    struct Panicking;
+    impl std::task::Wake for Panicking {
+        fn wake(self: Arc<Self>) {
+            panic!("a user waker panicked in wake");
+        }
+    }
+    let reports = crate::reports::Reports::collect();
+    let limiter = limited(1, Duration::from_secs(1), 1);
+    limiter.acquire().await;
+    let mut head = spawn(limiter.acquire());
+    assert_pending!(head.poll());
+    let mut next = Box::pin(limiter.acquire());
+    let waker = Waker::from(Arc::new(Panicking));
+    assert!(
+        next.as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    advance(Duration::from_secs(1)).await;
+    let granted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| head.poll()));
+    assert!(
+        matches!(granted, Ok(std::task::Poll::Ready(()))),
+        "the granted acquire failed with the next waiter's waker panic"
+    );
+    reports.assert_any("the next waiter's waker");
+}

@@ -223,9 +223,10 @@ fn panicking_waker() -> std::task::Waker {
 
 /// `shutdown` wakes every getter after unlocking; one whose waker panics must not strand the
 /// getters after it (they were taken off the wait list: nobody would wake them again). The
-/// panic still reaches the caller, once every getter was woken.
+/// waker is another task's: its panic is reported, not passed to the caller of `shutdown`.
 #[test]
 fn a_panicking_waker_strands_no_other_getter_at_shutdown() {
+    let reports = crate::reports::Reports::collect();
     let q: Queue<u32> = Queue::unbounded();
     let mut first = Box::pin(q.get());
     let waker = panicking_waker();
@@ -233,8 +234,7 @@ fn a_panicking_waker_strands_no_other_getter_at_shutdown() {
     assert!(first.as_mut().poll(&mut cx).is_pending());
     let mut second = task::spawn(q.get());
     assert_pending!(second.poll());
-    let shutdown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.shutdown()));
-    assert!(shutdown.is_err(), "the waker's panic reaches the caller");
+    q.shutdown();
     assert!(
         second.is_woken(),
         "the getter after the panicking waker was stranded"
@@ -243,4 +243,53 @@ fn a_panicking_waker_strands_no_other_getter_at_shutdown() {
         assert_ready!(second.poll()).is_err(),
         "it sees the shutdown"
     );
+    reports.assert_any("a waiting task's waker");
+}
+
+/// A `get` taken off the wait list (notified) and then dropped before it ran passes its item on
+/// to the next getter, from its destructor: a panic of that getter's waker is reported, not let
+/// out of `Drop` (where, during an unwind, it would abort the process).
+#[test]
+fn a_panicking_waker_does_not_escape_a_dropped_gets_destructor() {
+    let reports = crate::reports::Reports::collect();
+    let q: Queue<u32> = Queue::unbounded();
+    let mut notified = task::spawn(q.get());
+    assert_pending!(notified.poll());
+    let mut next = Box::pin(q.get());
+    let waker = panicking_waker();
+    assert!(
+        next.as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker))
+            .is_pending()
+    );
+    q.try_put(1).unwrap();
+    assert!(notified.is_woken());
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(notified)));
+    assert!(
+        dropped.is_ok(),
+        "the next getter's waker panic escaped the dropped get's Drop"
+    );
+    reports.assert_any("a waiting task's waker");
+    drop(next);
+    assert_eq!(q.try_get().unwrap(), 1, "the item is still there");
+}
+
+/// `try_get` takes an item and then wakes a waiting putter: a panic of that putter's waker is
+/// reported, and the item is still returned (not dropped with the unwinding frame, while the
+/// queue counts it as taken).
+#[test]
+fn a_panicking_putters_waker_does_not_lose_the_item_try_get_took() {
+    let reports = crate::reports::Reports::collect();
+    let q: Queue<u32> = Queue::bounded(1);
+    q.try_put(1).unwrap();
+    let mut put = Box::pin(q.put(2));
+    let waker = panicking_waker();
+    assert!(
+        put.as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker))
+            .is_pending()
+    );
+    let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_get()));
+    assert_eq!(got.ok().and_then(Result::ok), Some(1), "the item was lost");
+    reports.assert_any("a waiting task's waker");
 }

@@ -30,7 +30,7 @@ type Hook<E> = Box<dyn Fn(Failure<E>) + Send + Sync>;
 ///   next turn, not before `drop` returns (on a multi-thread runtime, a call in the middle of
 ///   a poll on another thread finishes that poll first). To wait instead, await
 ///   [`flush`](Self::flush) before dropping: it waits for the running call to end (and be
-///   dropped) and runs the pending one.
+///   dropped, and its failure, if any, to reach the hook) and runs the pending one.
 /// - A call's error or panic has nobody to return to, so it is never lost: it goes to the
 ///   hook given to [`with_hook`](Self::with_hook), or else is [reported](crate::report).
 ///
@@ -298,9 +298,10 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     /// Runs the pending call now, on this task, and returns its result; `None` if no call was
     /// pending. The call no longer runs when its delay passes.
     ///
-    /// A call that is running (in the debouncer's task, or in another `flush`) finishes first:
-    /// calls never overlap. So a call must not flush its own debouncer: it would wait for
-    /// itself.
+    /// A call that is running (in the debouncer's task, or in another `flush`) finishes first,
+    /// and its failure, if any, reaches the hook (or the report) before this call starts:
+    /// calls never overlap. So a call, or the hook, must not flush its own debouncer: it would
+    /// wait for itself.
     ///
     /// # Cancel safety
     ///
@@ -366,27 +367,27 @@ async fn timer<E: Send + fmt::Debug + 'static>(shared: Weak<Shared<E>>, _gone: T
         let Some(call) = strong.lock().take_due(Instant::now()) else {
             continue;
         };
-        drop(strong);
-        // A destructor that panics is the call's panic, not the timer's end.
+        // A destructor that panics is the call's panic, not the timer's end. The debouncer is
+        // held while the call runs (dropping it aborts this task, which lets it go), so that
+        // a failure reaches its hook even if the debouncer is dropped right as the call ends.
         let outcome = crate::util::catch_unwind_whole(call).await;
-        drop(turn);
         let failure = match outcome {
             Ok(Ok(())) => continue,
             Ok(Err(error)) => Failure::Error(error),
             Err(payload) => Failure::Panic(payload),
         };
-        match shared.upgrade() {
-            Some(strong) => match &strong.hook {
-                Some(hook) => {
-                    if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| hook(failure)))
-                    {
-                        crate::report::report_failure::<E>("Debouncer hook", Failure::Panic(panic));
-                    }
+        match &strong.hook {
+            Some(hook) => {
+                if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| hook(failure))) {
+                    crate::report::report_failure::<E>("Debouncer hook", Failure::Panic(panic));
                 }
-                None => crate::report::report_failure("Debouncer", failure),
-            },
+            }
             None => crate::report::report_failure("Debouncer", failure),
         }
+        drop(strong);
+        // Only now may `flush` go on: it returns once the running call ended and its failure
+        // was delivered.
+        drop(turn);
     }
 }
 

@@ -384,3 +384,41 @@ async fn flush_waits_until_the_running_call_is_dropped_and_drop_does_not() {
     );
     all_dropped(&mut rx, "the running call was aborted").await;
 }
+
+/// `flush` waits for the running call to end and for its failure to reach the hook: once it
+/// returns, the failure was delivered, and dropping the debouncer then cannot send it to the
+/// report instead. On two workers, where the timer's task and the caller run on different
+/// threads (a review found the hook ran after `flush` returned, or not at all).
+#[test]
+fn flush_returns_after_the_running_calls_failure_reached_the_hook() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = seen.clone();
+    let (running_tx, running_rx) = tokio::sync::oneshot::channel::<()>();
+    let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+    runtime.block_on(async {
+        let debouncer = Debouncer::with_hook(Duration::from_millis(1), move |failure| {
+            // A hook that takes its time (a slow log), on the debouncer's task.
+            std::thread::sleep(Duration::from_millis(50));
+            sink.lock().unwrap().push(format!("{failure:?}"));
+        });
+        debouncer.call(async move {
+            let _ = running_tx.send(());
+            let _ = finish_rx.await;
+            Err::<(), &str>("disk full")
+        });
+        running_rx.await.expect("the call runs");
+        let _ = finish_tx.send(());
+        assert!(debouncer.flush().await.is_none(), "nothing was pending");
+        let after_flush = seen.lock().unwrap().len();
+        drop(debouncer);
+        assert_eq!(
+            after_flush, 1,
+            "flush returned before the hook had the failure"
+        );
+    });
+}

@@ -492,7 +492,16 @@ impl Builder {
         let emission = if rate.is_nan() || rate <= 0.0 {
             Err(ConfigError::new("the rate must be a number above zero"))
         } else {
-            nanos_per_cell(1e9 / rate)
+            // The quotient is itself rounded, possibly down onto a whole number: an interval
+            // that then falls short of `1 / rate` gets one more nanosecond. `mul_add` rounds
+            // once, after the exact `nanos × rate − 1e9`, so its sign is exact.
+            nanos_per_cell(1e9 / rate).map(|nanos| {
+                if (nanos as f64).mul_add(rate, -1e9) < 0.0 {
+                    nanos.saturating_add(1)
+                } else {
+                    nanos
+                }
+            })
         };
         self.emission = Some(emission);
         self

@@ -826,3 +826,18 @@ async fn a_panicking_waker_of_the_next_waiter_does_not_fail_a_granted_acquire() 
     );
     reports.assert_any("the next waiter's waker");
 }
+
+/// `1e9 / rate` in `f64` can round down onto a whole number of nanoseconds: just below 1e9/3
+/// calls a second, the exact interval is a hair above 3 ns, so it must round up to 4 ns, not
+/// stay at 3 (which would let more calls through than asked).
+#[test]
+fn calls_per_second_rounds_up_even_when_the_quotient_rounded_down() {
+    let limiter = RateLimiter::builder()
+        .calls_per_second(333_333_333.333_333_3)
+        .build();
+    assert_eq!(limiter.interval(), Duration::from_nanos(4));
+    let limiter = RateLimiter::builder().calls_per_second(0.5).build();
+    assert_eq!(limiter.interval(), Duration::from_secs(2));
+    let limiter = RateLimiter::builder().calls_per_second(1e9).build();
+    assert_eq!(limiter.interval(), Duration::from_nanos(1));
+}

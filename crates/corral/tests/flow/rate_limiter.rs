@@ -768,24 +768,29 @@ async fn a_granted_acquire_n_waiter_leaves_no_waiting_calls_behind() {
     );
 }
 
-/// Dropping the head waiter wakes the next one from the head's destructor: a panic of that
-/// waker is reported, not let out of `Drop` (unwinding out of a destructor that runs during
-/// another unwind aborts the process).
-#[tokio::test(start_paused = true)]
-async fn a_panicking_waker_of_the_next_waiter_does_not_escape_the_heads_drop() {
+/// A waiter's waker that panics when woken.
+fn panicking_waker() -> Waker {
     struct Panicking;
     impl std::task::Wake for Panicking {
         fn wake(self: Arc<Self>) {
             panic!("a user waker panicked in wake");
         }
     }
+    Waker::from(Arc::new(Panicking))
+}
+
+/// Dropping the head waiter wakes the next one from the head's destructor: a panic of that
+/// waker is reported, not let out of `Drop` (unwinding out of a destructor that runs during
+/// another unwind aborts the process).
+#[tokio::test(start_paused = true)]
+async fn a_panicking_waker_of_the_next_waiter_does_not_escape_the_heads_drop() {
     let reports = crate::reports::Reports::collect();
     let limiter = limited(1, Duration::from_secs(1), 1);
     limiter.acquire().await;
     let mut head = spawn(limiter.acquire());
     assert_pending!(head.poll());
     let mut next = Box::pin(limiter.acquire());
-    let waker = Waker::from(Arc::new(Panicking));
+    let waker = panicking_waker();
     assert!(
         next.as_mut()
             .poll(&mut Context::from_waker(&waker))
@@ -800,19 +805,13 @@ async fn a_panicking_waker_of_the_next_waiter_does_not_escape_the_heads_drop() {
 /// and the granted call still returns (it has taken its calls).
 #[tokio::test(start_paused = true)]
 async fn a_panicking_waker_of_the_next_waiter_does_not_fail_a_granted_acquire() {
-    struct Panicking;
-    impl std::task::Wake for Panicking {
-        fn wake(self: Arc<Self>) {
-            panic!("a user waker panicked in wake");
-        }
-    }
     let reports = crate::reports::Reports::collect();
     let limiter = limited(1, Duration::from_secs(1), 1);
     limiter.acquire().await;
     let mut head = spawn(limiter.acquire());
     assert_pending!(head.poll());
     let mut next = Box::pin(limiter.acquire());
-    let waker = Waker::from(Arc::new(Panicking));
+    let waker = panicking_waker();
     assert!(
         next.as_mut()
             .poll(&mut Context::from_waker(&waker))

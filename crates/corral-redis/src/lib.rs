@@ -63,7 +63,10 @@
 //!
 //! - [`RedisQueue`]: delivery is **at least once**. An item is gone only after
 //!   [`RedisDelivery::done`]; one whose consumer died, or whose delivery was dropped, is handed
-//!   out again after the visibility timeout. An acknowledged item never comes back. Items are
+//!   out again after the visibility timeout, also after a shutdown: a worker that asks with
+//!   empty hands waits while anyone holds an item and takes a dead holder's over (one with
+//!   items in hand is told the queue is drained once nothing else is left for it; see
+//!   [`RedisQueue::get`]). An acknowledged item never comes back. Items are
 //!   handed out in order, except redeliveries, which come first. A payload that does not decode
 //!   is moved to a dead-letter stream and reported, never retried.
 //! - [`RedisRateLimiter`]: over any window, every process together gets at most

@@ -74,7 +74,7 @@ end
 /// took the item over since, even under the same consumer name), `{2, '', '', 0}` when
 /// nothing is left and the queue is shut down, `{0, '', '', 0}` when nothing is there now,
 /// `{4, '', '', 0}` when nothing is there now, the queue is shut down, and items are pending
-/// (whether any of them is left to hand out, abandoned by its holder, is `DRAINED`'s call).
+/// (whether the caller waits for them is `RedisQueue::drained`'s call).
 /// The claim scan resumes where the last one stopped (`{key}:cursor`), since `XAUTOCLAIM`
 /// looks at a bounded number of pending entries per call: a dead consumer's item behind many
 /// live ones is still reached.
@@ -118,8 +118,9 @@ return {0, '', '', 0}
     ))
 });
 
-/// Whether a shut-down queue is drained for the caller: no item is left to hand out. Called
-/// when the caller's `GET` found no new item and none to take over, so the items left are
+/// Whether a shut-down queue is drained for a caller with items in hand (one with empty hands
+/// waits for every pending item: see `RedisQueue::drained`): no item is left to hand out.
+/// Called when the caller's `GET` found no new item and none to take over, so the items left are
 /// the pending ones that are abandoned: idle for the visibility timeout (`ARGV[3]`, in ms) or
 /// longer, whoever holds them and whichever entry the claim scan's cursor is at, and those
 /// of the caller's consumer (`ARGV[2]`) that no live delivery of it holds (`ARGV[4..]`, the
@@ -596,22 +597,24 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     /// it past the visibility timeout, then a new one.
     ///
     /// After [`shutdown`](Self::shutdown), `get` still returns the items left, then fails with
-    /// [`Error::Shutdown`]. Left means not yet taken, or abandoned: held past the visibility
-    /// timeout (by any consumer, this one included, as at any time), or taken by this queue
-    /// value or one of its clones through a delivery since dropped without `done`. An item a
-    /// consumer holds through a live delivery, idle for less than the visibility timeout, is
-    /// not left, whichever process holds it: as with the local `Queue`, workers that each hold
-    /// an item and ask for the next one after shutdown all get [`Error::Shutdown`] at once (not
-    /// each other's items after the visibility timeout). A `get` waits only while an abandoned
-    /// item is on its way back (a dropped delivery's item, until its visibility timeout).
+    /// [`Error::Shutdown`]. What it waits for depends on whether the caller has items in hand
+    /// (deliveries taken through this queue value or its clones and not yet done or dropped):
     ///
-    /// So if a consumer in another process dies holding an item after shutdown, its item is
-    /// not waited for: a `get` that runs before the item has been idle for the visibility
-    /// timeout fails with [`Error::Shutdown`], and one that runs after takes the item over and
-    /// returns it. If every worker has stopped by then, the item stays pending (and
-    /// [`join`](Self::join) waits) until some `get` runs after its visibility timeout: a
-    /// worker restarted on the key, or a supervisor that calls `get` once more after waiting
-    /// one visibility timeout from the shutdown.
+    /// - A worker with items in hand gets [`Error::Shutdown`] as soon as nothing is left for it
+    ///   to take: no item not yet taken, none abandoned (held past the visibility timeout, by
+    ///   any consumer, this one included), none taken by this consumer through a delivery since
+    ///   dropped without `done`. An item another consumer holds, idle for less than the
+    ///   visibility timeout, is not waited for: as with the local `Queue`, workers that each
+    ///   hold an item and ask for the next one after shutdown all get [`Error::Shutdown`] at
+    ///   once (not each other's items after the visibility timeout). It waits only while an
+    ///   abandoned item of its own is on its way back (a dropped delivery's item, until its
+    ///   visibility timeout).
+    /// - A worker with empty hands (a finisher, or a worker whose last item is done) waits while
+    ///   any consumer holds an item, and fails with [`Error::Shutdown`] once every item is
+    ///   acknowledged. If a holder dies (in any process, before or after the shutdown), its
+    ///   item is taken over and returned once it has been idle for the visibility timeout, as
+    ///   at any time: so a worker that finishes its own items and asks again recovers a dead
+    ///   holder's item, and [`join`](Self::join) returns.
     ///
     /// # Cancel safety
     ///
@@ -623,9 +626,10 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Shutdown`] once the queue is shut down and nothing is left to take (items held
-    /// through live deliveries, by any consumer, are not left; see above), [`Error::Redis`] if
-    /// the server cannot be reached.
+    /// [`Error::Shutdown`] once the queue is shut down and nothing is left to take (for a
+    /// caller with items in hand, items other consumers hold through live deliveries are not
+    /// left; a caller with empty hands waits for every held item; see above),
+    /// [`Error::Redis`] if the server cannot be reached.
     ///
     /// # Examples
     ///
@@ -718,11 +722,19 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
         }
     }
 
-    /// Whether the shut-down queue is drained for this consumer: no pending item is abandoned
-    /// (see `DRAINED`). One round trip.
+    /// Whether the shut-down queue is drained for this consumer, which `GET` found nothing
+    /// for while items are pending. A consumer with items in hand is drained when no pending
+    /// item is abandoned (see `DRAINED`; one round trip): it does not wait for items that
+    /// others hold live, so two workers that each hold one do not wait for each other. A
+    /// consumer with empty hands is not (no round trip): it waits, as before the shutdown,
+    /// until every item is acknowledged or one is overdue and its `GET` takes it over, so a
+    /// holder that dies does not leave its item pending forever.
     async fn drained(&self, conn: &mut ConnectionManager) -> Result<bool, Error> {
         let shared = &*self.shared;
         let held: Vec<String> = shared.held().keys().cloned().collect();
+        if held.is_empty() {
+            return Ok(false);
+        }
         let drained: i64 = DRAINED
             .key(&shared.stream)
             .key(&shared.shutdown)
@@ -831,9 +843,12 @@ impl<T: Serialize + DeserializeOwned> RedisQueue<T> {
     }
 
     /// Shuts the queue down, for every process: from now on [`put`](Self::put) fails, and
-    /// [`get`](Self::get) returns what is left, then fails. Items that consumers hold are not
-    /// left (their holders finish them); one whose holder dies goes to the first `get` that
-    /// runs after its visibility timeout (see [`get`](Self::get)).
+    /// [`get`](Self::get) returns what is left, then fails. A worker with items in hand is
+    /// told [`Error::Shutdown`] once nothing is left for it (items other consumers hold are
+    /// theirs to finish); a worker with empty hands waits while anyone holds an item, and
+    /// takes over the item of a holder that dies once it has been idle for the visibility
+    /// timeout (see [`get`](Self::get)), so a drain with `get` until it fails, then
+    /// [`join`](Self::join), completes even if a holder dies.
     ///
     /// The shutdown flag stays in Redis (key `{key}:shutdown`); delete it to reopen the queue.
     ///

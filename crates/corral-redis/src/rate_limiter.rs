@@ -8,16 +8,22 @@ use redis::aio::ConnectionManager;
 
 use crate::Error;
 
-/// GCRA on the server's clock, in microseconds. The key is a hash: `tat`, the theoretical
-/// arrival time (TAT) of the next call, and `at`, the server's time when it was written. A
-/// request for `n` calls is let through when `TAT + n·T − τ ≤ now`, with `T` the interval
-/// between calls and `τ = burst·T` (this caller's); refused requests change nothing. A TAT
-/// further ahead than `τ` (written by a process with a larger burst or a slower rate) is
-/// simply waited for, as any TAT: settings that differ make the limit stricter, never looser.
-/// Only a server clock behind the last write (`now < at`) means the clock stepped back: the
-/// TAT is shifted back by as much, so the wait owed then is owed now, no more, no less.
-/// A key of the earlier format (a plain TAT, no write time) is read as before: a TAT further
-/// ahead than `τ` is taken as a clock step and reset to `now`; the grant rewrites it as a hash.
+/// GCRA on the server's clock, in microseconds, kept relative so it stays exact. The key is a
+/// hash: `at`, the server's time of the last grant (integer µs), and `ahead`, the backlog then
+/// (the theoretical arrival time (TAT) of the next call minus `at`: a small number of µs).
+/// Absolute times (~1.7e15 µs) are never added to: as a double their step is 0.25 µs, which
+/// would swallow `n·T` below 0.125 µs (every call free at a few million calls a second) and
+/// round larger ones by up to ±25%. The backlog now is `b = max(ahead − max(now − at, 0), 0)`
+/// (`now − at` is an exact difference of integers; a clock stepped back, `now < at`, counts as
+/// no time passed, so the wait owed then is owed now). A request for `n` calls is let through
+/// when `b + n·T ≤ τ`, with `T` the interval between calls and `τ = burst·T` (this caller's):
+/// the classic `TAT + n·T − τ ≤ now` in relative terms. A grant stores `ahead = b + n·T`,
+/// `at = now`; refused requests change nothing. A backlog beyond `τ` (written by a process
+/// with a larger burst or a slower rate) is simply waited for: settings that differ make the
+/// limit stricter, never looser.
+/// Earlier formats are read, and the next grant rewrites them: a plain TAT (no write time) as
+/// the released version did (a TAT further ahead than `τ` is taken as a clock step and reset
+/// to `now`), and a hash of an absolute `tat` and `at` as the backlog `tat − at` at `at`.
 /// Returns `{1, 0}` when let through, `{0, wait_µs}` otherwise.
 static GCRA: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -28,25 +34,35 @@ local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local kind = redis.call('TYPE', KEYS[1]).ok
-local tat = now
+local ahead = 0
+local at = now
+local absolute = false
 if kind == 'hash' then
-  local state = redis.call('HMGET', KEYS[1], 'tat', 'at')
-  tat = tonumber(state[1]) or now
-  local at = tonumber(state[2]) or now
-  if now < at then tat = tat - (at - now) end
+  local state = redis.call('HMGET', KEYS[1], 'ahead', 'at', 'tat')
+  at = tonumber(state[2]) or now
+  if state[1] then
+    ahead = tonumber(state[1]) or 0
+  elseif state[3] then
+    absolute = true
+    ahead = (tonumber(state[3]) or at) - at
+  end
 elseif kind == 'string' then
-  tat = tonumber(redis.call('GET', KEYS[1])) or now
+  local tat = tonumber(redis.call('GET', KEYS[1])) or now
   if tat > now + tolerance then tat = now end
+  ahead = tat - now
 end
-if tat < now then tat = now end
-local new_tat = tat + n * interval
-local allow_at = new_tat - tolerance
-if allow_at > now then
-  return {0, math.ceil(allow_at - now)}
+local elapsed = now - at
+if elapsed < 0 then elapsed = 0 end
+local backlog = ahead - elapsed
+if backlog < 0 then backlog = 0 end
+local new_ahead = backlog + n * interval
+if new_ahead > tolerance then
+  return {0, math.ceil(new_ahead - tolerance)}
 end
 if kind == 'string' then redis.call('DEL', KEYS[1]) end
-redis.call('HSET', KEYS[1], 'tat', string.format('%.17g', new_tat), 'at', string.format('%.17g', now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((new_tat - now) / 1000) + 1)
+if absolute then redis.call('HDEL', KEYS[1], 'tat') end
+redis.call('HSET', KEYS[1], 'ahead', string.format('%.17g', new_ahead), 'at', string.format('%.17g', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(new_ahead / 1000) + 1)
 return {1, 0}
 ",
     )
@@ -58,7 +74,11 @@ return {1, 0}
 /// Each request is one round trip: a Lua script (sent by `EVALSHA`, with a fallback to `EVAL`
 /// when the server does not know it yet) runs the GCRA algorithm atomically on the server,
 /// reading the server's clock (`TIME`), so clients whose clocks drift still share one rate.
-/// The key holds two numbers (a hash) and expires when the limiter is idle.
+/// The key holds two numbers (a hash: the backlog of calls still owed, in µs, and the server's
+/// time of the last grant) and expires once that backlog has drained. The backlog is kept
+/// relative to the time of the grant, so it stays exact at any rate: a limiter of 100 million
+/// units a second (bytes, say) charges `acquire_n(12)` its 0.12 µs, neither nothing nor a
+/// rounded amount.
 ///
 /// # Comparison to the local `RateLimiter`
 ///
@@ -72,10 +92,10 @@ return {1, 0}
 ///
 /// The limiter runs on the server's clock (`TIME`), so the clients' clocks do not matter. If
 /// the server's clock steps forward, the limiter sees an idle spell: at most one burst goes
-/// through at once. The key keeps the server's time of its last write, so a step back is
-/// seen as such (the clock is behind that write): the state is moved back by the step, and
-/// the limit holds as if the clock had not moved (neither every call refused until the
-/// clock caught up, nor a burst let through early).
+/// through at once. The key keeps the server's time of its last grant, so a step back is
+/// seen as such (the clock is behind that grant) and counts as no time passed: the wait owed
+/// then is owed now, and the limit holds as if the clock had not moved (neither every call
+/// refused until the clock caught up, nor a burst let through early).
 ///
 /// # Processes sharing a key
 ///

@@ -568,6 +568,12 @@ pub trait JobQueue<T>: Send + Sync {
 
     /// Shuts the queue down: `put` fails from now on, `get` drains what is left, then fails.
     ///
+    /// A worker that holds items when it calls `get` after the shutdown is not made to wait for
+    /// the items other workers hold: they are theirs to finish. A caller with empty hands, such
+    /// as `finish` below, waits while other workers hold items; with a distributed queue (such
+    /// as `corral_redis::RedisQueue`), if a holder dies, its item is handed to that caller
+    /// once the visibility timeout has passed, so `finish` processes it and `join` returns.
+    ///
     /// # Cancel safety
     ///
     /// This method is cancel safe: dropped before it completes, it either shut the queue down or

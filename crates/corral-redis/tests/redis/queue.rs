@@ -120,8 +120,8 @@ async fn after_shutdown_an_item_a_dead_consumer_held_is_handed_out_once_overdue(
     b.shutdown().await.expect("shutdown");
     drop(held); // its consumer dies without `done`
     // Not idle for the visibility timeout yet: as far as b can tell, a holds it and will
-    // finish it, so it is not left and b is told the queue is drained.
-    assert!(matches!(b.get().await, Err(Error::Shutdown)));
+    // finish it. b holds nothing, so it waits (it would take the item over if a died).
+    drop(waits_with_empty_hands(&conn, b.get()).await);
     // Once it has been idle that long, it is abandoned: left, and handed out again.
     age(&name, &held_id, &consumer_of(&a)).await;
     let again = tokio::time::timeout(Duration::from_secs(3), b.get())
@@ -1295,4 +1295,77 @@ async fn after_shutdown_workers_in_two_processes_holding_items_are_both_told_it_
     held_a.done().await.expect("done");
     held_b.done().await.expect("done");
     a.join().await.expect("join");
+}
+
+// A third review found that a finisher with empty hands (the `finish` pattern of
+// `JobQueue::shutdown`) got `Shutdown` at once while another process held an item, so when
+// that holder died after the shutdown nobody took its item over and `join` waited forever.
+// A `get` with empty hands now waits while anyone holds an item, as before the shutdown.
+
+/// Polls `get`, a `get` after shutdown whose requests go out on `conn`'s connection by a
+/// consumer holding nothing while another holds an item, and checks it still waits after the
+/// replies to its first request (`GET`, which found nothing to take) and to whatever it sent
+/// next: it neither was told the queue is drained (as it was when it judged the other's item
+/// not left, after a second round trip) nor returned an item. Deterministic: no timer decides
+/// it. Returns it, to drop or poll on.
+async fn waits_with_empty_hands<F: std::future::Future>(
+    conn: &redis::aio::ConnectionManager,
+    get: F,
+) -> tokio_test::task::Spawn<F> {
+    let mut conn = conn.clone();
+    let mut task = still_waits_after_its_reply(&mut conn, get).await;
+    crate::support::fence(&mut conn).await;
+    assert!(
+        task.poll().is_pending(),
+        "a get with empty hands waits while another consumer holds an item"
+    );
+    task
+}
+
+#[tokio::test]
+async fn after_shutdown_a_finisher_with_empty_hands_recovers_a_dead_holders_item() {
+    let name = key("review-finish");
+    let visibility = Duration::from_millis(300);
+    let worker = unbounded_u32(&name, visibility).await;
+    let finisher = unbounded_u32(&name, visibility).await;
+    finisher.put(1).await.expect("put");
+    let held = worker.get().await.expect("get");
+    finisher.shutdown().await.expect("shutdown");
+    std::mem::forget(held); // the worker's process dies holding it (no done, no drop)
+    drop(worker);
+    // A hang guard: the item comes back after one visibility timeout.
+    let drained = tokio::time::timeout(visibility * 10, async {
+        let mut left = Vec::new();
+        while let Ok(job) = finisher.get().await {
+            left.push(*job);
+            job.done().await.expect("done");
+        }
+        finisher.join().await.expect("join");
+        left
+    })
+    .await
+    .expect("the finisher took the dead holder's item over and join returned");
+    assert_eq!(drained, [1], "the dead holder's item, processed once");
+}
+
+#[tokio::test]
+async fn after_shutdown_a_finisher_with_empty_hands_waits_for_a_live_holder() {
+    // The live holder finishes its item: the finisher, which waited, is then told the queue
+    // is drained, without taking the item (its visibility timeout is never reached).
+    let name = key("finish-live");
+    let conn = connect(server()).await;
+    let worker = unbounded_u32(&name, Duration::from_secs(30)).await;
+    let finisher = queue_on(&conn, &name, Duration::from_secs(30));
+    finisher.put(0).await.expect("put");
+    take_and_finish(&finisher, 0).await; // the finisher has swept: its gets start with GET
+    finisher.put(1).await.expect("put");
+    let held = take(&worker).await;
+    finisher.shutdown().await.expect("shutdown");
+    let mut waiting = waits_with_empty_hands(&conn, finisher.get()).await;
+    held.done().await.expect("done");
+    let end = tokio::time::timeout(Duration::from_secs(5), &mut waiting)
+        .await
+        .expect("a hang guard");
+    assert!(matches!(end, Err(Error::Shutdown)), "{:?}", end.map(|d| *d));
+    finisher.join().await.expect("join");
 }

@@ -59,21 +59,31 @@ async fn acquire_n_above_burst_fails_at_once() {
 }
 
 /// The limiter's state on the server at one instant: the theoretical arrival time of the next
-/// call (µs on the server's clock; `None` once the key has expired, which it does just after
-/// that time has passed) and the server's clock (µs).
+/// call (µs on the server's clock: the time of the last grant plus the backlog it left; `None`
+/// once the key has expired, which it does just after that time has passed) and the server's
+/// clock (µs). A state of an earlier format (an absolute `tat`) is read as it is.
 async fn gcra_state(conn: &mut redis::aio::ConnectionManager, key: &str) -> (Option<f64>, f64) {
-    let (tat, (seconds, micros)): (Option<f64>, (u64, u64)) = redis::pipe()
+    let (fields, (seconds, micros)): (Vec<Option<f64>>, (u64, u64)) = redis::pipe()
         .atomic()
-        .hget(key, "tat")
+        .cmd("HMGET")
+        .arg(key)
+        .arg(&["ahead", "at", "tat"])
         .cmd("TIME")
         .query_async(conn)
         .await
         .expect("get and time");
+    let [ahead, at, tat] = fields[..] else {
+        panic!("three fields, got {fields:?}");
+    };
     #[expect(
         clippy::cast_precision_loss,
         reason = "µs since 1970 fit in an f64's 53 bits"
     )]
     let now = (seconds * 1_000_000 + micros) as f64;
+    let tat = match (ahead, at) {
+        (Some(ahead), Some(at)) => Some(at + ahead),
+        _ => tat,
+    };
     (tat, now)
 }
 
@@ -325,13 +335,17 @@ async fn a_key_of_the_earlier_format_from_a_clock_stepped_back_does_not_refuse_e
     );
 }
 
-/// Writes the limiter's state at `name` as a grant made at server time `at` would have left it.
+/// Writes the limiter's state at `name` as a grant made at server time `at` would have left it,
+/// with the next call's arrival time at `tat`.
 async fn set_state(conn: &mut redis::aio::ConnectionManager, name: &str, tat: f64, at: f64) {
     let _: () = redis::pipe()
         .atomic()
         .hset_multiple(
             name,
-            &[("tat", format!("{tat:.0}")), ("at", format!("{at:.0}"))],
+            &[
+                ("ahead", format!("{:.0}", tat - at)),
+                ("at", format!("{at:.0}")),
+            ],
         )
         .ignore()
         .pexpire(name, 7_200_000)
@@ -429,4 +443,124 @@ async fn processes_with_different_rates_keep_the_limit() {
     }
     // The old burst spent its 5 seconds' worth: nothing more for either within a second.
     assert!(granted <= 7, "{granted} calls let through within a second");
+}
+
+#[tokio::test]
+async fn a_key_of_the_interim_format_is_read_and_rewritten() {
+    // An absolute arrival time with the time of writing (a format no release wrote, read all
+    // the same): the burst spent a minute ago on a clock an hour ahead, so one call is due.
+    let mut conn = connect(server()).await;
+    let name = key("interim");
+    let (_, now) = gcra_state(&mut conn, &name).await;
+    let _: () = redis::pipe()
+        .atomic()
+        .hset_multiple(
+            &name,
+            &[
+                ("tat", format!("{:.0}", now + 3_600e6 + 180e6)),
+                ("at", format!("{:.0}", now + 3_600e6)),
+            ],
+        )
+        .ignore()
+        .pexpire(&name, 7_200_000)
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .expect("hset");
+    let limiter = slow_limiter(&conn, &name);
+    match limiter.try_acquire().await {
+        Err(TryAcquireError::RateLimited { retry_after }) => {
+            assert!(
+                retry_after <= Duration::from_secs(60) && retry_after > Duration::from_secs(50),
+                "{retry_after:?}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // The stepped-back clock counts as no time passed; after a grant, the key is rewritten.
+    let _: () = redis::cmd("HSET")
+        .arg(&name)
+        .arg("at")
+        .arg(format!("{:.0}", now))
+        .arg("tat")
+        .arg(format!("{:.0}", now + 120e6))
+        .query_async(&mut conn)
+        .await
+        .expect("hset");
+    assert_eq!(capacity_left(&limiter).await, 1);
+    let fields: Vec<String> = redis::cmd("HKEYS")
+        .arg(&name)
+        .query_async(&mut conn)
+        .await
+        .expect("hkeys");
+    assert!(
+        fields.contains(&"ahead".to_owned()) && !fields.contains(&"tat".to_owned()),
+        "{fields:?}"
+    );
+}
+
+// A third review found that the state, an absolute time in µs (~1.7e15) in a Lua double whose
+// step there is 0.25 µs, did not move for a request costing under 0.125 µs (every call free at
+// ten million a second) and rounded others by up to ±25%. The backlog is now kept relative to
+// the time of the last grant.
+
+/// Spends a full burst of a limiter of `rate` units a second, then `calls` requests of `n`
+/// units one after the other (each is due at once: the time between two requests refills more
+/// than `n` units), and returns how far they moved the next call's arrival time, in µs, and
+/// how far they should have (`n` units each, at `1/rate` s a unit).
+async fn spent_after_a_burst(name: &str, rate: u32, burst: u32, n: u32, calls: u32) -> (f64, f64) {
+    let mut conn = connect(server()).await;
+    let limiter = RedisRateLimiter::builder(conn.clone(), name)
+        .rate(rate, Duration::from_secs(1))
+        .burst(burst)
+        .build()
+        .expect("config");
+    limiter.try_acquire_n(burst).await.expect("the whole burst");
+    let (before, _) = gcra_state(&mut conn, name).await;
+    let mut granted = 0;
+    for _ in 0..calls {
+        if limiter.try_acquire_n(n).await.is_ok() {
+            granted += 1;
+        }
+    }
+    let (after, now) = gcra_state(&mut conn, name).await;
+    let after = after.expect("a backlog");
+    // Had the backlog drained, the arrival time would have moved with the clock in between.
+    assert!(
+        after > now,
+        "the backlog drained: arrival time {after} at {now}"
+    );
+    let moved = after - before.expect("a backlog");
+    (
+        moved,
+        f64::from(granted) * f64::from(n) * 1e6 / f64::from(rate),
+    )
+}
+
+#[tokio::test]
+async fn small_requests_on_a_high_rate_limiter_are_charged() {
+    // 10 million a second (0.1 µs each), a burst of 100 million (10 s, so the backlog never
+    // drains during the test): 500 single calls, each let through (the round trip refills
+    // more than one), each moving the backlog by 0.1 µs.
+    let (moved, owed) =
+        spent_after_a_burst(&key("precision-one"), 10_000_000, 100_000_000, 1, 500).await;
+    assert!(owed > 40.0, "{owed} µs: the calls were let through");
+    assert!(
+        (moved - owed).abs() < 1.0,
+        "the calls moved the arrival time {moved} µs, owed {owed} µs"
+    );
+}
+
+#[tokio::test]
+async fn acquire_n_of_12_bytes_at_100_megabytes_a_second_spends_exactly_its_share() {
+    // 100 MB/s (0.01 µs a byte), a burst of 1 GB (10 s, so the backlog never drains during
+    // the test): 1000 requests of 12 bytes owe 120 µs over the window, neither nothing
+    // (0.12 µs rounded away) nor a rounded amount.
+    let (moved, owed) =
+        spent_after_a_burst(&key("precision-12"), 100_000_000, 1_000_000_000, 12, 1_000).await;
+    assert!(owed > 100.0, "{owed} µs: the requests were let through");
+    assert!(
+        (moved - owed).abs() < 1.0,
+        "1000 × acquire_n(12) moved the arrival time {moved} µs, owed {owed} µs"
+    );
 }

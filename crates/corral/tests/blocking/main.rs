@@ -383,3 +383,26 @@ fn cpu_drops_in_the_child() {
         "{lines:?}"
     );
 }
+
+/// A job started on a runtime that has shut down never runs: its error says so
+/// (`is_shutdown`), not that there was no runtime (an audit showed no test told them apart).
+#[test]
+fn a_job_the_runtime_dropped_unrun_is_a_shutdown_error() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let handle = runtime.handle().clone();
+    drop(runtime);
+    let _inside = handle.enter();
+    let ran = Arc::new(AtomicBool::new(false));
+    let job = corral::blocking::run_blocking({
+        let ran = Arc::clone(&ran);
+        move || ran.store(true, Ordering::SeqCst)
+    });
+    let Err(error) = futures::executor::block_on(job) else {
+        panic!("the job ran on a runtime that had shut down");
+    };
+    assert!(error.is_shutdown(), "{error:?}");
+    assert!(!error.is_no_runtime(), "{error:?}");
+    assert!(!ran.load(Ordering::SeqCst));
+}

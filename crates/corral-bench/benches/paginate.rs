@@ -3,7 +3,8 @@
 //!
 //! - `corral_paginate`: `corral::stream::paginate(1, fetch)`.
 //! - `futures_unfold`: the same loop written by hand with `futures::stream::unfold` over pages
-//!   and `flat_map` into items (anchor).
+//!   and `try_flatten` into items, a page's error handed on as an item (anchor): both sides
+//!   yield `Result`s, as a paginator whose fetch can fail must.
 //!
 //! Timed: consuming the whole stream, as asyncio's `async for item in fetch_paginated(...)`.
 
@@ -12,7 +13,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 const ITEMS: u64 = 100_000;
 const PAGE: u64 = 100;
@@ -36,18 +37,22 @@ async fn corral_paginate(n: u64) -> Duration {
 
 async fn futures_unfold(n: u64) -> Duration {
     let start = Instant::now();
+    // Each page's error goes on down the stream, as `paginate` hands it on (rather than the
+    // loop panicking on it): items are `Result`s on both sides.
     let pages = futures::stream::unfold(Some(1), |page| async move {
         let page = page?;
-        let items = fetch(page, n).await.expect("no error");
-        if items.is_empty() {
-            None
-        } else {
-            Some((items, Some(page + 1)))
+        match fetch(page, n).await {
+            Ok(items) if items.is_empty() => None,
+            Ok(items) => Some((Ok(items), Some(page + 1))),
+            Err(error) => Some((Err(error), None)),
         }
     });
     let sum = pages
-        .flat_map(futures::stream::iter)
-        .fold(0, |acc, item| async move { acc + item })
+        .map_ok(|items| futures::stream::iter(items.into_iter().map(Ok)))
+        .try_flatten()
+        .fold(0, |acc, item: Result<u64, std::io::Error>| async move {
+            acc + item.expect("no error")
+        })
         .await;
     let elapsed = start.elapsed();
     assert_eq!(sum, common::tri(n));

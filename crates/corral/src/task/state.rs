@@ -221,7 +221,8 @@ impl<E> State<E> {
     }
 
     /// `shutdown(grace)`: stop admitting and abort at `abort_at`. The caller's grace holds
-    /// whatever started the cancellation before, unless the tasks were already aborted.
+    /// whatever started the cancellation before, unless the tasks were already aborted or a
+    /// failure started it and its abort comes sooner.
     pub(crate) fn shutdown(&mut self, abort_at: Option<Instant>) {
         match &mut self.phase {
             Phase::Open => {
@@ -231,7 +232,14 @@ impl<E> State<E> {
                 abort_at: at,
                 aborted: false,
             } => {
-                *at = abort_at;
+                // A failure's abort (due at once with the default zero grace) is never put
+                // off by a longer shutdown grace: that would let a sibling of a failed group
+                // run on for as long as the abort had not yet run. `None` is "never".
+                *at = match (self.cause, *at, abort_at) {
+                    (Some(Cause::Failure), Some(due), Some(asked)) => Some(due.min(asked)),
+                    (Some(Cause::Failure), Some(due), None) => Some(due),
+                    _ => abort_at,
+                };
             }
             Phase::Cancelling { .. } | Phase::Finished => {}
         }

@@ -108,7 +108,9 @@ impl<E> State<E> {
             phase: Phase::Open,
             cause: None,
             handles: Vec::new(),
-            sweep_at: SWEEP_SLACK,
+            // The first sweep is due at the first spawn (a look at `live`, no walk): the core
+            // records its runtime then.
+            sweep_at: 0,
             errors: Vec::new(),
             panics: Vec::new(),
             cancelled_running: false,

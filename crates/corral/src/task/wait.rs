@@ -238,8 +238,11 @@ type Waited<T, E> = (Vec<Done<T, E>>, Vec<Pending<T, E>>);
 /// `Result<T, TaskError>` (the error itself goes to its group), a `JoinHandle` gives
 /// `Result<T, JoinError>`.
 ///
-/// Any other future is spawned as a task of its own, so it must be `Send + 'static`; its
-/// `Result<T, E>` is passed through and a panic resumes where the entry is awaited. Pass the
+/// Any other future is spawned as a task of its own (at the first poll of `wait`), so it must
+/// be `Send + 'static`; its `Result<T, E>` is passed through and a panic resumes where the
+/// entry is awaited. Called in a task of a [`TaskGroup`](crate::task::TaskGroup), its tasks
+/// are under that group as a nested group's are: the group's `join` returns only once they
+/// are gone. Pass the
 /// handles themselves, not a future around them: `async move { task.await }` or
 /// `task.map(..)` is a new future, which `wait` spawns, and aborting its entry would only
 /// drop the wrapper while the real task ran on.
@@ -358,7 +361,9 @@ where
                 next = running.next() => next,
                 () = &mut expired => break,
             };
-            let Some((finished, failed)) = next else { break };
+            let Some((finished, failed)) = next else {
+                break;
+            };
             done.push(finished);
             if until == WaitFor::FirstCompleted || (until == WaitFor::FirstError && failed) {
                 // Collect whatever else has already finished, as asyncio does. Unconstrained:

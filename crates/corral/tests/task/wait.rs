@@ -347,7 +347,10 @@ async fn a_wait_dropped_before_its_first_poll_aborts_the_tasks_it_was_given() {
         .expect("the group's task was aborted")
         .unwrap();
     sleep(Duration::from_millis(1)).await;
-    assert!(join_abort.is_finished(), "the JoinHandle's task was aborted");
+    assert!(
+        join_abort.is_finished(),
+        "the JoinHandle's task was aborted"
+    );
 }
 
 /// Old code: `FirstError` ended the wait at a task cancelled by someone else, which asyncio's
@@ -370,7 +373,12 @@ async fn first_error_does_not_count_a_cancelled_task_as_a_failure() {
     assert_eq!(start.elapsed(), Duration::from_secs(10));
     let cancelled: Vec<_> = done
         .iter()
-        .map(|done| done.result.as_ref().err().map(tokio::task::JoinError::is_cancelled))
+        .map(|done| {
+            done.result
+                .as_ref()
+                .err()
+                .map(tokio::task::JoinError::is_cancelled)
+        })
         .collect();
     assert_eq!(cancelled, [Some(true), None]);
 
@@ -431,6 +439,9 @@ fn join_waits_for_a_task_that_wait_spawned_for_one_of_the_groups_tasks() {
         let _ = group.join().await;
         let done_at_join = finished.load(Ordering::SeqCst);
         let _ = release.send(());
-        assert!(done_at_join, "a task started under the group still ran after join returned");
+        assert!(
+            done_at_join,
+            "a task started under the group still ran after join returned"
+        );
     });
 }

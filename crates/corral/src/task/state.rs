@@ -361,7 +361,7 @@ mod loom_tests {
     //! waiter (the count here is a plain atomic; the core's real live word has its own model
     //! in `live.rs`).
 
-    use super::{Failed, Failure, Phase, State};
+    use super::{Cause, Failed, Failure, Phase, State};
     use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
     /// Invariant: no task admitted by `spawn` runs after the waiter finished the group (no
@@ -429,7 +429,8 @@ mod loom_tests {
     }
 
     /// Invariant: `shutdown`'s deadline survives a failure that comes after it (the grace a
-    /// caller gives is honoured whatever a task does), and a failure before it still counts.
+    /// caller gives is honoured whatever a task does); a failure before it still counts, and
+    /// its abort (due at once) is not put off by the shutdown's longer grace.
     #[test]
     fn loom_shutdown_grace_survives_a_concurrent_failure() {
         loom::model(|| {
@@ -446,12 +447,22 @@ mod loom_tests {
             state.lock().unwrap().shutdown(None);
             failer.join().unwrap();
             let state = state.lock().unwrap();
-            match state.phase() {
-                Phase::Cancelling {
-                    abort_at: None,
-                    aborted: false,
-                } => {}
-                other => panic!("the shutdown's grace was lost: {other:?}"),
+            match (state.cause, state.phase()) {
+                (
+                    Some(Cause::Shutdown),
+                    Phase::Cancelling {
+                        abort_at: None,
+                        aborted: false,
+                    },
+                )
+                | (
+                    Some(Cause::Failure),
+                    Phase::Cancelling {
+                        abort_at: Some(_),
+                        aborted: false,
+                    },
+                ) => {}
+                other => panic!("the first cause's deadline was lost: {other:?}"),
             }
             assert_eq!(state.errors(), 1);
         });

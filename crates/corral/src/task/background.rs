@@ -158,7 +158,11 @@ impl<E: Send + 'static> BackgroundTasks<E> {
         self.core.spawn(future)
     }
 
-    /// How many tasks are running: spawned and not yet finished. Exact at every moment.
+    /// How many tasks are running: spawned and not yet finished.
+    ///
+    /// Exact whenever no spawn is being refused at that moment: a spawn refused after
+    /// [`shutdown`](Self::shutdown) counts for an instant before it is undone, so a `len` read
+    /// concurrently may include it.
     ///
     /// # Examples
     ///

@@ -41,7 +41,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::{Pin, pin};
-use std::sync::{Arc, PoisonError, Weak};
+use std::sync::{Arc, OnceLock, PoisonError, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -113,6 +113,19 @@ fn current_scope() -> Option<Scope> {
     Some(Arc::clone(core.scope()))
 }
 
+/// Wraps a future that is spawned outside any group (by [`wait`](crate::task::wait)) so that
+/// its task holds a token of every group enclosing the task running on this thread, as the
+/// task of a nested group does: their `join` waits until it is gone.
+pub(crate) fn in_current_scope<F: Future>(future: F) -> impl Future<Output = F::Output> {
+    let held = current_scope().map_or_else(Box::default, |scope| {
+        scope.iter().map(TaskTracker::token).collect()
+    });
+    Nested {
+        child: future,
+        _held: held,
+    }
+}
+
 /// `repr(C)`, `live` first: the live word sits right after the `Arc`'s counts (in the same
 /// cache line unless the allocation starts in the last 16 bytes of one), so a task's start and
 /// end, which step both, move one line between the spawning and the finishing thread.
@@ -139,8 +152,8 @@ pub(crate) struct Core<E> {
     source: &'static str,
     /// The runtime the group was made on, if any: where its abort is scheduled when the
     /// cancellation comes from a thread outside any runtime (a token cancelled from a plain
-    /// thread, a `run` future dropped there).
-    runtime: Option<tokio::runtime::Handle>,
+    /// thread, a `run` future dropped there). Recorded at the first spawn if the group was made outside any runtime.
+    runtime: OnceLock<tokio::runtime::Handle>,
 }
 
 impl<E> Core<E> {
@@ -160,7 +173,7 @@ impl<E> Core<E> {
     fn runtime(&self) -> Option<tokio::runtime::Handle> {
         tokio::runtime::Handle::try_current()
             .ok()
-            .or_else(|| self.runtime.clone())
+            .or_else(|| self.runtime.get().cloned())
     }
 
     /// This core's identity in [debug mode](crate::debug): its address, unique while it lives.
@@ -258,17 +271,23 @@ impl<E: Send + 'static> Core<E> {
             grace,
             hook,
             source,
-            runtime: tokio::runtime::Handle::try_current().ok(),
+            runtime: tokio::runtime::Handle::try_current()
+                .map(OnceLock::from)
+                .unwrap_or_default(),
         });
         if core.token.is_cancelled() {
             // `close_on_cancel` found it ready, or it was cancelled since: either way the
             // waker could not (or need not) reach the core being made.
             core.live.close();
         }
-        let weak: Weak<dyn Scoped> = Arc::downgrade(&core) as Weak<Core<E>>;
-        cores()
-            .get_or_insert_with(HashMap::new)
-            .insert(address(&*core), weak);
+        if policy == Policy::CancelSiblings {
+            // Background tasks nest in nothing, and neither does a group created inside one:
+            // their core is not registered, so `current_scope` finds no scope for it.
+            let weak: Weak<dyn Scoped> = Arc::downgrade(&core) as Weak<Core<E>>;
+            cores()
+                .get_or_insert_with(HashMap::new)
+                .insert(address(&*core), weak);
+        }
         core
     }
 
@@ -307,9 +326,10 @@ impl<E: Send + 'static> Core<E> {
                 _held: self.enclosing.iter().map(TaskTracker::token).collect(),
             })
         };
+        // The closure runs only when a sweep is due, the first time at the first spawn.
         let abort = self
             .lock()
-            .register(handle.abort_handle(), || self.live.len());
+            .register(handle.abort_handle(), || self.sweep_due());
         if let Some(abort) = abort {
             abort.abort();
         }
@@ -330,6 +350,22 @@ impl<E: Send + 'static> Core<E> {
             std::any::type_name::<F>(),
             std::panic::Location::caller(),
         )
+    }
+
+    /// A sweep of the abort handles is due (see [`State::register`]): the number of live
+    /// tasks. The first is at the first spawn, which records the runtime it spawns on if the
+    /// group was made outside any runtime: there the abort of a token cancelled from a plain
+    /// thread is scheduled. (Checked here, not on every spawn, where it cost 17 instructions
+    /// a task.)
+    #[cold]
+    #[inline(never)]
+    fn sweep_due(&self) -> usize {
+        if self.runtime.get().is_none()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let _ = self.runtime.set(runtime);
+        }
+        self.live.len()
     }
 
     /// A spawn was refused: if the token was cancelled while the group was open, the group
@@ -715,6 +751,10 @@ impl<C: Future> Future for Nested<C> {
 
 impl<E> Drop for Core<E> {
     fn drop(&mut self) {
+        if self.policy == Policy::Report {
+            // Never registered (see `Core::new`).
+            return;
+        }
         let mut cores = cores();
         if let Some(map) = cores.as_mut() {
             map.remove(&address(self));

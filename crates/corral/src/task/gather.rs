@@ -66,8 +66,12 @@ where
     }
 }
 
-/// [`gather`] for futures that are [`Unpin`], such as task handles: the same results, order
-/// and cancellation, with the futures stored as they are.
+/// [`gather`] for futures that are [`Unpin`], such as task handles: the same results and
+/// order, with the futures stored as they are.
+///
+/// On the first `Err` the remaining futures are dropped, as in `gather`; dropping a task
+/// handle does not cancel its task, so tasks passed in run on (abort them, or spawn them into
+/// a [`TaskGroup`](crate::task::TaskGroup), whose first failure cancels the rest).
 ///
 /// `gather` accepts any future, so it pins them (sixteen to an allocation); an `Unpin` future
 /// needs no pinning, and here the futures are stored as they are, in one `Vec`. That saves a

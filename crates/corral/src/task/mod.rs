@@ -10,8 +10,8 @@
 //! | `await asyncio.gather(*tasks)` (tasks already created) | [`gather_unpin`] over the handles | no |
 //! | `gather(*coros, return_exceptions=True)` | [`gather_settled`] | no |
 //! | `for c in as_completed(coros): await c` | [`as_completed`] | no |
-//! | `wait(tasks, return_when=FIRST_COMPLETED)` + cancel the rest | [`race`], or [`wait`] with [`WaitFor::FirstCompleted`] | `race`: no; `wait`: yes |
-//! | first success among mirrors | [`first_ok`] | no |
+//! | `wait(tasks, return_when=FIRST_COMPLETED)` + cancel the rest | [`race`] over futures (a losing task handle is only dropped: its task runs on), or [`wait`] with [`WaitFor::FirstCompleted`] over tasks (dropping `pending` aborts them) | `race`: no; `wait`: yes |
+//! | first success among mirrors | [`first_ok`] (over futures, as `race`) | no |
 //! | `asyncio.wait(tasks, return_when=...)` | [`wait`] | yes |
 //! | `task.cancel()` | [`Task::abort`] | |
 //! | `task.add_done_callback(cb)` | [`Task::on_done`] | a watcher, if the task still runs |

@@ -8,11 +8,18 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use super::error::ErrorGroup;
 use super::indexed::{Budgeted, Indexed};
 
-/// Runs every future concurrently; the first to finish wins and the rest are cancelled.
+/// Runs every future concurrently; the first to finish wins and the rest are dropped.
 ///
 /// Returns the winner's output, or `None` for an empty input. The losers are dropped as soon as
-/// the winner is known. The futures are polled in place and may borrow. When several are ready
-/// in the same poll, the first one polled wins; which one that is, is unspecified.
+/// the winner is known, which cancels a future polled in place. The futures are polled in place
+/// and may borrow. When several are ready in the same poll, the first one polled wins; which
+/// one that is, is unspecified.
+///
+/// A task handle (a [`Task`](crate::task::Task) or a Tokio `JoinHandle`) is a future too, but
+/// dropping it does not cancel its task: a losing task runs on (and its group's `join` waits
+/// for it). To race tasks and cancel the losers, use [`wait`](crate::task::wait) with
+/// [`WaitFor::FirstCompleted`](crate::task::WaitFor::FirstCompleted) and drop the pending
+/// entries, which aborts them.
 ///
 /// To take the first *success* and ignore failures, use [`first_ok`].
 ///
@@ -89,8 +96,11 @@ impl<F> fmt::Debug for Race<F> {
     }
 }
 
-/// Runs every future concurrently and returns the first `Ok`; the rest are cancelled. If none
-/// succeeds, returns every error, in input order.
+/// Runs every future concurrently and returns the first `Ok`; the rest are dropped (which
+/// cancels a future polled in place). If none succeeds, returns every error, in input order.
+///
+/// As with [`race`], a losing task handle is dropped, which leaves its task running: to cancel
+/// losing tasks, [`wait`](crate::task::wait) on them and drop the pending entries.
 ///
 /// The classic use is "try several mirrors, take whichever answers first". An empty input gives
 /// an empty [`ErrorGroup`] (no error, not cancelled) at the first poll. The futures are polled in

@@ -108,7 +108,9 @@ impl<E> State<E> {
             phase: Phase::Open,
             cause: None,
             handles: Vec::new(),
-            sweep_at: SWEEP_SLACK,
+            // The first sweep is due at the first spawn (a look at `live`, no walk): the core
+            // records its runtime then.
+            sweep_at: 0,
             errors: Vec::new(),
             panics: Vec::new(),
             cancelled_running: false,
@@ -221,7 +223,8 @@ impl<E> State<E> {
     }
 
     /// `shutdown(grace)`: stop admitting and abort at `abort_at`. The caller's grace holds
-    /// whatever started the cancellation before, unless the tasks were already aborted.
+    /// whatever started the cancellation before, unless the tasks were already aborted or a
+    /// failure started it and its abort comes sooner.
     pub(crate) fn shutdown(&mut self, abort_at: Option<Instant>) {
         match &mut self.phase {
             Phase::Open => {
@@ -231,7 +234,14 @@ impl<E> State<E> {
                 abort_at: at,
                 aborted: false,
             } => {
-                *at = abort_at;
+                // A failure's abort (due at once with the default zero grace) is never put
+                // off by a longer shutdown grace: that would let a sibling of a failed group
+                // run on for as long as the abort had not yet run. `None` is "never".
+                *at = match (self.cause, *at, abort_at) {
+                    (Some(Cause::Failure), Some(due), Some(asked)) => Some(due.min(asked)),
+                    (Some(Cause::Failure), Some(due), None) => Some(due),
+                    _ => abort_at,
+                };
             }
             Phase::Cancelling { .. } | Phase::Finished => {}
         }
@@ -351,7 +361,7 @@ mod loom_tests {
     //! waiter (the count here is a plain atomic; the core's real live word has its own model
     //! in `live.rs`).
 
-    use super::{Failed, Failure, Phase, State};
+    use super::{Cause, Failed, Failure, Phase, State};
     use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
     /// Invariant: no task admitted by `spawn` runs after the waiter finished the group (no
@@ -419,7 +429,8 @@ mod loom_tests {
     }
 
     /// Invariant: `shutdown`'s deadline survives a failure that comes after it (the grace a
-    /// caller gives is honoured whatever a task does), and a failure before it still counts.
+    /// caller gives is honoured whatever a task does); a failure before it still counts, and
+    /// its abort (due at once) is not put off by the shutdown's longer grace.
     #[test]
     fn loom_shutdown_grace_survives_a_concurrent_failure() {
         loom::model(|| {
@@ -436,12 +447,22 @@ mod loom_tests {
             state.lock().unwrap().shutdown(None);
             failer.join().unwrap();
             let state = state.lock().unwrap();
-            match state.phase() {
-                Phase::Cancelling {
-                    abort_at: None,
-                    aborted: false,
-                } => {}
-                other => panic!("the shutdown's grace was lost: {other:?}"),
+            match (state.cause, state.phase()) {
+                (
+                    Some(Cause::Shutdown),
+                    Phase::Cancelling {
+                        abort_at: None,
+                        aborted: false,
+                    },
+                )
+                | (
+                    Some(Cause::Failure),
+                    Phase::Cancelling {
+                        abort_at: Some(_),
+                        aborted: false,
+                    },
+                ) => {}
+                other => panic!("the first cause's deadline was lost: {other:?}"),
             }
             assert_eq!(state.errors(), 1);
         });

@@ -27,8 +27,10 @@ use super::indexed::same;
 pub enum WaitFor {
     /// As soon as any task finishes (asyncio's `FIRST_COMPLETED`).
     FirstCompleted,
-    /// As soon as any task returns `Err`, or when all have finished if none fails
-    /// (asyncio's `FIRST_EXCEPTION`).
+    /// As soon as any task returns `Err` or panics, or when all have finished if none fails
+    /// (asyncio's `FIRST_EXCEPTION`). As in asyncio, a task that was cancelled (a [`Task`] or
+    /// `JoinHandle` passed in and aborted) has not failed: it is in `done` with its
+    /// cancellation error, and the wait goes on.
     FirstError,
     /// When every task has finished (asyncio's `ALL_COMPLETED`).
     AllCompleted,
@@ -117,25 +119,35 @@ where
     E: Send + 'static,
 {
     /// Takes over `future` if it is the handle of a task that is already running (a [`Task`],
-    /// a `JoinHandle` or a [`Pending`]), so that aborting the entry aborts that task; spawns it
-    /// otherwise.
-    fn adopt<F>(future: F, site: &'static Location<'static>) -> Self
+    /// a `JoinHandle` or a [`Pending`]), so that aborting the entry aborts that task; hands it
+    /// back otherwise, to be spawned when `wait` is first polled.
+    fn adopt<F>(future: F) -> Result<Self, F>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
         if let (Some(into_task), Some(error)) = (same::<F, Task<T>>(), same::<TaskError, E>()) {
-            return Handle::Task(into_task(future), error);
+            return Ok(Handle::Task(into_task(future), error));
         }
         if let (Some(into_join), Some(error)) = (same::<F, JoinHandle<T>>(), same::<JoinError, E>())
         {
-            return Handle::Join(into_join(future), error);
+            return Ok(Handle::Join(into_join(future), error));
         }
         if let Some(into_pending) = same::<F, Pending<T, E>>() {
-            return into_pending(future).handle;
+            return Ok(into_pending(future).handle);
         }
-        // Watched in debug mode, as a group's tasks are (owned by no group).
+        Err(future)
+    }
+
+    /// Spawns a plain future. Its task holds a token of every group enclosing the calling
+    /// task, as the task of a nested group does, so their `join` waits until it is gone even
+    /// if it is mid-step on another worker when aborted. Watched in debug mode, as a group's
+    /// tasks are (owned by no group).
+    fn spawn<F>(future: F, site: &'static Location<'static>) -> Self
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
         Handle::Spawned(crate::debug::spawn(
-            future,
+            super::core::in_current_scope(future),
             0,
             std::any::type_name::<F>(),
             site,
@@ -161,9 +173,18 @@ impl<T, E> Handle<T, E> {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        self.poll_failed(cx).map(|(result, _)| result)
+    }
+
+    /// Polls the task; with its result, whether it failed as [`WaitFor::FirstError`] counts
+    /// it: an error or a panic, not a cancellation (as asyncio's `FIRST_EXCEPTION`).
+    fn poll_failed(&mut self, cx: &mut Context<'_>) -> Poll<(Result<T, E>, bool)> {
         Poll::Ready(match self {
             Handle::Spawned(handle) => match ready!(Pin::new(handle).poll(cx)) {
-                Ok(result) => result,
+                Ok(result) => {
+                    let failed = result.is_err();
+                    (result, failed)
+                }
                 Err(err) => match err.try_into_panic() {
                     Ok(payload) => resume_unwind(payload),
                     Err(_) => panic!(
@@ -171,8 +192,20 @@ impl<T, E> Handle<T, E> {
                     ),
                 },
             },
-            Handle::Task(task, error) => ready!(Pin::new(task).poll(cx)).map_err(*error),
-            Handle::Join(handle, error) => ready!(Pin::new(handle).poll(cx)).map_err(*error),
+            Handle::Task(task, error) => match ready!(Pin::new(task).poll(cx)) {
+                Ok(value) => (Ok(value), false),
+                Err(err) => {
+                    let failed = !err.is_cancelled();
+                    (Err(error(err)), failed)
+                }
+            },
+            Handle::Join(handle, error) => match ready!(Pin::new(handle).poll(cx)) {
+                Ok(value) => (Ok(value), false),
+                Err(err) => {
+                    let failed = !err.is_cancelled();
+                    (Err(error(err)), failed)
+                }
+            },
         })
     }
 }
@@ -205,8 +238,11 @@ type Waited<T, E> = (Vec<Done<T, E>>, Vec<Pending<T, E>>);
 /// `Result<T, TaskError>` (the error itself goes to its group), a `JoinHandle` gives
 /// `Result<T, JoinError>`.
 ///
-/// Any other future is spawned as a task of its own, so it must be `Send + 'static`; its
-/// `Result<T, E>` is passed through and a panic resumes where the entry is awaited. Pass the
+/// Any other future is spawned as a task of its own (at the first poll of `wait`), so it must
+/// be `Send + 'static`; its `Result<T, E>` is passed through and a panic resumes where the
+/// entry is awaited. Called in a task of a [`TaskGroup`](crate::task::TaskGroup), its tasks
+/// are under that group as a nested group's are: the group's `join` returns only once they
+/// are gone. Pass the
 /// handles themselves, not a future around them: `async move { task.await }` or
 /// `task.map(..)` is a new future, which `wait` spawns, and aborting its entry would only
 /// drop the wrapper while the real task ran on.
@@ -299,15 +335,17 @@ where
     // Where `wait` was called: the spawn site debug mode names for the futures it spawns (an
     // `async fn` cannot see its caller).
     let site = Location::caller();
+    // Handles of running tasks are taken over now, so that dropping this future even before
+    // its first poll aborts them; plain futures are spawned at the first poll (in the scope of
+    // the task polling it).
+    let inputs: Vec<Result<Handle<T, E>, F>> = futures.into_iter().map(Handle::adopt).collect();
     async move {
-        let mut running: FuturesUnordered<Tracked<T, E>> = futures
+        let mut running: FuturesUnordered<Tracked<T, E>> = inputs
             .into_iter()
             .enumerate()
-            .map(|(index, future)| {
-                Tracked(Pending {
-                    index,
-                    handle: Handle::adopt(future, site),
-                })
+            .map(|(index, input)| {
+                let handle = input.unwrap_or_else(|future| Handle::spawn(future, site));
+                Tracked(Pending { index, handle })
             })
             .collect();
         let mut done = Vec::new();
@@ -323,14 +361,15 @@ where
                 next = running.next() => next,
                 () = &mut expired => break,
             };
-            let Some(finished) = next else { break };
-            let failed = finished.result.is_err();
+            let Some((finished, failed)) = next else {
+                break;
+            };
             done.push(finished);
             if until == WaitFor::FirstCompleted || (until == WaitFor::FirstError && failed) {
                 // Collect whatever else has already finished, as asyncio does. Unconstrained:
                 // with the task's coop budget spent, a finished handle would read as pending
                 // (and `Tracked` would yield), leaving finished tasks in `pending`.
-                while let Some(Some(finished)) =
+                while let Some(Some((finished, _))) =
                     tokio::task::unconstrained(running.next()).now_or_never()
                 {
                     done.push(finished);
@@ -425,19 +464,20 @@ impl<T, E> Future for Pending<T, E> {
     }
 }
 
-/// A running task inside `wait`, whose output keeps its index.
+/// A running task inside `wait`, whose output keeps its index (and whether it failed, for
+/// [`WaitFor::FirstError`]).
 struct Tracked<T, E>(Pending<T, E>);
 
 impl<T, E> Future for Tracked<T, E> {
-    type Output = Done<T, E>;
+    type Output = (Done<T, E>, bool);
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Done<T, E>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(Done<T, E>, bool)> {
         if super::indexed::yield_if_out_of_budget(cx) {
             return Poll::Pending;
         }
         let index = self.0.index;
-        let result = ready!(Pin::new(&mut self.0).poll(cx));
-        Poll::Ready(Done { index, result })
+        let (result, failed) = ready!(self.0.handle.poll_failed(cx));
+        Poll::Ready((Done { index, result }, failed))
     }
 }
 

@@ -179,3 +179,27 @@ async fn a_dropped_shutdown_stops_the_wait_not_the_shutdown() {
         "aborted with the manager"
     );
 }
+
+/// Old code: a group created inside a background task nested in the manager, whose
+/// `shutdown` then waited for that group's tasks, which it cannot abort: forever, with no
+/// task of its own left. Background tasks nest in nothing, nor do groups made inside them.
+#[tokio::test(start_paused = true)]
+async fn shutdown_does_not_wait_for_a_group_made_inside_a_background_task() {
+    let background: BackgroundTasks<BoxError> = BackgroundTasks::new();
+    let (tell, told) = tokio::sync::oneshot::channel();
+    background.spawn(async move {
+        let server: corral::task::TaskGroup<BoxError> = corral::task::TaskGroup::new();
+        server.spawn(pending::<Result<(), BoxError>>());
+        let _ = tell.send(server);
+        Ok(())
+    });
+    let server = told.await.unwrap();
+    let shut = tokio::time::timeout(
+        Duration::from_secs(3600),
+        background.shutdown(Duration::ZERO),
+    )
+    .await;
+    assert!(shut.is_ok(), "shutdown waited for a group it cannot abort");
+    assert_eq!(server.len(), 1, "the group's task is its own business");
+    drop(server);
+}

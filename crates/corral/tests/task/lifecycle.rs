@@ -292,3 +292,53 @@ fn a_spawn_outside_a_runtime_panics_and_leaves_the_group_sound() {
     });
     assert_eq!(joined, (Ok(()), Some(7)));
 }
+
+/// Old code: a group made outside any runtime kept no runtime to schedule its abort on, so
+/// when its token was cancelled from a plain thread and nobody joined, its tasks ran on past
+/// the grace ("the abort comes when the grace ends whether or not anyone is joining").
+#[test]
+fn a_group_made_off_runtime_and_cancelled_off_runtime_aborts_at_the_grace_end() {
+    let group: TaskGroup<BoxError> = TaskGroup::builder()
+        .cancel_grace(Duration::from_millis(50))
+        .build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let stubborn = {
+        let _on_runtime = runtime.enter();
+        group.spawn(pending::<Result<(), BoxError>>())
+    };
+    let token = group.token();
+    std::thread::spawn(move || token.cancel()).join().unwrap();
+    runtime.block_on(async {
+        let start = tokio::time::Instant::now();
+        sleep(Duration::from_millis(49)).await;
+        assert!(!stubborn.is_finished(), "in the grace");
+        sleep(Duration::from_millis(2)).await;
+        assert!(stubborn.is_finished(), "aborted when the grace ended");
+        assert!(start.elapsed() < Duration::from_millis(60));
+    });
+    drop(group);
+}
+
+/// Old code: `shutdown(1 h)` after a failure whose zero-grace abort was due but had not run
+/// yet moved that abort an hour later: the failed group's stubborn sibling ran on for the
+/// whole shutdown grace.
+#[tokio::test(start_paused = true)]
+async fn shutdown_does_not_put_off_the_abort_a_failure_made_due() {
+    let group: TaskGroup<BoxError> = TaskGroup::new();
+    let stubborn = group.spawn(pending::<Result<(), BoxError>>());
+    group.spawn(async { Err::<(), BoxError>(err("failed")) });
+    group.token().cancelled().await; // the failure happened; its abort is due
+    let start = tokio::time::Instant::now();
+    let result = group.shutdown(Duration::from_secs(3600)).await;
+    assert_eq!(result.unwrap_err().len(), 1);
+    assert!(stubborn.is_finished());
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "the sibling of a failed group ran on"
+    );
+}

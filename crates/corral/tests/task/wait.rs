@@ -327,3 +327,121 @@ async fn first_completed_collects_every_finished_task_beyond_the_budget() {
         "every finished task is in done"
     );
 }
+
+/// Old code: `wait` took its inputs over only at its first poll, so a `wait` future dropped
+/// before it (a `select!` whose other branch was ready) left the `Task` and `JoinHandle`
+/// given to it running, though dropping it "aborts every task it was given".
+#[tokio::test(start_paused = true)]
+async fn a_wait_dropped_before_its_first_poll_aborts_the_tasks_it_was_given() {
+    let group: TaskGroup<BoxError> = TaskGroup::new();
+    let task = group.spawn(pending::<Result<(), BoxError>>());
+    let join = tokio::spawn(pending::<Result<(), BoxError>>());
+    let join_abort = join.abort_handle();
+    let waiting = wait([task], WaitFor::AllCompleted, None);
+    let waiting_join = wait([join], WaitFor::AllCompleted, None);
+    drop((waiting, waiting_join));
+    // The aborted tasks are gone by the time the group's join returns (it would wait forever
+    // for a task still running).
+    tokio::time::timeout(Duration::from_secs(3600), group.join())
+        .await
+        .expect("the group's task was aborted")
+        .unwrap();
+    sleep(Duration::from_millis(1)).await;
+    assert!(
+        join_abort.is_finished(),
+        "the JoinHandle's task was aborted"
+    );
+}
+
+/// Old code: `FirstError` ended the wait at a task cancelled by someone else, which asyncio's
+/// `FIRST_EXCEPTION` does not count as a failure.
+#[tokio::test(start_paused = true)]
+async fn first_error_does_not_count_a_cancelled_task_as_a_failure() {
+    let slow = tokio::spawn(async {
+        sleep(Duration::from_secs(10)).await;
+        Ok::<u8, BoxError>(1)
+    });
+    let victim = tokio::spawn(pending::<Result<u8, BoxError>>());
+    let victim_abort = victim.abort_handle();
+    tokio::spawn(async move {
+        sleep(Duration::from_secs(1)).await;
+        victim_abort.abort();
+    });
+    let start = Instant::now();
+    let (done, left) = wait([slow, victim], WaitFor::FirstError, None).await;
+    assert!(left.is_empty(), "the wait went on past the cancellation");
+    assert_eq!(start.elapsed(), Duration::from_secs(10));
+    let cancelled: Vec<_> = done
+        .iter()
+        .map(|done| {
+            done.result
+                .as_ref()
+                .err()
+                .map(tokio::task::JoinError::is_cancelled)
+        })
+        .collect();
+    assert_eq!(cancelled, [Some(true), None]);
+
+    // The same with a group's tasks; a real failure still ends the wait.
+    let group: TaskGroup<BoxError> = TaskGroup::new();
+    let aborted = group.spawn(pending::<Result<u8, BoxError>>());
+    aborted.abort();
+    let slow = group.spawn(async {
+        sleep(Duration::from_secs(10)).await;
+        Ok::<u8, BoxError>(1)
+    });
+    let start = Instant::now();
+    let (done, left) = wait([aborted, slow], WaitFor::FirstError, None).await;
+    assert!(left.is_empty() && done.len() == 2);
+    assert_eq!(start.elapsed(), Duration::from_secs(10));
+    let failing = group.spawn(async { Err::<u8, BoxError>("failed".into()) });
+    let never = group.spawn(pending::<Result<u8, BoxError>>());
+    let (done, left) = wait([failing, never], WaitFor::FirstError, None).await;
+    assert_eq!((done.len(), left.len()), (1, 1));
+    drop(left);
+    assert_eq!(group.join().await.unwrap_err().len(), 1);
+}
+
+/// Old code: `wait` spawned its plain futures outside any group, so when a group's task using
+/// `wait` was aborted (by a sibling's failure) while a future it spawned was mid-step on
+/// another worker, the group's `join` returned while that step still ran.
+#[test]
+fn join_waits_for_a_task_that_wait_spawned_for_one_of_the_groups_tasks() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let finished = Arc::new(AtomicBool::new(false));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let group: TaskGroup<BoxError> = TaskGroup::new();
+        let (started, is_started) = oneshot::channel::<()>();
+        let job_finished = finished.clone();
+        group.spawn(async move {
+            let job = async move {
+                let _ = started.send(());
+                // A blocking step, which ends when `join` returns (the old code) or after a
+                // bound (`join` waits for it).
+                let _ = released.recv_timeout(Duration::from_millis(500));
+                job_finished.store(true, Ordering::SeqCst);
+                Ok::<(), BoxError>(())
+            };
+            let _ = wait([job], WaitFor::AllCompleted, None).await;
+            Ok(())
+        });
+        group.spawn(async move {
+            let _ = is_started.await;
+            Err::<(), BoxError>("sibling failed".into())
+        });
+        let _ = group.join().await;
+        let done_at_join = finished.load(Ordering::SeqCst);
+        let _ = release.send(());
+        assert!(
+            done_at_join,
+            "a task started under the group still ran after join returned"
+        );
+    });
+}

@@ -354,3 +354,24 @@ async fn first_ok_with_pending_losers_returns_at_the_first_success() {
         vec![Box::pin(pending()), Box::pin(async { Ok(9) })];
     assert_eq!(first_ok(futures).await.ok(), Some(9));
 }
+
+/// `race` drops the losers as soon as the winner is known, not when the `Race` is dropped: a
+/// loser holding a lock or a permit lets it go at once.
+#[test]
+fn race_drops_the_losers_as_soon_as_the_winner_is_known() {
+    use futures::FutureExt;
+    let dropped = crate::support::DropFlag::new();
+    let guard = dropped.guard();
+    let loser = async move {
+        let _guard = guard;
+        std::future::pending::<u32>().await
+    }
+    .boxed();
+    let winner = async { 7 }.boxed();
+    let mut race = tokio_test::task::spawn(corral::task::race(vec![loser, winner]));
+    assert_eq!(race.poll(), std::task::Poll::Ready(Some(7)));
+    assert!(
+        dropped.is_dropped(),
+        "the loser is still held by the finished Race"
+    );
+}

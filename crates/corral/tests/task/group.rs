@@ -536,3 +536,66 @@ fn join_says_cancelled_when_a_task_ran_at_the_cancel_on_a_worker() {
         "join said Ok though a task was running at the cancel"
     );
 }
+
+/// `shutdown(grace)` on a group already cancelling after a failure, with an unlimited failure
+/// grace, gives its own grace: the stubborn sibling is aborted when it ends (an audit showed a
+/// shutdown that kept the failure's grace passed every test).
+#[tokio::test(start_paused = true)]
+async fn shutdown_of_a_group_cancelling_after_a_failure_aborts_at_its_own_grace() {
+    let group: TaskGroup = TaskGroup::builder().cancel_grace(Duration::MAX).build();
+    let failing = group.spawn(async { Err::<(), BoxError>("boom".into()) });
+    let stubborn = group.spawn(pending::<Result<(), BoxError>>());
+    // The failure is recorded once its task is done: the group is cancelling, unlimited.
+    assert!(failing.await.is_err());
+    let start = Instant::now();
+    let result = tokio::time::timeout(
+        Duration::from_secs(3600),
+        group.shutdown(Duration::from_millis(100)),
+    )
+    .await
+    .expect("shutdown(100 ms) does not wait for the failure's unlimited grace");
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+    assert_eq!(
+        result.map_err(|errors| errors.len()),
+        Err(1),
+        "the failure is kept"
+    );
+    assert!(stubborn.await.is_err_and(|error| error.is_cancelled()));
+}
+
+/// Shutting down is not a failure, even after the token was cancelled from outside (which
+/// alone would make `join` say "cancelled"): `shutdown` returns `Ok(())`.
+#[tokio::test(start_paused = true)]
+async fn shutdown_after_a_cancellation_from_outside_is_not_a_failure() {
+    let group: TaskGroup = TaskGroup::new();
+    let token = group.token();
+    let polite = group.spawn({
+        let token = token.clone();
+        async move {
+            token.cancelled().await;
+            Ok(())
+        }
+    });
+    token.cancel();
+    // A spawn refused now moves the group to cancelling, from outside, at once.
+    let refused = group.spawn(async { Ok(()) });
+    assert!(refused.await.is_err_and(|error| error.is_cancelled()));
+    let result = group.shutdown(Duration::from_millis(100)).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(polite.await.is_ok());
+}
+
+/// A token cancelled when nothing runs any more cancels no work: `join` says `Ok(())` (an audit
+/// showed "cancelled whenever the token was cancelled" passed every test).
+#[tokio::test(start_paused = true)]
+async fn a_token_cancelled_after_every_task_finished_lets_join_say_ok() {
+    let group: TaskGroup = TaskGroup::new();
+    let done = group.spawn(async { Ok(1) });
+    assert_eq!(done.await.ok(), Some(1));
+    group.token().cancel();
+    // On the paused clock, a sleep lets everything that is ready run first: here, the small
+    // task that moves the group to cancelling (with no work running).
+    sleep(Duration::from_millis(1)).await;
+    let result = group.join().await;
+    assert!(result.is_ok(), "{result:?}");
+}

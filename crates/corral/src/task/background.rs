@@ -218,6 +218,13 @@ impl<E: Send + 'static> BackgroundTasks<E> {
     /// the tasks to return, aborts those still running, and waits until all are gone. Tasks
     /// spawned afterwards are refused (dropped unpolled).
     ///
+    /// "All" includes the tasks of a [`TaskGroup`](crate::task::TaskGroup) created inside a
+    /// background task, which nests in the manager as in a group's task: aborting the
+    /// background task drops the group and aborts its tasks, and `shutdown` returns only once
+    /// they have stopped (one mid-step on another worker finishes that step first). A group
+    /// handed out of its background task (sent elsewhere, kept alive) holds the shutdown up
+    /// until its own tasks are gone: join or drop it.
+    ///
     /// Failures during the shutdown go to the hook like any other.
     ///
     /// # Cancel safety

@@ -280,14 +280,13 @@ impl<E: Send + 'static> Core<E> {
             // waker could not (or need not) reach the core being made.
             core.live.close();
         }
-        if policy == Policy::CancelSiblings {
-            // Background tasks nest in nothing, and neither does a group created inside one:
-            // their core is not registered, so `current_scope` finds no scope for it.
-            let weak: Weak<dyn Scoped> = Arc::downgrade(&core) as Weak<Core<E>>;
-            cores()
-                .get_or_insert_with(HashMap::new)
-                .insert(address(&*core), weak);
-        }
+        // A group created inside one of this core's tasks (a group's or a background task's)
+        // nests in it: the core's `join` or `shutdown` waits until that group's tasks are gone
+        // too, even if one is mid-step on another worker when it is aborted.
+        let weak: Weak<dyn Scoped> = Arc::downgrade(&core) as Weak<Core<E>>;
+        cores()
+            .get_or_insert_with(HashMap::new)
+            .insert(address(&*core), weak);
         core
     }
 
@@ -751,10 +750,6 @@ impl<C: Future> Future for Nested<C> {
 
 impl<E> Drop for Core<E> {
     fn drop(&mut self) {
-        if self.policy == Policy::Report {
-            // Never registered (see `Core::new`).
-            return;
-        }
         let mut cores = cores();
         if let Some(map) = cores.as_mut() {
             map.remove(&address(self));

@@ -111,7 +111,8 @@
 //! it, and each of its tasks holds a token of each. So an outer `join` waits for every task
 //! beneath it, including the task of a dropped inner group that is still finishing a step on
 //! another worker. Background tasks are meant to outlive the code that started them, so they
-//! nest in nothing.
+//! nest in nothing; a group created inside a background task nests in its manager, whose
+//! `shutdown` then waits for that group's tasks too.
 //!
 //! That costs a little more than `tokio::spawn` plus awaiting the handles, and less than a
 //! `JoinSet` (the `taskgroup` benchmark measures it), where a prototype with a oneshot per

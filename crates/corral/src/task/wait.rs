@@ -241,8 +241,10 @@ type Waited<T, E> = (Vec<Done<T, E>>, Vec<Pending<T, E>>);
 /// Any other future is spawned as a task of its own (at the first poll of `wait`), so it must
 /// be `Send + 'static`; its `Result<T, E>` is passed through and a panic resumes where the
 /// entry is awaited. Called in a task of a [`TaskGroup`](crate::task::TaskGroup), its tasks
-/// are under that group as a nested group's are: the group's `join` returns only once they
-/// are gone. Pass the
+/// are under that group as a nested group's are: the group's `join` (and `shutdown`, whatever
+/// its grace, which cannot abort them) returns only once they are gone, so pending entries
+/// handed out of the group's task hold it up until they are awaited or dropped. (Only one
+/// level: a group created inside such a spawned future nests in nothing.) Pass the
 /// handles themselves, not a future around them: `async move { task.await }` or
 /// `task.map(..)` is a new future, which `wait` spawns, and aborting its entry would only
 /// drop the wrapper while the real task ran on.

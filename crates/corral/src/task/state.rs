@@ -435,11 +435,11 @@ mod loom_tests {
     fn loom_shutdown_grace_survives_a_concurrent_failure() {
         loom::model(|| {
             let state = Arc::new(Mutex::new(State::<u8>::new()));
+            let now = tokio::time::Instant::now();
             let failer = {
                 let state = state.clone();
                 loom::thread::spawn(move || {
                     // A failure with "abort at once" semantics (the builder's zero grace)...
-                    let now = tokio::time::Instant::now();
                     let _ = state.lock().unwrap().fail(Failure::Error(1), Some(now));
                 })
             };
@@ -463,6 +463,16 @@ mod loom_tests {
                     },
                 ) => {}
                 other => panic!("the first cause's deadline was lost: {other:?}"),
+            }
+            if state.cause == Some(Cause::Failure) {
+                // Exactly the failure's deadline: neither put off nor replaced.
+                assert_eq!(
+                    state.phase(),
+                    Phase::Cancelling {
+                        abort_at: Some(now),
+                        aborted: false
+                    }
+                );
             }
             assert_eq!(state.errors(), 1);
         });

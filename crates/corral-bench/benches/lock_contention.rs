@@ -26,31 +26,16 @@ use tokio::task::yield_now;
 const N: u64 = LOCK_TASKS * LOCK_ITERS;
 
 async fn corral_mutex(n: u64) -> Duration {
-    let lock = Arc::new(corral::sync::Mutex::new(0_u64));
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..LOCK_TASKS)
-        .map(|_| {
-            let lock = lock.clone();
-            tokio::spawn(async move {
-                for _ in 0..n / LOCK_TASKS {
-                    let mut counter = lock.lock().await;
-                    let v = *counter;
-                    yield_now().await;
-                    *counter = v + 1;
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("no panic");
-    }
-    let elapsed = start.elapsed();
-    assert_eq!(*lock.lock().await, n);
-    elapsed
+    increments(Arc::new(corral::sync::Mutex::new(0_u64)), n).await
 }
 
 async fn tokio_mutex(n: u64) -> Duration {
-    let lock = Arc::new(tokio::sync::Mutex::new(0_u64));
+    increments(Arc::new(tokio::sync::Mutex::new(0_u64)), n).await
+}
+
+/// The workload on `lock`. One body serves both sides because they are one type:
+/// `corral::sync::Mutex` is `tokio::sync::Mutex`.
+async fn increments(lock: Arc<tokio::sync::Mutex<u64>>, n: u64) -> Duration {
     let start = Instant::now();
     let tasks: Vec<_> = (0..LOCK_TASKS)
         .map(|_| {

@@ -164,7 +164,8 @@ pub(crate) fn slow_poll_threshold() -> Option<Duration> {
 
 /// Spawns `future` as a task of `owner` (a group's identity, or 0 for none), watched under
 /// `name` and `site` when debug mode is on; otherwise plain `tokio::spawn`, after one atomic
-/// load.
+/// load. Tracks its caller, so that Tokio's panic outside a runtime names the caller's line.
+#[track_caller]
 #[inline(always)]
 pub(crate) fn spawn<F>(
     future: F,
@@ -184,6 +185,7 @@ where
 
 /// Spawns `future` into `set`, watched as [`spawn`] watches a task (the same single atomic
 /// load when debug mode is off); the set's output type is unchanged.
+#[track_caller]
 #[inline(always)]
 pub(crate) fn spawn_in<F>(
     set: &mut tokio::task::JoinSet<F::Output>,

@@ -33,9 +33,9 @@
 //! the job, with its original payload, as awaiting a thread's `join` would. It is never lost
 //! and never takes down a pool thread. (The other choice, returning it as an error, would make
 //! every caller handle a case that is a bug; a [`TaskGroup`](crate::task::TaskGroup) around
-//! the caller already turns panics into a clean cancellation of the siblings.) A job that
-//! panics after its future was dropped has nobody to resume in: its panic is
-//! [reported](crate::report). So is a panic in the destructor of what nobody awaits any more:
+//! the caller already turns panics into a clean cancellation of the siblings.) A panic whose
+//! future is dropped before taking it (the job panicked after the drop, or before it but
+//! after the future's last poll) has nobody to resume in: it is [reported](crate::report). So is a panic in the destructor of what nobody awaits any more:
 //! the result of a job whose future was dropped, or a job dropped before it ran (on a rayon
 //! thread such a panic would abort the process).
 //!
@@ -195,11 +195,12 @@ where
     let job = Carried::new("run_blocking", "dropping a job that never ran", job);
     let job = move || {
         let Some(job) = job.into_inner() else {
-            return Err(Unclaimed(None)); // not reached: the carrier holds the job until now
+            // Not reached: the carrier holds the job until now.
+            return Err(Unclaimed::new("run_blocking", None));
         };
         catch_unwind(AssertUnwindSafe(job))
             .map(|value| Carried::new("run_blocking", RESULT_DROPPED, value))
-            .map_err(|payload| Unclaimed(Some(payload)))
+            .map_err(|payload| Unclaimed::new("run_blocking", Some(payload)))
     };
     let inner = match Handle::try_current() {
         Ok(handle) => Inner::Running(handle.spawn_blocking(job)),
@@ -313,12 +314,13 @@ where
             return;
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| job(())))
-            .map(|value| Carried::new("run_cpu", RESULT_DROPPED, value));
-        // The receiver is gone only when the future was dropped: nobody wants the result
-        // (dropped with its carrier), and a panic nobody can receive is reported.
-        if let Err(Err(payload)) = tx.send(outcome) {
-            crate::report::report_failure::<()>("run_cpu", Failure::Panic(payload));
-        }
+            .map(|value| Carried::new("run_cpu", RESULT_DROPPED, value))
+            .map_err(|payload| Unclaimed::new("run_cpu", Some(payload)));
+        // Nobody wants an outcome the future does not take: the future was dropped before it
+        // was sent (it comes back here), or after, before its next poll (it is dropped with
+        // the channel). Either way its carrier drops the result under a catch, and reports
+        // the panic.
+        drop(tx.send(outcome));
     });
     Cpu { rx, token }
 }
@@ -456,15 +458,32 @@ impl<T> Drop for Carried<T> {
     }
 }
 
-/// A job's panic on its way to the [`Blocking`] future. Tokio drops a task's output unread
-/// when its `JoinHandle` is gone, so a panic whose future was dropped ends here, unclaimed,
-/// and is reported: it costs nothing on the way to a future that takes it.
-struct Unclaimed(Option<PanicPayload>);
+/// A job's panic on its way to the [`Blocking`] or [`Cpu`] future. Tokio drops a task's
+/// output unread when its `JoinHandle` is gone, and a oneshot drops a value unread with its
+/// receiver, so a panic whose future was dropped (before or after the job ended, but before
+/// the future's next poll) ends here, unclaimed, and is reported: it costs nothing on the way
+/// to a future that takes it.
+struct Unclaimed {
+    payload: Option<PanicPayload>,
+    /// Who reports it: `run_blocking` or `run_cpu`.
+    source: &'static str,
+}
+
+impl Unclaimed {
+    fn new(source: &'static str, payload: Option<PanicPayload>) -> Self {
+        Self { payload, source }
+    }
+
+    /// The panic, claimed: no longer reported.
+    fn claim(mut self) -> Option<PanicPayload> {
+        self.payload.take()
+    }
+}
 
 impl Drop for Unclaimed {
     fn drop(&mut self) {
-        if let Some(payload) = self.0.take() {
-            crate::report::report_failure::<()>("run_blocking", Failure::Panic(payload));
+        if let Some(payload) = self.payload.take() {
+            crate::report::report_failure::<()>(self.source, Failure::Panic(payload));
         }
     }
 }
@@ -509,7 +528,7 @@ impl<R> Future for Blocking<R> {
                         // The job skips itself only once this future is dropped: unreachable.
                         None => Poll::Ready(Err(BlockingError::shutdown())),
                     },
-                    Ok(Err(mut unclaimed)) => match unclaimed.0.take() {
+                    Ok(Err(unclaimed)) => match unclaimed.claim() {
                         Some(payload) => resume_unwind(payload),
                         None => Poll::Ready(Err(BlockingError::shutdown())),
                     },
@@ -560,7 +579,7 @@ impl<R> fmt::Debug for Blocking<R> {
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Cpu<R> {
-    rx: oneshot::Receiver<std::thread::Result<Carried<R>>>,
+    rx: oneshot::Receiver<Result<Carried<R>, Unclaimed>>,
     /// The `_with` job's token, cancelled on drop.
     token: Option<CancellationToken>,
 }
@@ -574,7 +593,10 @@ impl<R> Future for Cpu<R> {
                 Some(value) => Poll::Ready(value),
                 None => unrun(),
             },
-            Ok(Err(payload)) => resume_unwind(payload),
+            Ok(Err(unclaimed)) => match unclaimed.claim() {
+                Some(payload) => resume_unwind(payload),
+                None => unrun(),
+            },
             // The job drops its sender unsent only when the receiver (this future) is gone, and
             // rayon's global pool never drops a queued job: unreachable while we are polled.
             Err(_) => unrun(),

@@ -6,13 +6,38 @@
 //! corral's report catches the third (failures nobody receives are reported, see
 //! [`report`](crate::report)). What is left can only be seen at run time, and debug mode sees it:
 //!
-//! - **A poll that blocks its thread.** Every poll of a task spawned by corral (a
-//!   [`TaskGroup`](crate::task::TaskGroup), [`BackgroundTasks`](crate::task::BackgroundTasks),
-//!   [`wait`](crate::task::wait)) is timed; one that runs longer than the threshold is reported,
-//!   with the task's name (the type name of its future, which names the `async fn` or the
-//!   block's enclosing function) and the place it was spawned. This is asyncio's
-//!   `slow_callback_duration` (100 ms by default there too), but it names the task and the
-//!   spawn site instead of a callback's `repr`.
+//! - **A poll that blocks its thread.** Every poll of a task that corral spawns to run code of
+//!   yours is timed; one that runs longer than the threshold is reported, with the task's name
+//!   and the place it was spawned. This is asyncio's `slow_callback_duration` (100 ms by
+//!   default there too), but it names the task and the spawn site instead of a callback's
+//!   `repr`. The watched tasks, each with the name and site it is reported under:
+//!   - the tasks of a [`TaskGroup`](crate::task::TaskGroup) (and its
+//!     [`Spawner`](crate::task::Spawner)), of [`BackgroundTasks`](crate::task::BackgroundTasks),
+//!     and those [`wait`](crate::task::wait) spawns for plain futures: the type name of the
+//!     future (which names the `async fn`, or the block's enclosing function), and the
+//!     `spawn` (or `wait`) call;
+//!   - the task of [`shield`](crate::time::shield): the shielded future's type name, and the
+//!     `shield` call;
+//!   - the workers of a [`WorkerPool`](crate::pool::WorkerPool), which run its handler: the
+//!     handler's type name, and the `new` (or `build`) call;
+//!   - the tasks of [`map_concurrent_spawned`](crate::flow::map_concurrent_spawned): the item
+//!     future's type name, and the call;
+//!   - the task of a [`Debouncer`](crate::flow::Debouncer) that runs its calls:
+//!     `corral::flow::Debouncer's calls`, and the `call` that started it (later calls of the
+//!     burst run in it too);
+//!   - the watcher of [`Task::on_done`](crate::task::Task::on_done), which runs the callback:
+//!     the callback's type name, and the `on_done` call;
+//!   - the cleanups that a dropped [`ExitStack`](crate::scope::ExitStack),
+//!     [`with_resource`](crate::scope::with_resource) or
+//!     [`with_session`](crate::scope::with_session) runs on a task of its own: the stack, the
+//!     `on_err` function's type name, or the session's type, and a line of corral (they are
+//!     spawned by a destructor, where the caller's site is not known).
+//!
+//!   Futures that run in place, on the task that awaits them ([`map_concurrent`], a
+//!   [`Deadline`](crate::time::Deadline)'s work, ...), are part of that task: watched when it
+//!   is one of the above. [`run_blocking`](crate::blocking::run_blocking) and
+//!   [`run_cpu`](crate::blocking::run_cpu) jobs run on threads made for blocking, and are not
+//!   timed.
 //! - **Tasks still running when their owner is dropped.** A group or manager dropped without
 //!   `join`/`shutdown` aborts its tasks (nothing outlives its group); in debug mode each task
 //!   it had to abort is reported with its name and spawn site, because an owner that is dropped
@@ -23,7 +48,8 @@
 //!
 //! # Cost
 //!
-//! Off, spawning reads one atomic and takes the plain path: no wrapper, no clock read. On,
+//! Off, each of the spawns above reads one atomic and takes the plain path: no wrapper, no
+//! clock read. On,
 //! each poll reads the clock twice and each task registers its spawn site, so it is for
 //! development and tests; the `taskgroup` benchmark's `corral_taskgroup_debug` row measures it
 //! (1.15–2.0× a `TaskGroup` task with it off).
@@ -48,6 +74,7 @@
 //! # }
 //! ```
 //!
+//! [`map_concurrent`]: crate::flow::map_concurrent
 //! [`ReportKind::SlowPoll`]: crate::report::ReportKind::SlowPoll
 //! [`ReportKind::Abandoned`]: crate::report::ReportKind::Abandoned
 use std::collections::HashMap;
@@ -137,7 +164,8 @@ pub(crate) fn slow_poll_threshold() -> Option<Duration> {
 
 /// Spawns `future` as a task of `owner` (a group's identity, or 0 for none), watched under
 /// `name` and `site` when debug mode is on; otherwise plain `tokio::spawn`, after one atomic
-/// load.
+/// load. Tracks its caller, so that Tokio's panic outside a runtime names the caller's line.
+#[track_caller]
 #[inline(always)]
 pub(crate) fn spawn<F>(
     future: F,
@@ -152,6 +180,27 @@ where
     match slow_poll_threshold() {
         None => tokio::spawn(future),
         Some(threshold) => tokio::spawn(Watched::new(future, owner, name, site, threshold)),
+    }
+}
+
+/// Spawns `future` into `set`, watched as [`spawn`] watches a task (the same single atomic
+/// load when debug mode is off); the set's output type is unchanged.
+#[track_caller]
+#[inline(always)]
+pub(crate) fn spawn_in<F>(
+    set: &mut tokio::task::JoinSet<F::Output>,
+    future: F,
+    owner: u64,
+    name: &'static str,
+    site: &'static Location<'static>,
+) -> tokio::task::AbortHandle
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match slow_poll_threshold() {
+        None => set.spawn(future),
+        Some(threshold) => set.spawn(Watched::new(future, owner, name, site, threshold)),
     }
 }
 

@@ -260,6 +260,7 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
     /// assert_eq!(saved.load(Ordering::SeqCst), 3); // only the last call ran
     /// # }
     /// ```
+    #[track_caller]
     pub fn call<F>(&self, call: F)
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
@@ -273,7 +274,14 @@ impl<E: Send + fmt::Debug + 'static> Debouncer<E> {
                 shared: Weak::clone(&shared),
                 number,
             };
-            let task = tokio::spawn(timer(shared, gone));
+            // Watched in debug mode: the calls it runs are the caller's code. Named for the
+            // debouncer, not for this call: later calls of the burst run in it too.
+            let task = crate::debug::spawn(
+                timer(shared, gone),
+                0,
+                TIMER_TASK_NAME,
+                std::panic::Location::caller(),
+            );
             let dropped = self.shared.lock().adopt(number, task.abort_handle());
             drop(dropped);
         }
@@ -341,6 +349,9 @@ impl<E> Shared<E> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+/// The timer task's name in debug mode's reports.
+const TIMER_TASK_NAME: &str = "corral::flow::Debouncer's calls";
 
 /// The timer task: sleeps until the pending call is due, runs it, and goes on while calls come;
 /// holds the debouncer only weakly, so dropping the debouncer ends it.

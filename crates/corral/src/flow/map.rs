@@ -241,6 +241,7 @@ fn report_unreceived<T, E: fmt::Debug>(joined: Joined<T, E>) {
 /// # Ok(())
 /// # }
 /// ```
+#[track_caller]
 pub fn map_concurrent_spawned<I, F, Fut, T, E>(
     items: I,
     limit: usize,
@@ -254,6 +255,7 @@ where
     E: fmt::Debug + Send + 'static,
 {
     assert_limit("map_concurrent_spawned", limit);
+    let site = std::panic::Location::caller();
     let mut items = items.into_iter();
     async move {
         let mut tasks = Tasks {
@@ -272,7 +274,14 @@ where
                 match next {
                     Ok(Some(fut)) => {
                         let index = results.next_slot();
-                        tasks.set.spawn(Indexed::new(index, fut));
+                        // Watched in debug mode, as a group's task is.
+                        crate::debug::spawn_in(
+                            &mut tasks.set,
+                            Indexed::new(index, fut),
+                            0,
+                            std::any::type_name::<Fut>(),
+                            site,
+                        );
                     }
                     Ok(None) => exhausted = true,
                     Err(payload) => {

@@ -191,11 +191,15 @@ impl Builder {
             last_out: close_when_unserved(&queue),
         });
         let handler = Arc::new(handler);
+        let site = std::panic::Location::caller();
         let workers = (0..self.workers)
             .map(|_| {
                 let alive = Alive(shared.clone());
                 let run = work(queue.clone(), handler.clone());
-                tokio::spawn(Worker::new(run, alive)).abort_handle()
+                // Watched in debug mode, under the handler's name: a handler that blocks its
+                // thread is what debug mode is for.
+                crate::debug::spawn(Worker::new(run, alive), 0, std::any::type_name::<F>(), site)
+                    .abort_handle()
             })
             .collect();
         WorkerPool {

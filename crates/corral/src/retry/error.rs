@@ -93,7 +93,8 @@ impl<E> RetryError<E> {
         &self.last
     }
 
-    /// How many attempts were made, the failed last one included (at least 1).
+    /// How many attempts were made, the failed last one included (at least 1; a run with no
+    /// limit that went on past `u32::MAX` attempts counts `u32::MAX`).
     ///
     /// # Examples
     ///

@@ -405,7 +405,9 @@ impl<P, H> Retry<P, H> {
     }
 
     /// The most attempts to make, the first one included (3 by default; `u32::MAX` for no
-    /// limit). Zero counts as one: the operation always runs at least once.
+    /// limit: the run goes on past 2^32 - 1 attempts, and a [`RetryError`] from
+    /// `max_elapsed` or the predicate counts them up to `u32::MAX`). Zero counts as one: the
+    /// operation always runs at least once.
     ///
     /// # Examples
     ///
@@ -723,7 +725,8 @@ impl<P, H> Retry<P, H> {
         if is_cancellation_or_panic(error) || !self.when.retryable(error) {
             return Err(GiveUp::NotRetryable);
         }
-        if attempts >= self.max_attempts {
+        // `u32::MAX` is no limit: the count saturates there, and is never checked against it.
+        if self.max_attempts != u32::MAX && attempts >= self.max_attempts {
             return Err(GiveUp::Attempts);
         }
         let delay = self.next_delay(attempts);
@@ -810,4 +813,37 @@ fn says_stop(
         || join.is_some_and(|e| e.is_cancelled() || e.is_panic())
         || group.is_some_and(ErrorGroup::is_cancelled)
         || submit.is_some_and(|e| matches!(e, SubmitError::Panicked(_) | SubmitError::Closed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `max_attempts(u32::MAX)` is no limit: at the attempt count's saturation point (where a
+    /// run that went on past 2^32 - 1 attempts stays) the attempts check is skipped, while any
+    /// lower limit still holds there. An audit found the run gave up after 2^32 - 1 attempts.
+    #[test]
+    fn u32_max_attempts_is_no_limit() {
+        for retry in [
+            Retry::fixed(Duration::from_millis(1)),
+            Retry::exponential(Duration::from_millis(1)).max_delay(Duration::from_secs(1)),
+            Retry::fibonacci(Duration::from_millis(1)).max_delay(Duration::from_secs(1)),
+        ] {
+            let unlimited = retry.clone().max_attempts(u32::MAX);
+            assert!(
+                unlimited.after_failure(u32::MAX, &"down", None).is_ok(),
+                "{unlimited:?}"
+            );
+            let limited = retry.max_attempts(u32::MAX - 1);
+            assert_eq!(
+                limited.after_failure(u32::MAX - 1, &"down", None),
+                Err(GiveUp::Attempts)
+            );
+            assert_eq!(
+                limited.after_failure(u32::MAX, &"down", None),
+                Err(GiveUp::Attempts)
+            );
+            assert!(limited.after_failure(u32::MAX - 2, &"down", None).is_ok());
+        }
+    }
 }

@@ -371,12 +371,17 @@ impl<E: fmt::Debug + Send + 'static> Drop for ExitStack<E> {
             return;
         }
         match Handle::try_current() {
-            Ok(handle) => {
+            Ok(_) => {
                 let unfinished = Unfinished::new(
                     "ExitStack",
                     format!("{} cleanups of a dropped stack", pending.len()),
                 );
-                handle.spawn(run_detached(pending, self.drop_timeout, unfinished));
+                spawn_detached(
+                    pending,
+                    self.drop_timeout,
+                    unfinished,
+                    "corral::scope::ExitStack (the cleanups of a dropped stack)",
+                );
             }
             Err(_) => {
                 report(
@@ -432,6 +437,24 @@ impl Drop for Unfinished {
     }
 }
 
+/// Spawns [`run_detached`] on the current runtime (there must be one), watched in debug mode
+/// under `name`: the cleanups are the caller's code. The spawn site in a report is the line of
+/// corral that calls this, from a destructor, where the caller's own site is not known.
+#[track_caller]
+pub(crate) fn spawn_detached<E: fmt::Debug + Send + 'static>(
+    pending: Vec<Cleanup<E>>,
+    limit: Duration,
+    unfinished: Unfinished,
+    name: &'static str,
+) {
+    drop(crate::debug::spawn(
+        run_detached(pending, limit, unfinished),
+        0,
+        name,
+        std::panic::Location::caller(),
+    ));
+}
+
 /// Runs the cleanups of a dropped stack, in order, within `limit`, reporting every failure;
 /// `unfinished` reports if the task is dropped first.
 ///
@@ -439,7 +462,7 @@ impl Drop for Unfinished {
 /// runtime that shuts down and drops the task unpolled drops them through the guard too (each
 /// under a catch, a destructor's panic reported), not as the bare captured `Vec`, whose
 /// destructor's panic Tokio would swallow.
-pub(crate) fn run_detached<E: fmt::Debug + Send + 'static>(
+fn run_detached<E: fmt::Debug + Send + 'static>(
     pending: Vec<Cleanup<E>>,
     limit: Duration,
     unfinished: Unfinished,

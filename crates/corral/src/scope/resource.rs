@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use tokio::runtime::Handle;
 
-use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, run_detached};
+use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, spawn_detached};
 use super::session::SessionError;
 use crate::report::{ReportKind, drop_contained, report, report_failure};
 use crate::task::Failure;
@@ -171,7 +171,7 @@ where
             return;
         };
         match Handle::try_current() {
-            Ok(handle) => {
+            Ok(_) => {
                 // `on_err` is the caller's code, run here inside `drop`, maybe while the body
                 // unwinds: its panic is reported, never let out of the destructor.
                 let cleanup = match catch_unwind(AssertUnwindSafe(|| on_err(resource))) {
@@ -185,11 +185,12 @@ where
                     "with_resource",
                     "on_err of a dropped with_resource".to_owned(),
                 );
-                handle.spawn(run_detached::<E>(
+                spawn_detached::<E>(
                     vec![Box::pin(cleanup)],
                     DEFAULT_DROP_TIMEOUT,
                     unfinished,
-                ));
+                    std::any::type_name::<OnErr>(),
+                );
             }
             Err(_) => {
                 report(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, run_detached};
+use super::exit_stack::{DEFAULT_DROP_TIMEOUT, Unfinished, spawn_detached};
 use crate::report::{ReportKind, drop_contained, report, report_failure};
 use crate::task::Failure;
 
@@ -354,7 +354,7 @@ where
             return;
         };
         match Handle::try_current() {
-            Ok(handle) => {
+            Ok(_) => {
                 // A rollback cut short runs again; one that panicked or finished does not.
                 let rolled_back = match self.rollback {
                     Rollback::NotStarted | Rollback::Running => false,
@@ -381,11 +381,12 @@ where
                     "with_session",
                     "the rollback and close of a dropped session".to_owned(),
                 );
-                handle.spawn(run_detached::<S::Error>(
+                spawn_detached::<S::Error>(
                     vec![Box::pin(cleanup)],
                     limit,
                     unfinished,
-                ));
+                    std::any::type_name::<S>(),
+                );
             }
             Err(_) => {
                 report(

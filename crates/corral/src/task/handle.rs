@@ -223,6 +223,7 @@ impl<T: Send + 'static> Task<T> {
     /// # Ok(())
     /// # }
     /// ```
+    #[track_caller]
     pub fn on_done<F>(mut self, callback: F)
     where
         F: FnOnce(Result<T, TaskError>) + Send + 'static,
@@ -242,7 +243,13 @@ impl<T: Send + 'static> Task<T> {
         // The watcher holds the task inside the callback's holder: if the runtime drops the
         // watcher before it ran, the holder still gives the callback a value the task had.
         done.task = Some(self);
-        tokio::spawn(done);
+        // Watched in debug mode, under the callback's name: it runs in the watcher's poll.
+        drop(crate::debug::spawn(
+            done,
+            0,
+            std::any::type_name::<F>(),
+            std::panic::Location::caller(),
+        ));
     }
 }
 

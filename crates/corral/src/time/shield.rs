@@ -78,6 +78,7 @@ enum Sent<T, E> {
 /// # Ok(())
 /// # }
 /// ```
+#[track_caller]
 pub fn shield<F, T, E>(future: F) -> Shielded<T, E>
 where
     F: Future<Output = Result<T, E>> + Send + 'static,
@@ -86,11 +87,18 @@ where
 {
     let (sender, receiver) = oneshot::channel();
     // A future of its own, not an `async` block: its destructor runs however the task ends,
-    // even when a runtime that shuts down drops it unpolled or mid-way.
-    tokio::spawn(ShieldTask {
+    // even when a runtime that shuts down drops it unpolled or mid-way. Watched in debug mode,
+    // under the work's name, as a group's task is.
+    let task = ShieldTask {
         work: Some(Box::pin(future)),
         sender: Some(sender),
-    });
+    };
+    drop(crate::debug::spawn(
+        task,
+        0,
+        std::any::type_name::<F>(),
+        std::panic::Location::caller(),
+    ));
     Shielded {
         receiver,
         report: report_unreceived::<T, E>,

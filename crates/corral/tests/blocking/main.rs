@@ -2,6 +2,7 @@
 //! sync bridge's typed errors.
 #![allow(clippy::unwrap_used)]
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -268,6 +269,69 @@ async fn a_blocking_job_that_panics_after_its_future_was_dropped_is_reported() {
     let line = report_of_a_panic_after_the_future_was_dropped(run_blocking).await;
     assert!(line.starts_with("run_blocking"), "{line}");
     assert!(line.contains("too late to tell anyone"), "{line}");
+}
+
+/// A waker that tells a channel when it is woken.
+struct Signal(mpsc::Sender<()>);
+
+impl std::task::Wake for Signal {
+    fn wake(self: Arc<Self>) {
+        let _ = self.0.send(());
+    }
+}
+
+/// Starts a job with `start` that panics once let go, polls its future once (pending: the job
+/// is held), lets the job panic, waits until the future is woken (the panic is there to take)
+/// and drops it without polling it again; returns what was reported by then.
+fn reports_of_a_panic_left_untaken<J: Future>(
+    start: impl FnOnce(Box<dyn FnOnce() + Send>) -> J,
+) -> Vec<String> {
+    let reports = Reports::collect();
+    let (go, wait) = mpsc::channel::<()>();
+    let mut job = Box::pin(start(Box::new(move || {
+        let _ = wait.recv();
+        panic!("nobody took this panic");
+    })));
+    let (woken, wake_seen) = mpsc::channel();
+    let waker = std::task::Waker::from(Arc::new(Signal(woken)));
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(job.as_mut().poll(&mut cx).is_pending(), "the job is held");
+    go.send(()).unwrap();
+    wake_seen
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the job ended and woke its future");
+    drop(job); // after the panic arrived, before a poll took it
+    let _ = reports.wait_for(std::time::Duration::from_secs(5), |line| {
+        line.contains("nobody took this panic")
+    });
+    reports.lines()
+}
+
+/// An audit found the window `run_blocking` covers open in `run_cpu`: a panic that reached the
+/// future, which was dropped before its next poll, was dropped with the channel unreported.
+#[test]
+fn a_cpu_panic_whose_future_is_dropped_before_taking_it_is_reported() {
+    let lines = reports_of_a_panic_left_untaken(run_cpu);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("run_cpu") && lines[0].contains("nobody took this panic"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_blocking_panic_whose_future_is_dropped_before_taking_it_is_reported() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let _inside = runtime.enter();
+    let lines = reports_of_a_panic_left_untaken(run_blocking);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("run_blocking") && lines[0].contains("nobody took this panic"),
+        "{lines:?}"
+    );
 }
 
 /// Panics with its message when dropped.

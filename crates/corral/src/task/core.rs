@@ -27,7 +27,10 @@
 //! holds a token of each (in a [`Nested`] wrapper, so that a task of a group that is not nested
 //! carries nothing for them), so an enclosing group's `join` waits for the tasks of every group
 //! nested in it, at any depth, even after the inner group was dropped with its tasks mid-step
-//! on another worker.
+//! on another worker. A task that [`wait`](crate::task::wait) spawns holds the same tokens (of
+//! the scope of the task that called it), and while it is polled a second thread-local holds
+//! that scope itself ([`InScope`]), so a group or a `wait` inside it nests there too, at any
+//! depth. Only those tasks set it: the poll of a group's own task is unchanged.
 //!
 //! Aborting after a failure is deferred to a turn of its own (the waiter's, or a small task's
 //! when nobody waits yet): a task that was already ready in the same tick as the failure runs
@@ -87,6 +90,12 @@ thread_local! {
     /// number, so setting it around each poll costs next to nothing; a group created inside the
     /// poll looks the address up in [`CORES`].
     static POLLING: Cell<usize> = const { Cell::new(0) };
+
+    /// The scope of the task that [`wait`](crate::task::wait) spawned being polled on this
+    /// thread, if any, while [`POLLING`] is 0 (a group's task polled inside it sets `POLLING`,
+    /// and wins). Set only around the polls of those tasks (see [`InScope`]): a group's own
+    /// tasks never touch it.
+    static WAITING: Cell<Option<Scope>> = const { Cell::new(None) };
 }
 
 /// Every live core by address: registered when it is made, removed when it is dropped (so an
@@ -103,25 +112,42 @@ fn address<T>(core: &T) -> usize {
     std::ptr::from_ref(core).cast::<()>() as usize
 }
 
-/// The scope of the task running on this thread, for a group created inside it.
+/// The scope of the task running on this thread, for a group created inside it: that of the
+/// group's task being polled, or else that of the task `wait` spawned being polled.
 fn current_scope() -> Option<Scope> {
     let polling = POLLING.with(Cell::get);
     if polling == 0 {
-        return None;
+        return waiting_scope();
     }
     let core = cores().as_ref()?.get(&polling)?.upgrade()?;
     Some(Arc::clone(core.scope()))
 }
 
+/// The scope in [`WAITING`], left in place (`None` also while the thread is being torn down).
+fn waiting_scope() -> Option<Scope> {
+    WAITING
+        .try_with(|cell| {
+            let scope = cell.take();
+            let copy = scope.clone();
+            cell.set(scope);
+            copy
+        })
+        .ok()
+        .flatten()
+}
+
 /// Wraps a future that is spawned outside any group (by [`wait`](crate::task::wait)) so that
 /// its task holds a token of every group enclosing the task running on this thread, as the
-/// task of a nested group does: their `join` waits until it is gone.
+/// task of a nested group does: their `join` waits until it is gone. The code it polls sees
+/// that same scope, so a group (or a `wait`) inside it nests there too, at any depth.
 pub(crate) fn in_current_scope<F: Future>(future: F) -> impl Future<Output = F::Output> {
-    let held = current_scope().map_or_else(Box::default, |scope| {
+    let scope = current_scope();
+    let held = scope.as_ref().map_or_else(Box::default, |scope| {
         scope.iter().map(TaskTracker::token).collect()
     });
-    Nested {
-        child: future,
+    InScope {
+        future,
+        scope,
         _held: held,
     }
 }
@@ -746,6 +772,63 @@ impl<C: Future> Future for Nested<C> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
         self.project().child.poll(cx)
     }
+}
+
+pin_project! {
+    /// A task that [`wait`](crate::task::wait) spawned: its future, the scope it was spawned
+    /// in, which the code it polls sees (in [`WAITING`]), and the tracker tokens of that scope,
+    /// which keep every enclosing group waiting until the task is gone.
+    struct InScope<F> {
+        #[pin]
+        future: F,
+        // Swapped with `WAITING` around each poll: the outer value is kept here meanwhile.
+        scope: Option<Scope>,
+        _held: Box<[TaskTrackerToken]>,
+    }
+}
+
+impl<F: Future> Future for InScope<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = Entered::enter(this.scope);
+        this.future.poll(cx)
+    }
+}
+
+/// The scope of a task that `wait` spawned, entered for one poll: it clears [`POLLING`] and
+/// swaps the task's scope into [`WAITING`], and puts both back when dropped, also when the poll
+/// unwinds (a panic of the task leaves no scope behind on its thread).
+struct Entered<'a> {
+    /// The task's slot: holds the outer `WAITING` while entered.
+    slot: &'a mut Option<Scope>,
+    polling: usize,
+}
+
+impl<'a> Entered<'a> {
+    fn enter(slot: &'a mut Option<Scope>) -> Self {
+        let polling = POLLING.with(|cell| cell.replace(0));
+        swap_waiting(slot);
+        Self { slot, polling }
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        swap_waiting(self.slot);
+        POLLING.with(|cell| cell.set(self.polling));
+    }
+}
+
+/// Swaps `slot` with [`WAITING`]; does nothing while the thread is being torn down (then
+/// neither the swap in nor the swap back happens, and the slot keeps its scope).
+fn swap_waiting(slot: &mut Option<Scope>) {
+    let _ = WAITING.try_with(|cell| {
+        let outer = cell.take();
+        cell.set(slot.take());
+        *slot = outer;
+    });
 }
 
 impl<E> Drop for Core<E> {

@@ -482,7 +482,7 @@ impl<E: Send + 'static> Core<E> {
             let token_cancelled = self.token.is_cancelled();
             let step = {
                 let mut state = self.lock();
-                if self.nested.is_empty() && self.live.close_if_idle() {
+                if may_finish(&self.live, || self.nested.is_empty()) {
                     let (collected, finished) = state.finish();
                     self.seal(&state);
                     drop(state);
@@ -690,6 +690,18 @@ async fn abort_when_due<E>(core: Weak<Core<E>>) {
     for handle in due.abort {
         handle.abort();
     }
+}
+
+/// Whether a group may finish: none of its own tasks is alive, and the word is closed so that
+/// none is admitted after, and no task of a group nested in it (or that `wait` spawned in one
+/// of its tasks) is alive either. `nested_idle` is asked again once the word is closed: a last
+/// own task may start a nested task (taking its tracker token) and leave between the first
+/// look and the close, and that task would outlive the group. After the close, only a nested
+/// task (or something handed out of one) starts another, while it holds a token itself, so an
+/// empty tracker then stays empty. The first look keeps the word open while nested tasks run:
+/// one of them may still spawn into the group through a [`Spawner`](crate::task::Spawner).
+fn may_finish(live: &Live, nested_idle: impl Fn() -> bool) -> bool {
+    nested_idle() && live.close_if_idle() && nested_idle()
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -914,4 +926,45 @@ fn runtime_is_shutting_down() -> bool {
     let closed = probe.is_finished();
     probe.abort();
     closed
+}
+
+#[cfg(all(test, corral_loom))]
+mod loom_tests {
+    use super::{Admit, Live, may_finish};
+    use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering};
+
+    /// A group's last own task starts a nested task (taking a token of the group's `nested`
+    /// tracker, here a counter) and leaves, racing the waiter's `may_finish`. Invariant: no
+    /// task outlives its group: if the waiter finishes, the nested task has already ended.
+    #[test]
+    fn loom_a_nested_task_started_by_the_last_task_is_waited_for() {
+        loom::model(|| {
+            let live = Arc::new(Live::new());
+            let nested = Arc::new(AtomicUsize::new(0));
+            let nested_ended = Arc::new(AtomicBool::new(false));
+            assert_eq!(live.admit(), Admit::Admitted);
+
+            let task = {
+                let (live, nested, nested_ended) =
+                    (live.clone(), nested.clone(), nested_ended.clone());
+                loom::thread::spawn(move || {
+                    // The own task spawns a nested one, which holds a token from here...
+                    nested.fetch_add(1, Ordering::SeqCst);
+                    // ...and leaves.
+                    let _ = live.leave();
+                    // The nested task runs to its end and lets its token go.
+                    nested_ended.store(true, Ordering::SeqCst);
+                    nested.fetch_sub(1, Ordering::SeqCst);
+                })
+            };
+
+            if may_finish(&live, || nested.load(Ordering::SeqCst) == 0) {
+                assert!(
+                    nested_ended.load(Ordering::SeqCst),
+                    "the group finished while a nested task ran"
+                );
+            }
+            task.join().unwrap();
+        });
+    }
 }

@@ -219,11 +219,13 @@ impl<E: Send + 'static> BackgroundTasks<E> {
     /// spawned afterwards are refused (dropped unpolled).
     ///
     /// "All" includes the tasks of a [`TaskGroup`](crate::task::TaskGroup) created inside a
-    /// background task, which nests in the manager as in a group's task: aborting the
-    /// background task drops the group and aborts its tasks, and `shutdown` returns only once
-    /// they have stopped (one mid-step on another worker finishes that step first). A group
-    /// handed out of its background task (sent elsewhere, kept alive) holds the shutdown up
-    /// until its own tasks are gone: join or drop it.
+    /// background task, which nests in the manager as in a group's task, and the tasks that
+    /// [`wait`](crate::task::wait) spawns in one, with every group and `wait` inside those, at
+    /// any depth: aborting the background task drops the group (or the `wait`) and aborts its
+    /// tasks, and `shutdown` returns only once they have stopped (one mid-step on another
+    /// worker finishes that step first). A group or a `wait`'s pending entries handed out of
+    /// its background task (sent elsewhere, kept alive) hold the shutdown up until their own
+    /// tasks are gone: join, await or drop them.
     ///
     /// Failures during the shutdown go to the hook like any other.
     ///

@@ -68,7 +68,8 @@ use super::spawner::Spawner;
 /// Dropping the group, or the future of its `join`, `run` or `shutdown`, aborts every child:
 /// nothing outlives its group. Errors the group held and no one received go to the report hook.
 ///
-/// A group created inside a task of another group is nested in it: the outer group's `join`
+/// A group created inside a task of another group is nested in it, at any depth, also inside
+/// a future that [`wait`](crate::task::wait) spawned in such a task: the outer group's `join`
 /// waits until every task of the inner group has stopped, even one the inner group's `Drop`
 /// aborted in the middle of a step on another worker. (So a group that a task hands out of
 /// itself, say as its return value, still holds up the group it was created in while its own

@@ -140,7 +140,8 @@ where
 
     /// Spawns a plain future. Its task holds a token of every group enclosing the calling
     /// task, as the task of a nested group does, so their `join` waits until it is gone even
-    /// if it is mid-step on another worker when aborted. Watched in debug mode, as a group's
+    /// if it is mid-step on another worker when aborted; the future runs in that same scope,
+    /// so a group or a `wait` inside it nests there too. Watched in debug mode, as a group's
     /// tasks are (owned by no group).
     fn spawn<F>(future: F, site: &'static Location<'static>) -> Self
     where
@@ -240,11 +241,13 @@ type Waited<T, E> = (Vec<Done<T, E>>, Vec<Pending<T, E>>);
 ///
 /// Any other future is spawned as a task of its own (at the first poll of `wait`), so it must
 /// be `Send + 'static`; its `Result<T, E>` is passed through and a panic resumes where the
-/// entry is awaited. Called in a task of a [`TaskGroup`](crate::task::TaskGroup), its tasks
-/// are under that group as a nested group's are: the group's `join` (and `shutdown`, whatever
-/// its grace, which cannot abort them) returns only once they are gone, so pending entries
-/// handed out of the group's task hold it up until they are awaited or dropped. (Only one
-/// level: a group created inside such a spawned future nests in nothing.) Pass the
+/// entry is awaited. Called in a task of a [`TaskGroup`](crate::task::TaskGroup) (or of
+/// [`BackgroundTasks`](crate::task::BackgroundTasks)), its tasks are under that group as a
+/// nested group's are, and so is everything they start, at any depth: a group created inside
+/// such a spawned future, or a `wait` called in one, nests in the same group. The group's
+/// `join` (and `shutdown`, whatever its grace, which cannot abort them) returns only once they
+/// are all gone, so pending entries handed out of the group's task (or a group handed out of a
+/// spawned future) hold it up until they are awaited or dropped. Pass the
 /// handles themselves, not a future around them: `async move { task.await }` or
 /// `task.map(..)` is a new future, which `wait` spawns, and aborting its entry would only
 /// drop the wrapper while the real task ran on.

@@ -13,6 +13,7 @@ mod group;
 mod lifecycle;
 #[path = "../support/lock_probe.rs"]
 mod lock_probe;
+mod nesting;
 mod panics;
 mod pinning;
 mod promises;

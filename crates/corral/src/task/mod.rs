@@ -112,7 +112,10 @@
 //! beneath it, including the task of a dropped inner group that is still finishing a step on
 //! another worker. Background tasks are meant to outlive the code that started them, so they
 //! nest in nothing; a group created inside a background task nests in its manager, whose
-//! `shutdown` then waits for that group's tasks too.
+//! `shutdown` then waits for that group's tasks too. The tasks `wait` spawns hold the same
+//! tokens as a nested group's, and while one is polled a second thread-local holds its scope,
+//! so a group or a `wait` inside it nests too, at any depth (only those tasks set it: the poll
+//! of a group's own task is unchanged).
 //!
 //! That costs a little more than `tokio::spawn` plus awaiting the handles, and less than a
 //! `JoinSet` (the `taskgroup` benchmark measures it), where a prototype with a oneshot per

@@ -82,7 +82,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -97,6 +97,11 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Tasks alive under debug mode: id → (owner, name, spawn site).
 static LIVE: Mutex<Option<HashMap<u64, Entry>>> = Mutex::new(None);
+
+/// How many entries `LIVE` holds: lets a dropped owner skip the lock when nothing is watched,
+/// whether or not debug mode is still on (a task spawned under it stays watched after
+/// [`disable`]).
+static WATCHED: AtomicUsize = AtomicUsize::new(0);
 
 #[derive(Clone, Copy)]
 struct Entry {
@@ -218,8 +223,10 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let id = this.id;
             let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(map) = live.as_mut() {
-                map.remove(&id);
+            if let Some(map) = live.as_mut()
+                && map.remove(&id).is_some()
+            {
+                WATCHED.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }
@@ -241,6 +248,7 @@ impl<F: Future> Watched<F> {
             .unwrap_or_else(PoisonError::into_inner)
             .get_or_insert_with(HashMap::new)
             .insert(id, entry);
+        WATCHED.fetch_add(1, Ordering::Relaxed);
         Self {
             inner,
             id,
@@ -268,6 +276,11 @@ impl<F: Future> Future for Watched<F> {
         }
         poll
     }
+}
+
+/// Whether any task spawned under debug mode is still alive (debug mode may be off by now).
+pub(crate) fn any_watched() -> bool {
+    WATCHED.load(Ordering::Relaxed) != 0
 }
 
 /// Reports every watched task of `owner` that is still alive: called by an owner that is

@@ -207,10 +207,11 @@ impl<E> Core<E> {
         address(self) as u64
     }
 
-    /// Called when the owning `TaskGroup` or `BackgroundTasks` is dropped: in debug mode, every
-    /// task still running (about to be aborted) is reported with its name and spawn site.
+    /// Called when the owning `TaskGroup` or `BackgroundTasks` is dropped: every task spawned
+    /// in debug mode and still running (about to be aborted) is reported with its name and
+    /// spawn site, even if debug mode was turned off since.
     pub(crate) fn report_abandoned(&self) {
-        if crate::debug::is_enabled() && self.live() > 0 {
+        if self.live() > 0 && crate::debug::any_watched() {
             crate::debug::report_abandoned(self.debug_owner(), self.source);
         }
     }

@@ -118,6 +118,24 @@ fn a_group_dropped_with_running_tasks_reports_each_one() {
     assert!(detail.contains("TaskGroup"), "{detail}");
 }
 
+/// `disable` says tasks spawned under debug mode stay watched until they end: that includes
+/// being reported when their owner abandons them after debug mode was turned off.
+#[test]
+fn a_task_spawned_in_debug_mode_is_reported_when_abandoned_after_disable() {
+    let seen = reports_of(Some(Duration::MAX), || {
+        runtime().block_on(async {
+            let group: TaskGroup = TaskGroup::new();
+            group.spawn(std::future::pending::<Result<(), BoxError>>());
+            corral::debug::disable();
+            // Spawned with debug mode off: not watched, so not reported.
+            group.spawn(std::future::pending::<Result<(), BoxError>>());
+            drop(group);
+        });
+    });
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0, ReportKind::Abandoned, "{seen:?}");
+}
+
 #[test]
 fn background_tasks_are_watched_too_and_a_joined_group_reports_nothing() {
     let seen = reports_of(Some(Duration::from_millis(10)), || {

@@ -549,6 +549,7 @@ pin_project! {
 impl<F: Future> Future for Run<'_, F> {
     type Output = Result<F::Output, Elapsed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let inner = &*this.deadline.inner;

@@ -202,8 +202,8 @@ fn nanos_since(base: Instant) -> u64 {
 }
 
 /// Whether Tokio's clock, as this thread sees it, is paused.
-#[cfg(test)]
-pub(super) fn tokio_clock_is_paused() -> bool {
+#[cfg(all(test, not(corral_loom)))]
+fn tokio_clock_is_paused() -> bool {
     paused_tokio_clock().is_some()
 }
 

@@ -1201,7 +1201,8 @@ mod loom_tests {
 /// A limiter is one allocation of its shared state, kept small: building one is an allocation
 /// and a look at the clock. At 88 bytes (104 with the `Arc`'s counts) a thousand limiters
 /// built and dropped in turn stay under glibc's 128 KiB trim threshold; at 176 bytes each
-/// round gave the memory back to the system and faulted it in again (2.7× the time).
+/// round gave the memory back to the system and faulted it in again (`perf`: page faults and
+/// `brk` in the build benchmark on a current-thread runtime).
 #[cfg(all(test, not(corral_loom), target_pointer_width = "64"))]
 #[test]
 fn a_limiter_is_one_small_allocation() {

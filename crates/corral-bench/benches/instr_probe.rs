@@ -23,7 +23,9 @@
 //! same handles), `corral_gather`, `corral_gather_woken` (per wake-up of one future among
 //! 1,000 idle ones, after the switch to polling by wake-up); of `semaphore_fanout`: `corral_map_concurrent`,
 //! `futures_buffer_unordered`; of `rate_limiter_overhead` (per acquire): `corral_rate_limiter`
-//! (the default clock), `corral_rate_limiter_tokio`, `corral_rate_limiter_fast`, `governor`;
+//! (the default clock), `corral_rate_limiter_tokio`, `corral_rate_limiter_fast`, `governor`; of `rate_limiter_build` (per limiter built, all
+//! kept to the end): `corral_rate_limiter_build`, `governor_build` (one shared clock, cloned),
+//! `governor_arc_build` (the same in an `Arc`);
 //! of `timeout_overhead` (per op, a 10 s limit around one `yield_now`): `tokio_timeout`,
 //! `corral_timeout`, `corral_deadline`; of `worker_pool` (per item; 100 clients, 4 workers,
 //! capacity 100, each item doubled; timed from building the pool): `corral_worker_pool`,
@@ -230,6 +232,39 @@ async fn run(variant: &str, n: u64) -> u64 {
             }
             sum
         }
+        // rate_limiter_build (per limiter; each kept until the end, as in the criterion bench).
+        "corral_rate_limiter_build" => {
+            let limiters: Vec<_> = (0..n)
+                .map(|_| {
+                    corral::flow::RateLimiter::builder()
+                        .rate(1_000_000_000, std::time::Duration::from_secs(1))
+                        .burst(1_000)
+                        .build()
+                })
+                .collect();
+            std::hint::black_box(&limiters);
+            (0..limiters.len() as u64).sum()
+        }
+        "governor_build" | "governor_arc_build" => {
+            let rate = std::num::NonZeroU32::new(1_000_000_000).expect("non-zero");
+            let burst = std::num::NonZeroU32::new(1_000).expect("non-zero");
+            let clock = governor::clock::DefaultClock::default();
+            let build = || {
+                governor::RateLimiter::direct_with_clock(
+                    governor::Quota::per_second(rate).allow_burst(burst),
+                    clock.clone(),
+                )
+            };
+            if variant == "governor_build" {
+                let limiters: Vec<_> = (0..n).map(|_| build()).collect();
+                std::hint::black_box(&limiters);
+                (0..limiters.len() as u64).sum()
+            } else {
+                let limiters: Vec<_> = (0..n).map(|_| std::sync::Arc::new(build())).collect();
+                std::hint::black_box(&limiters);
+                (0..limiters.len() as u64).sum()
+            }
+        }
         // timeout_overhead: a limit that never fires.
         "tokio_timeout" => {
             let mut sum = 0;
@@ -284,7 +319,7 @@ async fn run(variant: &str, n: u64) -> u64 {
             n
         }
         "corral_deadline" => {
-            let deadline = corral::time::Deadline::after(LIMIT);
+            let deadline = corral::time::Deadline::after(DEADLINE_LIMIT);
             let mut sum = 0;
             for i in 0..n {
                 sum += deadline.run(trivial(i)).await.expect("never fires");
@@ -340,6 +375,10 @@ async fn gather_woken(n: u64) -> u64 {
 
 /// The limit of the `timeout_overhead` variants.
 const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The limit of `corral_deadline`, which counts from the deadline's creation for the whole
+/// run rather than per op: 10 s fired under callgrind on a loaded machine (100k ops took 40 s),
+/// and the panic's backtrace then made up most of the count.
+const DEADLINE_LIMIT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 async fn rate_limited(n: u64, clock: corral::flow::Clock) -> u64 {
     let limiter = corral::flow::RateLimiter::builder()
@@ -459,7 +498,7 @@ async fn clients<S: Submit>(n: u64, pool: S) -> u64 {
 }
 
 /// The variants `run` knows.
-const VARIANTS: [&str; 30] = [
+const VARIANTS: [&str; 33] = [
     "tokio_tracker_ok",
     "tokio_tracker_ok_abort",
     "tokio_spawn_ok_abort",
@@ -481,6 +520,9 @@ const VARIANTS: [&str; 30] = [
     "corral_rate_limiter_tokio",
     "corral_rate_limiter_fast",
     "governor",
+    "corral_rate_limiter_build",
+    "governor_build",
+    "governor_arc_build",
     "tokio_timeout",
     "corral_timeout",
     "corral_deadline",

@@ -11,9 +11,13 @@
 //! limiter on the counter under a paused clock would see real time pass while its timers see
 //! none, and its waiters would spin until real time caught up.
 //!
-//! Tokio has no API that says whether its clock is paused, but a paused clock is easy to
-//! recognise: it stands still between two readings with no `.await` between them, while a
-//! running one moves within a few readings even at 100 ns resolution. So [`Clock::Auto`], the
+//! Tokio has no API that says whether its clock is paused, but only a current-thread
+//! runtime's clock can be (Tokio refuses to pause a multi-thread runtime's, and outside a
+//! runtime its clock is the system's), and a paused clock is easy to recognise: it stands
+//! still between two readings with no `.await` between them, while a running one moves within
+//! a few readings even at 100 ns resolution. So the look asks the runtime handle for its
+//! flavour first (about a fifth of the cost of a reading on a VM), and reads the clock only on a
+//! current-thread runtime. [`Clock::Auto`], the
 //! default, looks when the limiter is built: on a paused clock (a
 //! `#[tokio::test(start_paused = true)]`) it reads Tokio's clock for good, and exact virtual
 //! timings hold; otherwise it reads the counter. A limiter on the counter looks again each
@@ -85,13 +89,15 @@ pub enum Clock {
 pub(super) enum Source {
     Tokio(Instant),
     Fast(Counter),
-    /// [`Clock::Auto`] on the counter, until it finds Tokio's clock paused.
-    Auto(Counter, OnceLock<Moved>),
+    /// [`Clock::Auto`] on the counter, until it finds Tokio's clock paused. The move is rare
+    /// (tests only), so its record is boxed: it keeps a limiter small, and so cheap to build
+    /// (the whole limiter fits in one allocation of 104 bytes).
+    Auto(Counter, OnceLock<Box<Moved>>),
 }
 
-/// The CPU's counter and its reading when the limiter was built.
+/// The CPU's counter's reading when the limiter was built. The counter itself is the
+/// process's one calibrated clock, in a `static`, so a limiter does not carry a copy.
 pub(super) struct Counter {
-    counter: quanta::Clock,
     base: u64,
 }
 
@@ -102,21 +108,27 @@ pub(super) struct Moved {
     ns: u64,
 }
 
+/// The process's calibrated counter: `quanta::Clock::new` costs about 0.6 ms the first time
+/// (calibration) and still about 18 µs after on a VM (it asks `cpuid` whether the counter is
+/// usable, which traps to the hypervisor), which a program that builds a limiter per client
+/// would pay on each.
+#[inline]
+fn counter() -> &'static quanta::Clock {
+    static COUNTER: OnceLock<quanta::Clock> = OnceLock::new();
+    COUNTER.get_or_init(quanta::Clock::new)
+}
+
 impl Counter {
     fn start() -> Self {
-        // One calibrated counter per process, cloned: `quanta::Clock::new` costs about 0.6 ms
-        // the first time (calibration) and still about 18 µs after on a VM (it asks `cpuid`
-        // whether the counter is usable, which traps to the hypervisor), which a program that
-        // builds a limiter per client would pay on each.
-        static COUNTER: OnceLock<quanta::Clock> = OnceLock::new();
-        let counter = COUNTER.get_or_init(quanta::Clock::new).clone();
-        let base = counter.raw();
-        Self { counter, base }
+        Self {
+            base: counter().raw(),
+        }
     }
 
     #[inline]
     fn now_ns(&self) -> u64 {
-        self.counter.delta_as_nanos(self.base, self.counter.raw())
+        let counter = counter();
+        counter.delta_as_nanos(self.base, counter.raw())
     }
 }
 
@@ -125,8 +137,10 @@ impl Source {
         match clock {
             Clock::Tokio => Self::Tokio(Instant::now()),
             Clock::Fast => Self::Fast(Counter::start()),
-            Clock::Auto if tokio_clock_is_paused() => Self::Tokio(Instant::now()),
-            Clock::Auto => Self::Auto(Counter::start(), OnceLock::new()),
+            Clock::Auto => match paused_tokio_clock() {
+                Some(now) => Self::Tokio(now),
+                None => Self::Auto(Counter::start(), OnceLock::new()),
+            },
         }
     }
 
@@ -150,14 +164,17 @@ impl Source {
         let Self::Auto(counter, moved) = self else {
             return false;
         };
-        if moved.get().is_some() || !tokio_clock_is_paused() {
+        if moved.get().is_some() {
             return false;
         }
+        let Some(at) = paused_tokio_clock() else {
+            return false;
+        };
         // A rival that moved first wins: its timeline continues ours just as well.
-        let _ = moved.set(Moved {
-            at: Instant::now(),
+        let _ = moved.set(Box::new(Moved {
+            at,
             ns: counter.now_ns(),
-        });
+        }));
         true
     }
 
@@ -184,13 +201,29 @@ fn nanos_since(base: Instant) -> u64 {
     u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Whether Tokio's clock, as this thread sees it, is paused: a paused clock stands still
-/// between readings with no `.await` between them; a running one moves within a few readings
-/// (64 readings are about 2 µs, twenty ticks of the coarsest common clock, Windows' 100 ns).
-/// Outside a runtime Tokio's clock is the system's, which runs.
-pub(super) fn tokio_clock_is_paused() -> bool {
+/// Whether Tokio's clock, as this thread sees it, is paused.
+#[cfg(all(test, not(corral_loom)))]
+fn tokio_clock_is_paused() -> bool {
+    paused_tokio_clock().is_some()
+}
+
+/// Tokio's clock's reading if it is paused, as this thread sees it; `None` if it runs.
+///
+/// Only a current-thread runtime's clock can be paused (Tokio refuses `pause` and
+/// `start_paused` on a multi-thread runtime, and outside a runtime Tokio's clock is the
+/// system's), so anywhere else the answer is `None` without a reading: a look at the runtime
+/// handle costs about a fifth of a reading on a VM. On a current-thread runtime the clock is
+/// read until it moves: a paused clock stands still between readings with no `.await`
+/// between them; a running one moves within a few readings (64 readings are about 2 µs, twenty
+/// ticks of the coarsest common clock, Windows' 100 ns), usually at the second.
+fn paused_tokio_clock() -> Option<Instant> {
+    let can_pause = tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread);
+    if !can_pause {
+        return None;
+    }
     let first = Instant::now();
-    (0..64).all(|_| Instant::now() == first)
+    (0..64).all(|_| Instant::now() == first).then_some(first)
 }
 
 #[cfg(all(test, not(corral_loom)))]
@@ -217,6 +250,31 @@ mod tests {
             tokio::time::resume();
             assert!(!tokio_clock_is_paused(), "after tokio::time::resume");
         });
+    }
+
+    /// A multi-thread runtime's clock cannot be paused (Tokio refuses), so the look answers
+    /// without reading it; the answer must still be right there, and on a current-thread
+    /// runtime entered from a thread that is not running it.
+    #[test]
+    fn only_a_current_thread_runtime_is_looked_at() {
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .expect("runtime");
+        multi.block_on(async {
+            assert!(!tokio_clock_is_paused(), "in a multi-thread runtime's task");
+            let auto = Source::start(Clock::Auto);
+            assert_eq!(auto.kind(), Clock::Fast);
+            assert!(!auto.follow_paused_clock());
+        });
+        let paused = runtime(true);
+        let _entered = paused.enter();
+        assert!(
+            tokio_clock_is_paused(),
+            "a paused runtime entered, not running"
+        );
+        assert_eq!(Source::start(Clock::Auto).kind(), Clock::Tokio);
     }
 
     #[test]

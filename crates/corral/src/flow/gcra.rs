@@ -41,8 +41,9 @@ pub(crate) struct Gcra {
     tat: AtomicU64,
     /// `T`: nanoseconds per cell (at least 1).
     emission: u64,
-    /// `τ = burst·T`, exact.
-    tolerance: u128,
+    /// `τ = burst·T`, exact: it fits 64 bits whenever [`Gcra::new`] accepts the configuration
+    /// (see there), and a smaller state makes a limiter cheaper to build.
+    tolerance: u64,
 }
 
 impl Gcra {
@@ -61,10 +62,14 @@ impl Gcra {
                 "(burst - 1) × interval must be at most 292 years",
             ));
         }
+        // `τ = span + T`: for burst 1 that is `T`, a `u64`; for a larger burst `T <= span`, so
+        // `τ <= 2·span <= u64::MAX - 1`. Checked all the same, with the same error.
+        let tolerance = u64::try_from(span + u128::from(emission))
+            .map_err(|_| ConfigError::new("(burst - 1) × interval must be at most 292 years"))?;
         Ok(Self {
             tat: AtomicU64::new(0),
             emission,
-            tolerance: u128::from(emission) * u128::from(burst),
+            tolerance,
         })
     }
 
@@ -86,7 +91,7 @@ impl Gcra {
             }
             // At most 2^64 + 2^96: no overflow.
             let new_tat = u128::from(tat.max(now)) + increment;
-            let allowed_at = new_tat.saturating_sub(self.tolerance);
+            let allowed_at = new_tat.saturating_sub(u128::from(self.tolerance));
             if allowed_at > u128::from(now) {
                 return Err(wait_until(allowed_at, now));
             }
@@ -126,7 +131,7 @@ impl Gcra {
             u128::from(self.emission).saturating_mul(u128::from(ahead) + u128::from(cells));
         let allowed_at = u128::from(tat.max(now))
             .saturating_add(increment)
-            .saturating_sub(self.tolerance);
+            .saturating_sub(u128::from(self.tolerance));
         if allowed_at <= u128::from(now) {
             0
         } else {

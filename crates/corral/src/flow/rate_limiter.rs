@@ -44,8 +44,11 @@ use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 /// queued?) and one compare-and-swap: no lock, no allocation. The clock read is most of it, so
 /// by default ([`Clock::Auto`]) the limiter reads the CPU's counter, about 12 ns on a VM, as
 /// `governor` does, unless Tokio's clock is paused: then it reads Tokio's (about 30 ns), and
-/// tests on the paused clock are exact. A refusal on the default clock costs two more
-/// readings of Tokio's clock, to look whether it has been paused since. See
+/// tests on the paused clock are exact. A refusal on the default clock also looks whether
+/// Tokio's clock has been paused since: two readings of it on a current-thread runtime, a look
+/// at the runtime handle elsewhere (only a current-thread runtime's clock can be paused).
+/// Building a limiter costs one allocation (104 bytes; the waiters' queue is allocated when
+/// somebody first waits), that same look, and a reading of the counter. See
 /// [`Builder::clock`] and the crate's benchmarks against `governor`.
 ///
 /// # Horizon
@@ -93,7 +96,9 @@ struct Shared {
     burst: u32,
     /// Cells asked for by the queued waiters: the fast path is taken only when this is zero.
     waiting: AtomicU64,
-    queue: Mutex<Waiters>,
+    /// The waiters; allocated when the first call queues, so that a limiter nobody waits on
+    /// stays small (one allocation of 96 bytes), and so cheap to build.
+    queue: Mutex<Option<Box<Waiters>>>,
 }
 
 #[derive(Default)]
@@ -412,7 +417,7 @@ impl Shared {
         self.gcra.try_take_now(cells, || self.clock.now_ns())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Waiters> {
+    fn lock(&self) -> MutexGuard<'_, Option<Box<Waiters>>> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -462,12 +467,15 @@ impl Builder {
         let emission = if n == 0 {
             Err(ConfigError::new("the rate must be above zero"))
         } else {
-            // Exact, in integers: the interval rounded up, so never more calls than asked.
-            let (period, n) = (period.as_nanos(), u128::from(n));
-            if period < n {
+            // Exact, in integers: the interval rounded up, so never more calls than asked. In
+            // 64 bits when the period fits (584 years): a 128-bit division is a library call.
+            let period = period.as_nanos();
+            if period < u128::from(n) {
                 Err(INTERVAL_OUT_OF_RANGE)
+            } else if let Ok(period) = u64::try_from(period) {
+                Ok(period.div_ceil(u64::from(n)))
             } else {
-                u64::try_from(period.div_ceil(n)).map_err(|_| INTERVAL_OUT_OF_RANGE)
+                u64::try_from(period.div_ceil(u128::from(n))).map_err(|_| INTERVAL_OUT_OF_RANGE)
             }
         };
         self.emission = Some(emission);
@@ -596,7 +604,7 @@ impl Builder {
                 clock: Source::start(self.clock),
                 burst,
                 waiting: AtomicU64::new(0),
-                queue: Mutex::new(Waiters::default()),
+                queue: Mutex::new(None),
             }),
         })
     }
@@ -829,19 +837,23 @@ impl Shared {
     /// Joins the back of the queue for `cells`, counted in `waiting` (which shuts the fast
     /// path), and returns the place's id.
     fn join_queue(&self, cells: u32) -> u64 {
-        let mut queue = self.lock();
+        let mut guard = self.lock();
+        let queue = guard.get_or_insert_with(Box::default);
         let id = queue.next_id;
         queue.next_id += 1;
         queue.list.push_back(Waiter { id, waker: None });
         self.waiting.fetch_add(u64::from(cells), Ordering::AcqRel);
-        drop(queue);
+        drop(guard);
         id
     }
 
     /// One turn of the queued waiter `id` at time `now`: if it is at the head and the
     /// capacity is there, it takes it and leaves the queue.
     fn take_turn(&self, id: u64, cells: u32, now: u64, waker: &Waker) -> Turn {
-        let mut queue = self.lock();
+        let mut guard = self.lock();
+        let Some(queue) = guard.as_deref_mut() else {
+            return Turn::Gone;
+        };
         let Some(position) = queue.position(id) else {
             return Turn::Gone;
         };
@@ -849,7 +861,7 @@ impl Shared {
         // destructor, which may use this limiter.
         if position != 0 {
             let replaced = set_waker(&mut queue.list[position].waker, waker);
-            drop(queue);
+            drop(guard);
             drop(replaced);
             return Turn::Behind;
         }
@@ -858,13 +870,13 @@ impl Shared {
                 let granted = queue.list.pop_front();
                 self.waiting.fetch_sub(u64::from(cells), Ordering::AcqRel);
                 let next = queue.list.front_mut().and_then(|next| next.waker.take());
-                drop(queue);
+                drop(guard);
                 drop(granted);
                 Turn::Granted(next)
             }
             Err(wait) => {
                 let replaced = set_waker(&mut queue.list[0].waker, waker);
-                drop(queue);
+                drop(guard);
                 drop(replaced);
                 Turn::Wait(wait)
             }
@@ -876,7 +888,10 @@ impl Shared {
     #[cold]
     #[inline(never)]
     fn leave_queue(&self, id: u64, cells: u32) {
-        let mut queue = self.lock();
+        let mut guard = self.lock();
+        let Some(queue) = guard.as_deref_mut() else {
+            return;
+        };
         let Some(position) = queue.position(id) else {
             return;
         };
@@ -888,7 +903,7 @@ impl Shared {
         } else {
             None
         };
-        drop(queue);
+        drop(guard);
         drop(left);
         if let Some(next) = next {
             // Called from a dropped `acquire`'s destructor: a panicking waker is reported,
@@ -1110,7 +1125,12 @@ mod loom_tests {
     /// Nobody left in the queue, and `waiting` back to 0 (never below: it is unsigned, and
     /// an underflow would show as a huge count).
     fn assert_settled(shared: &Shared) {
-        assert!(shared.lock().list.is_empty());
+        assert!(
+            shared
+                .lock()
+                .as_ref()
+                .is_none_or(|queue| queue.list.is_empty())
+        );
         assert_eq!(shared.waiting.load(Ordering::Acquire), 0);
     }
 
@@ -1177,4 +1197,14 @@ mod loom_tests {
             assert_settled(shared);
         });
     }
+}
+/// A limiter is one allocation of its shared state, kept small: building one is an allocation
+/// and a look at the clock. At 88 bytes (104 with the `Arc`'s counts) a thousand limiters
+/// built and dropped in turn stay under glibc's 128 KiB trim threshold; at 176 bytes each
+/// round gave the memory back to the system and faulted it in again (`perf`: page faults and
+/// `brk` in the build benchmark on a current-thread runtime).
+#[cfg(all(test, not(corral_loom), target_pointer_width = "64"))]
+#[test]
+fn a_limiter_is_one_small_allocation() {
+    assert!(size_of::<Shared>() <= 88, "{} bytes", size_of::<Shared>());
 }

@@ -9,7 +9,7 @@ use pin_project_lite::pin_project;
 
 use super::Instant;
 use super::elapsed::Elapsed;
-use super::scope::{Timer, poll_scope};
+use super::scope::{HORIZON, Timer, poll_scope_at};
 use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicWaker, Mutex, MutexGuard, Ordering};
 use crate::util::{Ticket, WaitList};
 
@@ -86,6 +86,8 @@ struct Inner {
 const NEVER: u64 = u64::MAX;
 /// `at_nanos` for a deadline that only `state` holds exactly.
 const LOCKED: u64 = u64::MAX - 1;
+/// [`HORIZON`] in nanoseconds (about 9.5e17, well below [`LOCKED`]).
+const HORIZON_NANOS: u64 = HORIZON.as_secs() * 1_000_000_000;
 
 /// Where a run listens for the deadline moving earlier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +234,7 @@ impl Deadline {
             deadline: self,
             future,
             timer: Timer::Unarmed,
+            at: None,
             armed: None,
             listen: Listen::Nowhere,
             deferred: false,
@@ -387,26 +390,35 @@ impl Inner {
     /// The deadline and a version it was set at (or an earlier one: then the caller sees the
     /// version move and reads again). Lock-free unless the instant does not fit `at_nanos`.
     fn read(&self) -> (u64, Option<Instant>) {
-        let version = self.version.load(Ordering::Acquire);
-        let at = match self.at_nanos.load(Ordering::Relaxed) {
-            NEVER => None,
-            LOCKED => return self.read_locked(),
-            nanos => match self.base.checked_add(Duration::from_nanos(nanos)) {
-                Some(at) => Some(at),
-                None => return self.read_locked(),
-            },
-        };
+        let (version, at, _) = self.read_at(self.version.load(Ordering::Acquire));
         (version, at)
     }
 
-    fn read_locked(&self) -> (u64, Option<Instant>) {
+    /// [`read`](Self::read) after loading `version` (with `Acquire`), and whether the deadline
+    /// is at most [`HORIZON`] from now: it is if it is that close to `base`, which is not
+    /// after now.
+    #[inline]
+    fn read_at(&self, version: u64) -> (u64, Option<Instant>, bool) {
+        match self.at_nanos.load(Ordering::Relaxed) {
+            NEVER => (version, None, true),
+            LOCKED => self.read_locked(),
+            nanos => match self.base.checked_add(Duration::from_nanos(nanos)) {
+                Some(at) => (version, Some(at), nanos <= HORIZON_NANOS),
+                None => self.read_locked(),
+            },
+        }
+    }
+
+    #[cold]
+    fn read_locked(&self) -> (u64, Option<Instant>, bool) {
         let state = self.lock();
-        (self.version.load(Ordering::Relaxed), state.at)
+        (self.version.load(Ordering::Relaxed), state.at, false)
     }
 
     /// Listens for the deadline moving earlier, or updates the waker: in the slot if this run
     /// holds it or it is free, else on the list. A run that a move woke on the list has left
     /// it and joins again.
+    #[inline]
     fn listen(&self, listen: &mut Listen, waker: &Waker) {
         if *listen == Listen::Nowhere
             && self
@@ -420,6 +432,13 @@ impl Inner {
             self.slot.register(waker);
             return;
         }
+        self.listen_on_list(listen, waker);
+    }
+
+    /// [`listen`](Self::listen) for a run that did not get the slot: out of line, so the slot's
+    /// path stays small enough to inline into the run's poll.
+    #[inline(never)]
+    fn listen_on_list(&self, listen: &mut Listen, waker: &Waker) {
         let mut state = self.lock();
         let replaced = match *listen {
             Listen::List(t) if state.runs.contains(t) => state.runs.replace_waker(t, waker),
@@ -436,6 +455,7 @@ impl Inner {
     /// move meanwhile: a move either finds the run listening (the slot's own ordering, or the
     /// list's lock), or changed the version before the run listened, and the check sees it
     /// and wakes the run itself.
+    #[inline]
     fn wait_for_move(&self, listen: &mut Listen, armed: u64, waker: &Waker) {
         self.listen(listen, waker);
         if self.version.load(Ordering::Acquire) != armed {
@@ -444,6 +464,7 @@ impl Inner {
     }
 
     /// Stops listening; the waker is dropped after any lock is released.
+    #[inline]
     fn leave(&self, listen: &mut Listen) {
         match std::mem::replace(listen, Listen::Nowhere) {
             Listen::Nowhere => {}
@@ -454,11 +475,14 @@ impl Inner {
                 self.slot_taken.store(false, Ordering::Release);
                 drop(waker);
             }
-            Listen::List(t) => {
-                let waker = self.lock().runs.take(t);
-                drop(waker);
-            }
+            Listen::List(t) => self.leave_list(t),
         }
+    }
+
+    #[inline(never)]
+    fn leave_list(&self, ticket: Ticket) {
+        let waker = self.lock().runs.take(ticket);
+        drop(waker);
     }
 }
 
@@ -505,6 +529,8 @@ pin_project! {
         future: F,
         #[pin]
         timer: Timer,
+        // The deadline the timer is armed for (the timer's own, kept at hand).
+        at: Option<Instant>,
         // The version of the deadline the timer is armed for.
         armed: Option<u64>,
         // Where this run listens for the deadline moving earlier.
@@ -523,19 +549,22 @@ pin_project! {
 impl<F: Future> Future for Run<'_, F> {
     type Output = Result<F::Output, Elapsed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let inner = &*this.deadline.inner;
         let mut timer = this.timer;
         let mut expired = false;
-        if *this.armed != Some(inner.version.load(Ordering::Acquire)) {
-            let (version, at) = inner.read();
+        let version = inner.version.load(Ordering::Acquire);
+        if *this.armed != Some(version) {
+            let (version, at, within_horizon) = inner.read_at(version);
             *this.armed = Some(version);
+            *this.at = at;
             *this.deferred = false;
-            expired = timer.as_mut().arm_at(at);
+            expired = timer.as_mut().arm_at_within_horizon(at, within_horizon);
         }
         let mut future = this.future;
-        let poll = poll_scope(timer, expired, this.deferred, cx, |cx| {
+        let poll = poll_scope_at(timer, *this.at, expired, this.deferred, cx, |cx| {
             future.as_mut().poll(cx)
         });
         match poll {

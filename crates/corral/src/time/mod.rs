@@ -60,15 +60,17 @@
 //!
 //! # Cost
 //!
-//! [`timeout`] costs within 10% of `tokio::time::timeout` (1.09× by instructions, 0.98–1.09×
-//! by wall clock; see the `timeout_overhead` benchmark); [`Deadline::run`], which a deadline
-//! moved while it waits must reach, costs 1.20× by instructions and up to 1.19× by wall clock
-//! (a miss of its 1.1× target, in `BENCHMARKS.md`). The timer is Tokio's, held inline and armed at the first
-//! poll. A `Deadline` is shared state (an `Arc`), made once and used by many operations; a
-//! run that waits puts itself on the deadline's list of waiting runs (a short lock, and a
-//! `WaitList` slot, no allocation once warm), and takes itself off when it finishes or is
-//! dropped, so a deadline never keeps the waker of a task that is gone. Moving the deadline
-//! earlier wakes every run on the list; checking whether it moved is one atomic load.
+//! [`timeout`] costs within 10% of `tokio::time::timeout` (1.03× by instructions, 1.01× by
+//! wall clock, paired; see the `timeout_overhead` benchmark), and [`Deadline::run`], which a
+//! deadline moved while it waits must reach, within 10% too (1.09× by instructions, 1.07×
+//! current-thread and 1.06× on two workers by wall clock, paired; `BENCHMARKS.md`). The timer
+//! is Tokio's, held inline and armed at the first poll. A `Deadline` is shared state (an
+//! `Arc`), made once and used by many operations. The one run at a time that a deadline
+//! usually has listens for moves in a lock-free slot (one waker clone); a second run waiting
+//! at the same time goes on the deadline's list (a short lock, and a `WaitList` slot, no
+//! allocation once warm). A run takes itself off when it finishes or is dropped, so a
+//! deadline never keeps the waker of a task that is gone. Moving the deadline earlier wakes
+//! every listening run; checking whether it moved is one atomic load.
 
 mod deadline;
 mod elapsed;

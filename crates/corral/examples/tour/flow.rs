@@ -20,6 +20,13 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         .map(|w| w[1] - w[0])
         .min()
         .unwrap_or_default();
+    // The limiter spaces the moments it lets calls through by the interval, on its own clock;
+    // ours is read a moment after each, so allow a little for the gap between the two readings.
+    let tolerance = Duration::from_micros(500);
+    ensure!(
+        smallest_gap + tolerance >= limiter.interval(),
+        "RateLimiter: two calls only {smallest_gap:?} apart at 50 calls/s"
+    );
     println!(
         "RateLimiter: 6 calls at 50 calls/s: the first at once, the others never closer than \
          {} ms apart (smallest gap seen: {:.1} ms), {} ms in all",
@@ -73,28 +80,35 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     })
     .await?;
     let most = in_flight.lock().map_err(|_| "poisoned")?.1;
+    ensure!(
+        most == 4 && pages == (0..12).map(|i| i * 10).collect::<Vec<_>>(),
+        "map_concurrent ran {most} at once (limit 4) and gave {pages:?}"
+    );
     println!(
-        "map_concurrent: 12 requests of 30 ms, at most {most} at once, took {} ms; results came back {}",
-        start.elapsed().as_millis(),
-        if pages.windows(2).all(|w| w[0] < w[1]) {
-            "in input order"
-        } else {
-            "out of order (wrong)"
-        }
+        "map_concurrent: 12 requests of 30 ms, at most {most} at once, took {} ms; results came \
+         back in input order",
+        start.elapsed().as_millis()
     );
 
     let limiter = Limiter::try_new(2)?;
     let start = Instant::now();
     let slow = |ms| limiter.run(async move { tokio::time::sleep(Duration::from_millis(ms)).await });
     tokio::join!(slow(40), slow(40), slow(40));
+    let took = start.elapsed();
+    ensure!(
+        took >= Duration::from_millis(80),
+        "Limiter: three 40 ms calls, two at a time, took only {took:?}"
+    );
     println!(
         "Limiter: three 40 ms calls, two at a time, took {} ms",
-        start.elapsed().as_millis()
+        took.as_millis()
     );
 
     let ran = Arc::new(Mutex::new(Vec::new()));
     let debouncer = Debouncer::new(Duration::from_millis(50));
+    let mut calls = Vec::new();
     for n in 1..=5 {
+        calls.push(tokio::time::Instant::now());
         let ran = Arc::clone(&ran);
         debouncer.call(async move {
             ran.lock().map_err(|_| "poisoned")?.push(n);
@@ -104,6 +118,14 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     }
     tokio::time::sleep(Duration::from_millis(80)).await;
     let ran = ran.lock().map_err(|_| "poisoned")?.clone();
+    // Only a pause of 50 ms between two calls (a stalled machine) may let an earlier one run.
+    let stalled = calls
+        .windows(2)
+        .any(|w| w[1] - w[0] >= Duration::from_millis(50));
+    ensure!(
+        ran.last() == Some(&5) && (ran == [5] || stalled),
+        "Debouncer: calls 10 ms apart ran {ran:?}"
+    );
     println!(
         "Debouncer: 5 calls 10 ms apart, 50 ms of quiet needed: {} ran: {ran:?}",
         if ran == [5] {
@@ -114,12 +136,23 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     );
 
     let throttler = Throttler::try_new(Duration::from_millis(50))?;
-    let mut passed = 0;
+    let mut passed = Vec::new();
     for _ in 0..10 {
-        passed += usize::from(throttler.try_acquire().is_ok());
+        if throttler.try_acquire().is_ok() {
+            passed.push(tokio::time::Instant::now());
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    println!("Throttler: 10 calls over 100 ms, one per 50 ms let through: {passed}");
+    let closest = passed.windows(2).map(|w| w[1] - w[0]).min();
+    ensure!(
+        passed.len() >= 2 && closest.is_some_and(|gap| gap + tolerance >= Duration::from_millis(50)),
+        "Throttler: {} calls let through, the closest {closest:?} apart",
+        passed.len()
+    );
+    println!(
+        "Throttler: 10 calls over 100 ms, one per 50 ms let through: {}",
+        passed.len()
+    );
     Ok(())
 }
 

@@ -67,7 +67,12 @@ async fn main() -> Result<(), BoxError> {
     let barrier = Arc::new(Barrier::new(3));
     let tally = Arc::new(Tally::default());
     let workers = [("A", 30), ("B", 10), ("C", 20)].map(|(name, millis)| {
-        tokio::spawn(worker(Arc::clone(&barrier), Arc::clone(&tally), name, millis))
+        tokio::spawn(worker(
+            Arc::clone(&barrier),
+            Arc::clone(&tally),
+            name,
+            millis,
+        ))
     });
     for worker in workers {
         worker.await??;

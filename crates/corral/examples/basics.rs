@@ -97,7 +97,10 @@ async fn main() -> Result<(), BoxError> {
         results.push(handle.await?);
     }
     let in_spawn_order = results.len() == urls.len()
-        && results.iter().zip(urls).all(|(page, url)| page.contains(url));
+        && results
+            .iter()
+            .zip(urls)
+            .all(|(page, url)| page.contains(url));
     ensure!(in_spawn_order, "TaskGroup: results {results:?}");
     println!(
         "TaskGroup: {} tasks joined; results kept in spawn order",

@@ -37,7 +37,11 @@ async fn main() -> Result<(), BoxError> {
         fetch("ap", 200, true),
     ];
     let (done, pending) = wait(requests, WaitFor::FirstCompleted, None).await;
-    let first = done.into_iter().next().ok_or("no request finished")?.result?;
+    let first = done
+        .into_iter()
+        .next()
+        .ok_or("no request finished")?
+        .result?;
     ensure!(
         first == "us" && pending.len() == 2,
         "wait(FirstCompleted): {first} first, {} pending",

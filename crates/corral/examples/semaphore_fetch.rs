@@ -76,7 +76,10 @@ async fn main() -> Result<(), BoxError> {
     .await?;
     let in_order = sums.len() == 10_000
         && (0..10_000u64).all(|n| sums[n as usize] == (0..=n % 100).sum::<u64>());
-    ensure!(in_order, "map_concurrent_spawned: results out of input order");
+    ensure!(
+        in_order,
+        "map_concurrent_spawned: results out of input order"
+    );
     println!(
         "map_concurrent_spawned: {} items through 8 tasks in {} ms",
         sums.len(),

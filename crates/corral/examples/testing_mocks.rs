@@ -155,7 +155,14 @@ async fn main() -> Result<(), BoxError> {
         return Err("the test of /missing passed".into());
     };
     ensure!(
-        log == ["connect", "GET /users", "close", "connect", "GET /missing", "close"],
+        log == [
+            "connect",
+            "GET /users",
+            "close",
+            "connect",
+            "GET /missing",
+            "close"
+        ],
         "the fixture's client saw {log:?}: not connected and closed around each test"
     );
     println!("fixture: two tests, the second failing ({failed}): the client saw {log:?}");

@@ -29,7 +29,10 @@ async fn main() -> Result<(), BoxError> {
         Ok(data) => data?,
         Err(_elapsed) => "error: timeout".to_string(),
     };
-    ensure!(result == "error: timeout", "the 50 ms timeout did not fire: {result:?}");
+    ensure!(
+        result == "error: timeout",
+        "the 50 ms timeout did not fire: {result:?}"
+    );
     println!("timeout: a 200 ms fetch under 50 ms gives {result:?}");
 
     // One budget for a whole gather.

@@ -59,7 +59,10 @@ async fn main() -> Result<(), BoxError> {
                 *item == "bug" && matches!(e, SubmitError::Panicked(_))
             }
         };
-        ensure!(as_expected, "{item:?} did not end as its own job says it should");
+        ensure!(
+            as_expected,
+            "{item:?} did not end as its own job says it should"
+        );
     }
 
     // The workers carried on after the failure and the panic.

@@ -145,7 +145,8 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     }
     let closest = passed.windows(2).map(|w| w[1] - w[0]).min();
     ensure!(
-        passed.len() >= 2 && closest.is_some_and(|gap| gap + tolerance >= Duration::from_millis(50)),
+        passed.len() >= 2
+            && closest.is_some_and(|gap| gap + tolerance >= Duration::from_millis(50)),
         "Throttler: {} calls let through, the closest {closest:?} apart",
         passed.len()
     );

@@ -168,7 +168,10 @@ async fn shutdowns() -> Result<(), BoxError> {
         async move { queue.join().await }
     });
     let removed = queue.shutdown_immediate();
-    ensure!(removed == [0, 1, 2], "shutdown_immediate removed {removed:?}");
+    ensure!(
+        removed == [0, 1, 2],
+        "shutdown_immediate removed {removed:?}"
+    );
     tokio::time::timeout(Duration::from_secs(5), joiner)
         .await
         .map_err(|_| "join did not return after shutdown_immediate")??;

@@ -127,7 +127,10 @@ async fn condition_buffer() -> Result<(), BoxError> {
         counts.push(consumer.await?);
     }
     let total: u32 = counts.iter().sum();
-    ensure!(total == ITEMS, "condition: {total} of {ITEMS} items reached a consumer");
+    ensure!(
+        total == ITEMS,
+        "condition: {total} of {ITEMS} items reached a consumer"
+    );
     println!(
         "condition: {ITEMS} items through a {SLOTS}-slot buffer to 2 consumers ({} + {}), {} lost",
         counts[0],

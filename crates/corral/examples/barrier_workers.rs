@@ -74,8 +74,11 @@ async fn main() -> Result<(), BoxError> {
             millis,
         ))
     });
+    // A worker left waiting at the barrier for good fails the program instead of hanging it.
     for worker in workers {
-        worker.await??;
+        tokio::time::timeout(Duration::from_secs(5), worker)
+            .await
+            .map_err(|_| "a worker was still waiting at the barrier after 5 s")???;
     }
     let leaders = tally.leaders.load(Ordering::SeqCst);
     ensure!(

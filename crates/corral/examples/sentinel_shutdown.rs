@@ -32,7 +32,7 @@
 //! also works in Python, but the producer must then know how many consumers exist; `shutdown`
 //! needs no such count.)
 //!
-//! Both parts run under a timeout, so a consumer that is never woken ends the program with an
+//! Every part runs under a timeout, so a consumer that is never woken ends the program with an
 //! error instead of hanging it.
 //!
 //! Run it with `cargo run --example sentinel_shutdown`.

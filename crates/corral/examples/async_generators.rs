@@ -14,6 +14,15 @@ use corral::stream::{Stream, StreamExt, stream, try_stream};
 use corral::task::BoxError;
 use tokio::io::AsyncBufReadExt;
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 /// `async def async_range(n): for i in range(n): await asyncio.sleep(0.1); yield i`
 fn async_range(n: u32) -> impl Stream<Item = u32> {
     stream! {
@@ -89,6 +98,10 @@ fn fetch_users(ids: Vec<u32>) -> impl Stream<Item = User> {
 async fn main() -> Result<(), BoxError> {
     // results = [x async for x in async_range(10)]
     let results: Vec<u32> = async_range(10).collect().await;
+    ensure!(
+        results == (0..10).collect::<Vec<_>>(),
+        "async_range(10) gave {results:?}"
+    );
     println!("async_generators: [x async for x in async_range(10)] = {results:?}");
 
     // async for i in AsyncRange(0, 5): print(i)
@@ -97,18 +110,25 @@ async fn main() -> Result<(), BoxError> {
     while let Some(i) = range.next().await {
         seen.push(i);
     }
+    ensure!(seen == [0, 1, 2, 3, 4], "AsyncRange(0, 5) gave {seen:?}");
     println!("async_generators: async for i in AsyncRange(0, 5) gave {seen:?}");
 
     // process_file(path): count the lines of a file, read lazily
     let path = std::env::temp_dir().join(format!("corral-example-{}.txt", std::process::id()));
     tokio::fs::write(&path, "  first line\nsecond line  \n third \n").await?;
     let mut lines = std::pin::pin!(read_lines(path.clone()));
-    let mut count = 0;
+    let mut read = Vec::new();
     while let Some(line) = lines.next().await {
-        println!("async_generators: read_lines yielded {:?}", line?);
-        count += 1;
+        let line = line?;
+        println!("async_generators: read_lines yielded {line:?}");
+        read.push(line);
     }
     tokio::fs::remove_file(&path).await?;
+    ensure!(
+        read == ["first line", "second line", "third"],
+        "read_lines yielded {read:?}"
+    );
+    let count = read.len();
     println!("async_generators: process_file counted {count} lines");
 
     // Async comprehensions over fetch_users: list, dict, and with a condition.
@@ -120,6 +140,12 @@ async fn main() -> Result<(), BoxError> {
         .map(|u| u.id)
         .collect()
         .await;
+    ensure!(
+        users.len() == 5 && by_id.len() == 5 && active == [1, 3, 5],
+        "{} users, {} by id, active {active:?}",
+        users.len(),
+        by_id.len()
+    );
     println!(
         "async_generators: {} users, a map of {} by id, active ids {active:?}",
         users.len(),

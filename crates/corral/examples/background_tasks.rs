@@ -9,10 +9,22 @@ use std::time::Duration;
 
 use corral::task::{BackgroundTasks, BoxError, Failure};
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     // Failures go to this hook (the default is a `tracing` error event).
-    let manager = BackgroundTasks::<BoxError>::with_hook(|failure: Failure<BoxError>| {
+    let reported = Arc::new(AtomicU32::new(0));
+    let reports = reported.clone();
+    let manager = BackgroundTasks::<BoxError>::with_hook(move |failure: Failure<BoxError>| {
+        reports.fetch_add(1, Ordering::Relaxed);
         println!("background: reported: {failure}");
     });
     let beats = Arc::new(AtomicU32::new(0));
@@ -41,8 +53,19 @@ async fn main() -> Result<(), BoxError> {
     });
 
     tokio::time::sleep(Duration::from_millis(100)).await;
-    println!("background: {} tasks running", manager.len());
+    let (running, reported) = (manager.len(), reported.load(Ordering::Relaxed));
+    ensure!(
+        running == 2 && reported == 1,
+        "{running} tasks running and {reported} failures reported, not 2 and 1"
+    );
+    println!("background: {running} tasks running");
     manager.shutdown(Duration::from_millis(50)).await;
+    ensure!(
+        manager.is_empty() && beats.load(Ordering::Relaxed) > 0,
+        "after shutdown {} tasks are left, {} heartbeats",
+        manager.len(),
+        beats.load(Ordering::Relaxed)
+    );
     println!(
         "background: shut down; {} heartbeats, {} tasks left",
         beats.load(Ordering::Relaxed),

@@ -23,6 +23,15 @@ use std::time::{Duration, Instant};
 
 use corral::task::{BoxError, TaskGroup, gather, gather_settled};
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 async fn fetch_data(url: &str) -> Result<String, BoxError> {
     tokio::time::sleep(Duration::from_millis(20)).await; // simulated I/O
     if url.contains("broken") {
@@ -46,17 +55,31 @@ async fn main() -> Result<(), BoxError> {
     let urls = ["a.example", "b.example", "c.example"];
     let start = Instant::now();
     let pages = gather(urls.iter().map(|u| fetch_data(u))).await?;
+    let took = start.elapsed();
+    ensure!(
+        pages.len() == 3 && took < Duration::from_millis(3 * 20),
+        "gather: {} pages took {took:?}",
+        pages.len()
+    );
     println!(
         "gather: {} pages in {} ms (concurrently, not 3 x 20 ms)",
         pages.len(),
-        start.elapsed().as_millis()
+        took.as_millis()
     );
 
     let (user, orders) = tokio::try_join!(fetch_user(1), fetch_orders(1))?;
+    ensure!(
+        user == "user 1" && orders == [100, 101],
+        "try_join!: got {user:?} and {orders:?}"
+    );
     println!("try_join!: two different calls together gave {user:?} and {orders:?}");
 
     let settled = gather_settled(["a.example", "broken.example"].map(fetch_data)).await;
     let kept: Vec<Option<String>> = settled.into_iter().map(Result::ok).collect();
+    ensure!(
+        matches!(kept.as_slice(), [Some(_), None]),
+        "gather_settled: kept {kept:?}"
+    );
     println!("gather_settled: {kept:?} (the failure became None, as in safe_fetch_all)");
 
     let task = tokio::spawn(async { fetch_data("d.example").await.map_err(|e| e.to_string()) });
@@ -73,6 +96,12 @@ async fn main() -> Result<(), BoxError> {
     for handle in handles {
         results.push(handle.await?);
     }
+    let in_spawn_order = results.len() == urls.len()
+        && results
+            .iter()
+            .zip(urls)
+            .all(|(page, url)| page.contains(url));
+    ensure!(in_spawn_order, "TaskGroup: results {results:?}");
     println!(
         "TaskGroup: {} tasks joined; results kept in spawn order",
         results.len()

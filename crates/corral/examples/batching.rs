@@ -10,6 +10,15 @@ use corral::queue::Queue;
 use corral::stream::{StreamExt, batches, select_all};
 use corral::task::BoxError;
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 async fn insert_many(batch: &[u32]) -> Result<(), BoxError> {
     tokio::time::sleep(Duration::from_millis(2)).await; // one round trip per batch
     let _ = batch;
@@ -25,6 +34,7 @@ async fn main() -> Result<(), BoxError> {
         insert_many(batch).await?;
         round_trips += 1;
     }
+    ensure!(round_trips == 3, "250 rows took {round_trips} round trips");
     println!("batching: 250 rows in memory written in {round_trips} round trips (chunks of 100)");
 
     // Rows arriving over time on a queue: a batch is written when 100 are ready or 20 ms
@@ -50,8 +60,10 @@ async fn main() -> Result<(), BoxError> {
         100,
         Duration::from_millis(20)
     ));
+    let mut sizes = Vec::new();
     while let Some(batch) = batched.next().await {
         insert_many(&batch).await?;
+        sizes.push(batch.len());
         println!(
             "batching: wrote a batch of {:>3} rows at {:>2} ms (full at 100, or 20 ms after its first row)",
             batch.len(),
@@ -59,6 +71,11 @@ async fn main() -> Result<(), BoxError> {
         );
     }
     producer.await??;
+    // The burst fills one batch and leaves 50 for the timer; the trickle comes 50 ms later.
+    ensure!(
+        sizes == [100, 50, 3],
+        "the 153 rows were written in batches of {sizes:?}, not [100, 50, 3]"
+    );
 
     // Merge sources into one stream: `merge` for two of any kind, `select_all` for many of one.
     let pages = corral::stream::paginate(1, |page| async move {
@@ -69,6 +86,10 @@ async fn main() -> Result<(), BoxError> {
     let many = select_all((0..3_u64).map(|n| tokio_stream::iter([n * 100, n * 100 + 1])));
     all.extend(many.collect::<Vec<_>>().await);
     all.sort_unstable(); // merged streams interleave as items become ready
+    ensure!(
+        all == [0, 1, 1, 2, 10, 20, 100, 101, 200, 201],
+        "the merged streams gave {all:?}"
+    );
     println!("batching: merged two streams, then three more, into {all:?}");
     Ok(())
 }

@@ -15,6 +15,15 @@ use corral::sync::Condition;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 #[derive(Debug)]
 struct Items {
     queue: VecDeque<u32>,
@@ -89,7 +98,7 @@ async fn main() -> Result<(), BoxError> {
                 got.push(item);
             }
             println!("{name}: took {got:?}");
-            got.len()
+            got
         }));
     }
 
@@ -100,10 +109,15 @@ async fn main() -> Result<(), BoxError> {
     buffer.close().await;
     println!("producer: closed the buffer");
 
-    let mut total = 0;
+    let mut taken = Vec::new();
     for consumer in consumers {
-        total += consumer.await?;
+        taken.extend(consumer.await?);
     }
-    println!("main: {total} items consumed, none lost");
+    taken.sort_unstable();
+    ensure!(
+        taken == (0..12).collect::<Vec<_>>(),
+        "the consumers took {taken:?}, not each of 0..12 exactly once"
+    );
+    println!("main: {} items consumed, none lost", taken.len());
     Ok(())
 }

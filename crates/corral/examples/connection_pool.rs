@@ -11,6 +11,15 @@ use std::time::{Duration, Instant};
 use corral::pool::{Manager, Pool};
 use corral::task::{BoxError, TaskGroup};
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 /// A simulated database connection.
 #[derive(Debug)]
 struct Connection {
@@ -69,11 +78,18 @@ async fn main() -> Result<(), BoxError> {
     }
     group.join().await?;
     let status = pool.status();
-    println!(
-        "{} queries through {} connections ({} created) in {} ms",
+    let (served, created) = (
         served.load(Ordering::SeqCst),
-        status.size,
         pool.manager().connects.load(Ordering::SeqCst),
+    );
+    ensure!(
+        served == 12 && status.size == 3 && created == 3,
+        "{served} queries, {} connections, {created} created: not 12 through 3",
+        status.size
+    );
+    println!(
+        "{served} queries through {} connections ({created} created) in {} ms",
+        status.size,
         start.elapsed().as_millis()
     );
 
@@ -87,17 +103,21 @@ async fn main() -> Result<(), BoxError> {
         conns.push(pool.acquire().await?);
     }
     let ids: Vec<_> = conns.iter().map(|c| c.id).collect();
+    ensure!(
+        !ids.contains(&broken) && pool.manager().connects.load(Ordering::SeqCst) == 4,
+        "conn {broken} broke, yet the pool hands out {ids:?}"
+    );
     println!("conn {broken} broke; the pool now hands out {ids:?}");
     drop(conns);
 
     // With every connection taken, a bounded wait gives up.
     let held: Vec<_> = take_all(&pool).await?;
-    let late = pool.acquire_timeout(Duration::from_millis(50)).await;
+    let Err(late) = pool.acquire_timeout(Duration::from_millis(50)).await else {
+        return Err("acquire_timeout got a connection from a pool whose every one is taken".into());
+    };
     println!(
-        "all {} connections in use: acquire_timeout(50 ms) -> {}",
-        held.len(),
-        late.err()
-            .map_or_else(|| "got one?".into(), |e| e.to_string())
+        "all {} connections in use: acquire_timeout(50 ms) -> {late}",
+        held.len()
     );
     Ok(())
 }

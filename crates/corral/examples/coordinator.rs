@@ -14,6 +14,15 @@ use corral::sync::Event;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 /// The guides' `Coordinator`: a "ready" and a "shutdown" signal.
 #[derive(Debug, Default)]
 struct Coordinator {
@@ -90,21 +99,27 @@ async fn main() -> Result<(), BoxError> {
         let worker = Arc::clone(&worker);
         watchers.push(tokio::spawn(async move {
             worker.wait_ready().await;
+            ensure!(
+                worker.coordinator.ready.is_set(),
+                "watcher {id} was released before the worker was ready"
+            );
             println!("watcher {id}: saw the worker become ready");
+            Ok::<_, BoxError>(())
         }));
     }
     for watcher in watchers {
-        watcher.await?;
+        watcher.await??;
     }
 
     worker.wait_ready().await; // already set: returns at once
     tokio::time::sleep(Duration::from_millis(100)).await;
     println!("main: stopping the worker");
     worker.stop();
-    running.await?;
-    println!(
-        "main: worker ticked {} times before it stopped",
-        worker.ticks.load(Ordering::Relaxed)
-    );
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .map_err(|_| "the worker did not stop within 5 s of the shutdown signal")??;
+    let ticks = worker.ticks.load(Ordering::Relaxed);
+    ensure!(ticks > 0, "the worker never ticked while it ran");
+    println!("main: worker ticked {ticks} times before it stopped");
     Ok(())
 }

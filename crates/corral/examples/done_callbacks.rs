@@ -13,6 +13,15 @@ use std::time::Duration;
 use corral::task::{BackgroundTasks, BoxError, TaskError};
 use tokio::sync::mpsc;
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 #[derive(Debug, Default)]
 struct Tally {
     done: Vec<u64>,
@@ -90,7 +99,10 @@ async fn main() -> Result<(), BoxError> {
         .lock()
         .map_err(|_| "a callback panicked while recording")?;
     println!("{tally:?}");
-    assert_eq!(tally.done, [1, 4, 25]);
-    assert_eq!((tally.failed, tally.panicked, tally.cancelled), (1, 1, 1));
+    ensure!(
+        tally.done == [1, 4, 25] && (tally.failed, tally.panicked, tally.cancelled) == (1, 1, 1),
+        "the callbacks saw {tally:?}, not three successes and one each of failed, panicked and \
+         cancelled"
+    );
     Ok(())
 }

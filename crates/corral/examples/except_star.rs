@@ -22,6 +22,15 @@ use std::time::Duration;
 
 use corral::task::{BoxError, ErrorGroup, TaskGroup};
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 async fn load(path: &str) -> Result<(), BoxError> {
     Err(io::Error::new(io::ErrorKind::NotFound, format!("{path} not found")).into())
 }
@@ -40,7 +49,7 @@ async fn replicas() -> Result<(), BoxError> {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() {
+async fn main() -> Result<(), BoxError> {
     let group = group_with_grace();
     group.spawn(load("users.csv"));
     group.spawn(async {
@@ -49,9 +58,14 @@ async fn main() {
     });
     group.spawn(replicas());
     let Err(errors) = group.join().await else {
-        println!("every task succeeded");
-        return;
+        return Err("every task succeeded, though four of them fail".into());
     };
+    ensure!(
+        errors.len() == 3 && errors.leaves().count() == 4,
+        "the group kept {} errors ({} with the nested ones), not 3 (4)",
+        errors.len(),
+        errors.leaves().count()
+    );
     println!(
         "The group failed with {} errors ({} counting those inside the nested group):",
         errors.len(),
@@ -63,6 +77,11 @@ async fn main() {
 
     // except* OSError as eg:
     let (io_errors, rest) = errors.split_type::<io::Error>();
+    ensure!(
+        io_errors.leaves_of::<io::Error>().count() == 2,
+        "`except* OSError` caught {} I/O errors, not 2",
+        io_errors.leaves_of::<io::Error>().count()
+    );
     if !io_errors.is_empty() {
         println!("\n`except* OSError` caught these I/O errors, wherever they were nested:");
         for error in io_errors.leaves_of::<io::Error>() {
@@ -76,18 +95,27 @@ async fn main() {
 
     // except* ValueError as eg:
     let (bad_numbers, rest) = rest.split_type::<ParseIntError>();
+    ensure!(
+        bad_numbers.leaves_of::<ParseIntError>().count() == 1,
+        "`except* ValueError` caught {} bad numbers, not 1",
+        bad_numbers.leaves_of::<ParseIntError>().count()
+    );
     for error in bad_numbers.leaves_of::<ParseIntError>() {
         println!("\n`except* ValueError` caught a bad number: {error}");
     }
 
     // Whatever no branch handled is passed on, as Python re-raises it.
-    match rest.into_result() {
-        Ok(()) => println!("\nEvery error was handled."),
-        Err(unhandled) => {
-            println!("\nNot handled, passed on to the caller with its nesting kept:");
-            print_shape(&unhandled, 1);
-        }
-    }
+    let Err(unhandled) = rest.into_result() else {
+        return Err("no error was left for the caller: replica 3's garbage was lost".into());
+    };
+    let leaves: Vec<String> = unhandled.leaves().map(ToString::to_string).collect();
+    ensure!(
+        leaves == ["replica 3 sent garbage"],
+        "left for the caller: {leaves:?}"
+    );
+    println!("\nNot handled, passed on to the caller with its nesting kept:");
+    print_shape(&unhandled, 1);
+    Ok(())
 }
 
 /// A group whose first failure gives the other children 50 ms to finish before they are

@@ -9,6 +9,15 @@ use std::time::{Duration, Instant};
 
 use corral::task::{BoxError, WaitFor, first_ok, race, wait};
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 /// Simulates a mirror that answers after `ms`, or fails if `up` is false.
 async fn fetch(mirror: &'static str, ms: u64, up: bool) -> Result<&'static str, BoxError> {
     tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -28,10 +37,18 @@ async fn main() -> Result<(), BoxError> {
         fetch("ap", 200, true),
     ];
     let (done, pending) = wait(requests, WaitFor::FirstCompleted, None).await;
-    let first = done.into_iter().next().ok_or("no request finished")?;
+    let first = done
+        .into_iter()
+        .next()
+        .ok_or("no request finished")?
+        .result?;
+    ensure!(
+        first == "us" && pending.len() == 2,
+        "wait(FirstCompleted): {first} first, {} pending",
+        pending.len()
+    );
     println!(
-        "wait(FirstCompleted): {} answered first after {} ms; {} still running",
-        first.result?,
+        "wait(FirstCompleted): {first} answered first after {} ms; {} still running",
         start.elapsed().as_millis(),
         pending.len()
     );
@@ -56,6 +73,11 @@ async fn main() -> Result<(), BoxError> {
         answered.push(finished.result?);
     }
     let late: Vec<usize> = pending.iter().map(|task| task.index()).collect();
+    answered.sort_unstable();
+    ensure!(
+        answered == ["eu", "us"] && late == [2],
+        "wait(timeout=150 ms): {answered:?} answered, {late:?} pending"
+    );
     for task in pending {
         task.abort(); // task.cancel()
     }
@@ -66,10 +88,15 @@ async fn main() -> Result<(), BoxError> {
     );
 
     let start = Instant::now();
-    let winner = race([fetch("eu", 120, true), fetch("us", 40, false)]).await;
+    let winner = race([fetch("eu", 120, true), fetch("us", 40, false)])
+        .await
+        .map(|r| r.map_err(|e| e.to_string()));
+    ensure!(
+        winner == Some(Err("us is down".to_string())),
+        "race: {winner:?} won"
+    );
     println!(
-        "race: the first to finish wins even if it failed: {:?} after {} ms",
-        winner.map(|r| r.map_err(|e| e.to_string())),
+        "race: the first to finish wins even if it failed: {winner:?} after {} ms",
         start.elapsed().as_millis()
     );
 
@@ -79,10 +106,11 @@ async fn main() -> Result<(), BoxError> {
         fetch("us", 40, false),
         fetch("ap", 200, true),
     ])
-    .await;
+    .await
+    .map_err(|e| e.to_string())?;
+    ensure!(body == "eu", "first_ok: took {body}");
     println!(
-        "first_ok: skips the failed mirror and takes {} after {} ms",
-        body.map_err(|e| e.to_string())?,
+        "first_ok: skips the failed mirror and takes {body} after {} ms",
         start.elapsed().as_millis()
     );
     Ok(())

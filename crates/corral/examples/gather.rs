@@ -8,6 +8,15 @@ use std::time::{Duration, Instant};
 
 use corral::task::{BoxError, TaskGroup, as_completed, gather, gather_settled, gather_unpin};
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 #[derive(Debug)]
 struct User {
     id: u32,
@@ -32,10 +41,16 @@ async fn main() -> Result<(), BoxError> {
     let start = Instant::now();
     let users = gather([1, 2, 3, 4, 5].map(fetch_user)).await?;
     let ids: Vec<u32> = users.iter().map(|u| u.id).collect();
+    let took = start.elapsed();
+    // The slowest takes 100 ms; one after another they would take 300.
+    ensure!(
+        ids == [1, 2, 3, 4, 5] && took < Duration::from_millis(300),
+        "gather: users {ids:?} in {took:?}"
+    );
     println!(
         "gather: {} users in input order {ids:?} in {} ms",
         users.len(),
-        start.elapsed().as_millis()
+        took.as_millis()
     );
 
     // gather(*tasks, return_exceptions=True)
@@ -44,6 +59,11 @@ async fn main() -> Result<(), BoxError> {
         .into_iter()
         .map(|r| r.ok().map(|u| u.name))
         .collect();
+    let expected = [Some("user-11"), Some("user-12"), None, Some("user-14")];
+    ensure!(
+        names.iter().map(Option::as_deref).eq(expected),
+        "gather_settled: {names:?}"
+    );
     println!("gather_settled: {names:?} (the missing user is None, the others are kept)");
 
     // tasks = [asyncio.create_task(fetch_user(id)) for id in ids]; await asyncio.gather(*tasks)
@@ -54,6 +74,7 @@ async fn main() -> Result<(), BoxError> {
     let users = gather_unpin(tasks).await?;
     group.join().await?;
     let ids: Vec<u32> = users.iter().map(|u| u.id).collect();
+    ensure!(ids == [6, 7, 8], "gather_unpin: {ids:?}");
     println!("gather_unpin: tasks already running, gathered in input order {ids:?}");
 
     // for coro in asyncio.as_completed(tasks): process(await coro)
@@ -62,6 +83,8 @@ async fn main() -> Result<(), BoxError> {
     while let Some(user) = arriving.next().await {
         order.push(user?.id);
     }
+    // Lower ids are slower: user 5 answers first, user 1 last.
+    ensure!(order == [5, 4, 3, 2, 1], "as_completed: {order:?}");
     println!("as_completed: processed as they arrived: {order:?}");
     Ok(())
 }

@@ -22,6 +22,15 @@ struct LogEntry {
 /// Entries the "server" has; a background task appends to it.
 static SERVER: Mutex<Vec<LogEntry>> = Mutex::new(Vec::new());
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 /// A pretend `fetch_logs(after=last_id)`.
 async fn fetch_logs(after: Option<u64>) -> Result<Vec<LogEntry>, BoxError> {
     tokio::time::sleep(Duration::from_millis(2)).await;
@@ -56,8 +65,10 @@ async fn main() -> Result<(), BoxError> {
         fetch_logs(last.map(|e| e.id))
     });
     let mut logs = std::pin::pin!(logs.take(6));
+    let mut seen = Vec::new();
     while let Some(entry) = logs.next().await {
         let entry = entry?;
+        seen.push(entry.id);
         println!(
             "log_stream: at {:>3} ms got #{} {}",
             start.elapsed().as_millis(),
@@ -66,6 +77,10 @@ async fn main() -> Result<(), BoxError> {
         );
     }
     writer.await??;
+    ensure!(
+        seen == [1, 2, 3, 4, 5, 6],
+        "the stream gave entries {seen:?}, not 1 to 6 once each in order"
+    );
     println!("log_stream: each entry was seen exactly once, in order");
     Ok(())
 }

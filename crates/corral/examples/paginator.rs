@@ -12,6 +12,15 @@ use corral::task::BoxError;
 
 static REQUESTS: AtomicU32 = AtomicU32::new(0);
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 /// A pretend `GET /users?page=N`: 3 users per page, 8 users in all.
 async fn get_users(page: u64) -> Result<Vec<String>, BoxError> {
     REQUESTS.fetch_add(1, Ordering::SeqCst);
@@ -36,23 +45,38 @@ async fn get_events(cursor: Option<u32>) -> Result<Page<u32, u32>, BoxError> {
 async fn main() -> Result<(), BoxError> {
     // async for user in fetch_paginated("/users"): ...
     let users: Vec<String> = paginate(1, get_users).collect::<Result<_, _>>().await?;
+    let requests = REQUESTS.load(Ordering::SeqCst);
+    ensure!(
+        users.len() == 8 && requests == 4,
+        "{} users in {requests} requests, not 8 in 4",
+        users.len()
+    );
     println!(
-        "paginator: {} users in {} requests (the 4th page was empty, so it stopped)",
-        users.len(),
-        REQUESTS.load(Ordering::SeqCst)
+        "paginator: {} users in {requests} requests (the 4th page was empty, so it stopped)",
+        users.len()
     );
 
     REQUESTS.store(0, Ordering::SeqCst);
     let first_four: Vec<_> = paginate(1, get_users).take(4).collect().await;
+    let requests = REQUESTS.load(Ordering::SeqCst);
+    ensure!(
+        first_four.len() == 4 && requests == 2,
+        "took {} users with {requests} page fetches, not 4 with 2",
+        first_four.len()
+    );
     println!(
-        "paginator: took the first {} users and only {} pages were fetched (pages are lazy)",
-        first_four.len(),
-        REQUESTS.load(Ordering::SeqCst)
+        "paginator: took the first {} users and only {requests} pages were fetched (pages are \
+         lazy)",
+        first_four.len()
     );
 
     let events: Vec<u32> = paginate_cursor(get_events)
         .collect::<Result<_, _>>()
         .await?;
+    ensure!(
+        events == (100..110).collect::<Vec<_>>(),
+        "the cursor API gave {events:?}"
+    );
     println!(
         "paginator: cursor API gave events {events:?} and stopped at the page without a cursor"
     );

@@ -24,6 +24,15 @@ use std::time::Duration;
 use corral::report::{Report, ReportKind};
 use corral::task::{BackgroundTasks, BoxError, TaskGroup};
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 async fn fetch_user(id: u32) -> Result<String, BoxError> {
     tokio::time::sleep(Duration::from_millis(5)).await;
     Ok(format!("user {id}"))
@@ -59,6 +68,7 @@ async fn main() -> Result<(), BoxError> {
 
     // 1. Forgetting await: `let user = fetch_user(1);` would not compile here (unused future).
     let user = fetch_user(1).await?;
+    ensure!(user == "user 1", "fetch_user(1) gave {user:?}");
     println!("await: fetch_user(1) ran because it was awaited: {user:?}");
 
     // 2. Blocking the event loop, caught by debug mode; the async version is not reported.
@@ -97,6 +107,20 @@ async fn main() -> Result<(), BoxError> {
         .iter()
         .filter(|(_, detail)| detail.contains("good"))
         .count();
+    let count = |kind: ReportKind, about: &str| {
+        reports
+            .iter()
+            .filter(|(k, detail)| *k == kind && detail.contains(about))
+            .count()
+    };
+    ensure!(
+        count(ReportKind::SlowPoll, "pitfalls::bad") >= 1
+            && from_good == 0
+            && count(ReportKind::Error, "cache refresh failed") == 1
+            && count(ReportKind::Abandoned, "TaskGroup was dropped") == 1,
+        "expected `bad`'s blocking poll, the unreceived error and the abandoned task reported \
+         (and nothing about `good`), got {reports:?}"
+    );
     println!(
         "{} reports; {from_good} of them about `good`, the task that slept asynchronously",
         reports.len()

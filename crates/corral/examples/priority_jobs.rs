@@ -14,6 +14,15 @@ use corral::queue::PriorityQueue;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Priority {
     Urgent,
@@ -70,12 +79,14 @@ async fn main() -> Result<(), BoxError> {
     let worker = tokio::spawn({
         let jobs = jobs.clone();
         async move {
+            let mut ran = Vec::new();
             while let Ok(job) = jobs.get().await {
                 println!("running  {:?}: {}", job.priority, job.name);
                 tokio::time::sleep(Duration::from_millis(20)).await;
+                ran.push(job.name);
                 jobs.task_done()?;
             }
-            Ok::<_, BoxError>(())
+            Ok::<_, BoxError>(ran)
         }
     });
 
@@ -85,7 +96,19 @@ async fn main() -> Result<(), BoxError> {
 
     jobs.join().await;
     jobs.shutdown();
-    worker.await??;
+    let ran = worker.await??;
+    // Urgent before normal before background, equal priorities in the order they came, and the
+    // late urgent job ahead of the background job that had been waiting since the start.
+    let at = |name| ran.iter().position(|&ran| ran == name);
+    ensure!(
+        ran.len() == 6
+            && at("page on-call engineer") < at("send welcome email")
+            && at("send welcome email") < at("resize avatar")
+            && at("resize avatar") < at("rebuild search index")
+            && at("rebuild search index") < at("compact logs")
+            && at("revoke leaked token") < at("rebuild search index"),
+        "the jobs ran in the order {ran:?}"
+    );
     println!("all jobs done");
     Ok(())
 }

@@ -19,6 +19,15 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const ITEMS: u32 = 30;
 const WORKERS: usize = 3;
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 async fn producer(queue: Queue<u32>) -> Result<(), BoxError> {
     for item in 0..ITEMS {
         let started = Instant::now();
@@ -73,6 +82,10 @@ async fn main() -> Result<(), BoxError> {
     for handle in workers {
         total += handle.await??;
     }
+    ensure!(
+        total == ITEMS as usize,
+        "main: the workers processed {total} of {ITEMS} items"
+    );
     println!(
         "main: {total} items processed by {WORKERS} workers in {:.0?}",
         started.elapsed()

@@ -8,6 +8,15 @@ use std::time::{Duration, Instant};
 use corral::flow::{Limiter, RateLimiter};
 use corral::task::{BoxError, TaskGroup};
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 /// Simulates an HTTP call that takes 30 ms.
 async fn call_api(endpoint: u32) -> Result<String, BoxError> {
     tokio::time::sleep(Duration::from_millis(30)).await;
@@ -34,9 +43,15 @@ async fn main() -> Result<(), BoxError> {
     for call in calls {
         println!("{}", call.await?);
     }
+    let took = start.elapsed();
+    // The first goes at once, the other 19 one interval apart: no sooner than 19 x 50 ms.
+    ensure!(
+        took >= 19 * Duration::from_millis(50),
+        "20 calls at 20 calls/s took only {took:?}"
+    );
     println!(
         "20 calls at 20 calls/s took {} ms (the first goes at once, then one every 50 ms)",
-        start.elapsed().as_millis()
+        took.as_millis()
     );
     Ok(())
 }

@@ -35,6 +35,15 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const TASKS: u32 = 100;
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 async fn increment(counter: &AtomicU32) -> Result<(), BoxError> {
     let temp = counter.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::ZERO).await; // the context switch point
@@ -54,17 +63,18 @@ async fn safe_increment(counter: &Mutex<u32>) -> Result<(), BoxError> {
 async fn main() -> Result<(), BoxError> {
     let racy = AtomicU32::new(0);
     gather((0..TASKS).map(|_| increment(&racy))).await?;
+    let racy = racy.load(Ordering::SeqCst);
+    // `gather` polls every increment in turn: all of them read before any of them writes.
+    ensure!(racy < TASKS, "the racy counter lost no update ({racy})");
     println!(
-        "without a lock: {TASKS} increments left the counter at {} ({} updates lost)",
-        racy.load(Ordering::SeqCst),
-        TASKS - racy.load(Ordering::SeqCst)
+        "without a lock: {TASKS} increments left the counter at {racy} ({} updates lost)",
+        TASKS - racy
     );
 
     let safe = Arc::new(Mutex::new(0));
     gather((0..TASKS).map(|_| safe_increment(&safe))).await?;
-    println!(
-        "with corral::sync::Mutex: {TASKS} increments left the counter at {}",
-        *safe.lock().await
-    );
+    let safe = *safe.lock().await;
+    ensure!(safe == TASKS, "the locked counter is {safe}, not {TASKS}");
+    println!("with corral::sync::Mutex: {TASKS} increments left the counter at {safe}");
     Ok(())
 }

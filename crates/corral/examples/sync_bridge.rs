@@ -22,10 +22,11 @@ fn legacy_report() -> Result<String, BlockOnError> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    println!(
-        "sync_bridge: from plain sync code, block_on ran the async call: {}",
-        legacy_report()?
-    );
+    let report = legacy_report()?;
+    if !report.contains("\"status\": \"ok\"") {
+        return Err(format!("block_on gave {report:?}").into());
+    }
+    println!("sync_bridge: from plain sync code, block_on ran the async call: {report}");
 
     // The same function called from inside async code is refused with a clear error.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -36,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Err(error @ BlockOnError::InsideRuntime) => {
             println!("sync_bridge: inside a runtime it says: {error}")
         }
-        other => println!("sync_bridge: unexpected: {other:?}"),
+        other => return Err(format!("block_on inside a runtime gave {other:?}").into()),
     }
     Ok(())
 }

@@ -18,6 +18,15 @@ use std::time::{Duration, Instant};
 
 use corral::task::{BoxError, ErrorGroup, TaskGroup};
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 /// Simulates a request: waits, then answers (or fails for hosts named "down...").
 async fn fetch_url(url: String) -> Result<String, BoxError> {
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -136,24 +145,34 @@ async fn fetch_with_errors(
 async fn main() -> Result<(), BoxError> {
     let start = Instant::now();
     let pages = fetch_all(&["a.example", "b.example", "c.example"]).await?;
+    let took = start.elapsed();
+    ensure!(
+        pages.len() == 3 && took < Duration::from_millis(3 * 100),
+        "fetch_all: {} pages in {took:?}",
+        pages.len()
+    );
     println!(
         "fetch_all: {} pages, concurrently, in {} ms",
         pages.len(),
-        start.elapsed().as_millis()
+        took.as_millis()
     );
 
     // The first failure cancels the siblings; every error is kept.
     let start = Instant::now();
-    match fetch_all(&["a.example", "down.example", "c.example"]).await {
-        Ok(_) => println!("unexpected success"),
-        Err(error) => println!(
-            "fetch_all with a dead host: failed after {} ms: {error}",
-            start.elapsed().as_millis()
-        ),
-    }
+    let Err(error) = fetch_all(&["a.example", "down.example", "c.example"]).await else {
+        return Err("fetch_all with a dead host succeeded".into());
+    };
+    println!(
+        "fetch_all with a dead host: failed after {} ms: {error}",
+        start.elapsed().as_millis()
+    );
 
     let start = Instant::now();
     let results = process_batch(&["1", "2", "3", "4"]).await?;
+    ensure!(
+        results == [10, 20, 30, 40],
+        "process_batch gave {results:?}"
+    );
     println!(
         "process_batch: {results:?}, 4 items concurrently in {} ms",
         start.elapsed().as_millis()
@@ -172,28 +191,41 @@ async fn main() -> Result<(), BoxError> {
             .collect::<Vec<_>>()
             .join("; ")
     );
-    assert_eq!(errors.len(), 2);
+    ensure!(
+        errors.len() == 2 && results.len() + cancelled == 3,
+        "robust_processing: {} errors, {} results and {cancelled} cancelled of 3 good items",
+        errors.len(),
+        results.len()
+    );
 
     // `except* ValueError` / `except* Rejected`: split the ErrorGroup by error type.
-    match process_batch(&["7", "oops", "13", "8"]).await {
-        Ok(results) => println!("unexpected success: {results:?}"),
-        Err(errors) => {
-            let (parse, rest) = errors.split_type::<ParseIntError>();
-            let (rejected, rest) = rest.split_type::<Rejected>();
-            let list = |group: &ErrorGroup<BoxError>| {
-                group.iter().map(ToString::to_string).collect::<Vec<_>>()
-            };
-            println!(
-                "ErrorGroup: split by type into parse errors {:?}, rejections {:?}, and {} other",
-                list(&parse),
-                list(&rejected),
-                rest.len()
-            );
-            rest.into_result()?; // nothing else: the rest would propagate
-        }
-    }
+    let Err(errors) = process_batch(&["7", "oops", "13", "8"]).await else {
+        return Err("process_batch with a bad and a rejected item succeeded".into());
+    };
+    let (parse, rest) = errors.split_type::<ParseIntError>();
+    let (rejected, rest) = rest.split_type::<Rejected>();
+    let list =
+        |group: &ErrorGroup<BoxError>| group.iter().map(ToString::to_string).collect::<Vec<_>>();
+    ensure!(
+        parse.len() == 1 && list(&rejected) == ["item 13 rejected"],
+        "split into {:?} and {:?}",
+        list(&parse),
+        list(&rejected)
+    );
+    println!(
+        "ErrorGroup: split by type into parse errors {:?}, rejections {:?}, and {} other",
+        list(&parse),
+        list(&rejected),
+        rest.len()
+    );
+    rest.into_result()?; // nothing else: the rest would propagate
 
     let results = fetch_with_errors(&["a.example", "down.example", "c.example"]).await?;
+    let outcomes: Vec<bool> = results.values().map(Result::is_ok).collect();
+    ensure!(
+        outcomes == [true, true, false],
+        "fetch_with_errors: {results:?}"
+    );
     println!("fetch_with_errors: the group succeeded; each url has its own outcome: {results:?}");
 
     // `run` is the body of the `async with` block: a failing child cancels the body's wait.
@@ -205,9 +237,9 @@ async fn main() -> Result<(), BoxError> {
             Ok("the body finished")
         })
         .await;
-    println!(
-        "run: body cancelled by a failing child: {}",
-        outcome.map_or_else(|e| e.to_string(), |v| v.to_string())
-    );
+    let Err(error) = outcome else {
+        return Err("run: the body finished despite its failing child".into());
+    };
+    println!("run: body cancelled by a failing child: {error}");
     Ok(())
 }

@@ -28,6 +28,15 @@ use mockall::predicate::eq;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 /// What the code under test depends on: the seam a test replaces.
 #[automock]
 trait UserApi {
@@ -97,6 +106,7 @@ async fn main() -> Result<(), BoxError> {
         .returning(|id| Ok(format!("user {id}")));
     let user = get_user(&api, 1).await?;
     api.checkpoint(); // panics here if `fetch` was not awaited exactly once with 1
+    ensure!(user == "user 1", "get_user(1) returned {user:?}");
     println!("mock: get_user(1) returned {user:?}; fetch was awaited exactly once with id 1");
 
     // side_effect=[Exception, value]: the first call fails, the retry succeeds.
@@ -113,9 +123,14 @@ async fn main() -> Result<(), BoxError> {
     let start = tokio::time::Instant::now();
     let user = get_user(&api, 7).await?;
     api.checkpoint();
+    let retried_at = start.elapsed();
+    ensure!(
+        user == "user 7" && retried_at >= Duration::from_millis(100),
+        "get_user(7) returned {user:?} at {retried_at:?}, not after the 100 ms pause"
+    );
     println!(
         "mock: after one failure get_user(7) returned {user:?} at {} ms of paused-clock time",
-        start.elapsed().as_millis()
+        retried_at.as_millis()
     );
 
     // test_with_fixture(async_client): the body asserts; the fixture connects and closes.
@@ -136,13 +151,21 @@ async fn main() -> Result<(), BoxError> {
     })
     .await;
     let log = log.lock().map_err(|_| "poisoned")?.clone();
-    println!(
-        "fixture: two tests, the second failing ({}): the client saw {log:?}",
-        failed
-            .err()
-            .map_or_else(|| "it passed (wrong)".to_owned(), |e| e.to_string())
+    let Err(failed) = failed else {
+        return Err("the test of /missing passed".into());
+    };
+    ensure!(
+        log == [
+            "connect",
+            "GET /users",
+            "close",
+            "connect",
+            "GET /missing",
+            "close"
+        ],
+        "the fixture's client saw {log:?}: not connected and closed around each test"
     );
-    assert_eq!(log.iter().filter(|line| *line == "close").count(), 2);
+    println!("fixture: two tests, the second failing ({failed}): the client saw {log:?}");
 
     // test_timeout: `with pytest.raises(TimeoutError)` on the paused clock, in no real time.
     let slow = corral::time::timeout(

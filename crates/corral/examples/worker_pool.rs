@@ -9,6 +9,15 @@ use std::time::{Duration, Instant};
 use corral::pool::{SubmitError, WorkerPool};
 use corral::task::{BoxError, gather_settled};
 
+/// Fails the program (a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
+
 /// The guides' `process_item`: 50 ms of simulated I/O; "bad" items fail, "bug" panics.
 async fn process_item(item: String) -> Result<String, BoxError> {
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -36,15 +45,30 @@ async fn main() -> Result<(), BoxError> {
         start.elapsed().as_millis()
     );
     for (item, result) in items.iter().zip(&results) {
-        match result {
-            Ok(out) => println!("  {item:8} -> {out}"),
-            Err(SubmitError::Failed(e)) => println!("  {item:8} -> failed: {e}"),
-            Err(e) => println!("  {item:8} -> {e}"),
-        }
+        let as_expected = match result {
+            Ok(out) => {
+                println!("  {item:8} -> {out}");
+                *out == item.to_uppercase()
+            }
+            Err(SubmitError::Failed(e)) => {
+                println!("  {item:8} -> failed: {e}");
+                *item == "bad"
+            }
+            Err(e) => {
+                println!("  {item:8} -> {e}");
+                *item == "bug" && matches!(e, SubmitError::Panicked(_))
+            }
+        };
+        ensure!(
+            as_expected,
+            "{item:?} did not end as its own job says it should"
+        );
     }
 
     // The workers carried on after the failure and the panic.
-    println!("after them: {}", pool.submit("omega".into()).await?);
+    let after = pool.submit("omega".into()).await?;
+    ensure!(after == "OMEGA", "the pool gave {after:?} for \"omega\"");
+    println!("after them: {after}");
 
     // shutdown_immediate hands back what never ran.
     let slow = Arc::new(
@@ -64,6 +88,10 @@ async fn main() -> Result<(), BoxError> {
         .collect();
     tokio::time::sleep(Duration::from_millis(10)).await; // the first job is running
     let never_ran = slow.shutdown_immediate();
+    ensure!(
+        never_ran.len() == 2,
+        "one job was running and two queued, yet {never_ran:?} were handed back"
+    );
     println!("shutdown_immediate: jobs {never_ran:?} never ran and were handed back");
     let mut closed = 0;
     for submission in submissions {
@@ -71,6 +99,7 @@ async fn main() -> Result<(), BoxError> {
             closed += 1;
         }
     }
+    ensure!(closed == 3, "{closed} of 3 submissions ended with `Closed`");
     println!("  {closed} submissions (the running one included) ended with `Closed`");
     pool.shutdown().await;
     Ok(())

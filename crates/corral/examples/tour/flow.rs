@@ -15,17 +15,21 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         limiter.acquire().await;
         times.push(start.elapsed());
     }
-    let smallest_gap = times
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .min()
-        .unwrap_or_default();
+    // The limiter lets the k-th call through k intervals after the first at the earliest, on
+    // its own clock. We read ours a moment after each call is let through, and a thread held
+    // up after one call can make the next measured gap look short, so the check is on the
+    // span: the sixth call comes at least five intervals after the start.
+    let last = times.last().copied().unwrap_or_default();
+    let tolerance = Duration::from_micros(500);
+    ensure!(
+        last + tolerance >= limiter.interval() * 5,
+        "RateLimiter: 6 calls at 50 calls/s all came within {last:?}"
+    );
     println!(
-        "RateLimiter: 6 calls at 50 calls/s: the first at once, the others never closer than \
-         {} ms apart (smallest gap seen: {:.1} ms), {} ms in all",
+        "RateLimiter: 6 calls at 50 calls/s: the first at once, the sixth {} ms in (five \
+         intervals of {} ms at the least)",
+        last.as_millis(),
         limiter.interval().as_millis(),
-        smallest_gap.as_secs_f64() * 1e3,
-        start.elapsed().as_millis()
     );
     match limiter.try_acquire() {
         Err(refused) => println!(
@@ -73,28 +77,35 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     })
     .await?;
     let most = in_flight.lock().map_err(|_| "poisoned")?.1;
+    ensure!(
+        most == 4 && pages == (0..12).map(|i| i * 10).collect::<Vec<_>>(),
+        "map_concurrent ran {most} at once (limit 4) and gave {pages:?}"
+    );
     println!(
-        "map_concurrent: 12 requests of 30 ms, at most {most} at once, took {} ms; results came back {}",
-        start.elapsed().as_millis(),
-        if pages.windows(2).all(|w| w[0] < w[1]) {
-            "in input order"
-        } else {
-            "out of order (wrong)"
-        }
+        "map_concurrent: 12 requests of 30 ms, at most {most} at once, took {} ms; results came \
+         back in input order",
+        start.elapsed().as_millis()
     );
 
     let limiter = Limiter::try_new(2)?;
     let start = Instant::now();
     let slow = |ms| limiter.run(async move { tokio::time::sleep(Duration::from_millis(ms)).await });
     tokio::join!(slow(40), slow(40), slow(40));
+    let took = start.elapsed();
+    ensure!(
+        took >= Duration::from_millis(80),
+        "Limiter: three 40 ms calls, two at a time, took only {took:?}"
+    );
     println!(
         "Limiter: three 40 ms calls, two at a time, took {} ms",
-        start.elapsed().as_millis()
+        took.as_millis()
     );
 
     let ran = Arc::new(Mutex::new(Vec::new()));
     let debouncer = Debouncer::new(Duration::from_millis(50));
+    let mut calls = Vec::new();
     for n in 1..=5 {
+        calls.push(tokio::time::Instant::now());
         let ran = Arc::clone(&ran);
         debouncer.call(async move {
             ran.lock().map_err(|_| "poisoned")?.push(n);
@@ -104,6 +115,14 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     }
     tokio::time::sleep(Duration::from_millis(80)).await;
     let ran = ran.lock().map_err(|_| "poisoned")?.clone();
+    // Only a pause of 50 ms between two calls (a stalled machine) may let an earlier one run.
+    let stalled = calls
+        .windows(2)
+        .any(|w| w[1] - w[0] >= Duration::from_millis(50));
+    ensure!(
+        ran.last() == Some(&5) && (ran == [5] || stalled),
+        "Debouncer: calls 10 ms apart ran {ran:?}"
+    );
     println!(
         "Debouncer: 5 calls 10 ms apart, 50 ms of quiet needed: {} ran: {ran:?}",
         if ran == [5] {
@@ -114,12 +133,27 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     );
 
     let throttler = Throttler::try_new(Duration::from_millis(50))?;
-    let mut passed = 0;
+    let mut passed = Vec::new();
+    let start = Instant::now();
     for _ in 0..10 {
-        passed += usize::from(throttler.try_acquire().is_ok());
+        if throttler.try_acquire().is_ok() {
+            passed.push(tokio::time::Instant::now());
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    println!("Throttler: 10 calls over 100 ms, one per 50 ms let through: {passed}");
+    // One call per 50 ms at the most, however the thread was scheduled: over a span of `s`
+    // no more than 1 + s / 50 ms calls can pass (the first passes at once).
+    let span = start.elapsed();
+    let most = 1 + span.as_millis() / 50;
+    ensure!(
+        passed.len() >= 2 && passed.len() as u128 <= most,
+        "Throttler: {} calls let through in {span:?}, one per 50 ms allows {most}",
+        passed.len()
+    );
+    println!(
+        "Throttler: 10 calls over 100 ms, one per 50 ms let through: {}",
+        passed.len()
+    );
     Ok(())
 }
 

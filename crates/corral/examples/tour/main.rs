@@ -2,11 +2,21 @@
 //!
 //! Run it with `cargo run --release --example tour`. Each step prints one line saying what
 //! happened. No network, no files: the "I/O" is simulated with timers, so the times printed
-//! are real elapsed times.
+//! are real elapsed times. Each step also checks what it prints: a claim that does not hold
+//! fails the tour with a message saying which (CI runs the tour and checks its exit status).
 
 use std::error::Error;
 use std::future::Future;
 use std::time::Duration;
+
+/// Fails the step (and the tour, with a non-zero exit) with this message unless the claim holds.
+macro_rules! ensure {
+    ($claim:expr, $($why:tt)+) => {
+        if !$claim {
+            return Err(format!($($why)+).into());
+        }
+    };
+}
 
 mod flow;
 mod queue;

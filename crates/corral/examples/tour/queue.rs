@@ -43,6 +43,7 @@ async fn producer_consumer() -> Result<(), BoxError> {
     for worker in workers {
         total += worker.await??;
     }
+    ensure!(total == 1_000, "the workers handled {total} of 1000 items");
     println!(
         "queue: 4 workers processed {total} items through a queue of 10, \
          join then shutdown in {} ms",
@@ -74,15 +75,14 @@ async fn cancelled_gets() -> Result<(), BoxError> {
         }
     }
     producer.await??;
-    let in_order = got.windows(2).all(|w| w[0] < w[1]);
+    ensure!(
+        got == (0..10).collect::<Vec<_>>() && timeouts > 0,
+        "after {timeouts} cancelled gets the items arrived as {got:?}, not 0 to 9 in order"
+    );
     println!(
-        "queue: {timeouts} gets timed out mid-wait, yet {} of 10 items arrived, {}",
-        got.len(),
-        if in_order {
-            "in the order they were put"
-        } else {
-            "out of order (wrong)"
-        }
+        "queue: {timeouts} gets timed out mid-wait, yet {} of 10 items arrived, in the order \
+         they were put",
+        got.len()
     );
     Ok(())
 }
@@ -103,10 +103,14 @@ async fn reserve() -> Result<(), BoxError> {
     let kept = kept.ok_or("the full queue had room (wrong)")?;
     let got = queue.get().await?;
     queue.reserve().await?.put(kept);
+    let held = queue.try_get()?;
+    ensure!(
+        got == "first" && held == "second" && queue.is_empty(),
+        "after the reserve the queue gave {got:?} then {held:?}"
+    );
     println!(
         "queue: a reserve on a full queue gave up after 10 ms and the caller still held \
-         {kept:?}; after a get took {got:?}, a permit put it: the queue holds [{:?}]",
-        queue.try_get()?
+         {kept:?}; after a get took {got:?}, a permit put it: the queue holds [{held:?}]"
     );
     Ok(())
 }
@@ -122,11 +126,17 @@ async fn orders() -> Result<(), BoxError> {
         prio.try_put(n)?;
     }
     // `shutdown_immediate` hands back what was queued, in the order `get` would have.
-    println!(
-        "queue: put [3, 1, 4, 1, 5]; Queue gives {:?}, LifoQueue {:?}, PriorityQueue {:?}",
+    let (fifo, lifo, prio) = (
         fifo.shutdown_immediate(),
         lifo.shutdown_immediate(),
         prio.shutdown_immediate(),
+    );
+    ensure!(
+        fifo == [3, 1, 4, 1, 5] && lifo == [5, 1, 4, 1, 3] && prio == [1, 1, 3, 4, 5],
+        "the orders came out as {fifo:?}, {lifo:?}, {prio:?}"
+    );
+    println!(
+        "queue: put [3, 1, 4, 1, 5]; Queue gives {fifo:?}, LifoQueue {lifo:?}, PriorityQueue {prio:?}"
     );
     Ok(())
 }
@@ -138,12 +148,13 @@ async fn shutdowns() -> Result<(), BoxError> {
     queue.put("b").await?;
     queue.shutdown();
     let refused = match queue.put("c").await {
-        Ok(()) => "was accepted (wrong)".to_string(),
+        Ok(()) => return Err("a put after shutdown was accepted".into()),
         Err(err) => format!("was refused (\"{err}\")"),
     };
     let drained = [queue.get().await?, queue.get().await?];
+    ensure!(drained == ["a", "b"], "shutdown drained {drained:?}");
     let end = match queue.get().await {
-        Ok(item) => format!("unexpected {item}"),
+        Ok(item) => return Err(format!("a drained queue still gave {item:?}").into()),
         Err(err) => err.to_string(),
     };
     println!("queue: after shutdown a put {refused}, get drained {drained:?}, then said \"{end}\"");
@@ -157,7 +168,13 @@ async fn shutdowns() -> Result<(), BoxError> {
         async move { queue.join().await }
     });
     let removed = queue.shutdown_immediate();
-    joiner.await?;
+    ensure!(
+        removed == [0, 1, 2],
+        "shutdown_immediate removed {removed:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(5), joiner)
+        .await
+        .map_err(|_| "join did not return after shutdown_immediate")??;
     println!("queue: shutdown_immediate removed {removed:?}, counted them done, and join returned");
     Ok(())
 }

@@ -46,6 +46,11 @@ async fn exit_stack() -> Result<(), BoxError> {
     }
     stack.push(async { Err("flush failed".into()) });
     let errors = stack.close().await.err().map_or(0, |e| e.len());
+    ensure!(
+        lines(&log) == "closed file, closed cache, closed db" && errors == 1,
+        "ExitStack: close ran {:?} and returned {errors} errors",
+        lines(&log)
+    );
     println!(
         "ExitStack: opened db, cache, file; close ran: {}; {errors} error returned, no cleanup skipped",
         lines(&log)
@@ -75,6 +80,11 @@ async fn exit_stack() -> Result<(), BoxError> {
     };
     let _ = corral::time::timeout(Duration::from_millis(10), work).await;
     done_rx.await?;
+    ensure!(
+        lines(&log) == "closed socket, released lock",
+        "ExitStack: a dropped stack ran {:?}",
+        lines(&log)
+    );
     println!(
         "ExitStack: a stack dropped by a timeout still ran its cleanups on a runtime task: {}",
         lines(&log)
@@ -106,6 +116,11 @@ async fn session() -> Result<(), BoxError> {
     let log: Log = Arc::default();
     let db = Db { log: log.clone() };
     with_session(async { Ok(db) }, async |_: &mut Db| Ok::<_, BoxError>(())).await?;
+    ensure!(
+        lines(&log) == "commit, close",
+        "with_session: a body that succeeded got {:?}",
+        lines(&log)
+    );
     println!("with_session: a body that succeeded got: {}", lines(&log));
 
     let log: Log = Arc::default();
@@ -123,6 +138,12 @@ async fn session() -> Result<(), BoxError> {
         )
     })
     .unwrap_or_default();
+    ensure!(
+        lines(&log) == "rollback, close"
+            && failure == "error \"insert failed\" with 1 cleanup error attached",
+        "with_session: a body that failed got {:?} and returned {failure:?}",
+        lines(&log)
+    );
     println!(
         "with_session: a body that failed got: {}; returned {failure}",
         lines(&log)
@@ -154,6 +175,13 @@ async fn session() -> Result<(), BoxError> {
     .err()
     .map(|f| f.error().to_string())
     .unwrap_or_default();
+    ensure!(
+        inserted == 2
+            && failed == "constraint violated"
+            && lines(&log) == "commit(2 rows), rollback",
+        "with_resource: inserted {inserted}, failed with {failed:?}, ended with {:?}",
+        lines(&log)
+    );
     println!(
         "with_resource: a body that inserted {inserted} rows and one that failed (\"{failed}\") \
          ended their transactions with: {}",
@@ -214,6 +242,10 @@ async fn streams() -> Result<(), BoxError> {
             Err(e) => ended_with = e.to_string(),
         }
     }
+    ensure!(
+        lines == ["alpha", "beta", "gamma"] && parsed == [1, 2] && !ended_with.is_empty(),
+        "stream!: collected {lines:?}; try_stream! yielded {parsed:?} and ended with {ended_with:?}"
+    );
     println!(
         "stream!: an async generator, filtered and collected: {lines:?}; try_stream! yielded \
          {parsed:?}, then ended with \"{ended_with}\""
@@ -237,6 +269,10 @@ async fn streams() -> Result<(), BoxError> {
     .collect::<Result<_, _>>()
     .await?;
     let pages = fetched.lock().map(|n| *n).unwrap_or_default();
+    ensure!(
+        first_five == [10, 11, 12, 20, 21] && pages == 2,
+        "paginate: took {first_five:?} and fetched {pages} pages"
+    );
     println!("paginate: took {first_five:?} from a 10-page API and fetched only {pages} pages");
 
     // A cursor API: each page names the next one; the last names none.
@@ -258,6 +294,10 @@ async fn streams() -> Result<(), BoxError> {
     .collect::<Result<_, _>>()
     .await?;
     let cursors = calls.lock().map(|c| c.clone()).unwrap_or_default();
+    ensure!(
+        cursors == [None, Some(3), Some(6)] && events == (0..7).collect::<Vec<_>>(),
+        "paginate_cursor: fetched with {cursors:?} and yielded {events:?}"
+    );
     println!("paginate_cursor: fetched with cursors {cursors:?} and yielded {events:?}");
 
     let start = Instant::now();
@@ -267,6 +307,12 @@ async fn streams() -> Result<(), BoxError> {
     .take(3)
     .collect::<Result<_, _>>()
     .await?;
+    // At once, then no sooner than one interval after another (the cadence is kept from the
+    // first fetch, so the k-th comes k intervals in at the earliest).
+    ensure!(
+        matches!(ticks.as_slice(), [first, second, third] if *first < 20 && *second >= 20 && *third >= 40),
+        "poll: fetched at {ticks:?} ms with a 20 ms interval"
+    );
     println!(
         "poll: fetched at {ticks:?} ms with a 20 ms interval (at once, then on a fixed cadence)"
     );
@@ -275,28 +321,46 @@ async fn streams() -> Result<(), BoxError> {
         .map(|b| b.len())
         .collect()
         .await;
+    ensure!(sizes == [100, 100, 50], "batches: sizes {sizes:?}");
     println!("batches: 250 items in batches of at most 100: {sizes:?}");
     Ok(())
 }
 
 async fn blocking() -> Result<(), BoxError> {
+    // Two blocking calls that each wait (in blocking code) for the other to have started: they
+    // can both finish only if they run at the same time, on threads of their own.
     let start = Instant::now();
+    let (started_a, seen_by_b) = std::sync::mpsc::channel();
+    let (started_b, seen_by_a) = std::sync::mpsc::channel();
+    let meet = Duration::from_secs(5);
     let (a, b) = tokio::try_join!(
-        run_blocking(|| std::thread::sleep(Duration::from_millis(30))),
-        run_blocking(|| std::thread::sleep(Duration::from_millis(30))),
+        run_blocking(move || {
+            let _ = started_a.send(());
+            seen_by_a.recv_timeout(meet).is_ok()
+        }),
+        run_blocking(move || {
+            let _ = started_b.send(());
+            seen_by_b.recv_timeout(meet).is_ok()
+        }),
     )?;
-    let _ = (a, b);
+    ensure!(
+        a && b,
+        "run_blocking: two blocking calls waiting for each other did not meet: one after the other"
+    );
     println!(
-        "run_blocking: two 30 ms blocking calls took {} ms together, off the runtime's threads",
+        "run_blocking: two blocking calls that wait for each other met after {} ms: they ran at \
+         once, off the runtime's threads",
         start.elapsed().as_millis()
     );
 
     // `to_async(func)`: a sync function made into one that returns a future.
     let count_words = to_async(|text: &'static str| text.split_whitespace().count());
     let words = count_words("the quick brown fox").await?;
+    ensure!(words == 4, "to_async: counted {words} words in four");
     println!("to_async: a sync word count, awaited off the runtime's threads: {words} words");
 
     let sum = run_cpu(|| (1..=1_000_000_u64).sum::<u64>()).await;
+    ensure!(sum == 500_000_500_000, "run_cpu: the sum came out {sum}");
     println!("run_cpu: summed a million numbers on the core-sized pool: {sum}");
 
     let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel();
@@ -307,7 +371,9 @@ async fn blocking() -> Result<(), BoxError> {
         let _ = stopped_tx.send(());
     });
     let _ = corral::time::timeout(Duration::from_millis(10), job).await;
-    stopped_rx.await?;
+    corral::time::timeout(Duration::from_secs(5), stopped_rx)
+        .await
+        .map_err(|_| "run_blocking_with: the job never saw its token cancelled")??;
     println!(
         "run_blocking_with: a job whose future was dropped by a timeout saw its token and stopped"
     );
@@ -325,12 +391,13 @@ async fn blocking() -> Result<(), BoxError> {
     run_blocking(move || thread.join())
         .await?
         .map_err(|_| "the thread panicked")?;
+    ensure!(answer == 42, "block_on: got {answer}");
     println!("block_on: a plain thread ran async code on its own runtime and got {answer}");
 
-    let refused = block_on(async { 1 })
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let refused = match block_on(async { 1 }) {
+        Ok(_) => return Err("block_on inside the runtime ran the future".into()),
+        Err(error) => error.to_string(),
+    };
     println!("block_on: called inside the runtime it returns an error: \"{refused}\"");
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use corral::pool::{Pool, SubmitError, WorkerPool};
-use corral::retry::Retry;
+use corral::retry::{GiveUp, Retry};
 
 use super::BoxError;
 
@@ -22,9 +22,14 @@ pub(crate) async fn run() -> Result<(), BoxError> {
             }
         })
         .await?;
+    let (calls, took) = (calls.load(Ordering::SeqCst), start.elapsed());
+    ensure!(
+        answer == 42 && calls == 3 && took >= Duration::from_millis(30),
+        "Retry: {calls} calls returned {answer} after {took:?}"
+    );
     println!(
         "Retry: the call failed twice, then returned {answer}; the waits of 10 and 20 ms took {} ms in all",
-        start.elapsed().as_millis()
+        took.as_millis()
     );
 
     let start = Instant::now();
@@ -35,10 +40,19 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         .await
         .err()
         .ok_or("a service that is always down succeeded")?;
+    let took = start.elapsed();
+    // Waits of 10, 20 and 40 ms: the third would pass the budget, so it stops after 3 attempts
+    // (fewer if this thread was held up).
+    ensure!(
+        err.reason() == GiveUp::Elapsed && err.attempts() <= 3,
+        "Retry: gave up after {} attempts ({:?}), not at its 50 ms budget",
+        err.attempts(),
+        err.reason()
+    );
     println!(
         "Retry: a service that stays down, with a 50 ms budget: gave up after {} attempts at {} ms, before a wait that would pass the budget",
         err.attempts(),
-        start.elapsed().as_millis()
+        took.as_millis()
     );
 
     // WorkerPool: 8 jobs of 20 ms on 4 workers; one job fails without harming the others.
@@ -57,9 +71,19 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         .iter()
         .filter(|r| matches!(r, Err(SubmitError::Failed(_))))
         .count();
+    let took = start.elapsed();
+    ensure!(
+        ok == 7 && matches!(results[3], Err(SubmitError::Failed(_))),
+        "WorkerPool: {ok} of 8 jobs succeeded and job 3 ended {:?}",
+        results[3]
+    );
+    ensure!(
+        took < Duration::from_millis(8 * 20),
+        "WorkerPool: 8 jobs of 20 ms on 4 workers took {took:?}, as long as one after another"
+    );
     println!(
         "WorkerPool: 8 jobs of 20 ms on 4 workers took {} ms; {ok} succeeded, {failed} failed on its own",
-        start.elapsed().as_millis()
+        took.as_millis()
     );
     pool.shutdown().await;
 
@@ -84,9 +108,13 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         });
     }
     group.join().await?;
+    let opened = opened.load(Ordering::SeqCst);
+    ensure!(
+        opened == 2,
+        "Pool: 10 queries opened {opened} connections, not 2"
+    );
     println!(
-        "Pool: 10 queries of 5 ms shared {} connections (opened once each) in {} ms",
-        opened.load(Ordering::SeqCst),
+        "Pool: 10 queries of 5 ms shared {opened} connections (opened once each) in {} ms",
         start.elapsed().as_millis()
     );
     Ok(())

@@ -69,6 +69,10 @@ async fn coordinator() -> Result<(), BoxError> {
     tokio::time::sleep(Duration::from_millis(30)).await;
     shutdown.set();
     let ticks = worker.await?;
+    ensure!(
+        ready_after >= 20 && ticks > 0,
+        "coordinator: `ready` seen at {ready_after} ms (set at 20 ms), {ticks} ticks"
+    );
     println!(
         "coordinator: 3 watchers saw `ready` at {ready_after} ms; `shutdown` stopped the worker after {ticks} ticks"
     );
@@ -123,6 +127,10 @@ async fn condition_buffer() -> Result<(), BoxError> {
         counts.push(consumer.await?);
     }
     let total: u32 = counts.iter().sum();
+    ensure!(
+        total == ITEMS,
+        "condition: {total} of {ITEMS} items reached a consumer"
+    );
     println!(
         "condition: {ITEMS} items through a {SLOTS}-slot buffer to 2 consumers ({} + {}), {} lost",
         counts[0],
@@ -155,6 +163,10 @@ async fn barrier() -> Result<(), BoxError> {
     for worker in workers {
         leaders += worker.await??;
     }
+    ensure!(
+        leaders == PHASES,
+        "barrier: {leaders} leaders over {PHASES} phases"
+    );
     println!("barrier: 3 workers x {PHASES} phases in step, {leaders} leaders (one per phase)");
     Ok(())
 }
@@ -191,10 +203,15 @@ async fn shared_state_lock() -> Result<(), BoxError> {
     }))
     .await?;
     let with = *locked.lock().await;
+    let took = start.elapsed();
+    ensure!(
+        without < UPDATES && with == UPDATES && took >= step * UPDATES,
+        "Mutex: without a lock {without} survived, with it {with}, in {took:?}"
+    );
     println!(
         "Mutex: {UPDATES} read-await-write updates of a counter: without a lock {without} \
          survived; under corral::sync::Mutex {with}, one at a time, in {} ms",
-        start.elapsed().as_millis()
+        took.as_millis()
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Tour of `corral::task`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use corral::sync::Event;
@@ -34,9 +35,14 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     for task in tasks {
         sum += task.await?;
     }
+    let took = start.elapsed();
+    ensure!(
+        sum == 15 && took < Duration::from_millis(5 * 100),
+        "TaskGroup: 5 tasks of 100 ms summed to {sum} in {took:?}"
+    );
     println!(
         "TaskGroup: 5 tasks joined in {} ms (sum of results {sum})",
-        start.elapsed().as_millis()
+        took.as_millis()
     );
 
     let start = Instant::now();
@@ -44,13 +50,19 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     group.spawn(io(1_000, 0));
     group.spawn(failing(50, "request 2"));
     let errors = group.join().await.err().ok_or("the group should fail")?;
+    let took = start.elapsed();
+    ensure!(
+        errors.len() == 1 && took < Duration::from_millis(1_000),
+        "TaskGroup: {errors} after {took:?}: the 1 s sibling was not cancelled"
+    );
     println!(
         "TaskGroup: first error cancelled the sibling at {} ms: {errors}",
-        start.elapsed().as_millis()
+        took.as_millis()
     );
 
     let start = Instant::now();
     let values = gather([io(30, 1), io(10, 2), io(20, 3)]).await?;
+    ensure!(values == [1, 2, 3], "gather gave {values:?}");
     println!(
         "gather: {} results in input order {values:?} in {} ms",
         values.len(),
@@ -66,6 +78,7 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         .collect();
     let values = gather_unpin(tasks).await?;
     group.join().await?;
+    ensure!(values == [1, 2, 3], "gather_unpin gave {values:?}");
     println!(
         "gather_unpin: 3 running tasks' results in input order {values:?} in {} ms",
         start.elapsed().as_millis()
@@ -73,6 +86,10 @@ pub(crate) async fn run() -> Result<(), BoxError> {
 
     let settled = gather_settled([call(10, Ok(1)), call(5, Err("item 2")), call(5, Ok(3))]).await;
     let oks = settled.iter().filter(|r| r.is_ok()).count();
+    ensure!(
+        matches!(settled.as_slice(), [Ok(1), Err(_), Ok(3)]),
+        "gather_settled gave {settled:?}"
+    );
     println!(
         "gather_settled: {oks} ok and {} error kept in place",
         settled.len() - oks
@@ -83,20 +100,34 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     while let Some(value) = stream.next().await {
         order.push(value?);
     }
+    ensure!(order == [10, 20, 30], "as_completed gave {order:?}");
     println!("as_completed: results in completion order {order:?}");
 
+    // Each request counts itself finished; `race` returns only once the loser is dropped.
     let start = Instant::now();
-    let winner = race([io(80, 80), io(20, 20)]).await.ok_or("no input")??;
+    let finished = AtomicU32::new(0);
+    let finished = &finished;
+    let request = |ms| async move {
+        let value = io(ms, ms).await;
+        finished.fetch_add(1, Ordering::SeqCst);
+        value
+    };
+    let winner = race([request(80), request(20)]).await.ok_or("no input")??;
+    let took = start.elapsed();
+    ensure!(
+        winner == 20 && finished.load(Ordering::SeqCst) == 1 && took < Duration::from_millis(80),
+        "race: {winner} won at {took:?}, {} requests finished",
+        finished.load(Ordering::SeqCst)
+    );
     println!(
         "race: {winner} ms request won at {} ms, the other was cancelled",
-        start.elapsed().as_millis()
+        took.as_millis()
     );
 
     let ok = first_ok([call(5, Err("mirror 1")), call(25, Ok(2)), call(60, Ok(3))]).await;
-    println!(
-        "first_ok: mirror {} answered after mirror 1 failed",
-        ok.map_err(|e| e.to_string())?
-    );
+    let mirror = ok.map_err(|e| e.to_string())?;
+    ensure!(mirror == 2, "first_ok: mirror {mirror} answered first");
+    println!("first_ok: mirror {mirror} answered after mirror 1 failed");
 
     let (done, pending) = wait(
         [io(10, 1), io(200, 2), io(300, 3)],
@@ -104,6 +135,12 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         None,
     )
     .await;
+    ensure!(
+        done.len() == 1 && pending.len() == 2,
+        "wait(FirstCompleted): {} done, {} pending",
+        done.len(),
+        pending.len()
+    );
     println!(
         "wait(FirstCompleted): {} done, {} still running (dropped: aborted)",
         done.len(),
@@ -138,6 +175,12 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     let errors = group.join().await.err().ok_or("the group should fail")?;
     let kept = errors.len();
     let (io_errors, rest) = errors.split_type::<std::io::Error>();
+    ensure!(
+        kept == 3 && io_errors.len() == 2 && rest.len() == 1,
+        "ErrorGroup: kept {kept}, {} io::Error, {} other",
+        io_errors.len(),
+        rest.len()
+    );
     println!(
         "ErrorGroup: 3 failing tasks, admitted before any ran and given a grace to finish, \
          left {kept} errors; except* io::Error took {}, {} other passed on",
@@ -149,7 +192,10 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     done_callbacks().await?;
     cancellation().await?;
 
-    let background = BackgroundTasks::<BoxError>::with_hook(|failure: Failure<BoxError>| {
+    let reported = Arc::new(AtomicU32::new(0));
+    let reports = Arc::clone(&reported);
+    let background = BackgroundTasks::<BoxError>::with_hook(move |failure: Failure<BoxError>| {
+        reports.fetch_add(1, Ordering::SeqCst);
         println!("BackgroundTasks: hook reported \"{failure}\"");
     });
     background.spawn(failing(5, "cache refresh"));
@@ -158,10 +204,20 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     let grace = Duration::from_millis(30);
     let start = Instant::now();
     background.shutdown(grace).await;
+    let took = start.elapsed();
+    ensure!(
+        reported.load(Ordering::SeqCst) == 1
+            && background.is_empty()
+            && took >= grace
+            && took < Duration::from_secs(10),
+        "BackgroundTasks: {} failures reported, {} left, shutdown took {took:?}",
+        reported.load(Ordering::SeqCst),
+        background.len()
+    );
     println!(
         "BackgroundTasks: shutdown gave the stuck task a {} ms grace, aborted it, and returned after {} ms; {} left",
         grace.as_millis(),
-        start.elapsed().as_millis(),
+        took.as_millis(),
         background.len()
     );
     Ok(())
@@ -179,6 +235,11 @@ async fn wait_with_timeout() -> Result<(), BoxError> {
     .await;
     let timed_out_at = start.elapsed().as_millis();
     let still_running = pending.len();
+    ensure!(
+        done.len() == 2 && still_running == 1 && timed_out_at >= 100,
+        "wait(timeout=100 ms): {} done and {still_running} pending at {timed_out_at} ms",
+        done.len()
+    );
     for task in pending {
         task.abort();
     }
@@ -219,6 +280,12 @@ async fn done_callbacks() -> Result<(), BoxError> {
     }
     outcomes.sort_by_key(|(n, _)| *n);
     let outcomes: Vec<_> = outcomes.into_iter().map(|(_, outcome)| outcome).collect();
+    let as_expected = matches!(
+        outcomes.as_slice(),
+        [Ok(42), Err(failed), Err(cancelled)]
+            if failed == "task failed" && cancelled == "task was cancelled"
+    );
+    ensure!(as_expected, "Task::on_done: the callbacks saw {outcomes:?}");
     println!(
         "Task::on_done: {} callbacks ran, once each, with their tasks' outcomes (the third at \
          shutdown): {outcomes:?}",
@@ -252,12 +319,20 @@ async fn cancellation() -> Result<(), BoxError> {
     });
     group.spawn(failing(10, "upstream")); // spawned last: the others are already admitted
     let errors = group.join().await.err().ok_or("the group should fail")?;
+    let took = start.elapsed();
+    let (tidy, stubborn) = (tidy.await, stubborn.await);
+    ensure!(
+        tidy == Ok("flushed")
+            && stubborn.is_err_and(|e| e.is_cancelled())
+            && took >= Duration::from_millis(10 + 100),
+        "cancel_grace(100 ms): {tidy:?} and {stubborn:?}, join returned after {took:?}"
+    );
     println!(
         "cancel_grace(100 ms): after \"{errors}\" the task watching the token {}, the one \
          ignoring it: {}; join returned at {} ms",
-        outcome(tidy.await),
-        outcome(stubborn.await),
-        start.elapsed().as_millis()
+        outcome(tidy),
+        outcome(stubborn),
+        took.as_millis()
     );
 
     // `shutdown(grace)` cancels from outside; it is not a failure.
@@ -274,12 +349,20 @@ async fn cancellation() -> Result<(), BoxError> {
     });
     let start = Instant::now();
     group.shutdown(Duration::from_millis(50)).await?;
+    let took = start.elapsed();
+    let (tidy, stubborn) = (tidy.await, stubborn.await);
+    ensure!(
+        tidy == Ok("cleaned up")
+            && stubborn.is_err_and(|e| e.is_cancelled())
+            && took >= Duration::from_millis(50),
+        "shutdown(50 ms): {tidy:?} and {stubborn:?}, returned after {took:?}"
+    );
     println!(
         "shutdown(50 ms): returned Ok after {} ms; the task watching the token {}, the one \
          ignoring it: {}",
-        start.elapsed().as_millis(),
-        outcome(tidy.await),
-        outcome(stubborn.await)
+        took.as_millis(),
+        outcome(tidy),
+        outcome(stubborn)
     );
     Ok(())
 }

@@ -66,6 +66,12 @@ async fn pitfalls() -> Result<(), BoxError> {
                 && line.contains("nightly sync failed")
         })
         .collect();
+    ensure!(
+        !slow.is_empty() && unreceived.len() == 1,
+        "{} slow-poll reports of the blocking task and {} of the unreceived failure: {reports:?}",
+        slow.len(),
+        unreceived.len()
+    );
     println!(
         "debug::enable(30 ms): a task that slept 60 ms on its thread was reported {} time(s): {}",
         slow.len(),
@@ -104,15 +110,15 @@ async fn paused_clock() -> Result<(), BoxError> {
         let _ = sent.send(test().map_err(|e| e.to_string()));
     });
     let (timed_out, elapsed) = received.await??;
+    let real = real.elapsed();
+    ensure!(
+        timed_out && elapsed >= Duration::from_secs(30) && real < Duration::from_secs(5),
+        "paused clock: the 30 s timeout fired: {timed_out}, after {elapsed:?} of test time and \
+         {real:?} of real time"
+    );
     println!(
-        "paused clock: a 30 s timeout {} after {:?} of test time, in {} ms of real time",
-        if timed_out {
-            "fired"
-        } else {
-            "did not fire (wrong)"
-        },
-        elapsed,
-        real.elapsed().as_millis()
+        "paused clock: a 30 s timeout fired after {elapsed:?} of test time, in {} ms of real time",
+        real.as_millis()
     );
     Ok(())
 }
@@ -132,6 +138,7 @@ async fn mock() -> Result<(), BoxError> {
         .returning(|id| Ok(format!("user {id}")));
     let user = api.fetch(1).await?;
     api.checkpoint(); // panics unless `fetch` was awaited exactly once
+    ensure!(user == "user 1", "mock: fetch(1) returned {user:?}");
     println!("mock: fetch(1) returned {user:?} and was awaited exactly once");
     Ok(())
 }

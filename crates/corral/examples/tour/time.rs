@@ -18,11 +18,17 @@ fn ms(since: Instant) -> u128 {
 pub(crate) async fn run() -> Result<(), BoxError> {
     let start = Instant::now();
     let slow = timeout(Duration::from_millis(50), io(500)).await;
+    let returned_at = ms(start);
+    let Err(elapsed) = slow else {
+        return Err("a 500 ms call under a 50 ms timeout finished".into());
+    };
+    ensure!(
+        (50..500).contains(&returned_at),
+        "timeout: a 50 ms timeout fired at {returned_at} ms"
+    );
     println!(
-        "timeout: a 500 ms call under a 50 ms timeout returned after {} ms with \"{}\"",
-        ms(start),
-        slow.err()
-            .map_or_else(|| "no error (unexpected)".to_string(), |e| e.to_string())
+        "timeout: a 500 ms call under a 50 ms timeout returned after {returned_at} ms with \
+         \"{elapsed}\""
     );
 
     let budget = Deadline::after(Duration::from_millis(100));
@@ -31,9 +37,14 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     while budget.run(io(30)).await.is_ok() {
         steps += 1;
     }
+    let cut_at = ms(start);
+    ensure!(
+        steps <= 3 && cut_at >= 100,
+        "Deadline: {steps} steps of 30 ms inside a 100 ms budget, cut at {cut_at} ms"
+    );
     println!(
-        "Deadline: {steps} steps of 30 ms completed inside one 100 ms budget; the next was cut at {} ms",
-        ms(start)
+        "Deadline: {steps} steps of 30 ms completed inside one 100 ms budget; the next was cut at \
+         {cut_at} ms"
     );
 
     let outer = Deadline::after(Duration::from_millis(40));
@@ -41,10 +52,14 @@ pub(crate) async fn run() -> Result<(), BoxError> {
     let result = outer.run(inner.run(io(1_000))).await;
     let which = match result {
         Err(elapsed) if elapsed.is_from(&outer) => "the outer one",
-        Err(elapsed) if elapsed.is_from(&inner) => "the inner one (wrong)",
-        Err(_) => "neither (wrong)",
-        Ok(_) => "none: the call finished (wrong)",
+        Err(elapsed) if elapsed.is_from(&inner) => "the inner one",
+        Err(_) => "neither",
+        Ok(_) => "none: the call finished",
     };
+    ensure!(
+        which == "the outer one",
+        "Deadline: two nested deadlines expired together and the error came from {which}"
+    );
     println!("Deadline: two nested 40 ms deadlines expired together; the error came from {which}");
 
     // reschedule moves a deadline that operations are already waiting on.
@@ -58,13 +73,12 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         deadline.run(io(50)),
     );
     let () = extended;
+    ensure!(
+        result.is_ok(),
+        "Deadline: a 50 ms call under a 30 ms deadline extended to 70 ms was cut off"
+    );
     println!(
-        "Deadline: a 50 ms call under a 30 ms deadline, extended while it ran, {} at {} ms",
-        if result.is_ok() {
-            "finished"
-        } else {
-            "was cut off (wrong)"
-        },
+        "Deadline: a 50 ms call under a 30 ms deadline, extended while it ran, finished at {} ms",
         ms(start)
     );
 
@@ -75,13 +89,13 @@ pub(crate) async fn run() -> Result<(), BoxError> {
         .is_err();
     let caller_left_at = ms(start);
     let saved = saving.await?;
+    ensure!(
+        gave_up && caller_left_at < 80 && saved == 80,
+        "shield: the caller gave up: {gave_up} (at {caller_left_at} ms), the job gave {saved}"
+    );
     println!(
-        "shield: the caller {} at {caller_left_at} ms; the shielded {saved} ms job still finished, at {} ms",
-        if gave_up {
-            "gave up"
-        } else {
-            "did not give up (wrong)"
-        },
+        "shield: the caller gave up at {caller_left_at} ms; the shielded {saved} ms job still \
+         finished, at {} ms",
         ms(start)
     );
     Ok(())

@@ -97,7 +97,7 @@ struct Shared {
     /// Cells asked for by the queued waiters: the fast path is taken only when this is zero.
     waiting: AtomicU64,
     /// The waiters; allocated when the first call queues, so that a limiter nobody waits on
-    /// stays small (one allocation of 96 bytes), and so cheap to build.
+    /// stays small (one allocation of 104 bytes), and so cheap to build.
     queue: Mutex<Option<Box<Waiters>>>,
 }
 

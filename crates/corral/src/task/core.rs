@@ -480,17 +480,28 @@ impl<E: Send + 'static> Core<E> {
             let mut own = pin!(self.idle.notified());
             own.as_mut().enable();
             let nested = self.nested.wait();
-            let token_cancelled = self.token.is_cancelled();
+            let mut token_cancelled = self.token.is_cancelled();
             let step = {
                 let mut state = self.lock();
-                if may_finish(&self.live, || self.nested.is_empty()) {
-                    let (collected, finished) = state.finish();
-                    self.seal(&state);
-                    drop(state);
-                    // Every task is gone: their handles are let go of here (outside the lock:
-                    // the last one may drop a task's unclaimed value), not aborted at drop.
-                    drop(finished);
-                    return collected;
+                let open = state.phase() == Phase::Open;
+                match may_finish(&self.live, open, || self.nested.is_empty()) {
+                    Finish::Yes => {
+                        let (collected, finished) = state.finish();
+                        self.seal(&state);
+                        drop(state);
+                        // Every task is gone: their handles are let go of here (outside the
+                        // lock: the last one may drop a task's unclaimed value), not aborted at
+                        // drop.
+                        drop(finished);
+                        return collected;
+                    }
+                    Finish::No => {}
+                    Finish::Reopened => {
+                        // `CloseOnCancel` closes the word without this lock, and if it found it
+                        // closed by `may_finish` it did not move the group: read the token
+                        // again, and the block below does.
+                        token_cancelled |= self.token.is_cancelled();
+                    }
                 }
                 if token_cancelled {
                     let abort_at = match self.policy {
@@ -701,15 +712,40 @@ async fn abort_when_due<E>(core: Weak<Core<E>>) {
 /// task (or something handed out of one) starts another, while it holds a token itself, so an
 /// empty tracker then stays empty. The first look keeps the word open while nested tasks run:
 /// one of them may still spawn into the group through a [`Spawner`](crate::task::Spawner).
-/// (Only when the race above happens does the word stay closed while a nested task runs: such
-/// a spawn is then refused, as once the group finished.)
+/// (Only when the race above happens is the word closed for a moment while a nested task
+/// runs, until the waiter opens it again: a spawn in that moment is refused, as once the group
+/// finished.)
 ///
 /// Out of line: inlined into the waiter's state machine (and with it into a caller's), it
 /// changed the code generated around the spawns of the same function, 2 instructions a task
 /// (callgrind, `instr_probe corral_taskgroup`).
+///
+/// If the word was closed and a nested task then found alive, a group still `open` (called
+/// under its lock) has the word opened again, so that if the waiter is dropped (`run` in a
+/// `select!`) the group goes on admitting tasks.
 #[inline(never)]
-fn may_finish(live: &Live, nested_idle: impl Fn() -> bool) -> bool {
-    nested_idle() && live.close_if_idle() && nested_idle()
+fn may_finish(live: &Live, open: bool, nested_idle: impl Fn() -> bool) -> Finish {
+    if !(nested_idle() && live.close_if_idle()) {
+        Finish::No
+    } else if nested_idle() {
+        Finish::Yes
+    } else if open {
+        live.reopen();
+        Finish::Reopened
+    } else {
+        Finish::No
+    }
+}
+
+/// What [`may_finish`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Finish {
+    /// Every task is gone and the word is closed: the group finishes.
+    Yes,
+    /// A task is alive; the word is as it was.
+    No,
+    /// The word was closed, then a nested task was found alive, and opened again.
+    Reopened,
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -938,12 +974,13 @@ fn runtime_is_shutting_down() -> bool {
 
 #[cfg(all(test, corral_loom))]
 mod loom_tests {
-    use super::{Admit, Live, may_finish};
+    use super::{Admit, Finish, Live, may_finish};
     use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering};
 
     /// A group's last own task starts a nested task (taking a token of the group's `nested`
     /// tracker, here a counter) and leaves, racing the waiter's `may_finish`. Invariant: no
-    /// task outlives its group: if the waiter finishes, the nested task has already ended.
+    /// task outlives its group: if the waiter finishes, the nested task has already ended; and
+    /// if it does not, the open group admits tasks (its word is not left closed).
     #[test]
     fn loom_a_nested_task_started_by_the_last_task_is_waited_for() {
         loom::model(|| {
@@ -966,11 +1003,17 @@ mod loom_tests {
                 })
             };
 
-            if may_finish(&live, || nested.load(Ordering::SeqCst) == 0) {
-                assert!(
+            match may_finish(&live, true, || nested.load(Ordering::SeqCst) == 0) {
+                Finish::Yes => assert!(
                     nested_ended.load(Ordering::SeqCst),
                     "the group finished while a nested task ran"
-                );
+                ),
+                Finish::No | Finish::Reopened => {
+                    // The group is still open and did not finish: it admits tasks (a waiter
+                    // dropped now leaves no open group refusing every spawn).
+                    assert_eq!(live.admit(), Admit::Admitted, "an open group refuses tasks");
+                    let _ = live.leave();
+                }
             }
             task.join().unwrap();
         });

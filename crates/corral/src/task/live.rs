@@ -66,6 +66,12 @@ impl Live {
         self.word.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0
     }
 
+    /// Opens a word that [`Live::close_if_idle`] closed for a group that could not finish after
+    /// all (see `may_finish` in the core). Called under the group's lock, with its phase `Open`.
+    pub(crate) fn reopen(&self) {
+        self.word.fetch_and(!CLOSED, Ordering::SeqCst);
+    }
+
     /// Closes the word if no task is alive; returns whether it did (the group may finish).
     pub(crate) fn close_if_idle(&self) -> bool {
         let mut word = self.word.load(Ordering::SeqCst);

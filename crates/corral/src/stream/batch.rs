@@ -7,10 +7,21 @@ use std::time::Duration;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
+use tokio::time::Instant;
+
 use crate::time::Timer;
 
 /// The most items a batch has room for before its `Vec` grows (documented on [`batches`]).
 const RESERVED: usize = 1024;
+
+/// While the stream stays ready, the batch's deadline is looked at (one clock reading) every
+/// this many items: a stream that never says `Pending` still has its batches handed on in time.
+const LOOK_EVERY: usize = 32;
+
+/// The most items one poll takes from a stream that stays ready before it yields to the
+/// scheduler (keeping the partial batch), so that a batch with no size limit does not hold its
+/// thread, and the timer wheel gets its turn.
+const YIELD_AFTER: usize = 1024;
 
 /// Groups a stream's items into `Vec`s of at most `max_size`, handing a batch on as soon as it
 /// is full or `max_wait` after its first item arrived, whichever comes first; the last,
@@ -27,6 +38,11 @@ const RESERVED: usize = 1024;
 /// limit: every batch but the last waits until it is full, however long that takes. A long
 /// wait is kept exactly, a century included (Tokio's own `sleep`, and so `chunks_timeout`,
 /// caps every wait at about 30 years and would hand a partial batch on then).
+///
+/// A stream that never says `Pending` (an iterator turned into a stream, a generator with no
+/// await in its loop) is held to the same `max_wait`: while it stays ready, the deadline is
+/// looked at every 32 items, and a poll yields to the scheduler after 1,024 items (keeping the
+/// partial batch), so that even a batch with no size limit does not hold its thread.
 ///
 /// This is the guides' `batch_insert` for items that arrive over time (from a queue, a poll,
 /// a socket): a slow trickle still gets written every `max_wait`. For a `Vec` already in
@@ -103,6 +119,7 @@ impl<S: Stream> Stream for Batches<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
+        let mut taken = 0_usize;
         while !*this.ended {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
@@ -122,6 +139,23 @@ impl<S: Stream> Stream for Batches<S> {
                     if this.items.len() >= *this.max_size {
                         this.timer.set(Timer::Unarmed);
                         return Poll::Ready(Some(std::mem::take(this.items)));
+                    }
+                    taken += 1;
+                    if taken.is_multiple_of(LOOK_EVERY) {
+                        // The timer wheel cannot fire while this poll runs: read the clock.
+                        let passed = *this.due
+                            || this
+                                .timer
+                                .deadline()
+                                .is_some_and(|deadline| Instant::now() >= deadline);
+                        if passed {
+                            this.timer.set(Timer::Unarmed);
+                            return Poll::Ready(Some(std::mem::take(this.items)));
+                        }
+                        if taken >= YIELD_AFTER {
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
                     }
                 }
                 Poll::Ready(None) => *this.ended = true,

@@ -673,3 +673,73 @@ async fn the_size_hint_of_batches_without_a_time_limit_is_exact() {
     assert_eq!(batched.size_hint(), (4, Some(4)));
     assert_eq!(batched.collect::<Vec<_>>().await.len(), 4);
 }
+
+/// A stream that is always ready: never says `Pending`, never ends.
+struct AlwaysReady;
+
+impl Stream for AlwaysReady {
+    type Item = ();
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<()>> {
+        std::task::Poll::Ready(Some(()))
+    }
+}
+
+/// `usize::MAX` means batches end only by time, even for a stream that never says `Pending`:
+/// `next` returns once `max_wait` has passed (it used to push items forever inside one poll),
+/// and the poll yields, so another task on the same thread runs meanwhile.
+#[test]
+fn batches_with_no_size_limit_end_by_time_on_a_stream_that_is_always_ready() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let outcome = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|runtime| {
+                runtime.block_on(async {
+                    let other = tokio::spawn(async { 7 });
+                    let mut batched =
+                        pin!(batches(AlwaysReady, usize::MAX, Duration::from_millis(10)));
+                    let batch = batched.next().await.map(|batch| batch.len());
+                    // The other task ran while the batch filled (the poll yielded).
+                    (batch, other.is_finished())
+                })
+            });
+        let _ = done.send(outcome.ok());
+    });
+    // A bound on a hang, not a timing check: the batch comes after about 10 ms.
+    let outcome = finished
+        .recv_timeout(Duration::from_secs(30))
+        .expect("no batch 30 s after a 10 ms max_wait: next() never returned");
+    let (batch, other_ran) = outcome.expect("a runtime");
+    assert!(batch.is_some_and(|len| len > 0), "{batch:?}");
+    assert!(
+        other_ran,
+        "the batch held its thread: a task spawned before it never ran"
+    );
+}
+
+/// A stream that stays ready but is slow to produce: a batch is handed on once `max_wait`
+/// has passed, not when the stream first says `Pending` (here: never, until its end). Each
+/// item takes at least 1 ms of real time (the work of making it, not a synchronisation), so
+/// at the 32nd item, where the deadline is looked at, the 10 ms have always passed.
+#[tokio::test]
+async fn batches_hand_on_by_time_while_the_stream_stays_ready() {
+    let source = futures_util::stream::iter(0..64_u32).map(|item| {
+        std::thread::sleep(Duration::from_millis(1));
+        item
+    });
+    let mut batched = pin!(batches(source, 1000, Duration::from_millis(10)));
+    let first = batched.next().await.expect("a batch");
+    assert_eq!(
+        first,
+        (0..32).collect::<Vec<_>>(),
+        "the first batch, of items made 1 ms apart with a 10 ms max_wait"
+    );
+    let second = batched.next().await.expect("a batch");
+    assert_eq!(second, (32..64).collect::<Vec<_>>());
+    assert_eq!(batched.next().await, None);
+}

@@ -40,8 +40,10 @@
 //!
 //! - **Nothing outlives its group, at any depth.** Dropping a [`TaskGroup`] (or the future of
 //!   its `join`) aborts every task it owns, and `join` returns only once every task under the
-//!   group has stopped: its own, and those of every group created inside them, even when an
-//!   inner group was dropped with a task mid-step on another worker. A [`Spawner`] holds its
+//!   group has stopped: its own, and those of every group (and `wait`) started inside them,
+//!   even when an inner group was dropped with a task mid-step on another worker. (Tasks that
+//!   other corral types spawn for their own work, such as a `WorkerPool`'s, belong to those
+//!   types.) A [`Spawner`] holds its
 //!   group weakly, so a task keeping one does not keep its own group alive.
 //! - **No error is silently dropped.** A group returns every error in its [`ErrorGroup`],
 //!   including errors that happen in the same tick as the first one (or as a cancellation):

@@ -243,8 +243,11 @@ type Waited<T, E> = (Vec<Done<T, E>>, Vec<Pending<T, E>>);
 /// be `Send + 'static`; its `Result<T, E>` is passed through and a panic resumes where the
 /// entry is awaited. Called in a task of a [`TaskGroup`](crate::task::TaskGroup) (or of
 /// [`BackgroundTasks`](crate::task::BackgroundTasks)), its tasks are under that group as a
-/// nested group's are, and so is everything they start, at any depth: a group created inside
-/// such a spawned future, or a `wait` called in one, nests in the same group. The group's
+/// nested group's are, and so are the groups and `wait`s they start, at any depth: a group
+/// created inside such a spawned future, or a `wait` called in one, nests in the same group.
+/// (Tasks that other corral types spawn for their own work, such as
+/// [`map_concurrent_spawned`](crate::flow::map_concurrent_spawned)'s, are owned by those
+/// types, not by the group: dropping them aborts their tasks without waiting.) The group's
 /// `join` (and `shutdown`, whatever its grace, which cannot abort them) returns only once they
 /// are all gone, so pending entries handed out of the group's task (or a group handed out of a
 /// spawned future) hold it up until they are awaited or dropped. Pass the

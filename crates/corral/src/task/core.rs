@@ -716,13 +716,13 @@ async fn abort_when_due<E>(core: Weak<Core<E>>) {
 /// runs, until the waiter opens it again: a spawn in that moment is refused, as once the group
 /// finished.)
 ///
-/// Out of line: inlined into the waiter's state machine (and with it into a caller's), it
-/// changed the code generated around the spawns of the same function, 2 instructions a task
-/// (callgrind, `instr_probe corral_taskgroup`).
-///
 /// If the word was closed and a nested task then found alive, a group still `open` (called
 /// under its lock) has the word opened again, so that if the waiter is dropped (`run` in a
 /// `select!`) the group goes on admitting tasks.
+///
+/// Out of line: inlined into the waiter's state machine (and with it into a caller's), it
+/// changed the code generated around the spawns of the same function, 2 instructions a task
+/// (callgrind, `instr_probe corral_taskgroup`).
 #[inline(never)]
 fn may_finish(live: &Live, open: bool, nested_idle: impl Fn() -> bool) -> Finish {
     if !(nested_idle() && live.close_if_idle()) {

@@ -142,3 +142,13 @@ pub fn almost_forever() -> std::time::Duration {
     last_instant().duration_since(tokio::time::Instant::now())
         - std::time::Duration::from_micros(500)
 }
+
+/// A multi-thread runtime with two workers (timers on): for tests that need a task mid-step
+/// on one worker while another runs.
+pub fn two_workers() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a two-worker runtime")
+}

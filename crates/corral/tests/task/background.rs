@@ -211,11 +211,7 @@ async fn shutdown_waits_for_a_group_handed_out_of_a_background_task_until_it_is_
 /// returned while it still ran, when groups inside background tasks nested in nothing).
 #[test]
 fn shutdown_waits_for_a_task_of_a_group_inside_a_background_task_mid_step() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = crate::support::two_workers();
     runtime.block_on(async {
         let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (release, released) = std::sync::mpsc::channel::<()>();

@@ -60,11 +60,7 @@ enum Owner {
 /// owner down with no grace, and says whether the task's step had ended when the shutdown
 /// returned.
 fn step_ended_before_shutdown_returned(owner: Owner, levels: &[Level]) -> bool {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = crate::support::two_workers();
     runtime.block_on(async {
         let finished = Arc::new(AtomicBool::new(false));
         let (release, released) = std::sync::mpsc::channel::<()>();

@@ -331,11 +331,7 @@ async fn an_error_ready_when_the_token_is_cancelled_wins() {
 /// blocking barrier makes both be mid-poll when the first error is reported.
 #[test]
 fn errors_at_the_same_moment_on_two_workers_are_all_kept() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = crate::support::two_workers();
     runtime.block_on(async {
         for _ in 0..20 {
             let group: TaskGroup = TaskGroup::new();
@@ -417,11 +413,7 @@ impl Drop for SignalOnDrop {
 /// behaviour is immediate, and the right behaviour cannot pass it by chance.
 #[test]
 fn a_grandchild_mid_step_stops_before_the_outer_join_returns() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = crate::support::two_workers();
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
     let (cancel_seen_tx, cancel_seen_rx) = tokio::sync::oneshot::channel::<()>();
     let (owner_gone_tx, owner_gone_rx) = tokio::sync::oneshot::channel::<()>();
@@ -468,11 +460,7 @@ fn a_grandchild_mid_step_stops_before_the_outer_join_returns() {
 /// Nested groups three deep: the outer join waits for the innermost task.
 #[test]
 fn nothing_outlives_its_group_three_deep() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = crate::support::two_workers();
     let stopped = Arc::new(AtomicBool::new(false));
     let flag = stopped.clone();
     runtime.block_on(async move {

@@ -409,11 +409,7 @@ async fn first_error_does_not_count_a_cancelled_task_as_a_failure() {
 fn join_waits_for_a_task_that_wait_spawned_for_one_of_the_groups_tasks() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = crate::support::two_workers();
     runtime.block_on(async {
         let finished = Arc::new(AtomicBool::new(false));
         let (release, released) = std::sync::mpsc::channel::<()>();
